@@ -1,0 +1,150 @@
+/**
+ * The API's configuration: read once at boot from environment variables,
+ * validated by one zod schema into a typed object. A bad value stops the
+ * process with a `ConfigError` naming the variable; nothing starts half
+ * configured. Every default is here, and every default is the closed one
+ * (no cross-origin access, 100 requests per minute per address, loopback only).
+ */
+import { resolve } from "node:path";
+import { z } from "zod";
+import { ConfigError } from "../program/errors";
+
+/** Environment variables the API reads, with their defaults. */
+const envSchema = z.object({
+  /** Address to listen on. Defaults to loopback: exposing the API is explicit. */
+  HOST: z.string().min(1).default("127.0.0.1"),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  /** Directory for the embedded database, the generated master key file and the JWT key file. */
+  CLAWSTACK_DATA_DIR: z.string().min(1).default("./data"),
+  /** `postgres://...` to use PostgreSQL; unset means SQLite at `<data dir>/clawstack.sqlite`. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^(postgres(ql)?:\/\/|sqlite:)/, "must start with postgres://, postgresql:// or sqlite:")
+    .optional(),
+  /** Shared rate-limit store for several API processes (`redis://host:port`). Unset: in-process store. */
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, "must start with redis:// or rediss://").optional(),
+  /**
+   * Master keys as `version:base64key[,version:base64key...]` (32-byte keys); the highest version wraps
+   * new data keys. Unset: the key file below, generated (mode 600) on first start.
+   */
+  CLAWSTACK_MASTER_KEYS: z.string().min(1).optional(),
+  /** Master key file (JSON keyring). Defaults to `<data dir>/master-keys.json`. */
+  CLAWSTACK_MASTER_KEY_FILE: z.string().min(1).optional(),
+  /** HS256 JWT signing secret, base64, at least 32 bytes. Unset: `<data dir>/jwt-secret` generated (mode 600). */
+  CLAWSTACK_JWT_SECRET: z.string().min(1).optional(),
+  /** Comma-separated origins allowed cross-origin. Empty (the default): no cross-origin access. */
+  CLAWSTACK_CORS_ORIGINS: z.string().default(""),
+  /** Requests per minute per client address on every route. */
+  CLAWSTACK_RATE_LIMIT: z.coerce.number().int().min(1).default(100),
+  /** Requests per minute per client address on login, registration and refresh. */
+  CLAWSTACK_LOGIN_RATE_LIMIT: z.coerce.number().int().min(1).default(10),
+  /** Largest accepted request body in bytes. */
+  CLAWSTACK_BODY_LIMIT: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(64 * 1024),
+  /** Trust `X-Forwarded-For` from a reverse proxy (only behind one). */
+  CLAWSTACK_TRUST_PROXY: z.enum(["true", "false"]).default("false"),
+  /** Concurrent argon2id hashes allowed (each takes `CLAWSTACK_ARGON2_MEMORY_KIB`). */
+  CLAWSTACK_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(2),
+  /** argon2id memory cost per hash in KiB (OWASP: 19 MiB minimum). */
+  CLAWSTACK_ARGON2_MEMORY_KIB: z.coerce.number().int().min(8192).default(19456),
+  /** argon2id passes. */
+  CLAWSTACK_ARGON2_TIME_COST: z.coerce.number().int().min(1).default(2),
+  /** Access token lifetime in seconds (15 minutes). */
+  CLAWSTACK_ACCESS_TOKEN_TTL: z.coerce.number().int().min(10).max(3600).default(900),
+  /** Refresh token lifetime in seconds (30 days). */
+  CLAWSTACK_REFRESH_TOKEN_TTL: z.coerce.number().int().min(60).default(30 * 24 * 3600),
+  /** DigitalOcean API base URL used by the credential test (tests point it at a loopback stand-in). */
+  CLAWSTACK_DIGITALOCEAN_API_URL: z.url().default("https://api.digitalocean.com"),
+});
+
+export type DatabaseConfig =
+  | { engine: "sqlite"; file: string }
+  | { engine: "postgres"; url: string };
+
+/** The typed configuration every part of the API receives. */
+export interface ApiConfig {
+  host: string;
+  port: number;
+  logLevel: z.infer<typeof envSchema>["LOG_LEVEL"];
+  dataDir: string;
+  database: DatabaseConfig;
+  redisUrl: string | undefined;
+  /** Inline master keys (`version:base64`), or undefined to use `masterKeyFile`. */
+  masterKeys: string | undefined;
+  masterKeyFile: string;
+  /** Inline JWT secret (base64), or undefined to use `<dataDir>/jwt-secret`. */
+  jwtSecret: string | undefined;
+  corsOrigins: string[];
+  rateLimit: { max: number; loginMax: number; windowMs: number };
+  bodyLimit: number;
+  trustProxy: boolean;
+  passwordHashing: { concurrency: number; memoryKiB: number; timeCost: number };
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  digitalOceanApiUrl: string;
+}
+
+/**
+ * Validates `env` (normally `process.env`) into an `ApiConfig`.
+ * Throws `ConfigError` naming the first bad variable.
+ */
+export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? "environment");
+    const given = env[key];
+    throw new ConfigError(
+      key,
+      `\`${key}\`: ${issue.message}; given ${given === undefined ? "nothing" : describeGiven(key, given)}`,
+    );
+  }
+  const e = parsed.data;
+  const dataDir = resolve(e.CLAWSTACK_DATA_DIR);
+  const corsOrigins = e.CLAWSTACK_CORS_ORIGINS.split(",")
+    .map((origin) => origin.trim())
+    .filter((origin) => origin.length > 0);
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) {
+      throw new ConfigError(
+        "CLAWSTACK_CORS_ORIGINS",
+        `\`CLAWSTACK_CORS_ORIGINS\`: each origin must be scheme://host[:port] without a path; given \`${origin}\``,
+      );
+    }
+  }
+  return {
+    host: e.HOST,
+    port: e.PORT,
+    logLevel: e.LOG_LEVEL,
+    dataDir,
+    database: parseDatabaseUrl(e.DATABASE_URL, dataDir),
+    redisUrl: e.REDIS_URL,
+    masterKeys: e.CLAWSTACK_MASTER_KEYS,
+    masterKeyFile: resolve(e.CLAWSTACK_MASTER_KEY_FILE ?? `${dataDir}/master-keys.json`),
+    jwtSecret: e.CLAWSTACK_JWT_SECRET,
+    corsOrigins,
+    rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },
+    bodyLimit: e.CLAWSTACK_BODY_LIMIT,
+    trustProxy: e.CLAWSTACK_TRUST_PROXY === "true",
+    passwordHashing: {
+      concurrency: e.CLAWSTACK_HASH_CONCURRENCY,
+      memoryKiB: e.CLAWSTACK_ARGON2_MEMORY_KIB,
+      timeCost: e.CLAWSTACK_ARGON2_TIME_COST,
+    },
+    accessTokenTtlSeconds: e.CLAWSTACK_ACCESS_TOKEN_TTL,
+    refreshTokenTtlSeconds: e.CLAWSTACK_REFRESH_TOKEN_TTL,
+    digitalOceanApiUrl: e.CLAWSTACK_DIGITALOCEAN_API_URL.replace(/\/+$/, ""),
+  };
+}
+
+function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {
+  if (url === undefined) return { engine: "sqlite", file: `${dataDir}/clawstack.sqlite` };
+  if (url.startsWith("sqlite:")) return { engine: "sqlite", file: resolve(url.slice("sqlite:".length)) };
+  return { engine: "postgres", url };
+}
+
+/** Secret-bearing variables are never echoed back, only their length. */
+function describeGiven(key: string, value: string): string {
+  if (/SECRET|KEYS|DATABASE_URL|REDIS_URL/.test(key)) return `a value of ${value.length} characters`;
+  return `\`${value}\``;
+}

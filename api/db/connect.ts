@@ -1,0 +1,39 @@
+/**
+ * Opens the database named by the config: SQLite (better-sqlite3, WAL mode,
+ * foreign keys on) by default, PostgreSQL (pg pool) for `postgres://` URLs.
+ * Both give the same `Kysely<Database>`.
+ */
+import { chmodSync, mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import SQLite from "better-sqlite3";
+import { Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { Pool } from "pg";
+import type { DatabaseConfig } from "../config";
+import type { Database } from "./schema";
+
+export type Engine = DatabaseConfig["engine"];
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  engine: Engine;
+  /** Closes the pool or the file (checkpointing the WAL). */
+  close(): Promise<void>;
+}
+
+export function openDatabase(config: DatabaseConfig, options: { poolSize?: number } = {}): DatabaseHandle {
+  if (config.engine === "sqlite") {
+    mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
+    const file = new SQLite(config.file);
+    // Owner-only: the file holds password hashes and ciphertext. SQLite gives the -wal/-shm files the same mode.
+    chmodSync(config.file, 0o600);
+    file.pragma("journal_mode = WAL");
+    file.pragma("foreign_keys = ON");
+    file.pragma("busy_timeout = 5000");
+    file.pragma("synchronous = NORMAL");
+    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: file }) });
+    return { db, engine: "sqlite", close: () => db.destroy() };
+  }
+  const pool = new Pool({ connectionString: config.url, max: options.poolSize ?? 10 });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, engine: "postgres", close: () => db.destroy() };
+}

@@ -1,0 +1,36 @@
+/**
+ * The offline plan behind every preview: the stack kind's real program under
+ * Pulumi mocks (`program/synth.ts`), then the policy pack's engine-free review
+ * (`policies/review.ts`). Needs no CLI and no credentials.
+ */
+import { synthConfig } from "../../program/synth";
+import { reviewResources } from "../../policies/review";
+import type { Planner } from "./automation";
+import type { PlanViolation, PreviewOutcome } from "./types";
+
+let synthQueue: Promise<unknown> = Promise.resolve();
+
+/** Pulumi's runtime state is per process: synths run one at a time, in call order. */
+function serialized<T>(task: () => Promise<T>): Promise<T> {
+  const run = synthQueue.then(task, task);
+  synthQueue = run.catch(() => undefined);
+  return run;
+}
+
+export const offlinePlanner: Planner = async ({ stackName, kind, config }): Promise<PreviewOutcome> => {
+  const raw = kind === "host" ? config : { ...config, kind };
+  const synth = await serialized(() => synthConfig(stackName, raw));
+  const report = await reviewResources(synth.resources, { stack: stackName, config });
+  const violations: PlanViolation[] = report.violations.map((violation) => ({
+    policy: violation.policy,
+    enforcement: violation.enforcementLevel,
+    message: violation.message,
+    resourceType: violation.resourceType,
+    urn: violation.resourceName,
+  }));
+  return {
+    plan: { resources: synth.resources, outputs: synth.outputs },
+    violations,
+    mandatoryViolations: report.summary.mandatory,
+  };
+};

@@ -1,0 +1,103 @@
+/**
+ * The one error handler. 4xx answers say what was wrong and name the field;
+ * 5xx answers say only "internal error" and the request id (details go to the
+ * log, with secrets redacted). Every answer has the same shape:
+ * `{ statusCode, error, message, field? , requestId }`.
+ */
+import type { FastifyError, FastifyInstance } from "fastify";
+import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
+import { HttpError } from "./errors";
+
+interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  field?: string;
+  requestId: string;
+}
+
+const STATUS_NAMES: Record<number, string> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  409: "Conflict",
+  413: "Payload Too Large",
+  415: "Unsupported Media Type",
+  422: "Unprocessable Entity",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  502: "Bad Gateway",
+  503: "Service Unavailable",
+};
+
+export function registerErrorHandler(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const body = describeError(error, request.id, app.initialConfig.bodyLimit ?? 0);
+    if (body.statusCode >= 500) {
+      request.log.error({ err: error }, "request failed");
+    }
+    if (body.statusCode === 429 && reply.getHeader("retry-after") === undefined) {
+      reply.header("retry-after", "60");
+    }
+    return reply.code(body.statusCode).send(body);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    return reply.code(404).send({
+      statusCode: 404,
+      error: "Not Found",
+      message: `no route \`${request.method} ${path}\``,
+      requestId: request.id,
+    } satisfies ErrorBody);
+  });
+}
+
+function describeError(error: FastifyError, requestId: string, bodyLimit: number): ErrorBody {
+  const make = (statusCode: number, message: string, field?: string): ErrorBody => ({
+    statusCode,
+    error: STATUS_NAMES[statusCode] ?? (statusCode >= 500 ? "Internal Server Error" : "Bad Request"),
+    message,
+    ...(field !== undefined ? { field } : {}),
+    requestId,
+  });
+
+  if (error instanceof HttpError) return make(error.statusCode, error.message, error.field);
+
+  if (hasZodFastifySchemaValidationErrors(error)) {
+    const issue = error.validation[0];
+    const context = error.validationContext ?? "body";
+    if (issue === undefined) return make(400, `invalid ${context}`);
+    const path = issue.instancePath.split("/").filter((part) => part.length > 0);
+    const field = [context, ...path].join(".");
+    const params = issue.params as { keys?: unknown } | undefined;
+    const unknownKeys = issue.keyword === "unrecognized_keys" && Array.isArray(params?.keys) ? params.keys.map(String) : [];
+    if (unknownKeys.length > 0) {
+      return make(
+        400,
+        `\`${field}\`: unknown field${unknownKeys.length > 1 ? "s" : ""} ${unknownKeys.map((k) => `\`${k}\``).join(", ")} (not allowed)`,
+        `${field}.${unknownKeys[0]}`,
+      );
+    }
+    return make(400, `\`${field}\`: ${issue.message}`, field);
+  }
+
+  const code = error.code;
+  if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
+    return make(413, `request body is larger than the ${bodyLimit}-byte limit`);
+  }
+  if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
+    return make(415, "unsupported `content-type`: send `application/json`");
+  }
+  if (code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
+    return make(400, "`body`: empty body with `content-type: application/json`; send a JSON object");
+  }
+  if (error instanceof SyntaxError || code === "FST_ERR_CTP_INVALID_JSON_BODY") {
+    return make(400, "`body`: malformed JSON (it does not parse)", "body");
+  }
+  const status = typeof error.statusCode === "number" ? error.statusCode : 500;
+  if (status >= 400 && status < 500) return make(status, error.message);
+  return make(500, `internal error (request ${requestId})`);
+}

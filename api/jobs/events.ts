@@ -1,0 +1,103 @@
+/**
+ * Job progress as rows: each job's events are numbered 1, 2, 3... (`seq`),
+ * which is also the SSE event id a follower resumes from (`Last-Event-ID`).
+ * `(job_id, seq)` is the primary key, so a row can never be written twice,
+ * even by a worker that lost its lease while another took the job over: the
+ * loser's insert fails and it stops.
+ */
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema";
+import type { ProgressEvent } from "../engine/types";
+import { isUniqueViolation, now } from "./queue";
+import type { Redactor } from "./redact";
+import type { JobEvent } from "./tables";
+
+/** What a job event row holds, by `type`. */
+export type JobEventData =
+  | { type: "state"; state: string; attempt: number; message?: string }
+  | { type: "log"; line: string }
+  | { type: "progress"; event: ProgressEvent }
+  | { type: "result"; state: string; error?: string; errorCode?: string };
+
+export interface StoredJobEvent {
+  seq: number;
+  at: string;
+  type: string;
+  data: unknown;
+}
+
+/** Raised when a worker's event write collides with another writer: it no longer owns the job. */
+export class EventConflictError extends Error {
+  constructor(jobId: string, seq: number) {
+    super(`event ${seq} of job ${jobId} was already written by another worker`);
+    this.name = "EventConflictError";
+  }
+}
+
+/** Appends a job's events in order. Writes are chained, so callers may fire and forget. */
+export class JobEventWriter {
+  private chain: Promise<void> = Promise.resolve();
+  private failure: Error | undefined;
+
+  private constructor(
+    private readonly db: Kysely<Database>,
+    private readonly jobId: string,
+    private seq: number,
+    private readonly redact: Redactor,
+  ) {}
+
+  /** Continues after the last stored event (a takeover keeps the earlier attempt's rows). */
+  static async open(db: Kysely<Database>, jobId: string, redact: Redactor): Promise<JobEventWriter> {
+    const last = await db
+      .selectFrom("job_events")
+      .select((eb) => eb.fn.max("seq").as("seq"))
+      .where("job_id", "=", jobId)
+      .executeTakeFirst();
+    return new JobEventWriter(db, jobId, Number(last?.seq ?? 0), redact);
+  }
+
+  append(data: JobEventData): Promise<void> {
+    const { type, ...rest } = this.redact(data);
+    const seq = ++this.seq;
+    this.chain = this.chain.then(async () => {
+      if (this.failure) return;
+      try {
+        await this.db
+          .insertInto("job_events")
+          .values({ job_id: this.jobId, seq, at: now(), type, data: JSON.stringify(rest) })
+          .execute();
+      } catch (error) {
+        this.failure = isUniqueViolation(error) ? new EventConflictError(this.jobId, seq) : (error as Error);
+      }
+    });
+    return this.chain;
+  }
+
+  /** Waits for every write; throws the first failure. */
+  async flush(): Promise<void> {
+    await this.chain;
+    if (this.failure) throw this.failure;
+  }
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+}
+
+/** Events of a job after `afterSeq`, oldest first. */
+export async function readJobEvents(
+  db: Kysely<Database>,
+  jobId: string,
+  afterSeq: number,
+  limit = 500,
+): Promise<StoredJobEvent[]> {
+  const rows: JobEvent[] = await db
+    .selectFrom("job_events")
+    .selectAll()
+    .where("job_id", "=", jobId)
+    .where("seq", ">", afterSeq)
+    .orderBy("seq")
+    .limit(limit)
+    .execute();
+  return rows.map((row) => ({ seq: Number(row.seq), at: row.at, type: row.type, data: JSON.parse(row.data) as unknown }));
+}

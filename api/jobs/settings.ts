@@ -1,0 +1,81 @@
+/**
+ * Queue and worker settings, read once from the environment at boot.
+ * Admission is by memory: each operation has an estimate (an `up` runs the
+ * CLI, the language host and provider plugins, hundreds of MB), and a worker
+ * only claims a job whose estimate fits in what its budget has left.
+ */
+import { totalmem } from "node:os";
+import { ConfigError } from "../../program/errors";
+import { OPERATIONS, type Operation } from "../engine/types";
+
+export interface QueueSettings {
+  /** Memory estimate per operation, in MB. */
+  memoryMb: Record<Operation, number>;
+  /** Attempts per job, including the first (retryable failures and lost workers). */
+  maxAttempts: number;
+  /** First retry delay; doubles per attempt, with jitter. */
+  retryBaseMs: number;
+  /** Largest retry delay. */
+  retryMaxMs: number;
+}
+
+export interface WorkerSettings {
+  /** Memory this worker may commit to running jobs, in MB. */
+  memoryBudgetMb: number;
+  /** How long a claim stays valid without a heartbeat. */
+  leaseMs: number;
+  /** Heartbeat period (a third of the lease). */
+  heartbeatMs: number;
+  /** How often an idle worker looks for work. */
+  pollMs: number;
+}
+
+export const DEFAULT_MEMORY_MB: Record<Operation, number> = { up: 600, refresh: 400, destroy: 400, preview: 150 };
+
+export function loadQueueSettings(env: NodeJS.ProcessEnv = process.env): QueueSettings {
+  return {
+    memoryMb: parseMemoryEstimates(env.CLAWSTACK_JOB_MEMORY_MB),
+    maxAttempts: integer(env, "CLAWSTACK_JOB_MAX_ATTEMPTS", 3, 1, 20),
+    retryBaseMs: integer(env, "CLAWSTACK_JOB_RETRY_BASE_MS", 5_000, 10, 3_600_000),
+    retryMaxMs: integer(env, "CLAWSTACK_JOB_RETRY_MAX_MS", 300_000, 10, 86_400_000),
+  };
+}
+
+export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const defaultBudget = Math.max(DEFAULT_MEMORY_MB.up, Math.floor((totalmem() / 1024 / 1024) * 0.5));
+  const leaseMs = integer(env, "CLAWSTACK_JOB_LEASE_MS", 30_000, 300, 3_600_000);
+  return {
+    memoryBudgetMb: integer(env, "CLAWSTACK_WORKER_MEMORY_MB", defaultBudget, 64, 1_048_576),
+    leaseMs,
+    heartbeatMs: Math.max(100, Math.floor(leaseMs / 3)),
+    pollMs: integer(env, "CLAWSTACK_WORKER_POLL_MS", 500, 10, 60_000),
+  };
+}
+
+/** `up=600,preview=150`: operations not named keep their default. */
+export function parseMemoryEstimates(value: string | undefined): Record<Operation, number> {
+  const result = { ...DEFAULT_MEMORY_MB };
+  if (!value) return result;
+  for (const entry of value.split(",").map((part) => part.trim()).filter(Boolean)) {
+    const match = /^([a-z]+)=(\d+)$/.exec(entry);
+    const operation = match?.[1] as Operation | undefined;
+    if (!match || !operation || !OPERATIONS.includes(operation) || Number(match[2]) < 1) {
+      throw new ConfigError(
+        "CLAWSTACK_JOB_MEMORY_MB",
+        `\`CLAWSTACK_JOB_MEMORY_MB\`: each entry must be <operation>=<MB> with operation one of ${OPERATIONS.join(", ")}; given \`${entry}\``,
+      );
+    }
+    result[operation] = Number(match[2]);
+  }
+  return result;
+}
+
+function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new ConfigError(key, `\`${key}\` must be an integer from ${min} to ${max}; given \`${raw}\``);
+  }
+  return value;
+}

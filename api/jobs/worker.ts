@@ -1,0 +1,349 @@
+/**
+ * A job worker: claims jobs that fit its memory budget, runs each through the
+ * engine with a heartbeat on its lease, stores progress as job events, and
+ * finishes, retries (retryable failures only, exponential backoff) or cancels.
+ * Many workers may share one PostgreSQL database; on SQLite one worker runs
+ * inside the API process.
+ */
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import type { Kysely } from "kysely";
+import type { Database } from "../db/schema";
+import { EngineError, type Engine, type Operation, type StackSpec } from "../engine/types";
+import { stackWorkDir, type StackLayout } from "../stacks/layout";
+import type { CredentialProvider } from "./credentials";
+import { JobEventWriter } from "./events";
+import {
+  claimJob,
+  clearTakeover,
+  finishJob,
+  getInstance,
+  locksStack,
+  requeueJob,
+  retryDelayMs,
+  setInstanceStatus,
+  type Dialect,
+  type FinishRequest,
+  heartbeat,
+} from "./queue";
+import { createRedactor } from "./redact";
+import type { QueueSettings, WorkerSettings } from "./settings";
+import type { Instance, InstanceStatus, Job } from "./tables";
+
+/** Adds per-job config (e.g. the registration token of an `up`); returns the secrets it added. */
+export type ConfigPreparer = (
+  job: Job,
+  instance: Instance,
+  config: Record<string, unknown>,
+) => Promise<{ config: Record<string, unknown>; secrets: string[] }>;
+
+export interface WorkerLogger {
+  info(object: Record<string, unknown>, message: string): void;
+  warn(object: Record<string, unknown>, message: string): void;
+  error(object: Record<string, unknown>, message: string): void;
+}
+
+export interface JobWorkerOptions {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  engine: Engine;
+  layout: Pick<StackLayout, "stacksDir" | "secretEnv">;
+  credentials: CredentialProvider;
+  worker: WorkerSettings;
+  queue: QueueSettings;
+  /** Stable id of this worker in leases and logs. Default `<hostname>-<pid>-<random>`. */
+  workerId?: string;
+  prepareConfig?: ConfigPreparer;
+  logger?: WorkerLogger;
+}
+
+const RUNNING_STATUS: Record<Exclude<Operation, "preview">, InstanceStatus> = {
+  up: "provisioning",
+  refresh: "refreshing",
+  destroy: "destroying",
+};
+
+const SILENT: WorkerLogger = { info() {}, warn() {}, error() {} };
+
+interface RunningJob {
+  job: Job;
+  controller: AbortController;
+  done: Promise<void>;
+}
+
+export class JobWorker {
+  readonly workerId: string;
+  private readonly running = new Map<string, RunningJob>();
+  private readonly logger: WorkerLogger;
+  private stopping = false;
+  private loopDone: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private peakMemoryMb = 0;
+
+  constructor(private readonly options: JobWorkerOptions) {
+    this.workerId = options.workerId ?? `${hostname()}-${process.pid}-${randomUUID().slice(0, 8)}`;
+    this.logger = options.logger ?? SILENT;
+  }
+
+  start(): void {
+    if (this.loopDone) return;
+    this.stopping = false;
+    this.loopDone = this.loop();
+  }
+
+  /** Looks for work now instead of at the next poll (the API calls it after enqueueing). */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  /**
+   * Stops claiming. With `abort`, running jobs are aborted and put back in the
+   * queue by lease expiry; without it, they run to the end first.
+   */
+  async stop(options: { abort?: boolean } = {}): Promise<void> {
+    this.stopping = true;
+    this.wake();
+    if (options.abort) for (const entry of this.running.values()) entry.controller.abort("shutdown");
+    await this.loopDone;
+    await Promise.all([...this.running.values()].map((entry) => entry.done));
+    this.loopDone = undefined;
+  }
+
+  get committedMemoryMb(): number {
+    let total = 0;
+    for (const entry of this.running.values()) total += entry.job.memory_mb;
+    return total;
+  }
+
+  /** Highest memory committed at once since start (for benchmarks and admission checks). */
+  get peakCommittedMemoryMb(): number {
+    return this.peakMemoryMb;
+  }
+
+  private async loop(): Promise<void> {
+    const { worker } = this.options;
+    while (!this.stopping) {
+      // An idle worker takes any job, even one larger than its budget, so no job waits forever.
+      const free = this.running.size === 0 ? Number.MAX_SAFE_INTEGER : worker.memoryBudgetMb - this.committedMemoryMb;
+      let job: Job | undefined;
+      if (free > 0) {
+        try {
+          job = await claimJob(this.options.db, this.options.dialect, {
+            workerId: this.workerId,
+            freeMemoryMb: free,
+            leaseMs: worker.leaseMs,
+          });
+        } catch (error) {
+          this.logger.error({ err: errorMessage(error) }, "claiming a job failed");
+        }
+      }
+      if (job) {
+        this.launch(job);
+        continue;
+      }
+      await this.sleep(worker.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private launch(job: Job): void {
+    const controller = new AbortController();
+    const entry: RunningJob = { job, controller, done: Promise.resolve() };
+    this.running.set(job.id, entry);
+    this.peakMemoryMb = Math.max(this.peakMemoryMb, this.committedMemoryMb);
+    entry.done = this.run(job, controller)
+      .catch((error: unknown) => this.logger.error({ jobId: job.id, err: errorMessage(error) }, "job runner crashed"))
+      .finally(() => {
+        this.running.delete(job.id);
+        this.wake();
+      });
+  }
+
+  private async run(job: Job, controller: AbortController): Promise<void> {
+    const { db, engine, queue, worker } = this.options;
+    const secrets: string[] = Object.values(this.options.layout.secretEnv);
+    const redact = <T>(value: T): T => createRedactor(secrets)(value);
+    const events = await JobEventWriter.open(db, job.id, redact);
+    const log = { jobId: job.id, operation: job.operation, attempt: job.attempt };
+    const mutating = locksStack(job.operation);
+
+    let lostLease = false;
+    const beat = setInterval(() => {
+      heartbeat(db, job.id, this.workerId, worker.leaseMs)
+        .then((result) => {
+          if (!result.held) {
+            lostLease = true;
+            controller.abort("lease lost");
+          } else if (result.cancelRequested) {
+            controller.abort("cancel");
+          }
+        })
+        .catch((error: unknown) => this.logger.warn({ ...log, err: errorMessage(error) }, "heartbeat failed"));
+    }, worker.heartbeatMs);
+
+    const finish = async (request: FinishRequest, message?: string): Promise<void> => {
+      await events.flush().catch(() => undefined);
+      const finished = await finishJob(db, job, this.workerId, request);
+      if (!finished) {
+        this.logger.warn(log, "lease lost before the job could be finished; another worker owns it");
+        return;
+      }
+      void events.append({
+        type: "result",
+        state: request.state,
+        ...(request.error ? { error: request.error.message, errorCode: request.error.code } : {}),
+      });
+      await events.flush().catch(() => undefined);
+      this.logger.info({ ...log, state: request.state }, message ?? `job ${request.state}`);
+    };
+
+    try {
+      const instance = await getInstance(db, job.instance_id);
+      if (!instance) {
+        await finish({ state: "failed", error: { code: "failed", message: "the instance no longer exists" } });
+        return;
+      }
+      const failedStatus: InstanceStatus | undefined = mutating ? "failed" : undefined;
+      const statusOnFailure = failedStatus ? { instance: { status: failedStatus } } : {};
+
+      const capabilities = engine.capabilities();
+      if (mutating && !capabilities.deploy) {
+        void events.append({ type: "state", state: "running", attempt: job.attempt });
+        await finish({
+          state: "failed",
+          error: { code: "tool_missing", message: `\`${job.operation}\` cannot run on this worker: ${capabilities.reason ?? "deployments are unavailable"}` },
+          ...statusOnFailure,
+        });
+        return;
+      }
+
+      let envVars: Record<string, string> = {};
+      if (mutating) {
+        const credentials = await this.options.credentials.forJob({
+          userId: job.user_id,
+          cloud: instance.cloud,
+          region: instance.region,
+          jobId: job.id,
+        });
+        envVars = credentials.env;
+        secrets.push(...credentials.secrets, ...Object.values(credentials.env));
+      }
+      const workDir = stackWorkDir(this.options.layout, job.stack_name);
+
+      if (job.takeover === 1) {
+        void events.append({
+          type: "state",
+          state: "running",
+          attempt: job.attempt,
+          message: "taken over from a worker whose lease expired; cancelling its stale stack lock",
+        });
+        if (mutating) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
+        await clearTakeover(db, job.id, this.workerId);
+      }
+
+      if (job.cancel_requested === 1) {
+        await finish({ state: "cancelled", error: { code: "cancelled", message: "cancelled" }, ...statusOnFailure });
+        return;
+      }
+      if (job.attempt > job.max_attempts) {
+        await finish({
+          state: "failed",
+          error: { code: "failed", message: `gave up after ${job.max_attempts} attempts (workers were lost or the failure kept recurring)` },
+          ...statusOnFailure,
+        });
+        return;
+      }
+
+      let config = JSON.parse(instance.config) as Record<string, unknown>;
+      if (this.options.prepareConfig) {
+        const prepared = await this.options.prepareConfig(job, instance, config);
+        config = prepared.config;
+        secrets.push(...prepared.secrets);
+      }
+
+      if (job.operation !== "preview") await setInstanceStatus(db, instance.id, RUNNING_STATUS[job.operation]);
+      void events.append({ type: "state", state: "running", attempt: job.attempt, message: `worker ${this.workerId}` });
+
+      const spec: StackSpec = {
+        stackName: job.stack_name,
+        workDir,
+        kind: "host",
+        config,
+        envVars,
+        signal: controller.signal,
+        onEvent: (event) => void events.append({ type: "progress", event }),
+        onOutput: (line) => void events.append({ type: "log", line }),
+      };
+
+      try {
+        if (job.operation === "preview") {
+          const outcome = await engine.preview(spec);
+          if (lostLease) return;
+          await finish({ state: "succeeded", result: outcome });
+        } else {
+          const outcome = await engine[job.operation](spec);
+          if (lostLease) return;
+          await finish({
+            state: "succeeded",
+            result: outcome,
+            instance:
+              job.operation === "destroy"
+                ? { status: "destroyed", outputs: {} }
+                : { status: "ready", outputs: outcome.outputs },
+          });
+        }
+      } catch (error) {
+        if (lostLease) {
+          this.logger.warn(log, "lease lost during the operation; another worker took the job over");
+          return;
+        }
+        const reason: unknown = controller.signal.reason;
+        if (reason === "cancel") {
+          await finish({ state: "cancelled", error: { code: "cancelled", message: "cancelled while running" }, ...statusOnFailure });
+          return;
+        }
+        if (reason === "shutdown") return; // the lease expires and another worker resumes the job
+        const failure = error instanceof EngineError ? error : new EngineError("failed", errorMessage(error));
+        const message = redact(failure.message);
+        if (failure.retryable && job.attempt < job.max_attempts) {
+          const delay = retryDelayMs(job.attempt, queue.retryBaseMs, queue.retryMaxMs);
+          void events.append({
+            type: "state",
+            state: "queued",
+            attempt: job.attempt,
+            message: `retryable failure (${failure.code}); retrying in ${Math.ceil(delay / 1000)} s: ${message}`,
+          });
+          await events.flush().catch(() => undefined);
+          await requeueJob(db, job.id, this.workerId, delay, { code: failure.code, message });
+          return;
+        }
+        await finish({ state: "failed", error: { code: failure.code, message, field: failure.field }, ...statusOnFailure });
+      }
+    } catch (error) {
+      // Failures before the engine ran (credentials, config): not retryable.
+      const message = redact(errorMessage(error));
+      const code = (error as { name?: string }).name === "MissingCredentialError" ? "missing_credential" : "failed";
+      await finish({
+        state: "failed",
+        error: { code, message },
+        ...(mutating ? { instance: { status: "failed" as const } } : {}),
+      });
+    } finally {
+      clearInterval(beat);
+    }
+  }
+}
+
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

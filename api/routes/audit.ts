@@ -1,0 +1,53 @@
+/** Reading the audit log: users their own entries, admins everyone's. No route edits or deletes. */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { bearerSecurity, errorResponses } from "../http/schemas";
+import { auditView, auditViewSchema } from "./views";
+
+const auditQuery = z.strictObject({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  before: z.coerce.number().int().min(1).optional().describe("Entries with an id below this (paging)"),
+  action: z.string().max(200).optional(),
+});
+
+const auditPage = z.object({ entries: z.array(auditViewSchema) });
+
+export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    "/v1/audit",
+    {
+      onRequest: [app.authenticate, app.requireScope("audit:read")],
+      schema: {
+        tags: ["audit"],
+        summary: "Your audit entries, newest first",
+        security: bearerSecurity,
+        querystring: auditQuery,
+        response: { 200: auditPage, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, before, action } = request.query;
+      const entries = await app.audit.list({ actorUserId: request.principal!.userId, limit, beforeId: before, action });
+      return { entries: entries.map(auditView) };
+    },
+  );
+
+  app.get(
+    "/v1/admin/audit",
+    {
+      onRequest: [app.authenticate, app.requireAdmin],
+      schema: {
+        tags: ["admin"],
+        summary: "Every audit entry (admins), optionally one user's",
+        security: bearerSecurity,
+        querystring: auditQuery.extend({ userId: z.string().max(64).optional() }),
+        response: { 200: auditPage, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const { limit, before, action, userId } = request.query;
+      const entries = await app.audit.list({ actorUserId: userId, limit, beforeId: before, action });
+      return { entries: entries.map(auditView) };
+    },
+  );
+};

@@ -1,0 +1,156 @@
+/**
+ * Accounts and sessions: register, login, refresh (rotating, with reuse
+ * detection), logout. Stricter rate limit than the rest of the API.
+ */
+import { randomBytes } from "node:crypto";
+import type { FastifyInstance } from "fastify";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { findSessionByHash, insertSession, revokeFamily, spendSession } from "../auth/sessions-repo";
+import { randomToken, sha256Hex } from "../auth/tokens";
+import { findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
+import { isUniqueViolation, newId } from "../db/ids";
+import type { Role } from "../db/schema";
+import { conflict, unauthorized } from "../http/errors";
+import { email, errorResponses, password } from "../http/schemas";
+import { userView, userViewSchema } from "./views";
+
+const tokenPair = z.object({
+  tokenType: z.literal("Bearer"),
+  accessToken: z.string().describe("JWT, valid `expiresIn` seconds"),
+  expiresIn: z.number().int(),
+  refreshToken: z.string().describe("Opaque, single use: exchange it at /v1/auth/refresh"),
+});
+
+const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
+
+export const authRoutes: FastifyPluginAsyncZod = async (app) => {
+  const strict = { rateLimit: { max: app.config.rateLimit.loginMax, timeWindow: app.config.rateLimit.windowMs } };
+
+  app.post(
+    "/v1/auth/register",
+    {
+      config: { ...strict, audit: "auth.register" },
+      schema: {
+        tags: ["auth"],
+        summary: "Create an account (role `user`)",
+        body: z.strictObject({ email, password }),
+        response: { 201: userViewSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { email: address, password: secret } = request.body;
+      if (await findUserByEmail(app.db, address)) throw conflict("`email`: an account with this email already exists", "body.email");
+      const passwordHash = await app.passwords.hash(secret);
+      const user = await app.db
+        .transaction()
+        .execute((trx) =>
+          insertUser(trx, { email: address, passwordHash, role: "user", keySalt: randomBytes(32).toString("base64") }),
+        )
+        .catch((error: unknown) => {
+          // Two registrations of one address at once: the second loses the unique index race.
+          if (isUniqueViolation(error)) throw conflict("`email`: an account with this email already exists", "body.email");
+          throw error;
+        });
+      request.auditActor = user.id;
+      request.auditTarget = user.id;
+      return reply.code(201).send(userView(user));
+    },
+  );
+
+  app.post(
+    "/v1/auth/login",
+    {
+      config: { ...strict, audit: "auth.login" },
+      schema: {
+        tags: ["auth"],
+        summary: "Exchange email and password for an access token and a refresh token",
+        body: z.strictObject({ email, password: z.string().min(1).max(1024) }),
+        response: { 200: tokenPair, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const user = await findUserByEmail(app.db, request.body.email);
+      const ok = await app.passwords.verify(user?.password_hash, request.body.password);
+      if (user) request.auditActor = user.id;
+      if (!user || !ok) throw unauthorized("email or password is wrong");
+      return issueTokens(app, user.id, user.role, newId("fam"));
+    },
+  );
+
+  app.post(
+    "/v1/auth/refresh",
+    {
+      config: { ...strict, audit: "auth.refresh" },
+      schema: {
+        tags: ["auth"],
+        summary: "Rotate a refresh token: the old one is spent; presenting a spent one revokes its whole family",
+        body: refreshBody,
+        response: { 200: tokenPair, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const session = await findSessionByHash(app.db, sha256Hex(request.body.refreshToken));
+      if (!session) throw unauthorized("refresh token is not valid");
+      request.auditActor = session.user_id;
+      request.auditTarget = session.family_id;
+      if (session.revoked_at !== null) throw unauthorized("refresh token was revoked: sign in again");
+      if (session.spent_at !== null || !(await spendSession(app.db, session.id))) {
+        // A spent token presented again: stolen or replayed. End the whole session family.
+        await revokeFamily(app.db, session.family_id);
+        await app.audit.record({
+          action: "auth.refresh.reuse",
+          result: "denied",
+          actorUserId: session.user_id,
+          actorKind: "user",
+          target: session.family_id,
+          ip: request.ip,
+          requestId: request.id,
+        });
+        throw unauthorized("refresh token was already used: every session of this login is revoked; sign in again");
+      }
+      if (Date.parse(session.expires_at) <= Date.now()) throw unauthorized("refresh token expired: sign in again");
+      const user = await findUserById(app.db, session.user_id);
+      if (!user) throw unauthorized("refresh token is not valid");
+      return issueTokens(app, user.id, user.role, session.family_id);
+    },
+  );
+
+  app.post(
+    "/v1/auth/logout",
+    {
+      config: { ...strict, audit: "auth.logout" },
+      schema: {
+        tags: ["auth"],
+        summary: "Revoke the login session (the refresh token's whole family)",
+        body: refreshBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const session = await findSessionByHash(app.db, sha256Hex(request.body.refreshToken));
+      if (session) {
+        request.auditActor = session.user_id;
+        request.auditTarget = session.family_id;
+        await revokeFamily(app.db, session.family_id);
+      }
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+async function issueTokens(app: FastifyInstance, userId: string, role: Role, familyId: string) {
+  const refreshToken = randomToken();
+  await insertSession(app.db, {
+    userId,
+    familyId,
+    tokenHash: sha256Hex(refreshToken),
+    expiresAt: new Date(Date.now() + app.config.refreshTokenTtlSeconds * 1000).toISOString(),
+  });
+  return {
+    tokenType: "Bearer" as const,
+    accessToken: await app.accessTokens.sign({ userId, role }),
+    expiresIn: app.accessTokens.ttl,
+    refreshToken,
+  };
+}

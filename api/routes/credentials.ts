@@ -1,0 +1,116 @@
+/**
+ * Cloud credentials: add (encrypted before it is stored), list and read
+ * (metadata only, never the value), delete, test (decrypts in memory, asks
+ * the cloud, forgets).
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { deleteCredential, findCredential, listCredentials, markTested } from "../vault/credentials-repo";
+import { testCredential } from "../vault/credential-test";
+import { credentialInput } from "../vault/kinds";
+import { notFound } from "../http/errors";
+import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import { credentialView, credentialViewSchema } from "./views";
+
+export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    "/v1/credentials",
+    {
+      onRequest: [app.authenticate, app.requireUser],
+      config: { audit: "credential.create" },
+      schema: {
+        tags: ["credentials"],
+        summary: "Add a cloud credential (kind `aws`, `gcp` or `digitalocean`); it is encrypted before it is stored",
+        security: bearerSecurity,
+        body: credentialInput,
+        response: { 201: credentialViewSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.principal!.userId;
+      const row = await app.db.transaction().execute((trx) => app.vault.create(userId, request.body, trx));
+      request.auditTarget = row.id;
+      return reply.code(201).send(credentialView(row));
+    },
+  );
+
+  app.get(
+    "/v1/credentials",
+    {
+      onRequest: [app.authenticate, app.requireScope("credentials:read")],
+      schema: {
+        tags: ["credentials"],
+        summary: "List your credentials (metadata only)",
+        security: bearerSecurity,
+        response: { 200: z.object({ credentials: z.array(credentialViewSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ credentials: (await listCredentials(app.db, request.principal!.userId)).map(credentialView) }),
+  );
+
+  app.get(
+    "/v1/credentials/:id",
+    {
+      onRequest: [app.authenticate, app.requireScope("credentials:read")],
+      schema: {
+        tags: ["credentials"],
+        summary: "One credential's metadata",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 200: credentialViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const row = await findCredential(app.db, request.principal!.userId, request.params.id);
+      if (!row) throw notFound(`credential \`${request.params.id}\``);
+      return credentialView(row);
+    },
+  );
+
+  app.delete(
+    "/v1/credentials/:id",
+    {
+      onRequest: [app.authenticate, app.requireUser],
+      config: { audit: "credential.delete" },
+      schema: {
+        tags: ["credentials"],
+        summary: "Delete a credential (its ciphertext and wrapped data key)",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      request.auditTarget = request.params.id;
+      const deleted = await app.db
+        .transaction()
+        .execute((trx) => deleteCredential(trx, request.principal!.userId, request.params.id));
+      if (!deleted) throw notFound(`credential \`${request.params.id}\``);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.post(
+    "/v1/credentials/:id/test",
+    {
+      onRequest: [app.authenticate, app.requireScope("credentials:test")],
+      config: { audit: "credential.test" },
+      schema: {
+        tags: ["credentials"],
+        summary: "Decrypt the credential in memory and check it with its cloud",
+        security: bearerSecurity,
+        params: idParams,
+        body: z.strictObject({ passphrase: z.string().min(1).max(1024).optional() }).optional(),
+        response: { 200: z.object({ ok: z.boolean(), detail: z.string() }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const userId = request.principal!.userId;
+      request.auditTarget = request.params.id;
+      const secret = await app.vault.decrypt(userId, request.params.id, { passphrase: request.body?.passphrase });
+      const result = await testCredential(secret, { digitalOceanApiUrl: app.config.digitalOceanApiUrl });
+      await markTested(app.db, request.params.id, result.ok);
+      return result;
+    },
+  );
+};

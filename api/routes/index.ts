@@ -1,0 +1,26 @@
+/**
+ * Every route plugin of the API, registered in this order by `buildApp`.
+ * Add a plugin by importing it and appending it to `routePlugins` (one line).
+ * A route plugin is a `FastifyPluginAsyncZod` that declares full paths
+ * (`/v1/...`), zod schemas for params/query/body/response (they become the
+ * OpenAPI document), and its auth hooks (`onRequest: [app.authenticate, ...]`).
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { adminRoutes } from "./admin";
+import { apiKeyRoutes } from "./api-keys";
+import { auditRoutes } from "./audit";
+import { authRoutes } from "./auth";
+import { credentialRoutes } from "./credentials";
+import { healthRoutes } from "./health";
+import { meRoutes } from "./me";
+
+export const routePlugins: FastifyPluginAsyncZod[] = [
+  healthRoutes,
+  authRoutes,
+  meRoutes,
+  apiKeyRoutes,
+  credentialRoutes,
+  auditRoutes,
+  adminRoutes,
+  // Job queue and instances (api/routes/instances.ts, api/routes/jobs.ts) go here.
+];

@@ -1,0 +1,60 @@
+/**
+ * `npm start`: the API on the embedded defaults (SQLite under ./data/,
+ * migrated on first start, a generated master key file with mode 600), or
+ * whatever the environment configures (docs/api.md). Prints the first-admin
+ * bootstrap step while no admin exists. SIGTERM/SIGINT: stop accepting,
+ * finish in-flight requests, close the database, exit.
+ */
+import { ConfigError } from "../program/errors";
+import { buildApp } from "./app";
+import { countAdmins } from "./auth/users-repo";
+import { loadConfig } from "./config";
+
+async function main(): Promise<void> {
+  const config = loadConfig(process.env);
+  const app = await buildApp(config);
+
+  let closing = false;
+  const shutdown = (signal: NodeJS.Signals) => {
+    if (closing) return;
+    closing = true;
+    app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    const force = setTimeout(() => {
+      app.log.error("shutdown took longer than 25 s; exiting");
+      process.exit(1);
+    }, 25_000);
+    force.unref();
+    app.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        app.log.error({ err: error }, "shutdown failed");
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+
+  await app.listen({ host: config.host, port: config.port });
+  if ((await countAdmins(app.db)) === 0) {
+    // No secret is printed: the operator (who can reach the database) promotes a registered account.
+    process.stdout.write(
+      [
+        "",
+        "No admin account yet. To create the first one:",
+        `  1. register:  curl -sX POST http://${config.host}:${config.port}/v1/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"<12+ characters>"}'`,
+        "  2. promote it (same environment as this server): npx tsx api/auth/admin-cli.ts promote you@example.com",
+        "",
+      ].join("\n"),
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`configuration error: ${error.message}\n`);
+    process.exit(2);
+  }
+  process.stderr.write(`the API failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,64 @@
+/** SQL for credentials and the per-user key salts. */
+import type { Kysely } from "kysely";
+import { nowIso } from "../db/ids";
+import type { Credential, CredentialsTable, Database } from "../db/schema";
+
+type Db = Kysely<Database>;
+
+export async function findUserKeySalt(db: Db, userId: string): Promise<Buffer | undefined> {
+  const row = await db.selectFrom("user_keys").select("key_salt").where("user_id", "=", userId).executeTakeFirst();
+  return row ? Buffer.from(row.key_salt, "base64") : undefined;
+}
+
+export async function insertCredential(db: Db, row: CredentialsTable): Promise<void> {
+  await db.insertInto("credentials").values(row).execute();
+}
+
+export function findCredential(db: Db, userId: string, id: string): Promise<Credential | undefined> {
+  return db.selectFrom("credentials").selectAll().where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
+}
+
+export function listCredentials(db: Db, userId: string): Promise<Credential[]> {
+  return db.selectFrom("credentials").selectAll().where("user_id", "=", userId).orderBy("created_at").execute();
+}
+
+export async function deleteCredential(db: Db, userId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom("credentials").where("id", "=", id).where("user_id", "=", userId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
+
+export async function markUsed(db: Db, id: string): Promise<void> {
+  await db.updateTable("credentials").set({ last_used_at: nowIso() }).where("id", "=", id).execute();
+}
+
+export async function markTested(db: Db, id: string, ok: boolean): Promise<void> {
+  await db.updateTable("credentials").set({ last_tested_at: nowIso(), last_test_ok: ok ? 1 : 0 }).where("id", "=", id).execute();
+}
+
+/** Credentials whose data key is wrapped under another master key version than `version`. */
+export function listStaleWraps(db: Db, version: number, limit: number): Promise<Credential[]> {
+  return db
+    .selectFrom("credentials")
+    .selectAll()
+    .where("wrapped_key", "is not", null)
+    .where("key_version", "!=", version)
+    .orderBy("id")
+    .limit(limit)
+    .execute();
+}
+
+/** Replaces the wrapped key only if nobody re-wrapped it meanwhile. */
+export async function replaceWrap(
+  db: Db,
+  id: string,
+  from: number,
+  to: { wrappedKey: string; keyVersion: number },
+): Promise<boolean> {
+  const result = await db
+    .updateTable("credentials")
+    .set({ wrapped_key: to.wrappedKey, key_version: to.keyVersion })
+    .where("id", "=", id)
+    .where("key_version", "=", from)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}

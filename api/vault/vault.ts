@@ -1,0 +1,166 @@
+/**
+ * The credential vault (seed 001 §3): envelope encryption with a random
+ * AES-256-GCM data key per credential, wrapped by the user's key (see
+ * `key-wrapper.ts`). Plaintext exists only in memory while a caller uses it.
+ *
+ *   app.vault.create(userId, input)                    -> metadata row (encrypts, stores ciphertext only)
+ *   app.vault.decrypt(userId, credentialId, { passphrase? }) -> CredentialSecret (audited by the caller)
+ *   app.vault.rewrapAll()                              -> moves every data key to the current master key version
+ */
+import { randomBytes } from "node:crypto";
+import type { Kysely } from "kysely";
+import type { PasswordHasher } from "../auth/password";
+import { newId, nowIso } from "../db/ids";
+import type { Credential, Database } from "../db/schema";
+import { HttpError } from "../http/errors";
+import { contentKey, newDataKey, open, seal } from "./envelope";
+import {
+  findCredential,
+  findUserKeySalt,
+  insertCredential,
+  listStaleWraps,
+  markUsed,
+  replaceWrap,
+} from "./credentials-repo";
+import type { KeyWrapper, WrapContext } from "./key-wrapper";
+import { type CredentialInput, type CredentialSecret, splitCredential } from "./kinds";
+
+export class VaultError extends HttpError {
+  override name = "VaultError";
+}
+
+export class Vault {
+  constructor(
+    private readonly db: Kysely<Database>,
+    readonly wrapper: KeyWrapper,
+    private readonly hasher: PasswordHasher,
+  ) {}
+
+  /** Encrypts and stores a credential in `db` (pass a transaction to make it part of one). */
+  async create(userId: string, input: CredentialInput, db: Kysely<Database> = this.db): Promise<Credential> {
+    const id = newId("cred");
+    const { metadata, secret } = splitCredential(input);
+    const row: Credential = {
+      id,
+      user_id: userId,
+      kind: input.kind,
+      name: input.name,
+      metadata: JSON.stringify(metadata),
+      ciphertext: null,
+      iv: null,
+      auth_tag: null,
+      wrapped_key: null,
+      key_version: null,
+      wrap_kind: null,
+      passphrase_salt: null,
+      created_at: nowIso(),
+      last_used_at: null,
+      last_tested_at: null,
+      last_test_ok: null,
+    };
+    if (secret !== undefined) {
+      const salt = await findUserKeySalt(db, userId);
+      if (!salt) throw new VaultError(404, "user not found");
+      const context: WrapContext = { userId, userKeySalt: salt, credentialId: id, kind: input.kind };
+      const dataKey = newDataKey();
+      const passphrase = "passphrase" in input ? input.passphrase : undefined;
+      const passphraseSalt = passphrase !== undefined ? randomBytes(16) : undefined;
+      const passphraseKey =
+        passphrase !== undefined && passphraseSalt ? await this.hasher.deriveKey(passphrase, passphraseSalt) : undefined;
+      const sealed = seal(Buffer.from(JSON.stringify(secret)), contentKey(dataKey, passphraseKey), context);
+      const { wrapped, keyVersion } = await this.wrapper.wrap(context, dataKey);
+      dataKey.fill(0);
+      Object.assign(row, {
+        ciphertext: sealed.ciphertext,
+        iv: sealed.iv,
+        auth_tag: sealed.authTag,
+        wrapped_key: wrapped,
+        key_version: keyVersion,
+        wrap_kind: this.wrapper.kind,
+        passphrase_salt: passphraseSalt ? passphraseSalt.toString("base64") : null,
+      });
+    }
+    await insertCredential(db, row);
+    return row;
+  }
+
+  /**
+   * Decrypts one of the user's credentials. 404 when it is not theirs,
+   * 400 when a passphrase is needed and missing, 403 when it is wrong.
+   */
+  async decrypt(userId: string, credentialId: string, options: { passphrase?: string } = {}): Promise<CredentialSecret> {
+    const row = await findCredential(this.db, userId, credentialId);
+    if (!row) throw new VaultError(404, `credential \`${credentialId}\` not found`);
+    const salt = await findUserKeySalt(this.db, userId);
+    if (!salt) throw new VaultError(404, "user not found");
+    const secret = await this.open(row, salt, options.passphrase);
+    await markUsed(this.db, row.id);
+    return secret;
+  }
+
+  /** Decrypts a row in memory (no database access). Exposed for the rotation tool and the benchmark. */
+  async open(row: Credential, userKeySalt: Buffer, passphrase?: string): Promise<CredentialSecret> {
+    if (row.kind === "aws") {
+      const metadata = JSON.parse(row.metadata) as { roleArn: string; externalId: string };
+      return { kind: "aws", roleArn: metadata.roleArn, externalId: metadata.externalId };
+    }
+    if (row.ciphertext === null || row.iv === null || row.auth_tag === null || row.wrapped_key === null || row.key_version === null) {
+      throw new Error(`credential ${row.id} has no ciphertext`);
+    }
+    let passphraseKey: Buffer | undefined;
+    if (row.passphrase_salt !== null) {
+      if (passphrase === undefined) {
+        throw new VaultError(400, "`passphrase`: this credential is in passphrase mode; send its passphrase", "passphrase");
+      }
+      passphraseKey = await this.hasher.deriveKey(passphrase, Buffer.from(row.passphrase_salt, "base64"));
+    }
+    const context: WrapContext = { userId: row.user_id, userKeySalt, credentialId: row.id, kind: row.kind };
+    const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
+    try {
+      const plaintext = open(
+        { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag },
+        contentKey(dataKey, passphraseKey),
+        context,
+      );
+      return JSON.parse(plaintext.toString("utf8")) as CredentialSecret;
+    } catch {
+      if (passphraseKey) throw new VaultError(403, "`passphrase`: wrong passphrase for this credential", "passphrase");
+      throw new Error(`credential ${row.id} does not decrypt (tampered or wrong context)`);
+    } finally {
+      dataKey.fill(0);
+    }
+  }
+
+  /** Drops cached key material of a deleted user. */
+  forgetUser(userId: string): void {
+    this.wrapper.forgetUser(userId);
+  }
+
+  /**
+   * Re-wraps every data key not under the current master key version (after
+   * a new version was added). Content ciphertexts do not change. Safe to run
+   * while the API serves: each row is updated only if still on its old version.
+   */
+  async rewrapAll(batchSize = 200): Promise<{ rewrapped: number }> {
+    const target = this.wrapper.currentVersion();
+    let rewrapped = 0;
+    for (;;) {
+      const rows = await listStaleWraps(this.db, target, batchSize);
+      if (rows.length === 0) return { rewrapped };
+      let progressed = false;
+      for (const row of rows) {
+        const salt = await findUserKeySalt(this.db, row.user_id);
+        if (!salt || row.wrapped_key === null || row.key_version === null) continue;
+        const context: WrapContext = { userId: row.user_id, userKeySalt: salt, credentialId: row.id, kind: row.kind };
+        const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
+        const next = await this.wrapper.wrap(context, dataKey);
+        dataKey.fill(0);
+        if (await replaceWrap(this.db, row.id, row.key_version, { wrappedKey: next.wrapped, keyVersion: next.keyVersion })) {
+          rewrapped += 1;
+        }
+        progressed = true;
+      }
+      if (!progressed) return { rewrapped };
+    }
+  }
+}

@@ -1,0 +1,26 @@
+// Bundles clawchat/src/cli.ts and everything it imports (commander included)
+// into one self-contained clawchat/dist/clawchat.js for Node >= 20, with a
+// shebang, so a host needs nothing but `node`. Run: npm run clawchat:build
+import { build } from "esbuild";
+import { chmod, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const outfile = join(here, "dist", "clawchat.js");
+
+await build({
+  entryPoints: [join(here, "src", "cli.ts")],
+  outfile,
+  bundle: true,
+  platform: "node",
+  target: "node20",
+  format: "cjs",
+  minify: true,
+  legalComments: "none",
+  banner: { js: "#!/usr/bin/env node" },
+  logLevel: "warning",
+});
+await chmod(outfile, 0o755);
+const { size } = await stat(outfile);
+console.log(`clawchat/dist/clawchat.js: ${size} bytes`);

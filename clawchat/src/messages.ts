@@ -1,0 +1,301 @@
+/**
+ * The plaintexts carried inside session packets, one codec per message type of
+ * seed 002 §9.2 (layouts in `docs/clawchat-protocol.md` §6). Decoders return
+ * undefined for anything malformed; a peer drops such a message silently.
+ */
+import { CHUNK_BYTES } from "./wire";
+
+/** 0x01 chat and 0x02 file data travel in numbered parts of at most `CHUNK_BYTES`. */
+export interface Chunk {
+  readonly id: Buffer;
+  readonly index: number;
+  readonly count: number;
+  readonly data: Buffer;
+}
+
+/** Chat: message ID (8) ‖ part index (u16) ‖ part count (u16) ‖ UTF-8 bytes. */
+export function encodeChatPart(chunk: Chunk): Buffer {
+  const out = Buffer.alloc(12 + chunk.data.length);
+  chunk.id.copy(out, 0, 0, 8);
+  out.writeUInt16BE(chunk.index, 8);
+  out.writeUInt16BE(chunk.count, 10);
+  chunk.data.copy(out, 12);
+  return out;
+}
+
+export function decodeChatPart(plaintext: Buffer): Chunk | undefined {
+  if (plaintext.length < 12) return undefined;
+  const index = plaintext.readUInt16BE(8);
+  const count = plaintext.readUInt16BE(10);
+  if (count === 0 || index >= count || plaintext.length - 12 > CHUNK_BYTES) return undefined;
+  return { id: plaintext.subarray(0, 8), index, count, data: plaintext.subarray(12) };
+}
+
+export function splitIntoChunks(id: Buffer, payload: Buffer): Chunk[] {
+  const count = Math.max(1, Math.ceil(payload.length / CHUNK_BYTES));
+  const chunks: Chunk[] = [];
+  for (let index = 0; index < count; index++) {
+    chunks.push({ id, index, count, data: payload.subarray(index * CHUNK_BYTES, (index + 1) * CHUNK_BYTES) });
+  }
+  return chunks;
+}
+
+export const FileOp = { chunk: 0x01, result: 0x02 } as const;
+export const FileStatus = { accepted: 0, refused: 1, tooLarge: 2 } as const;
+
+/** File chunk: op 0x01 ‖ file ID (8) ‖ index (u32) ‖ count (u32) ‖ name length (u8) ‖ name ‖ data. */
+export function encodeFileChunk(chunk: Chunk, name: string): Buffer {
+  const nameBytes = Buffer.from(name, "utf8");
+  if (nameBytes.length === 0 || nameBytes.length > 255) throw new Error("file name must be 1-255 UTF-8 bytes");
+  const out = Buffer.alloc(18 + nameBytes.length + chunk.data.length);
+  out[0] = FileOp.chunk;
+  chunk.id.copy(out, 1, 0, 8);
+  out.writeUInt32BE(chunk.index, 9);
+  out.writeUInt32BE(chunk.count, 13);
+  out[17] = nameBytes.length;
+  nameBytes.copy(out, 18);
+  chunk.data.copy(out, 18 + nameBytes.length);
+  return out;
+}
+
+/** File result: op 0x02 ‖ file ID (8) ‖ status (u8) ‖ UTF-8 reason. */
+export function encodeFileResult(id: Buffer, status: number, reason: string): Buffer {
+  return Buffer.concat([Buffer.from([FileOp.result]), id.subarray(0, 8), Buffer.from([status]), Buffer.from(reason, "utf8")]);
+}
+
+export type FileMessage =
+  | { readonly op: "chunk"; readonly chunk: Chunk; readonly name: string }
+  | { readonly op: "result"; readonly id: Buffer; readonly status: number; readonly reason: string };
+
+export function decodeFileMessage(plaintext: Buffer): FileMessage | undefined {
+  if (plaintext[0] === FileOp.chunk && plaintext.length >= 18) {
+    const count = plaintext.readUInt32BE(13);
+    const index = plaintext.readUInt32BE(9);
+    const nameLength = plaintext[17] as number;
+    if (count === 0 || index >= count || nameLength === 0 || plaintext.length < 18 + nameLength) return undefined;
+    const data = plaintext.subarray(18 + nameLength);
+    if (data.length > CHUNK_BYTES) return undefined;
+    const name = plaintext.toString("utf8", 18, 18 + nameLength);
+    return { op: "chunk", chunk: { id: plaintext.subarray(1, 9), index, count, data }, name };
+  }
+  if (plaintext[0] === FileOp.result && plaintext.length >= 10) {
+    return { op: "result", id: plaintext.subarray(1, 9), status: plaintext[9] as number, reason: plaintext.toString("utf8", 10) };
+  }
+  return undefined;
+}
+
+export const PresenceStatus = { offline: 0, online: 1, away: 2, busy: 3 } as const;
+export type PresenceName = keyof typeof PresenceStatus;
+const PRESENCE_NAMES = Object.keys(PresenceStatus) as PresenceName[];
+
+/** Presence: status (u8: 0 offline, 1 online, 2 away, 3 busy) ‖ UTF-8 note (≤ 256 bytes). */
+export function encodePresence(status: PresenceName, note = ""): Buffer {
+  const noteBytes = Buffer.from(note, "utf8");
+  if (noteBytes.length > 256) throw new Error("presence note must be at most 256 UTF-8 bytes");
+  return Buffer.concat([Buffer.from([PresenceStatus[status]]), noteBytes]);
+}
+
+export function decodePresence(plaintext: Buffer): { status: PresenceName; note: string } | undefined {
+  const status = PRESENCE_NAMES[plaintext[0] ?? 255];
+  if (status === undefined || plaintext.length > 257) return undefined;
+  return { status, note: plaintext.toString("utf8", 1) };
+}
+
+export const KeyRotationOp = { offer: 0x01, accept: 0x02, confirm: 0x03, request: 0x04 } as const;
+
+export type KeyRotationMessage =
+  | { readonly op: "offer"; readonly epoch: number; readonly publicKey: Buffer; readonly timestampMs: number }
+  | { readonly op: "accept"; readonly epoch: number; readonly publicKey: Buffer }
+  | { readonly op: "confirm"; readonly epoch: number }
+  | { readonly op: "request" };
+
+/**
+ * Key rotation: op (u8) then
+ *   offer   0x01: new epoch (u16) ‖ X25519 public key (32) ‖ offer time ms (u64)
+ *   accept  0x02: new epoch (u16) ‖ X25519 public key (32)
+ *   confirm 0x03: new epoch (u16)
+ *   request 0x04: nothing (client asks the server to start a rotation)
+ */
+export function encodeKeyRotation(message: KeyRotationMessage): Buffer {
+  switch (message.op) {
+    case "offer": {
+      const out = Buffer.alloc(43);
+      out[0] = KeyRotationOp.offer;
+      out.writeUInt16BE(message.epoch, 1);
+      message.publicKey.copy(out, 3);
+      writeUInt64(out, message.timestampMs, 35);
+      return out;
+    }
+    case "accept": {
+      const out = Buffer.alloc(35);
+      out[0] = KeyRotationOp.accept;
+      out.writeUInt16BE(message.epoch, 1);
+      message.publicKey.copy(out, 3);
+      return out;
+    }
+    case "confirm": {
+      const out = Buffer.alloc(3);
+      out[0] = KeyRotationOp.confirm;
+      out.writeUInt16BE(message.epoch, 1);
+      return out;
+    }
+    case "request":
+      return Buffer.from([KeyRotationOp.request]);
+    default: {
+      const unreachable: never = message;
+      throw new Error(`unknown key rotation message ${String(unreachable)}`);
+    }
+  }
+}
+
+export function decodeKeyRotation(plaintext: Buffer): KeyRotationMessage | undefined {
+  switch (plaintext[0]) {
+    case KeyRotationOp.offer:
+      return plaintext.length === 43
+        ? { op: "offer", epoch: plaintext.readUInt16BE(1), publicKey: plaintext.subarray(3, 35), timestampMs: readUInt64(plaintext, 35) }
+        : undefined;
+    case KeyRotationOp.accept:
+      return plaintext.length === 35 ? { op: "accept", epoch: plaintext.readUInt16BE(1), publicKey: plaintext.subarray(3, 35) } : undefined;
+    case KeyRotationOp.confirm:
+      return plaintext.length === 3 ? { op: "confirm", epoch: plaintext.readUInt16BE(1) } : undefined;
+    case KeyRotationOp.request:
+      return plaintext.length === 1 ? { op: "request" } : undefined;
+    default:
+      return undefined;
+  }
+}
+
+export type PortRotationMessage =
+  | { readonly op: "announce"; readonly rotationId: number; readonly port: number; readonly switchInMs: number; readonly graceMs: number }
+  | { readonly op: "ack"; readonly rotationId: number };
+
+/**
+ * Port rotation: op (u8) then
+ *   announce 0x01: rotation ID (u32) ‖ new port (u16) ‖ switch in ms (u32) ‖ grace ms (u32)
+ *   ack      0x02: rotation ID (u32)
+ */
+export function encodePortRotation(message: PortRotationMessage): Buffer {
+  if (message.op === "announce") {
+    const out = Buffer.alloc(15);
+    out[0] = 0x01;
+    out.writeUInt32BE(message.rotationId, 1);
+    out.writeUInt16BE(message.port, 5);
+    out.writeUInt32BE(message.switchInMs, 7);
+    out.writeUInt32BE(message.graceMs, 11);
+    return out;
+  }
+  const out = Buffer.alloc(5);
+  out[0] = 0x02;
+  out.writeUInt32BE(message.rotationId, 1);
+  return out;
+}
+
+export function decodePortRotation(plaintext: Buffer): PortRotationMessage | undefined {
+  if (plaintext[0] === 0x01 && plaintext.length === 15) {
+    const port = plaintext.readUInt16BE(5);
+    if (port === 0) return undefined;
+    return { op: "announce", rotationId: plaintext.readUInt32BE(1), port, switchInMs: plaintext.readUInt32BE(7), graceMs: plaintext.readUInt32BE(11) };
+  }
+  if (plaintext[0] === 0x02 && plaintext.length === 5) return { op: "ack", rotationId: plaintext.readUInt32BE(1) };
+  return undefined;
+}
+
+export const ErrorCode = {
+  badRequest: 1,
+  gatewayError: 2,
+  sessionTerminated: 3,
+  tooLarge: 4,
+  busy: 5,
+} as const;
+
+/** Error: code (u16) ‖ reference (8: the chat or file ID it answers, or zeros) ‖ UTF-8 text (≤ 512 bytes). */
+export function encodeError(code: number, reference: Buffer | undefined, text: string): Buffer {
+  const out = Buffer.alloc(10);
+  out.writeUInt16BE(code, 0);
+  reference?.copy(out, 2, 0, 8);
+  return Buffer.concat([out, Buffer.from(text, "utf8").subarray(0, 512)]);
+}
+
+export function decodeError(plaintext: Buffer): { code: number; reference: Buffer; text: string } | undefined {
+  if (plaintext.length < 10) return undefined;
+  return { code: plaintext.readUInt16BE(0), reference: plaintext.subarray(2, 10), text: plaintext.toString("utf8", 10) };
+}
+
+/** Ping: ping ID (8). Pong: ping ID (8) ‖ the server's current data port (u16). */
+export function encodePong(pingId: Buffer, dataPort: number): Buffer {
+  const out = Buffer.alloc(10);
+  pingId.copy(out, 0, 0, 8);
+  out.writeUInt16BE(dataPort, 8);
+  return out;
+}
+
+export function writeUInt64(buffer: Buffer, value: number, offset: number): void {
+  buffer.writeUInt32BE(Math.floor(value / 0x1_0000_0000), offset);
+  buffer.writeUInt32BE(value % 0x1_0000_0000, offset + 4);
+}
+
+export function readUInt64(buffer: Buffer, offset: number): number {
+  return buffer.readUInt32BE(offset) * 0x1_0000_0000 + buffer.readUInt32BE(offset + 4);
+}
+
+export const WelcomeStatus = { accepted: 0, serverFull: 1 } as const;
+
+export interface Welcome {
+  readonly status: number;
+  readonly sessionId: Buffer;
+  readonly publicKey: Buffer;
+  readonly dataPort: number;
+}
+
+/** WELCOME: status (u8) ‖ session ID (8) ‖ server X25519 public key (32) ‖ data port (u16): 43 bytes. */
+export function encodeWelcome(welcome: Welcome): Buffer {
+  const out = Buffer.alloc(43);
+  out[0] = welcome.status;
+  welcome.sessionId.copy(out, 1, 0, 8);
+  welcome.publicKey.copy(out, 9, 0, 32);
+  out.writeUInt16BE(welcome.dataPort, 41);
+  return out;
+}
+
+export function decodeWelcome(plaintext: Buffer): Welcome | undefined {
+  if (plaintext.length !== 43) return undefined;
+  return { status: plaintext[0] as number, sessionId: plaintext.subarray(1, 9), publicKey: plaintext.subarray(9, 41), dataPort: plaintext.readUInt16BE(41) };
+}
+
+/** §8.3 / §8.4 bodies, carried as UTF-8 JSON in 0x09 and 0x0A. */
+export interface CompromisedSignal {
+  type: "compromised";
+  version: "2.0";
+  signal: "CLAWCHAT_COMPROMISED_V2";
+  timestamp: number;
+  connection_id: string;
+  reason: string;
+  signature: string;
+}
+
+export interface CompromisedAck {
+  type: "compromised_ack";
+  version: "2.0";
+  timestamp: number;
+  connection_id: string;
+  action: "keys_deleted";
+  new_file_ready: boolean;
+  signature: string;
+}
+
+export function signalSignatureFields(signal: Omit<CompromisedSignal, "signature">): string[] {
+  return [signal.signal, signal.connection_id, String(signal.timestamp), signal.reason];
+}
+
+export function ackSignatureFields(ack: Omit<CompromisedAck, "signature">): string[] {
+  return ["COMPROMISED_ACK", ack.connection_id, String(ack.timestamp), ack.action, String(ack.new_file_ready)];
+}
+
+export function parseJsonObject(plaintext: Buffer): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(plaintext.toString("utf8"));
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}

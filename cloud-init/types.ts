@@ -1,0 +1,85 @@
+/**
+ * Typed inputs of the host cloud-init renderer. The host components compute
+ * the per-cloud parts (state-disk device path, token delivery) and pass them
+ * in; the renderer itself has one code path for the three clouds.
+ */
+
+export type Cloud = "digitalocean" | "aws" | "gcp";
+
+/** How the gateway token reaches the host. Never the token itself. */
+export type GatewayTokenSource =
+  /** The host generates 256 random bits at first boot (the default, and the only choice on DigitalOcean). */
+  | { source: "generate" }
+  /** The host reads an SSM SecureString through its narrowly scoped instance role. */
+  | { source: "aws-ssm"; parameterName: string; region: string }
+  /** The host reads a Secret Manager secret through its own service account. */
+  | { source: "gcp-secret-manager"; secretName: string; project: string };
+
+/** Where the ClawChat server bundle comes from. */
+export type ClawChatBundleInput =
+  /** The esbuild bundle, embedded in user-data (gzip + base64) when the cloud's budget allows it. */
+  | { kind: "embedded"; bundle: Buffer }
+  /** Fetched at boot from `url` and checked against the SHA-256 (hex) pinned in user-data. */
+  | { kind: "fetch"; url: string; sha256: string }
+  /** No ClawChat server on this host. */
+  | { kind: "disabled" };
+
+/**
+ * Optional first-boot call to the provisioning API (engineer JOBS defines the
+ * details). Extension slot: the renderer adds its files and commands only when set.
+ */
+export interface RegistrationInput {
+  apiUrl: string;
+  instanceId: string;
+  /** SHA-256 (hex) of a one-time registration token; the token itself never goes in user-data. */
+  tokenSha256?: string;
+}
+
+export interface HostBootInput {
+  cloud: Cloud;
+  hostname: string;
+  /** Memory of the size preset: sets the Node heap cap, MemoryMax, and swap (< 4 GiB gets swap). */
+  memoryMiB: number;
+  /** Stable /dev/disk/by-id path of the state disk, computed by the host component. */
+  stateDisk: { devicePath: string };
+  /**
+   * Pinned exact versions (validated upstream). `nodeSha256` pins the SHA-256
+   * (hex) of the official `node-v<node>-linux-<arch>.tar.xz` per architecture;
+   * without it the host checks the tarball against nodejs.org's SHASUMS256.txt
+   * fetched over HTTPS (weaker: see docs/cloud-init.md). `openclawIntegrity`
+   * pins npm's `sha512-...` integrity of `openclaw@<openclaw>`; the host always
+   * runs `npm audit signatures` as well.
+   */
+  versions: {
+    openclaw: string;
+    node: string;
+    nodeSha256?: { x64?: string; arm64?: string };
+    openclawIntegrity?: string;
+  };
+  /** Host firewall: TCP 3000 from these only. */
+  gatewayCidrs: string[];
+  clawchat: { clientCidrs: string[]; portRange: [number, number] };
+  /**
+   * `null`: port 22 closed on the host firewall and sshd disabled. Otherwise 22
+   * is open from `cidrs` only, and `authorizedKeys` (public keys) go to the
+   * default user (clouds that install keys themselves may leave it out).
+   */
+  ssh: { cidrs: string[]; authorizedKeys?: string[] } | null;
+  gatewayToken: GatewayTokenSource;
+  /** ClawChat server bundle. Defaults to `{ kind: "disabled" }`. */
+  clawchatBundle?: ClawChatBundleInput;
+  /** Extension slot for the first-boot registration call (see `RegistrationInput`). */
+  registration?: RegistrationInput;
+}
+
+/** User-data as each cloud's API takes it. */
+export type EncodedUserData =
+  /** DigitalOcean `userData`, AWS `userData`: the cloud-config as plain text. */
+  | { encoding: "plain"; userData: string; bytes: number }
+  /** AWS `userDataBase64`: gzip of the cloud-config, base64 (cloud-init detects gzip). */
+  | { encoding: "gzip-base64"; userDataBase64: string; bytes: number }
+  /**
+   * GCP metadata `user-data` (base64 of gzip) plus `user-data-encoding: base64`
+   * so cloud-init's GCE data source decodes it.
+   */
+  | { encoding: "gce-base64"; metadata: { "user-data": string; "user-data-encoding": "base64" }; bytes: number };

@@ -1,0 +1,192 @@
+import {
+  AWS_PASSABLE_ROLES,
+  AWS_PROVISIONER_PERMISSIONS,
+  MANAGED_BY_TAG_KEY,
+  MANAGED_BY_TAG_VALUE,
+  type Grant,
+  type ResourceTypePermissions,
+} from "./aws-permissions.js";
+
+/** An IAM policy document as AWS reads it. */
+export interface PolicyDocument {
+  readonly Version: "2012-10-17";
+  readonly Statement: readonly PolicyStatement[];
+}
+
+export interface PolicyStatement {
+  readonly Sid: string;
+  readonly Effect: "Allow" | "Deny";
+  readonly Principal?: { readonly AWS: string | readonly string[] };
+  readonly Action: string | readonly string[];
+  readonly Resource?: string | readonly string[];
+  readonly Condition?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
+}
+
+/**
+ * The role's trust policy: only the Claw Cloud provisioner role may assume it,
+ * and only when it presents this customer's external ID (exact match,
+ * `StringEquals`, never `StringLike`). `sts:SetSourceIdentity` sits in the same
+ * statement, under the same condition, so the provisioner can stamp each
+ * session with the Claw Cloud user it acts for; the customer then sees that
+ * user in CloudTrail for every call made with the session.
+ */
+export function renderTrustPolicy(provisionerRoleArn: string, externalId: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ClawCloudProvisionerWithExternalId",
+        Effect: "Allow",
+        Principal: { AWS: provisionerRoleArn },
+        Action: ["sts:AssumeRole", "sts:SetSourceIdentity"],
+        Condition: { StringEquals: { "sts:ExternalId": externalId } },
+      },
+    ],
+  };
+}
+
+export interface PermissionsPolicyInput {
+  /** `aws`, `aws-us-gov` or `aws-cn`. */
+  readonly partition: string;
+  /** The customer's account, where the role lives. */
+  readonly accountId: string;
+  /** Owners whose AMIs the host may launch from (`ec2:Owner`): `amazon` or 12-digit account IDs. */
+  readonly imageOwners: readonly string[];
+  /** Defaults to the table in `aws-permissions.ts`; tests pass a smaller one. */
+  readonly table?: Readonly<Record<string, ResourceTypePermissions>>;
+}
+
+/** Trusted AMI owners by default: Amazon, Canonical (Ubuntu) and Debian. */
+export const DEFAULT_IMAGE_OWNERS: readonly string[] = ["amazon", "099720109477", "136693071363"];
+
+const REQUEST_TAG = { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE } };
+const RESOURCE_TAG = { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE } };
+
+/**
+ * The provisioner role's permissions, derived from the table: grants with the
+ * same scope and resources are merged into one statement, actions sorted, so
+ * the document is stable and stays well under the 10,240-character inline limit.
+ */
+export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDocument {
+  const table = input.table ?? AWS_PROVISIONER_PERMISSIONS;
+  const fill = (pattern: string): string =>
+    pattern.replaceAll("{partition}", input.partition).replaceAll("{account}", input.accountId);
+
+  const merged = new Map<string, { scope: Grant["scope"]; resources: string[]; actions: Set<string> }>();
+  for (const permissions of Object.values(table)) {
+    for (const grant of permissions.grants) {
+      const resources = grant.resources.map(fill).sort();
+      const key = `${grant.scope}|${resources.join(",")}`;
+      const entry = merged.get(key) ?? { scope: grant.scope, resources, actions: new Set<string>() };
+      for (const action of grant.actions) entry.actions.add(action);
+      merged.set(key, entry);
+    }
+  }
+
+  const statements: PolicyStatement[] = [];
+  const counters = new Map<string, number>();
+  const sidFor = (scope: string): string => {
+    const n = (counters.get(scope) ?? 0) + 1;
+    counters.set(scope, n);
+    const base = SID_BY_SCOPE[scope as Grant["scope"]];
+    return n === 1 ? base : `${base}${n}`;
+  };
+  const createActions = new Set<string>();
+  const order: Grant["scope"][] = ["describe", "request-tag", "launch-image", "resource-tag"];
+  for (const scope of order) {
+    for (const entry of merged.values()) {
+      if (entry.scope !== scope) continue;
+      const actions = [...entry.actions].sort();
+      if (scope === "request-tag") for (const action of actions) createActions.add(action);
+      statements.push({
+        Sid: sidFor(scope),
+        Effect: "Allow",
+        Action: actions,
+        Resource: entry.resources.length === 1 && entry.resources[0] === "*" ? "*" : entry.resources,
+        ...conditionFor(scope, input.imageOwners),
+      });
+    }
+  }
+
+  const ec2CreateActions = [...createActions]
+    .filter((action) => action.startsWith("ec2:"))
+    .map((action) => action.slice("ec2:".length))
+    .sort();
+  if (ec2CreateActions.length > 0) {
+    statements.push({
+      Sid: "TagOnlyWhileCreating",
+      Effect: "Allow",
+      Action: "ec2:CreateTags",
+      Resource: `arn:${input.partition}:ec2:*:${input.accountId}:*/*`,
+      Condition: { StringEquals: { "ec2:CreateAction": ec2CreateActions } },
+    });
+  }
+
+  for (const role of AWS_PASSABLE_ROLES) {
+    statements.push({
+      Sid: `PassRoleTo${serviceName(role.service)}`,
+      Effect: "Allow",
+      Action: "iam:PassRole",
+      Resource: `arn:${input.partition}:iam::${input.accountId}:role${role.path}*`,
+      Condition: { StringEquals: { "iam:PassedToService": role.service } },
+    });
+  }
+
+  statements.push(
+    {
+      Sid: "DenyChangingManagedByTag",
+      Effect: "Deny",
+      Action: ["ec2:CreateTags", "dlm:TagResource"],
+      Resource: "*",
+      Condition: {
+        "ForAnyValue:StringEquals": { "aws:TagKeys": [MANAGED_BY_TAG_KEY] },
+        Null: { "ec2:CreateAction": "true" },
+      },
+    },
+    {
+      Sid: "DenyRemovingManagedByTag",
+      Effect: "Deny",
+      Action: ["ec2:DeleteTags", "dlm:UntagResource"],
+      Resource: "*",
+      Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": [MANAGED_BY_TAG_KEY] } },
+    },
+  );
+
+  return { Version: "2012-10-17", Statement: statements };
+}
+
+const SID_BY_SCOPE: Record<Grant["scope"], string> = {
+  describe: "DescribeOnly",
+  "request-tag": "CreateOnlyTagged",
+  "launch-image": "LaunchFromTrustedImages",
+  "resource-tag": "ChangeOnlyTagged",
+};
+
+function conditionFor(scope: Grant["scope"], imageOwners: readonly string[]): Pick<PolicyStatement, "Condition"> {
+  switch (scope) {
+    case "describe":
+      return {};
+    case "request-tag":
+      return { Condition: REQUEST_TAG };
+    case "resource-tag":
+      return { Condition: RESOURCE_TAG };
+    case "launch-image":
+      return { Condition: { StringEquals: { "ec2:Owner": [...imageOwners] } } };
+    default: {
+      const unknown: never = scope;
+      throw new Error(`unknown grant scope ${String(unknown)}`);
+    }
+  }
+}
+
+function serviceName(service: string): string {
+  const head = service.split(".")[0] ?? service;
+  return head.toUpperCase();
+}
+
+/** Every action a policy allows, flattened (for tests and for the docs table). */
+export function allowedActions(policy: PolicyDocument): string[] {
+  return policy.Statement.filter((statement) => statement.Effect === "Allow").flatMap((statement) =>
+    typeof statement.Action === "string" ? [statement.Action] : [...statement.Action],
+  );
+}

@@ -1,0 +1,198 @@
+import * as gcp from "@pulumi/gcp";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError } from "../../program/errors.js";
+import { gcpProjectIdProblem, gcpProjectNumberProblem, parseRoleArn, roleArnProblem } from "./arns.js";
+import {
+  AWS_ATTRIBUTE_MAPPING,
+  provisionerPrincipalSet,
+  renderAttributeCondition,
+  renderCredentialConfig,
+} from "./gcp-federation.js";
+import { gcpProvisionerPermissions } from "./gcp-permissions.js";
+
+export interface GcpProvisionerFederationArgs {
+  /** The customer's GCP project ID, e.g. `my-openclaw`. Required. */
+  projectId: string;
+  /** The same project's number (digits only; `gcloud projects describe <id> --format='value(projectNumber)'`). Required. */
+  projectNumber: string;
+  /** The Claw Cloud provisioner's AWS role ARN; its account becomes the pool's AWS provider. Required. */
+  provisionerRoleArn: string;
+  /** Workload identity pool ID. Defaults to `claw-cloud`. */
+  poolId?: string;
+  /** Provider ID inside the pool. Defaults to `claw-cloud-aws`. */
+  providerId?: string;
+  /** The dedicated service account's ID. Defaults to `claw-cloud-provisioner`. */
+  serviceAccountId?: string;
+}
+
+interface ResolvedGcpProvisionerFederationArgs {
+  readonly projectId: string;
+  readonly projectNumber: string;
+  readonly provisionerRoleArn: string;
+  readonly provisionerAccountId: string;
+  readonly poolId: string;
+  readonly providerId: string;
+  readonly serviceAccountId: string;
+}
+
+const POOL_ID_PATTERN = /^(?!gcp-)[a-z0-9-]{4,32}$/;
+const SERVICE_ACCOUNT_ID_PATTERN = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+export function resolveGcpProvisionerFederationArgs(
+  args: GcpProvisionerFederationArgs,
+): ResolvedGcpProvisionerFederationArgs {
+  const projectIdProblem = gcpProjectIdProblem(args.projectId);
+  if (projectIdProblem) throw new ConfigError("projectId", `\`projectId\` ${projectIdProblem}`);
+  const numberProblem = gcpProjectNumberProblem(args.projectNumber);
+  if (numberProblem) throw new ConfigError("projectNumber", `\`projectNumber\` ${numberProblem}`);
+  const roleProblem = roleArnProblem(args.provisionerRoleArn);
+  if (roleProblem) {
+    throw new ConfigError(
+      "provisionerRoleArn",
+      `\`provisionerRoleArn\` (the Claw Cloud provisioner principal the pool trusts) ${roleProblem}`,
+    );
+  }
+  const poolId = args.poolId ?? "claw-cloud";
+  const providerId = args.providerId ?? "claw-cloud-aws";
+  for (const [key, value] of [
+    ["poolId", poolId],
+    ["providerId", providerId],
+  ] as const) {
+    if (!POOL_ID_PATTERN.test(value)) {
+      throw new ConfigError(
+        key,
+        `\`${key}\` must be 4 to 32 characters of [a-z0-9-], not starting with \`gcp-\`; got ${JSON.stringify(value)}`,
+      );
+    }
+  }
+  const serviceAccountId = args.serviceAccountId ?? "claw-cloud-provisioner";
+  if (!SERVICE_ACCOUNT_ID_PATTERN.test(serviceAccountId)) {
+    throw new ConfigError(
+      "serviceAccountId",
+      `\`serviceAccountId\` must be 6 to 30 characters of [a-z0-9-], starting with a letter; got ${JSON.stringify(serviceAccountId)}`,
+    );
+  }
+  const role = parseRoleArn(args.provisionerRoleArn);
+  return {
+    projectId: args.projectId,
+    projectNumber: String(args.projectNumber),
+    provisionerRoleArn: args.provisionerRoleArn,
+    provisionerAccountId: role?.accountId ?? "",
+    poolId,
+    providerId,
+    serviceAccountId,
+  };
+}
+
+/**
+ * Lets the Claw Cloud provisioner, running as one AWS role, act in a customer's
+ * GCP project without any service-account key: a workload identity pool with an
+ * AWS provider for Claw Cloud's account, whose attribute condition admits only
+ * the provisioner role; a dedicated service account holding a custom role with
+ * only the compute permissions the GCP host needs; and
+ * `roles/iam.workloadIdentityUser` on that account for that one principal set.
+ */
+export class GcpProvisionerFederation extends pulumi.ComponentResource {
+  readonly serviceAccountEmail: pulumi.Output<string>;
+  /** The pool provider's full resource name (the credential configuration's audience). */
+  readonly providerName: pulumi.Output<string>;
+  /** The external-account credential configuration, as JSON. Holds no secret. */
+  readonly credentialConfiguration: pulumi.Output<string>;
+
+  constructor(name: string, args: GcpProvisionerFederationArgs, opts?: pulumi.ComponentResourceOptions) {
+    const resolved = resolveGcpProvisionerFederationArgs(args);
+    super("clawstack:access:GcpProvisionerFederation", name, {}, opts);
+
+    const pool = new gcp.iam.WorkloadIdentityPool(
+      `${name}-pool`,
+      {
+        project: resolved.projectId,
+        workloadIdentityPoolId: resolved.poolId,
+        displayName: "Claw Cloud",
+        description: "Claw Cloud provisioner (AWS) federation for ClawStack",
+      },
+      { parent: this },
+    );
+
+    const provider = new gcp.iam.WorkloadIdentityPoolProvider(
+      `${name}-aws`,
+      {
+        project: resolved.projectId,
+        workloadIdentityPoolId: pool.workloadIdentityPoolId,
+        workloadIdentityPoolProviderId: resolved.providerId,
+        displayName: "Claw Cloud AWS",
+        aws: { accountId: resolved.provisionerAccountId },
+        attributeMapping: { ...AWS_ATTRIBUTE_MAPPING },
+        attributeCondition: renderAttributeCondition(resolved.provisionerRoleArn),
+      },
+      { parent: this },
+    );
+
+    const serviceAccount = new gcp.serviceaccount.Account(
+      `${name}-sa`,
+      {
+        project: resolved.projectId,
+        accountId: resolved.serviceAccountId,
+        displayName: "Claw Cloud provisioner",
+        description: "Impersonated by the Claw Cloud provisioner through workload identity federation. Has no keys.",
+      },
+      { parent: this },
+    );
+
+    const customRole = new gcp.projects.IAMCustomRole(
+      `${name}-role`,
+      {
+        project: resolved.projectId,
+        roleId: "clawCloudProvisioner",
+        title: "Claw Cloud provisioner",
+        description: "Only the Compute Engine permissions the ClawStack GCP host and snapshot components need.",
+        permissions: gcpProvisionerPermissions(),
+        stage: "GA",
+      },
+      { parent: this },
+    );
+
+    const email = `${resolved.serviceAccountId}@${resolved.projectId}.iam.gserviceaccount.com`;
+    new gcp.projects.IAMMember(
+      `${name}-role-binding`,
+      {
+        project: resolved.projectId,
+        role: customRole.name,
+        member: `serviceAccount:${email}`,
+      },
+      { parent: this, dependsOn: [serviceAccount] },
+    );
+
+    new gcp.serviceaccount.IAMMember(
+      `${name}-workload-identity-user`,
+      {
+        serviceAccountId: serviceAccount.name,
+        role: "roles/iam.workloadIdentityUser",
+        member: provisionerPrincipalSet(resolved.projectNumber, resolved.poolId, resolved.provisionerRoleArn),
+      },
+      { parent: this },
+    );
+
+    this.serviceAccountEmail = pulumi.output(email);
+    this.providerName = pulumi.output(
+      `projects/${resolved.projectNumber}/locations/global/workloadIdentityPools/${resolved.poolId}/providers/${resolved.providerId}`,
+    );
+    this.credentialConfiguration = provider.workloadIdentityPoolProviderId.apply(() =>
+      JSON.stringify(
+        renderCredentialConfig({
+          projectNumber: resolved.projectNumber,
+          poolId: resolved.poolId,
+          providerId: resolved.providerId,
+          serviceAccountEmail: email,
+        }),
+        null,
+        2,
+      ),
+    );
+    this.registerOutputs({
+      serviceAccountEmail: this.serviceAccountEmail,
+      providerName: this.providerName,
+      credentialConfiguration: this.credentialConfiguration,
+    });
+  }
+}

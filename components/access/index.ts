@@ -1,0 +1,12 @@
+export * from "./arns.js";
+export * from "./aws.js";
+export * from "./aws-permissions.js";
+export * from "./aws-policy.js";
+export * from "./aws-sts.js";
+export * from "./digitalocean-api.js";
+export * from "./digitalocean-token-check.js";
+export * from "./external-id.js";
+export * from "./gcp.js";
+export * from "./gcp-federation.js";
+export * from "./gcp-permissions.js";
+export { awsAccessKind, gcpAccessKind } from "./kinds.js";

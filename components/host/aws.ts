@@ -1,0 +1,234 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as ebs from "@pulumi/aws/ebs";
+import * as ec2 from "@pulumi/aws/ec2";
+import * as iam from "@pulumi/aws/iam";
+import * as ssm from "@pulumi/aws/ssm";
+import type { GatewayTokenSource } from "../../cloud-init/index.js";
+import { MACHINE_SIZES } from "../../program/presets.js";
+import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
+import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS, splitCidrsByFamily } from "./firewall.js";
+import { awsTags } from "./tags.js";
+
+export interface AwsHostArgs extends HostArgs {
+  /** Availability zone of the instance and its state volume. Defaults to `<region>a`. */
+  availabilityZone?: string;
+  /** Customer-managed KMS key for the EBS volumes and the token parameter. Defaults to the AWS-managed keys. */
+  kmsKeyArn?: string;
+  /** Tag on the state volume that its snapshot policy targets (`stateSnapshotTag`). Defaults to none. */
+  snapshotTargetTag?: { key: string; value: string };
+}
+
+/** Canonical's AWS account: the only owner whose Ubuntu images the host accepts. */
+export const CANONICAL_OWNER_ID = "099720109477";
+export const UBUNTU_AMI_NAME_PATTERN = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+/** Root disk size in GiB: the OS, Node.js and OpenClaw (state lives on its own volume). */
+export const AWS_ROOT_VOLUME_GIB = 20;
+/** Device name the state volume is attached under; the host finds it by volume id, not by this name. */
+export const AWS_STATE_DEVICE_NAME = "/dev/sdf";
+
+/** Security group ingress blocks for each cloud-neutral rule (pure). */
+export function awsIngressRules(rules: IngressRule[]) {
+  return rules.map((rule) => {
+    const { ipv4, ipv6 } = splitCidrsByFamily(rule.cidrs);
+    return {
+      description: rule.description,
+      protocol: rule.protocol,
+      fromPort: rule.fromPort,
+      toPort: rule.toPort,
+      cidrBlocks: ipv4,
+      ipv6CidrBlocks: ipv6,
+    };
+  });
+}
+
+/** Open egress (pure). */
+export function awsEgressRules() {
+  const { ipv4, ipv6 } = splitCidrsByFamily(OPEN_EGRESS_CIDRS);
+  return [{ description: "Open egress", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ipv4, ipv6CidrBlocks: ipv6 }];
+}
+
+/** Trust policy of the host's instance role: EC2 only. */
+export function ec2TrustPolicy(): string {
+  return JSON.stringify({
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "ec2.amazonaws.com" }, Action: "sts:AssumeRole" }],
+  });
+}
+
+/**
+ * The instance role's only permissions: read the one token parameter, and
+ * decrypt with the customer-managed key only for that parameter (when one is used).
+ */
+export function gatewayTokenReadPolicy(parameterArn: string, kmsKeyArn: string | undefined): string {
+  const statements: object[] = [{ Sid: "ReadGatewayToken", Effect: "Allow", Action: "ssm:GetParameter", Resource: parameterArn }];
+  if (kmsKeyArn) {
+    statements.push({
+      Sid: "DecryptGatewayToken",
+      Effect: "Allow",
+      Action: "kms:Decrypt",
+      Resource: kmsKeyArn,
+      Condition: { StringEquals: { "kms:EncryptionContext:PARAMETER_ARN": parameterArn } },
+    });
+  }
+  return JSON.stringify({ Version: "2012-10-17", Statement: statements });
+}
+
+/** The SSM parameter name of a host's gateway token. */
+export function gatewayTokenParameterName(stack: string, hostName: string): string {
+  return `/clawstack/${stack}/${hostName}/gateway-token`;
+}
+
+/**
+ * An OpenClaw host on AWS: an EC2 instance on Canonical's Ubuntu 24.04 AMI with
+ * IMDSv2 required (hop limit 1), an encrypted gp3 root, no key pair unless
+ * `sshAccess`; its state on a separate encrypted EBS volume attached by its own
+ * resource; a security group admitting only `ingressRules`. A gateway token
+ * given as a secret goes to an SSM SecureString that only this instance's role
+ * may read; otherwise the host generates one and has no role at all.
+ */
+export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
+  readonly publicIpv4: pulumi.Output<string>;
+  readonly publicIpv6: pulumi.Output<string | null>;
+  readonly gatewayUrl: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  readonly stateDiskId: pulumi.Output<string>;
+
+  constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("clawstack:host:AwsHost", name, {}, opts);
+    const resolved = resolveHostArgs(args);
+    const availabilityZone = args.availabilityZone ?? `${resolved.region}a`;
+    const kms = args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {};
+    const tagsFor = (suffix: string) => awsTags(suffix ? `${resolved.name}-${suffix}` : resolved.name, resolved.tags);
+
+    const ami = ec2.getAmiOutput(
+      {
+        owners: [CANONICAL_OWNER_ID],
+        mostRecent: true,
+        filters: [
+          { name: "name", values: [UBUNTU_AMI_NAME_PATTERN] },
+          { name: "virtualization-type", values: ["hvm"] },
+          { name: "architecture", values: ["x86_64"] },
+        ],
+      },
+      { parent: this },
+    );
+
+    const securityGroup = new ec2.SecurityGroup(
+      `${name}-gateway`,
+      {
+        description: "OpenClaw host: TLS gateway and ClawChat from allowed sources only",
+        ingress: awsIngressRules(ingressRules(resolved)),
+        egress: awsEgressRules(),
+        tags: tagsFor("gateway"),
+      },
+      { parent: this },
+    );
+
+    const volume = new ebs.Volume(
+      `${name}-state`,
+      {
+        availabilityZone,
+        size: resolved.stateDiskGiB,
+        type: "gp3",
+        encrypted: true,
+        ...kms,
+        ...(resolved.restoreFromSnapshot ? { snapshotId: resolved.restoreFromSnapshot } : {}),
+        tags: {
+          ...tagsFor("state"),
+          ...(args.snapshotTargetTag ? { [args.snapshotTargetTag.key]: args.snapshotTargetTag.value } : {}),
+        },
+      },
+      { parent: this },
+    );
+
+    const token = this.deliverGatewayToken(name, resolved.name, resolved.region, resolved.gatewayToken, args.kmsKeyArn, tagsFor);
+
+    const keyPair = resolved.sshAccess
+      ? new ec2.KeyPair(`${name}-ssh`, { publicKey: resolved.sshAccess.publicKey, tags: tagsFor("ssh") }, { parent: this })
+      : undefined;
+
+    const userData = volume.id.apply((volumeId) =>
+      renderUserData(hostBootInput("aws", resolved, stateDevicePaths.aws(volumeId), token.source)),
+    );
+
+    const instance = new ec2.Instance(
+      name,
+      {
+        ami: ami.id,
+        instanceType: MACHINE_SIZES.aws[resolved.size].machineType,
+        availabilityZone,
+        associatePublicIpAddress: true,
+        vpcSecurityGroupIds: [securityGroup.id],
+        metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
+        rootBlockDevice: { volumeType: "gp3", volumeSize: AWS_ROOT_VOLUME_GIB, encrypted: true, deleteOnTermination: true, ...kms, tags: tagsFor("root") },
+        userData: userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined)),
+        userDataBase64: userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined)),
+        userDataReplaceOnChange: false,
+        ...(token.instanceProfile ? { iamInstanceProfile: token.instanceProfile.name } : {}),
+        ...(keyPair ? { keyName: keyPair.keyName } : {}),
+        monitoring: false,
+        tags: tagsFor(""),
+      },
+      // A newer Ubuntu AMI must not replace a running host (unattended upgrades keep it patched).
+      { parent: this, ignoreChanges: ["ami"] },
+    );
+
+    // Its own resource, removed before a replacement is attached: the volume
+    // itself is never replaced by instance changes.
+    new ec2.VolumeAttachment(
+      `${name}-state`,
+      { deviceName: AWS_STATE_DEVICE_NAME, volumeId: volume.id, instanceId: instance.id, stopInstanceBeforeDetaching: true },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    this.publicIpv4 = instance.publicIp;
+    this.publicIpv6 = instance.ipv6Addresses.apply((addresses) => addresses?.[0] ?? null);
+    this.gatewayUrl = pulumi.interpolate`https://${instance.publicIp}:3000`;
+    this.instanceId = instance.id;
+    this.stateDiskId = volume.id;
+    this.registerOutputs({
+      publicIpv4: this.publicIpv4,
+      publicIpv6: this.publicIpv6,
+      gatewayUrl: this.gatewayUrl,
+      instanceId: this.instanceId,
+      stateDiskId: this.stateDiskId,
+    });
+  }
+
+  private deliverGatewayToken(
+    name: string,
+    hostName: string,
+    region: string,
+    gatewayToken: pulumi.Input<string> | undefined,
+    kmsKeyArn: string | undefined,
+    tagsFor: (suffix: string) => Record<string, string>,
+  ): { source: GatewayTokenSource; instanceProfile?: iam.InstanceProfile } {
+    if (gatewayToken === undefined) return { source: { source: "generate" } };
+    const parameterName = gatewayTokenParameterName(pulumi.getStack(), hostName);
+    const parameter = new ssm.Parameter(
+      `${name}-gateway-token`,
+      {
+        name: parameterName,
+        type: "SecureString",
+        value: pulumi.secret(gatewayToken),
+        ...(kmsKeyArn ? { keyId: kmsKeyArn } : {}),
+        description: "OpenClaw gateway token, readable only by its host's instance role",
+        tags: tagsFor("gateway-token"),
+      },
+      { parent: this },
+    );
+    const role = new iam.Role(
+      `${name}-host`,
+      { assumeRolePolicy: ec2TrustPolicy(), description: "OpenClaw host: reads its own gateway token, nothing else", tags: tagsFor("host") },
+      { parent: this },
+    );
+    new iam.RolePolicy(
+      `${name}-gateway-token`,
+      { role: role.name, policy: parameter.arn.apply((arn) => gatewayTokenReadPolicy(arn, kmsKeyArn)) },
+      { parent: this },
+    );
+    const instanceProfile = new iam.InstanceProfile(`${name}-host`, { role: role.name, tags: tagsFor("host") }, { parent: this });
+    return { source: { source: "aws-ssm", parameterName, region }, instanceProfile };
+  }
+}

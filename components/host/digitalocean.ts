@@ -1,0 +1,144 @@
+import * as pulumi from "@pulumi/pulumi";
+import * as digitalocean from "@pulumi/digitalocean";
+import type { SnapshotSchedule } from "../../program/host-config.js";
+import { MACHINE_SIZES } from "../../program/presets.js";
+import { digitalOceanBackupPolicy, digitalOceanVolumeSnapshotTags } from "../snapshots/schedule.js";
+import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
+import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS } from "./firewall.js";
+import { digitalOceanTags } from "./tags.js";
+
+export interface DigitalOceanHostArgs extends HostArgs {
+  /**
+   * Droplet backups (boot disk). Defaults to daily at 04:00 UTC. `enabled: false`
+   * turns them off; the state volume's snapshots come from the volume snapshot job.
+   */
+  snapshots?: SnapshotSchedule;
+}
+
+/** Canonical's Ubuntu 24.04 LTS image on DigitalOcean. */
+export const DIGITALOCEAN_UBUNTU_IMAGE = "ubuntu-24-04-x64";
+
+/** A DigitalOcean Cloud Firewall inbound rule for each cloud-neutral rule (pure). */
+export function digitalOceanInboundRules(rules: IngressRule[]) {
+  return rules.map((rule) => ({
+    protocol: rule.protocol,
+    portRange: rule.fromPort === rule.toPort ? String(rule.fromPort) : `${rule.fromPort}-${rule.toPort}`,
+    sourceAddresses: rule.cidrs,
+  }));
+}
+
+/** Open egress: TCP and UDP on every port, and ICMP (pure). */
+export function digitalOceanOutboundRules() {
+  return [
+    { protocol: "tcp", portRange: "1-65535", destinationAddresses: OPEN_EGRESS_CIDRS },
+    { protocol: "udp", portRange: "1-65535", destinationAddresses: OPEN_EGRESS_CIDRS },
+    { protocol: "icmp", destinationAddresses: OPEN_EGRESS_CIDRS },
+  ];
+}
+
+/**
+ * An OpenClaw host on DigitalOcean: an Ubuntu 24.04 droplet with monitoring and
+ * backups, its state on a separate volume attached by its own resource (so a
+ * droplet replaced for new user-data leaves the volume alone), and a Cloud
+ * Firewall that admits only the rules of `ingressRules`. The gateway token is
+ * generated on the host (DigitalOcean has no secret store only the host reads).
+ */
+export class DigitalOceanHost extends pulumi.ComponentResource implements HostOutputs {
+  readonly publicIpv4: pulumi.Output<string>;
+  readonly publicIpv6: pulumi.Output<string | null>;
+  readonly gatewayUrl: pulumi.Output<string>;
+  readonly instanceId: pulumi.Output<string>;
+  readonly stateDiskId: pulumi.Output<string>;
+
+  constructor(name: string, args: DigitalOceanHostArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("clawstack:host:DigitalOceanHost", name, {}, opts);
+    const resolved = resolveHostArgs(args);
+    if (resolved.gatewayToken !== undefined) {
+      throw new pulumi.ResourceError(
+        "`gatewayToken` cannot be used on DigitalOcean: the host generates its token at first boot",
+        this,
+      );
+    }
+    const snapshots = args.snapshots;
+    const tags = digitalOceanTags(resolved.tags);
+    const volumeName = `${resolved.name}-state`;
+
+    const volume = new digitalocean.Volume(
+      `${name}-state`,
+      {
+        name: volumeName,
+        region: resolved.region,
+        size: resolved.stateDiskGiB,
+        description: "OpenClaw state (formatted at first boot only when empty)",
+        ...(resolved.restoreFromSnapshot ? { snapshotId: resolved.restoreFromSnapshot } : {}),
+        tags: [...tags, ...(snapshots ? digitalOceanVolumeSnapshotTags(snapshots) : [])],
+      },
+      { parent: this },
+    );
+
+    const sshKey = resolved.sshAccess
+      ? new digitalocean.SshKey(`${name}-ssh`, { name: `${resolved.name}-ssh`, publicKey: resolved.sshAccess.publicKey }, { parent: this })
+      : undefined;
+
+    const userData = renderUserData(
+      hostBootInput("digitalocean", resolved, stateDevicePaths.digitalocean(volumeName), { source: "generate" }),
+    );
+    if (userData.encoding !== "plain") {
+      throw new pulumi.ResourceError(`DigitalOcean takes plain user-data; the encoder returned ${userData.encoding}`, this);
+    }
+
+    const backupsOn = snapshots?.enabled ?? false;
+    const droplet = new digitalocean.Droplet(
+      name,
+      {
+        name: resolved.name,
+        image: DIGITALOCEAN_UBUNTU_IMAGE,
+        region: resolved.region,
+        size: MACHINE_SIZES.digitalocean[resolved.size].machineType,
+        ipv6: true,
+        monitoring: true,
+        backups: backupsOn,
+        ...(backupsOn && snapshots ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
+        sshKeys: sshKey ? [sshKey.fingerprint] : [],
+        userData: userData.userData,
+        tags,
+      },
+      { parent: this },
+    );
+
+    // Its own resource, replaced before the droplet's replacement is attached:
+    // the volume (and the state on it) is never touched by a droplet rebuild.
+    new digitalocean.VolumeAttachment(
+      `${name}-state`,
+      { dropletId: droplet.id.apply(Number), volumeId: volume.id },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    new digitalocean.Firewall(
+      `${name}-firewall`,
+      {
+        name: `${resolved.name}-firewall`,
+        dropletIds: [droplet.id.apply(Number)],
+        inboundRules: digitalOceanInboundRules(ingressRules(resolved)),
+        outboundRules: digitalOceanOutboundRules(),
+        // No `tags` here on purpose: a firewall's tags select droplets, so tagging
+        // it `ManagedBy:claw-cloud` would apply this host's rules to every host.
+      },
+      { parent: this },
+    );
+
+    this.publicIpv4 = droplet.ipv4Address;
+    this.publicIpv6 = droplet.ipv6Address.apply((address) => address || null);
+    this.gatewayUrl = pulumi.interpolate`https://${droplet.ipv4Address}:3000`;
+    this.instanceId = droplet.id;
+    this.stateDiskId = volume.id;
+    this.registerOutputs({
+      publicIpv4: this.publicIpv4,
+      publicIpv6: this.publicIpv6,
+      gatewayUrl: this.gatewayUrl,
+      instanceId: this.instanceId,
+      stateDiskId: this.stateDiskId,
+    });
+  }
+}

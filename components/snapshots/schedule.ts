@@ -1,0 +1,102 @@
+import type { SnapshotSchedule, Weekday } from "../../program/host-config.js";
+
+/**
+ * Pure translations of ClawStack's one snapshot schedule (daily or weekly, a
+ * start hour, a retention count) into each cloud's native schedule. Tests call
+ * these directly; the components only wrap them in resources.
+ */
+
+/** `04:00`: the HH:MM form AWS DLM and GCP snapshot schedules take. */
+export function startTime(hourUtc: number): string {
+  return `${String(hourUtc).padStart(2, "0")}:00`;
+}
+
+/**
+ * The tag that makes an EBS volume a target of its stack's DLM policy. One
+ * value per stack and host: AWS refuses two policies with the same target tags.
+ */
+export function stateSnapshotTag(stack: string, hostName: string): { key: string; value: string } {
+  return { key: "ClawStackStateSnapshots", value: `${stack}-${hostName}` };
+}
+
+export interface DlmSchedule {
+  name: string;
+  createRule: { interval: number; intervalUnit: "HOURS"; times: string } | { cronExpression: string };
+  retainRule: { count: number };
+  copyTags: boolean;
+  tagsToAdd: Record<string, string>;
+}
+
+/** One AWS DLM schedule: `retain` snapshots kept, created daily (every 24 h) or weekly (cron). */
+export function awsDlmSchedule(schedule: SnapshotSchedule): DlmSchedule {
+  const createRule =
+    schedule.frequency === "daily"
+      ? { interval: 24, intervalUnit: "HOURS" as const, times: startTime(schedule.hourUtc) }
+      : { cronExpression: `cron(0 ${schedule.hourUtc} ? * ${schedule.weekday} *)` };
+  return {
+    name: `${schedule.frequency} at ${startTime(schedule.hourUtc)} UTC, keep ${schedule.retain}`,
+    createRule,
+    retainRule: { count: schedule.retain },
+    copyTags: true,
+    tagsToAdd: { SnapshotCreator: "clawstack-dlm" },
+  };
+}
+
+const GCP_WEEKDAYS: Record<Weekday, string> = {
+  SUN: "SUNDAY", MON: "MONDAY", TUE: "TUESDAY", WED: "WEDNESDAY", THU: "THURSDAY", FRI: "FRIDAY", SAT: "SATURDAY",
+};
+
+export interface GcpSnapshotSchedulePolicy {
+  schedule:
+    | { dailySchedule: { daysInCycle: number; startTime: string } }
+    | { weeklySchedule: { dayOfWeeks: { day: string; startTime: string }[] } };
+  retentionPolicy: { maxRetentionDays: number; onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS" };
+  snapshotProperties: { labels: Record<string, string>; guestFlush: boolean };
+}
+
+/**
+ * A GCP snapshot schedule. GCP retains by age, so `retain` snapshots become
+ * `retain` days (daily) or `retain` weeks (weekly). Snapshots outlive the disk
+ * (`KEEP_AUTO_SNAPSHOTS`): they are what a restore starts from.
+ */
+export function gcpSnapshotSchedulePolicy(schedule: SnapshotSchedule, labels: Record<string, string>): GcpSnapshotSchedulePolicy {
+  const time = startTime(schedule.hourUtc);
+  return {
+    schedule:
+      schedule.frequency === "daily"
+        ? { dailySchedule: { daysInCycle: 1, startTime: time } }
+        : { weeklySchedule: { dayOfWeeks: [{ day: GCP_WEEKDAYS[schedule.weekday], startTime: time }] } },
+    retentionPolicy: {
+      maxRetentionDays: schedule.frequency === "daily" ? schedule.retain : schedule.retain * 7,
+      onSourceDiskDelete: "KEEP_AUTO_SNAPSHOTS",
+    },
+    snapshotProperties: { labels, guestFlush: false },
+  };
+}
+
+export interface DigitalOceanBackupPolicy {
+  plan: "daily" | "weekly";
+  hour: number;
+  weekday?: Weekday;
+}
+
+/**
+ * DigitalOcean droplet backups (the boot disk). DigitalOcean fixes retention
+ * per plan (daily: 7 days, weekly: 4 weeks); `retain` governs the state
+ * volume's snapshots, which ClawStack's volume snapshot job takes
+ * (`components/snapshots/digitalocean-volume-job.ts`).
+ */
+export function digitalOceanBackupPolicy(schedule: SnapshotSchedule): DigitalOceanBackupPolicy {
+  return schedule.frequency === "daily"
+    ? { plan: "daily", hour: schedule.hourUtc }
+    : { plan: "weekly", hour: schedule.hourUtc, weekday: schedule.weekday };
+}
+
+/**
+ * DigitalOcean tags on the state volume that the volume snapshot job reads:
+ * which volumes to snapshot, and how many snapshots to keep.
+ */
+export function digitalOceanVolumeSnapshotTags(schedule: SnapshotSchedule): string[] {
+  if (!schedule.enabled) return [];
+  return ["clawstack-snapshots", `clawstack-snapshots-retain:${schedule.retain}`, `clawstack-snapshots-plan:${schedule.frequency}`];
+}

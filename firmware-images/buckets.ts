@@ -1,0 +1,214 @@
+/**
+ * Artifact buckets behind one interface. `create` writes refuse to replace an
+ * object (images, manifests and rollback records are immutable: the
+ * append-only log is one create-only object per record); only the channel
+ * pointer is overwritten.
+ *
+ * - `file:///abs/dir`: a local directory (tests, air-gapped signing hosts).
+ * - `s3://bucket[/prefix]?region=..&sse=aws:kms|none&kmsKeyId=..&endpoint=..`:
+ *   AWS S3 (SSE-KMS requested on every put by default, which the ClawStack bucket
+ *   policy requires), or any S3-compatible store with `endpoint`, e.g. DigitalOcean
+ *   Spaces `s3://my-space?endpoint=https://nyc3.digitaloceanspaces.com&region=us-east-1&sse=none`.
+ * - `gs://`: designed, not built: a `GcsBucket` would implement this interface
+ *   with `@google-cloud/storage` (`ifGenerationMatch: 0` for create-only writes,
+ *   CMEK from the bucket default).
+ */
+import { randomBytes } from "node:crypto";
+import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput } from "@aws-sdk/client-s3";
+import { FirmwareCheckError, FirmwareUsageError } from "./errors";
+
+export type WriteMode = "create" | "overwrite";
+
+export interface ArtifactBucket {
+  /** The URL it was opened from, for messages. */
+  readonly location: string;
+  /** The object's bytes, or undefined when it does not exist. */
+  get(key: string): Promise<Buffer | undefined>;
+  /** `create` throws `FirmwareCheckError("object exists")` when the key exists. */
+  put(key: string, body: Buffer, options: { contentType: string; mode: WriteMode }): Promise<void>;
+  /** Keys under `prefix`, sorted. */
+  list(prefix: string): Promise<string[]>;
+}
+
+const KEY_SEGMENT = /^[A-Za-z0-9._+-]+$/;
+
+/** Keys are `/`-separated segments of safe characters; no `.`/`..`, no leading slash. */
+export function checkKey(key: string): string {
+  const segments = key.split("/");
+  if (segments.some((segment) => !KEY_SEGMENT.test(segment) || segment === "." || segment === "..")) {
+    throw new FirmwareUsageError(`bucket key ${JSON.stringify(key)} must be /-separated segments of letters, digits, '.', '_', '+', '-'`);
+  }
+  return key;
+}
+
+function objectExists(location: string, key: string): FirmwareCheckError {
+  return new FirmwareCheckError("object exists", `${location} already holds ${key}; published objects are never replaced`);
+}
+
+export class LocalDirBucket implements ArtifactBucket {
+  readonly location: string;
+
+  constructor(private readonly root: string) {
+    this.location = `file://${root}`;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      return readFileSync(join(this.root, checkKey(key)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Buffer, options: { contentType: string; mode: WriteMode }): Promise<void> {
+    const path = join(this.root, checkKey(key));
+    mkdirSync(dirname(path), { recursive: true });
+    // Write a temporary file, then link (create: fails atomically if the key exists) or rename (overwrite).
+    const temporary = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+    writeFileSync(temporary, body, { flag: "wx", mode: 0o644 });
+    try {
+      if (options.mode === "create") {
+        try {
+          linkSync(temporary, path);
+        } catch (error) {
+          if ((error as NodeJS.ErrnoException).code === "EEXIST") throw objectExists(this.location, key);
+          throw error;
+        }
+      } else {
+        renameSync(temporary, path);
+      }
+    } finally {
+      rmSync(temporary, { force: true });
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    const walk = (directory: string): void => {
+      let entries;
+      try {
+        entries = readdirSync(directory, { withFileTypes: true });
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === "ENOENT") return;
+        throw error;
+      }
+      for (const entry of entries) {
+        const path = join(directory, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (!entry.name.includes(".tmp-")) keys.push(relative(this.root, path).split(sep).join("/"));
+      }
+    };
+    walk(this.root);
+    return keys.filter((key) => key.startsWith(prefix)).sort();
+  }
+}
+
+export interface S3BucketOptions {
+  bucket: string;
+  /** Key prefix inside the bucket, without trailing slash; defaults to none. */
+  prefix?: string;
+  /** Server-side encryption requested on each put; defaults to `aws:kms`. */
+  sse?: "aws:kms" | "none";
+  /** The KMS key for SSE-KMS; defaults to the bucket's default key. */
+  kmsKeyId?: string;
+}
+
+export class S3Bucket implements ArtifactBucket {
+  readonly location: string;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly client: S3Client,
+    private readonly options: S3BucketOptions,
+  ) {
+    this.prefix = options.prefix ? `${options.prefix.replace(/\/+$/, "")}/` : "";
+    this.location = `s3://${options.bucket}/${this.prefix}`;
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    try {
+      const response = await this.client.send(new GetObjectCommand({ Bucket: this.options.bucket, Key: this.prefix + checkKey(key) }));
+      if (!response.Body) return undefined;
+      return Buffer.from(await response.Body.transformToByteArray());
+    } catch (error) {
+      const name = (error as { name?: string }).name;
+      if (name === "NoSuchKey" || name === "NotFound") return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Buffer, options: { contentType: string; mode: WriteMode }): Promise<void> {
+    const input: PutObjectCommandInput = {
+      Bucket: this.options.bucket,
+      Key: this.prefix + checkKey(key),
+      Body: body,
+      ContentType: options.contentType,
+    };
+    // S3 conditional write: the put fails with 412 when the key exists.
+    if (options.mode === "create") input.IfNoneMatch = "*";
+    if ((this.options.sse ?? "aws:kms") === "aws:kms") {
+      input.ServerSideEncryption = "aws:kms";
+      if (this.options.kmsKeyId) input.SSEKMSKeyId = this.options.kmsKeyId;
+    }
+    try {
+      await this.client.send(new PutObjectCommand(input));
+    } catch (error) {
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      const name = (error as { name?: string }).name;
+      if (options.mode === "create" && (status === 412 || name === "PreconditionFailed")) throw objectExists(this.location, key);
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    let token: string | undefined;
+    do {
+      const response = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.options.bucket, Prefix: this.prefix + prefix, ContinuationToken: token }),
+      );
+      for (const object of response.Contents ?? []) {
+        if (object.Key) keys.push(object.Key.slice(this.prefix.length));
+      }
+      token = response.IsTruncated ? response.NextContinuationToken : undefined;
+    } while (token);
+    return keys.sort();
+  }
+}
+
+/** Opens a bucket from its URL (see the file comment). `s3Client` is for tests. */
+export function openBucket(url: string, dependencies: { s3Client?: S3Client } = {}): ArtifactBucket {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new FirmwareUsageError(`\`--bucket\` must be a file://, s3:// or gs:// URL; given ${JSON.stringify(url)}`);
+  }
+  switch (parsed.protocol) {
+    case "file:":
+      return new LocalDirBucket(fileURLToPath(parsed));
+    case "s3:": {
+      const sse = parsed.searchParams.get("sse") ?? "aws:kms";
+      if (sse !== "aws:kms" && sse !== "none") {
+        throw new FirmwareUsageError(`\`sse\` in the bucket URL must be aws:kms or none; given ${sse}`);
+      }
+      const endpoint = parsed.searchParams.get("endpoint") ?? undefined;
+      const region = parsed.searchParams.get("region") ?? undefined;
+      const client = dependencies.s3Client ?? new S3Client({ ...(region ? { region } : {}), ...(endpoint ? { endpoint, forcePathStyle: false } : {}) });
+      const options: S3BucketOptions = { bucket: parsed.hostname, sse };
+      const prefix = parsed.pathname.replace(/^\/+/, "");
+      if (prefix) options.prefix = prefix;
+      const kmsKeyId = parsed.searchParams.get("kmsKeyId");
+      if (kmsKeyId) options.kmsKeyId = kmsKeyId;
+      return new S3Bucket(client, options);
+    }
+    case "gs:":
+      throw new FirmwareUsageError("`gs://` buckets are designed but not built yet (see firmware-images/README.md); publish to a file:// directory and copy it with gcloud storage");
+    default:
+      throw new FirmwareUsageError(`\`--bucket\` must be a file://, s3:// or gs:// URL; given protocol ${parsed.protocol}`);
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Every rule of the ClawStack pack, in one list. `index.ts` builds the
+ * CrossGuard pack from it and the engine-free reviewer runs the same objects;
+ * a test fails when a file under `rules/` is missing from this list.
+ */
+import allNoPlaintextSecrets from "./rules/all/no-plaintext-secrets";
+import awsEbsEncrypted from "./rules/aws/ebs-encrypted";
+import awsEc2Imdsv2Required from "./rules/aws/ec2-imdsv2-required";
+import awsEc2NoKeyPairWithoutSsh from "./rules/aws/ec2-no-key-pair-without-ssh";
+import awsIamCrossAccountSessionDuration from "./rules/aws/iam-cross-account-session-duration";
+import awsIamNoAdminManagedPolicies from "./rules/aws/iam-no-admin-managed-policies";
+import awsIamNoUnscopedMutatingActions from "./rules/aws/iam-no-unscoped-mutating-actions";
+import awsIamNoWildcardActions from "./rules/aws/iam-no-wildcard-actions";
+import awsIamNoWildcardPrincipal from "./rules/aws/iam-no-wildcard-principal";
+import awsIamPassroleRequiresPassedToService from "./rules/aws/iam-passrole-requires-passed-to-service";
+import awsIamRoleRequiresExternalId from "./rules/aws/iam-role-requires-external-id";
+import awsManagedByTag from "./rules/aws/managed-by-tag";
+import awsS3BucketKmsEncryption from "./rules/aws/s3-bucket-kms-encryption";
+import awsS3BucketObjectLock from "./rules/aws/s3-bucket-object-lock";
+import awsS3BucketPublicAccessBlocked from "./rules/aws/s3-bucket-public-access-blocked";
+import awsS3BucketTlsOnly from "./rules/aws/s3-bucket-tls-only";
+import awsS3BucketVersioning from "./rules/aws/s3-bucket-versioning";
+import awsSecurityGroupGatewayPortRestricted from "./rules/aws/security-group-gateway-port-restricted";
+import awsSecurityGroupNoWorldAdminPorts from "./rules/aws/security-group-no-world-admin-ports";
+import digitaloceanDropletBackups from "./rules/digitalocean/droplet-backups";
+import digitaloceanDropletNoSshKeysWithoutSsh from "./rules/digitalocean/droplet-no-ssh-keys-without-ssh";
+import digitaloceanFirewallGatewayPortRestricted from "./rules/digitalocean/firewall-gateway-port-restricted";
+import digitaloceanFirewallNoWorldAdminPorts from "./rules/digitalocean/firewall-no-world-admin-ports";
+import digitaloceanSpacesBucketPrivate from "./rules/digitalocean/spaces-bucket-private";
+import digitaloceanSpacesBucketVersioning from "./rules/digitalocean/spaces-bucket-versioning";
+import digitaloceanTagsPresent from "./rules/digitalocean/tags-present";
+import gcpBlockProjectSshKeys from "./rules/gcp/block-project-ssh-keys";
+import gcpFirewallGatewayPortRestricted from "./rules/gcp/firewall-gateway-port-restricted";
+import gcpFirewallNoWorldAdminPorts from "./rules/gcp/firewall-no-world-admin-ports";
+import gcpNoPrimitiveRoles from "./rules/gcp/no-primitive-roles";
+import gcpNoServiceAccountKeys from "./rules/gcp/no-service-account-keys";
+import gcpShieldedVm from "./rules/gcp/shielded-vm";
+import gcpStorageBucketCmek from "./rules/gcp/storage-bucket-cmek";
+import gcpStorageBucketLockedRetention from "./rules/gcp/storage-bucket-locked-retention";
+import gcpStorageBucketPublicAccessPrevented from "./rules/gcp/storage-bucket-public-access-prevented";
+import gcpStorageBucketVersioning from "./rules/gcp/storage-bucket-versioning";
+import gcpWorkloadIdentityProviderAttributeCondition from "./rules/gcp/workload-identity-provider-attribute-condition";
+import stackExemptionsValid from "./rules/stack/exemptions-valid";
+import stackOwnershipTags from "./rules/stack/ownership-tags";
+import stackStateDiskSnapshotSchedule from "./rules/stack/state-disk-snapshot-schedule";
+import type { ClawRule } from "./lib/rule";
+import { registerPolicyIds } from "./lib/registry";
+
+export const policies: readonly ClawRule[] = [
+  allNoPlaintextSecrets,
+  awsEbsEncrypted,
+  awsEc2Imdsv2Required,
+  awsEc2NoKeyPairWithoutSsh,
+  awsIamCrossAccountSessionDuration,
+  awsIamNoAdminManagedPolicies,
+  awsIamNoUnscopedMutatingActions,
+  awsIamNoWildcardActions,
+  awsIamNoWildcardPrincipal,
+  awsIamPassroleRequiresPassedToService,
+  awsIamRoleRequiresExternalId,
+  awsManagedByTag,
+  awsS3BucketKmsEncryption,
+  awsS3BucketObjectLock,
+  awsS3BucketPublicAccessBlocked,
+  awsS3BucketTlsOnly,
+  awsS3BucketVersioning,
+  awsSecurityGroupGatewayPortRestricted,
+  awsSecurityGroupNoWorldAdminPorts,
+  digitaloceanDropletBackups,
+  digitaloceanDropletNoSshKeysWithoutSsh,
+  digitaloceanFirewallGatewayPortRestricted,
+  digitaloceanFirewallNoWorldAdminPorts,
+  digitaloceanSpacesBucketPrivate,
+  digitaloceanSpacesBucketVersioning,
+  digitaloceanTagsPresent,
+  gcpBlockProjectSshKeys,
+  gcpFirewallGatewayPortRestricted,
+  gcpFirewallNoWorldAdminPorts,
+  gcpNoPrimitiveRoles,
+  gcpNoServiceAccountKeys,
+  gcpShieldedVm,
+  gcpStorageBucketCmek,
+  gcpStorageBucketLockedRetention,
+  gcpStorageBucketPublicAccessPrevented,
+  gcpStorageBucketVersioning,
+  gcpWorkloadIdentityProviderAttributeCondition,
+  stackExemptionsValid,
+  stackOwnershipTags,
+  stackStateDiskSnapshotSchedule,
+];
+
+registerPolicyIds(policies.map((policy) => policy.name));
+
+export function policyIds(): string[] {
+  return policies.map((policy) => policy.name);
+}

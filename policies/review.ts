@@ -1,0 +1,231 @@
+/**
+ * The engine-free review: runs the pack's own `validateResource` and
+ * `validateStack` functions (the objects `index.ts` registers) over a list of
+ * planned resources, with hand-built arguments shaped like the engine's:
+ * props wrapped in the same unknown-checking proxy, `getConfig` returning the
+ * policy config derived from the stack's config, `notApplicable` throwing.
+ *
+ * `reviewResources` is what `npm run policy:review` and the provisioning
+ * API's preview endpoint call.
+ */
+import {
+  unknownCheckingProxy,
+  type PolicyResource,
+  type PolicyResourceOptions,
+  type ResourceValidationArgs,
+  type StackValidationArgs,
+} from "@pulumi/policy";
+import { policies as packPolicies, policyIds } from "./policies";
+import { isStackRule, nameFromUrn, type ClawRule } from "./lib/rule";
+import type { Exemption, RuleConfig } from "./lib/config";
+import { isRecord } from "./lib/values";
+
+/** One planned resource: the synth JSON shape, plus what `pulumi preview --json` adds. */
+export interface ReviewResource {
+  type: string;
+  name: string;
+  urn?: string;
+  /** The parent's URN (the stack's for top-level resources). */
+  parent?: string;
+  inputs: Record<string, unknown>;
+  /** URNs each property depends on (`pulumi preview --json` records them). */
+  propertyDependencies?: Record<string, string[]>;
+  dependencies?: string[];
+}
+
+export interface ReviewOptions {
+  /** Stack name, used for URNs and for violations on the stack as a whole. */
+  stack?: string;
+  /** The stack's `clawstack:*` config, prefix stripped (`gatewayCidrs`, `sshAccess`, `policyExemptions`). */
+  config?: Record<string, unknown>;
+  /** The rules to run; the whole pack by default (the benchmark passes `[]` for its baseline). */
+  policies?: readonly ClawRule[];
+}
+
+export interface Violation {
+  policy: string;
+  severity: string;
+  enforcementLevel: string;
+  resourceType: string;
+  resourceName: string;
+  message: string;
+  /** The rule's fix (human output only; not part of `--json`). */
+  fix: string;
+}
+
+export interface ReviewReport {
+  violations: Violation[];
+  summary: { mandatory: number; advisory: number; resources: number };
+}
+
+/** Input the review cannot use (exit status 2 in the CLI). */
+export class ReviewInputError extends Error {
+  override readonly name = "ReviewInputError";
+}
+
+/** The value Pulumi uses for a not-yet-known string (also in `pulumi preview --json`). */
+export const UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** How the offline synth prints an unknown value. */
+const SYNTH_UNKNOWN = "[unknown]";
+
+const STACK_TYPE = "pulumi:pulumi:Stack";
+const PROJECT = "clawstack";
+
+class NotApplicable extends Error {}
+
+const OPTIONS: PolicyResourceOptions = {
+  protect: false,
+  ignoreChanges: [],
+  aliases: [],
+  customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+  additionalSecretOutputs: [],
+};
+
+/** Synth's "[unknown]" becomes the engine's unknown sentinel, so the proxy treats it the same way. */
+function normaliseUnknowns(value: unknown): unknown {
+  if (value === SYNTH_UNKNOWN) return UNKNOWN_STRING;
+  if (Array.isArray(value)) return value.map(normaliseUnknowns);
+  if (isRecord(value)) {
+    const out: Record<string, unknown> = {};
+    for (const key of Object.keys(value)) out[key] = normaliseUnknowns(value[key]);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * The policy config every rule gets, from the stack's config. Closed defaults:
+ * no gateway CIDRs, no SSH access, no exemptions. Throws `ReviewInputError`
+ * for exemptions that are not a list or name a rule the pack does not have.
+ */
+export function ruleConfigFromStackConfig(config: Record<string, unknown> = {}, knownIds: readonly string[] = policyIds()): RuleConfig {
+  const gatewayCidrs = Array.isArray(config.gatewayCidrs) ? config.gatewayCidrs.map(String) : [];
+  const sshAccess = isRecord(config.sshAccess);
+  const raw = config.policyExemptions ?? [];
+  if (!Array.isArray(raw)) {
+    throw new ReviewInputError(
+      `\`clawstack:policyExemptions\` must be a list of {policy, resource, reason, expires}; got ${typeof raw}`,
+    );
+  }
+  const exemptions = raw.map((entry, index): Exemption => {
+    if (!isRecord(entry)) {
+      throw new ReviewInputError(`\`clawstack:policyExemptions[${index}]\` must be an object {policy, resource, reason, expires}`);
+    }
+    const policy = String(entry.policy ?? "");
+    if (!knownIds.includes(policy)) {
+      throw new ReviewInputError(
+        `\`clawstack:policyExemptions[${index}].policy\` must name a rule of the pack (see docs/policies.md); got ${JSON.stringify(entry.policy ?? null)}`,
+      );
+    }
+    return {
+      policy,
+      resource: String(entry.resource ?? ""),
+      reason: typeof entry.reason === "string" ? entry.reason : "",
+      expires: entry.expires instanceof Date ? entry.expires.toISOString() : String(entry.expires ?? ""),
+    };
+  });
+  return { gatewayCidrs, sshAccess, exemptions };
+}
+
+function throwNotApplicable(): never {
+  throw new NotApplicable();
+}
+
+function typeOf(resourceClass: unknown): string | undefined {
+  return (resourceClass as { __pulumiType?: string }).__pulumiType;
+}
+
+export async function reviewResources(resources: readonly ReviewResource[], options: ReviewOptions = {}): Promise<ReviewReport> {
+  const stack = options.stack ?? "review";
+  const rules = options.policies ?? packPolicies;
+  const config = ruleConfigFromStackConfig(options.config, policyIds());
+  const getConfig = <T extends object>(): T => config as T;
+  const stackTags: ReadonlyMap<string, string> = new Map();
+  const stackUrn = `urn:pulumi:${stack}::${PROJECT}::${STACK_TYPE}::${PROJECT}-${stack}`;
+
+  const planned = resources.map((resource) => {
+    const urn = resource.urn ?? `urn:pulumi:${stack}::${PROJECT}::${resource.type}::${resource.name}`;
+    const props = unknownCheckingProxy(normaliseUnknowns(resource.inputs) as Record<string, unknown>) as Record<string, unknown>;
+    return { resource, urn, props };
+  });
+  const byUrn = new Map(planned.map((entry) => [entry.urn, entry]));
+
+  const violations: Violation[] = [];
+  const record = (rule: ClawRule, urn: string | undefined, message: string): void => {
+    const target = urn === undefined ? undefined : byUrn.get(urn);
+    violations.push({
+      policy: rule.name,
+      severity: rule.severity,
+      enforcementLevel: rule.enforcementLevel,
+      resourceType: target?.resource.type ?? STACK_TYPE,
+      resourceName: target?.resource.name ?? (urn === undefined ? stack : nameFromUrn(urn)),
+      message,
+      fix: rule.remediationSteps,
+    });
+  };
+
+  const resourceRules = rules.filter((rule) => !isStackRule(rule));
+  const stackRules = rules.filter(isStackRule);
+
+  for (const { resource, urn, props } of planned) {
+    const args: ResourceValidationArgs = {
+      type: resource.type,
+      props,
+      urn,
+      name: resource.name,
+      opts: { ...OPTIONS, parent: resource.parent },
+      stackTags,
+      isType: (resourceClass) => typeOf(resourceClass) === resource.type,
+      // `any`-free cast: asType returns the same proxied props the engine returns, typed by the caller.
+      asType: ((resourceClass: unknown) => (typeOf(resourceClass) === resource.type ? props : undefined)) as ResourceValidationArgs["asType"],
+      getConfig,
+      notApplicable: throwNotApplicable,
+    };
+    for (const rule of resourceRules) {
+      if (isStackRule(rule)) continue;
+      try {
+        await rule.validateResource(args, (message) => record(rule, urn, message));
+      } catch (error) {
+        if (!(error instanceof NotApplicable)) throw error;
+      }
+    }
+  }
+
+  if (stackRules.length > 0) {
+    const policyResources: PolicyResource[] = planned.map(({ resource, urn, props }) => ({
+      type: resource.type,
+      props,
+      urn,
+      name: resource.name,
+      opts: { ...OPTIONS, parent: resource.parent },
+      dependencies: [],
+      propertyDependencies: {},
+      isType: (resourceClass) => typeOf(resourceClass) === resource.type,
+      asType: ((resourceClass: unknown) => (typeOf(resourceClass) === resource.type ? props : undefined)) as PolicyResource["asType"],
+    }));
+    const byUrnResource = new Map(policyResources.map((entry) => [entry.urn, entry]));
+    policyResources.forEach((entry, index) => {
+      const source = planned[index]!.resource;
+      const parent = source.parent === undefined ? undefined : byUrnResource.get(source.parent);
+      if (parent) entry.parent = parent;
+      entry.dependencies = (source.dependencies ?? []).flatMap((dep) => byUrnResource.get(dep) ?? []);
+      for (const [key, deps] of Object.entries(source.propertyDependencies ?? {})) {
+        entry.propertyDependencies[key] = deps.flatMap((dep) => byUrnResource.get(dep) ?? []);
+      }
+    });
+    const args: StackValidationArgs = { resources: policyResources, stackTags, getConfig, notApplicable: throwNotApplicable };
+    for (const rule of stackRules) {
+      try {
+        await rule.validateStack(args, (message, urn) => record(rule, urn === stackUrn ? undefined : urn, message));
+      } catch (error) {
+        if (!(error instanceof NotApplicable)) throw error;
+      }
+    }
+  }
+
+  const mandatory = violations.filter((violation) => violation.enforcementLevel === "mandatory").length;
+  return {
+    violations,
+    summary: { mandatory, advisory: violations.length - mandatory, resources: resources.length },
+  };
+}

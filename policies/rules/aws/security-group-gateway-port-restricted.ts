@@ -1,0 +1,25 @@
+import { resourceRule } from "../../lib/rule";
+import { awsIngress, gatewayPortFindings } from "../../lib/network";
+
+/**
+ * Security groups open TCP 3000 only to the configured gateway CIDRs.
+ *
+ * @severity high
+ * @enforcement mandatory
+ * @unknown violation
+ */
+export default resourceRule(
+  __filename,
+  {
+    description: "Security groups open TCP 3000 only to the configured gateway CIDRs.",
+    why: "Port 3000 is the gateway's TLS endpoint; anyone who reaches it can try the gateway token, so only the configured clients (the Claw Cloud proxy) may.",
+    fix: "Use exactly the stack's `clawstack:gatewayCidrs` as the rule's sources, or add the CIDR to that config key.",
+    severity: "high",
+    enforcementLevel: "mandatory",
+    unknownValues: "violation",
+    appliesTo: ["aws:ec2/securityGroup:SecurityGroup", "aws:ec2/securityGroupRule:SecurityGroupRule", "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"],
+  },
+  (args, report, config) => {
+    for (const finding of gatewayPortFindings(awsIngress(args.type, args.props), config.gatewayCidrs ?? [])) report(finding);
+  },
+);

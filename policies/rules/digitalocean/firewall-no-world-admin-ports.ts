@@ -1,0 +1,25 @@
+import { resourceRule } from "../../lib/rule";
+import { digitalOceanIngress, worldAdminPortFindings } from "../../lib/network";
+
+/**
+ * Cloud Firewalls open no admin port (22, 3389, 18789) to 0.0.0.0/0 or ::/0.
+ *
+ * @severity critical
+ * @enforcement mandatory
+ * @unknown violation
+ */
+export default resourceRule(
+  __filename,
+  {
+    description: "Cloud Firewalls open no admin port (22, 3389, 18789) to 0.0.0.0/0 or ::/0.",
+    why: "SSH, RDP and the gateway's own port reachable from the whole Internet invite brute force and exploitation; the host is meant to expose only the TLS endpoint.",
+    fix: "Remove the rule, or restrict its source to the CIDRs that need it (`sshAccess.sourceCidrs`); never expose 18789, which listens on loopback by design.",
+    severity: "critical",
+    enforcementLevel: "mandatory",
+    unknownValues: "violation",
+    appliesTo: ["digitalocean:index/firewall:Firewall"],
+  },
+  (args, report) => {
+    for (const finding of worldAdminPortFindings(digitalOceanIngress(args.props))) report(finding);
+  },
+);

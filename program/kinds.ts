@@ -1,0 +1,42 @@
+import { hostKind } from "./host-program.js";
+
+/**
+ * The kinds of stack this one Pulumi project can stand up, chosen per stack by
+ * the config key `clawstack:kind` (default `host`). Each kind owns its config
+ * schema and its program; `index.ts`, the offline synth and the provisioning
+ * API all go through this registry, so there is one code path for each kind.
+ */
+export interface StackKind<Config = unknown> {
+  /** The value of `clawstack:kind` that selects this kind. */
+  readonly kind: string;
+  /** One line for `--help` output and docs. */
+  readonly description: string;
+  /**
+   * Validates the stack's config: the `clawstack:*` keys with the prefix
+   * stripped, values already parsed from YAML. Throws `ConfigError` naming the
+   * key, what is allowed and what was given.
+   */
+  parse(raw: Record<string, unknown>): Config;
+  /**
+   * Stands the stack up and returns its outputs. Takes plain data; no global
+   * state. May be async, so a kind can load only the cloud SDK it needs.
+   */
+  run(config: Config): Record<string, unknown> | Promise<Record<string, unknown>>;
+}
+
+// Each kind registers itself here; keep this list sorted by kind.
+// `any`: the registry holds kinds with different config types; each kind's own
+// parse/run pair agrees on its type, and callers only pass parse's result to run.
+const KINDS: StackKind<any>[] = [
+  hostKind,
+];
+
+export const DEFAULT_KIND = "host";
+
+export function stackKinds(): readonly StackKind<any>[] {
+  return KINDS;
+}
+
+export function findStackKind(kind: string): StackKind<any> | undefined {
+  return KINDS.find((candidate) => candidate.kind === kind);
+}

@@ -1,0 +1,121 @@
+import { createHash } from "node:crypto";
+import type * as pulumi from "@pulumi/pulumi";
+
+/**
+ * Realistic answers for the offline synth: computed outputs a real `pulumi up`
+ * would return (ids, ARNs, addresses, service-account emails) and the invokes
+ * the host components make (Ubuntu AMI and image lookups). Deterministic: the
+ * same resource name always gets the same fake id.
+ */
+
+const ACCOUNT_ID = "123456789012";
+
+function hex(seed: string, length: number): string {
+  return createHash("sha256").update(seed).digest("hex").slice(0, length);
+}
+
+function fakeIpv4(seed: string): string {
+  // 203.0.113.0/24 (TEST-NET-3): documentation addresses, never routable.
+  return `203.0.113.${(parseInt(hex(seed, 2), 16) % 250) + 1}`;
+}
+
+function fakeIpv6(seed: string): string {
+  return `2001:db8::${hex(seed, 4)}`;
+}
+
+type State = Record<string, unknown>;
+
+/** Computed outputs per resource type; everything else echoes its inputs. */
+function computedState(type: string, name: string, inputs: State): { id: string; state: State } {
+  const region = "us-east-1";
+  switch (type) {
+    case "digitalocean:index/droplet:Droplet":
+      return { id: String(parseInt(hex(name, 8), 16)), state: { ipv4Address: fakeIpv4(name), ipv6Address: fakeIpv6(name), status: "active" } };
+    case "digitalocean:index/volume:Volume":
+      return { id: `${hex(name, 8)}-${hex(`${name}1`, 4)}-11f0-${hex(`${name}2`, 4)}-${hex(`${name}3`, 12)}`, state: {} };
+    case "digitalocean:index/sshKey:SshKey":
+      return { id: String(parseInt(hex(name, 7), 16)), state: { fingerprint: hex(name, 32).replace(/(..)(?!$)/g, "$1:") } };
+    case "aws:ec2/instance:Instance":
+      return { id: `i-${hex(name, 17)}`, state: { publicIp: fakeIpv4(name), ipv6Addresses: [], arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:instance/i-${hex(name, 17)}` } };
+    case "aws:ebs/volume:Volume":
+      return { id: `vol-${hex(name, 17)}`, state: { arn: `arn:aws:ec2:${region}:${ACCOUNT_ID}:volume/vol-${hex(name, 17)}` } };
+    case "aws:ec2/securityGroup:SecurityGroup":
+      return { id: `sg-${hex(name, 17)}`, state: {} };
+    case "aws:ec2/keyPair:KeyPair":
+      return { id: name, state: { keyName: (inputs.keyName as string | undefined) ?? `${name}-${hex(name, 8)}` } };
+    case "aws:ssm/parameter:Parameter":
+      return { id: String(inputs.name), state: { arn: `arn:aws:ssm:${region}:${ACCOUNT_ID}:parameter${String(inputs.name)}` } };
+    case "aws:iam/role:Role":
+      return { id: name, state: { name: `${name}-${hex(name, 7)}`, arn: `arn:aws:iam::${ACCOUNT_ID}:role/${name}-${hex(name, 7)}` } };
+    case "aws:iam/instanceProfile:InstanceProfile":
+      return { id: name, state: { name: `${name}-${hex(name, 7)}`, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}-${hex(name, 7)}` } };
+    case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
+      return { id: `policy-${hex(name, 17)}`, state: { arn: `arn:aws:dlm:${region}:${ACCOUNT_ID}:policy/policy-${hex(name, 17)}` } };
+    case "gcp:serviceaccount/account:Account": {
+      const project = String(inputs.project ?? "mock-project");
+      return { id: name, state: { email: `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`, uniqueId: String(parseInt(hex(name, 12), 16)) } };
+    }
+    case "gcp:compute/instance:Instance": {
+      const nics = (inputs.networkInterfaces as State[] | undefined) ?? [];
+      return {
+        id: `projects/${String(inputs.project)}/zones/${String(inputs.zone)}/instances/${String(inputs.name)}`,
+        state: {
+          instanceId: String(parseInt(hex(name, 12), 16)),
+          networkInterfaces: nics.map((nic) => ({ ...nic, accessConfigs: [{ natIp: fakeIpv4(name) }] })),
+        },
+      };
+    }
+    case "gcp:compute/disk:Disk":
+      return { id: `projects/${String(inputs.project)}/zones/${String(inputs.zone)}/disks/${String(inputs.name)}`, state: {} };
+    case "gcp:secretmanager/secret:Secret":
+      return { id: `projects/${String(inputs.project)}/secrets/${String(inputs.secretId)}`, state: {} };
+    default:
+      return { id: `${name}-id`, state: {} };
+  }
+}
+
+/** The canned invoke answers, keyed by function token. */
+function invokeResult(token: string, inputs: State): State {
+  switch (token) {
+    case "aws:ec2/getAmi:getAmi":
+      return {
+        id: "ami-0e2c8caa4b6378d8c",
+        imageId: "ami-0e2c8caa4b6378d8c",
+        name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250115",
+        ownerId: "099720109477",
+        architecture: "x86_64",
+        virtualizationType: "hvm",
+        rootDeviceName: "/dev/sda1",
+        owners: inputs.owners,
+      };
+    case "gcp:compute/getImage:getImage":
+      return {
+        id: "projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20250117",
+        name: "ubuntu-2404-noble-amd64-v20250117",
+        family: "ubuntu-2404-lts-amd64",
+        project: "ubuntu-os-cloud",
+        selfLink: "https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20250117",
+      };
+    case "aws:index/getCallerIdentity:getCallerIdentity":
+      return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/synth`, userId: "AIDASYNTH", id: ACCOUNT_ID };
+    case "aws:index/getRegion:getRegion":
+      return { name: "us-east-1", id: "us-east-1", region: "us-east-1" };
+    case "aws:index/getPartition:getPartition":
+      return { partition: "aws", dnsSuffix: "amazonaws.com", id: "aws" };
+    default:
+      return {};
+  }
+}
+
+/** The synth's mocks. `newResource` echoes inputs plus the type's computed outputs. */
+export function synthMocks(): pulumi.runtime.Mocks {
+  return {
+    newResource(args: pulumi.runtime.MockResourceArgs) {
+      const { id, state } = computedState(args.type, args.name, args.inputs as State);
+      return { id, state: { ...args.inputs, ...state } };
+    },
+    call(args: pulumi.runtime.MockCallArgs) {
+      return invokeResult(args.token, args.inputs as State);
+    },
+  };
+}

@@ -1,0 +1,70 @@
+/**
+ * `npm run synth -- --stack <name> [--json]`: the real program under Pulumi
+ * mocks, no CLI and no credentials. Prints what the stack would register
+ * (secrets as "[secret]"); `--json` prints exactly the SynthResult. Exits 2 on
+ * bad usage or a bad config (naming the key), 1 on anything else.
+ */
+import { parseArgs } from "node:util";
+import { ConfigError } from "./errors.js";
+import { synthStack } from "./synth.js";
+import type { SynthResult } from "./synth-types.js";
+
+function printPlan(result: SynthResult): void {
+  console.log(`stack ${result.stack}: ${result.resources.length} resources`);
+  const depth = new Map<string, number>();
+  for (const resource of result.resources) {
+    const level = (depth.get(resource.parent) ?? 0) + 1;
+    depth.set(resource.urn, level);
+    const indent = "  ".repeat(level);
+    console.log(`${indent}+ ${resource.type}  ${resource.name}`);
+    for (const [key, value] of Object.entries(resource.inputs)) {
+      if (key.startsWith("__")) continue;
+      const text = JSON.stringify(value);
+      console.log(`${indent}    ${key}: ${text.length > 160 ? `${text.slice(0, 157)}...` : text}`);
+    }
+  }
+  console.log("outputs:");
+  for (const [key, value] of Object.entries(result.outputs)) console.log(`  ${key}: ${JSON.stringify(value)}`);
+}
+
+async function main(): Promise<number> {
+  let values: { stack?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  try {
+    ({ values } = parseArgs({
+      options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      strict: true,
+    }));
+  } catch (error) {
+    console.error(`synth: ${(error as Error).message}\nusage: npm run synth -- --stack <name> [--json]`);
+    return 2;
+  }
+  if (values.help) {
+    console.log("usage: npm run synth -- --stack <name> [--json]\n  <name>: a stack with stacks/Pulumi.<name>.yaml, e.g. do-example, aws-example, gcp-example");
+    return 0;
+  }
+  if (!values.stack) {
+    console.error("synth: `--stack` is required (for example --stack do-example)\nusage: npm run synth -- --stack <name> [--json]");
+    return 2;
+  }
+  try {
+    const result = await synthStack(values.stack);
+    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    else printPlan(result);
+    return 0;
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`synth: config error in \`${error.key}\`: ${error.message}`);
+      return 2;
+    }
+    console.error(`synth: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,152 @@
+import * as pulumi from "@pulumi/pulumi";
+import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
+import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
+import { ConfigError } from "./errors.js";
+import { DEFAULT_KIND, findStackKind, stackKinds } from "./kinds.js";
+import { synthMocks } from "./mocks.js";
+import { assertStackName, readStackConfig } from "./stack-config.js";
+import { describeGiven } from "./validation.js";
+import { type PlannedResource, SECRET_PLACEHOLDER, type SynthResult } from "./synth-types.js";
+
+/** The Pulumi project name (`Pulumi.yaml`). */
+export const PROJECT_NAME = "clawstack";
+const STACK_TYPE = "pulumi:pulumi:Stack";
+
+// Wire-format markers of Pulumi's serialized properties (`@pulumi/pulumi/runtime/rpc`).
+const SPECIAL_SIG_KEY = "4dabf18193072939515e22adb298388d";
+const SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270";
+const RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e";
+const UNKNOWN_VALUE = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+/**
+ * Turns a serialized property value (as the resource monitor receives it) into
+ * plain JSON: secrets become "[secret]", resource references their URN,
+ * unknowns "[unknown]". Secrets are replaced before anything can print them.
+ */
+export function redactSerialized(value: unknown): unknown {
+  if (value === UNKNOWN_VALUE) return "[unknown]";
+  if (Array.isArray(value)) return value.map(redactSerialized);
+  if (typeof value === "object" && value !== null) {
+    const record = value as Record<string, unknown>;
+    const sig = record[SPECIAL_SIG_KEY];
+    if (sig === SECRET_SIG) return SECRET_PLACEHOLDER;
+    if (sig === RESOURCE_SIG) return record.urn;
+    if (sig !== undefined) return "[asset]";
+    return Object.fromEntries(Object.entries(record).map(([key, inner]) => [key, redactSerialized(inner)]));
+  }
+  return value;
+}
+
+interface StructLike {
+  toJavaScript(): Record<string, unknown>;
+}
+interface RegisterResourceRequestLike {
+  getType(): string;
+  getName(): string;
+  getParent(): string;
+  getObject(): StructLike | undefined;
+}
+interface RegisterOutputsRequestLike {
+  getUrn(): string;
+  getOutputs(): StructLike | undefined;
+}
+
+/**
+ * The mock monitor, recording every registration in order with its parent URN
+ * and redacted inputs (the `Mocks` interface sees neither parents nor secrets).
+ */
+class CapturingMonitor extends MockMonitor {
+  readonly planned: PlannedResource[] = [];
+  stackUrn = "";
+  stackOutputs: Record<string, unknown> = {};
+
+  override async registerResource(req: RegisterResourceRequestLike, callback: (err: unknown, response: unknown) => void): Promise<void> {
+    const inputs = redactSerialized(req.getObject()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    return super.registerResource(req, (err, response) => {
+      if (!err) {
+        const urn = (response as { getUrn(): string }).getUrn();
+        if (req.getType() === STACK_TYPE) this.stackUrn = urn;
+        else this.planned.push({ type: req.getType(), name: req.getName(), parent: req.getParent() || this.stackUrn, urn, inputs });
+      }
+      callback(err, response);
+    });
+  }
+
+  override registerResourceOutputs(req: RegisterOutputsRequestLike, callback: (err: unknown, response: unknown) => void): void {
+    if (req.getUrn() === this.stackUrn) {
+      this.stackOutputs = redactSerialized(req.getOutputs()?.toJavaScript() ?? {}) as Record<string, unknown>;
+    }
+    super.registerResourceOutputs(req, callback);
+  }
+}
+
+/**
+ * Two runtime internals of the pinned @pulumi/pulumi (3.248, a single copy,
+ * see package.json `overrides`), untyped in its .d.ts: the runtime store (to
+ * install the capturing monitor and read the error count) and `waitForRPCs`
+ * (drains every outstanding registration before the plan is read).
+ */
+interface RuntimeStore {
+  settings: { monitor: unknown };
+  logErrorCount: number;
+}
+const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): RuntimeStore };
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
+
+/**
+ * Synthesizes a stack from config given as data (`clawstack:*` keys, prefix
+ * stripped): validates it with the stack kind's schema (throws `ConfigError`
+ * before anything is registered), then runs the kind's real program under
+ * Pulumi mocks and returns what it would register. Re-entrant when called
+ * sequentially in one process; never run two at once (Pulumi's runtime state
+ * is per process).
+ */
+export async function synthConfig(stackName: string, rawConfig: Record<string, unknown>): Promise<SynthResult> {
+  assertStackName(stackName);
+  const kindName = rawConfig.kind === undefined ? DEFAULT_KIND : rawConfig.kind;
+  const kind = typeof kindName === "string" ? findStackKind(kindName) : undefined;
+  if (!kind) {
+    throw new ConfigError(
+      "kind",
+      `\`kind\` must be one of ${stackKinds().map((candidate) => candidate.kind).join(", ")}; got ${describeGiven(kindName)}`,
+    );
+  }
+  const config: unknown = kind.parse(rawConfig);
+
+  const monitor = new CapturingMonitor(synthMocks());
+  await pulumi.runtime.setMocks(synthMocks(), PROJECT_NAME, stackName, false);
+  getStore().settings.monitor = monitor;
+
+  const errors: unknown[] = [];
+  const onRejection = (reason: unknown) => errors.push(reason);
+  process.on("unhandledRejection", onRejection);
+  try {
+    await runInPulumiStack(async () => kind.run(config));
+    await waitForRPCs();
+  } catch (error) {
+    errors.push(error);
+  } finally {
+    process.off("unhandledRejection", onRejection);
+  }
+  if (errors.length > 0) throw unwrapError(errors[0]);
+  if (getStore().logErrorCount > 0) {
+    throw new Error(`the ${kind.kind} program logged ${getStore().logErrorCount} error(s) while registering resources`);
+  }
+  return { stack: stackName, resources: monitor.planned, outputs: monitor.stackOutputs };
+}
+
+/** Pulumi wraps errors thrown inside outputs; surface the ConfigError with its key when there is one. */
+function unwrapError(error: unknown): unknown {
+  let current: unknown = error;
+  for (let depth = 0; depth < 5 && current instanceof Error; depth++) {
+    if (current instanceof ConfigError) return current;
+    current = (current as Error & { cause?: unknown }).cause ?? undefined;
+  }
+  return error;
+}
+
+/** Synthesizes `stacks/Pulumi.<stackName>.yaml`. */
+export async function synthStack(stackName: string): Promise<SynthResult> {
+  assertStackName(stackName);
+  return synthConfig(stackName, readStackConfig(stackName));
+}

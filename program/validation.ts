@@ -1,0 +1,217 @@
+import { isIPv4, isIPv6 } from "node:net";
+import { ConfigError } from "./errors.js";
+
+/**
+ * Small pure validators for stack config values. Each one names the config key
+ * in backticks, says what is allowed and what was given, and throws
+ * `ConfigError` so callers can point at the exact field.
+ */
+
+/** Renders a given value for an error message without ever echoing something huge. */
+export function describeGiven(value: unknown): string {
+  if (value === undefined) return "nothing";
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/**
+ * A CIDR block, IPv4 (`203.0.113.0/24`) or IPv6 (`2001:db8::/32`). The address
+ * must be the network address for its prefix (no host bits set), so a typo such
+ * as `10.0.0.1/8` is caught instead of silently widening or narrowing access.
+ */
+export function parseCidr(key: string, value: unknown): string {
+  const allowed = "an IPv4 or IPv6 CIDR block such as 203.0.113.0/24 or 2001:db8::/48";
+  if (typeof value !== "string" || value.trim() === "") {
+    throw new ConfigError(key, `\`${key}\` must be ${allowed}; got ${describeGiven(value)}`);
+  }
+  const match = /^([^/\s]+)\/(\d{1,3})$/.exec(value);
+  if (!match) {
+    throw new ConfigError(key, `\`${key}\` must be ${allowed} (address/prefix); got ${describeGiven(value)}`);
+  }
+  const address = match[1] as string;
+  const prefix = Number(match[2]);
+  if (isIPv4(address)) {
+    if (prefix > 32) {
+      throw new ConfigError(key, `\`${key}\` must have an IPv4 prefix length from 0 to 32; got ${describeGiven(value)}`);
+    }
+    const bits = address.split(".").reduce((acc, octet) => (acc << 8n) | BigInt(Number(octet)), 0n);
+    assertNoHostBits(key, value, bits, 32, prefix);
+    return value;
+  }
+  if (isIPv6(address)) {
+    if (prefix > 128) {
+      throw new ConfigError(key, `\`${key}\` must have an IPv6 prefix length from 0 to 128; got ${describeGiven(value)}`);
+    }
+    assertNoHostBits(key, value, ipv6ToBigInt(address), 128, prefix);
+    return value;
+  }
+  throw new ConfigError(
+    key,
+    `\`${key}\` must be ${allowed}; ${describeGiven(address)} is not a valid IPv4 or IPv6 address (given ${describeGiven(value)})`,
+  );
+}
+
+function assertNoHostBits(key: string, value: string, bits: bigint, width: number, prefix: number): void {
+  const hostBits = BigInt(width - prefix);
+  const hostMask = (1n << hostBits) - 1n;
+  if ((bits & hostMask) !== 0n) {
+    throw new ConfigError(
+      key,
+      `\`${key}\` must be a network address with no host bits set for its /${prefix} prefix; got ${describeGiven(value)}`,
+    );
+  }
+}
+
+function ipv6ToBigInt(address: string): bigint {
+  let text = address;
+  // An embedded IPv4 tail (::ffff:192.0.2.1) becomes two hextets.
+  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
+  if (v4) {
+    const octets = (v4[1] as string).split(".").map(Number);
+    const hex = (hi: number, lo: number) => ((hi << 8) | lo).toString(16);
+    text = `${text.slice(0, v4.index)}${hex(octets[0] ?? 0, octets[1] ?? 0)}:${hex(octets[2] ?? 0, octets[3] ?? 0)}`;
+  }
+  const [head, tail] = text.includes("::") ? text.split("::") : [text, undefined];
+  const headParts = head ? head.split(":").filter((part) => part !== "") : [];
+  const tailParts = tail ? tail.split(":").filter((part) => part !== "") : [];
+  const missing = 8 - headParts.length - tailParts.length;
+  const parts = [...headParts, ...Array<string>(tail === undefined ? 0 : missing).fill("0"), ...tailParts];
+  return parts.reduce((acc, part) => (acc << 16n) | BigInt(parseInt(part, 16)), 0n);
+}
+
+/** A list of CIDR blocks; `allowEmpty: false` refuses `[]` (closed by default means explicit sources). */
+export function parseCidrList(key: string, value: unknown, options: { allowEmpty: boolean }): string[] {
+  if (!Array.isArray(value)) {
+    throw new ConfigError(key, `\`${key}\` must be a list of CIDR blocks; got ${describeGiven(value)}`);
+  }
+  if (value.length === 0 && !options.allowEmpty) {
+    throw new ConfigError(
+      key,
+      `\`${key}\` must list at least one CIDR block (opening to everyone must be written out as 0.0.0.0/0 and ::/0); got []`,
+    );
+  }
+  const cidrs = value.map((entry, index) => parseCidr(`${key}[${index}]`, entry));
+  return [...new Set(cidrs)];
+}
+
+const SSH_KEY_TYPES = [
+  "ssh-ed25519",
+  "ecdsa-sha2-nistp256",
+  "ecdsa-sha2-nistp384",
+  "ecdsa-sha2-nistp521",
+  "sk-ssh-ed25519@openssh.com",
+  "sk-ecdsa-sha2-nistp256@openssh.com",
+  "ssh-rsa",
+] as const;
+
+/**
+ * An OpenSSH public key line (`<type> <base64> [comment]`). The base64 blob
+ * must decode and start with the same key type, which catches truncated or
+ * pasted-wrong keys. RSA keys must be at least 3072 bits.
+ */
+export function parseSshPublicKey(key: string, value: unknown): string {
+  const allowed = `an OpenSSH public key line (${SSH_KEY_TYPES.join(", ")}) such as "ssh-ed25519 AAAAC3Nza... you@laptop"`;
+  if (typeof value !== "string") {
+    throw new ConfigError(key, `\`${key}\` must be ${allowed}; got ${describeGiven(value)}`);
+  }
+  const trimmed = value.trim();
+  if (/PRIVATE KEY/.test(trimmed)) {
+    // Never echo what looks like a private key back into logs.
+    throw new ConfigError(key, `\`${key}\` must be ${allowed}; got what looks like a PRIVATE key (not shown). Remove it from the config now.`);
+  }
+  const [type, blob, ...rest] = trimmed.split(/\s+/);
+  const comment = rest.join(" ");
+  if (!type || !(SSH_KEY_TYPES as readonly string[]).includes(type) || !blob) {
+    throw new ConfigError(key, `\`${key}\` must be ${allowed}; got ${describeGiven(value)}`);
+  }
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(blob)) {
+    throw new ConfigError(key, `\`${key}\` must carry a base64 key blob after \`${type}\`; got ${describeGiven(blob)}`);
+  }
+  const decoded = Buffer.from(blob, "base64");
+  const embeddedTypeLength = decoded.length >= 4 ? decoded.readUInt32BE(0) : -1;
+  const embeddedType =
+    embeddedTypeLength > 0 && embeddedTypeLength + 4 <= decoded.length
+      ? decoded.subarray(4, 4 + embeddedTypeLength).toString("latin1")
+      : "";
+  if (embeddedType !== type) {
+    throw new ConfigError(
+      key,
+      `\`${key}\` is malformed: its base64 blob does not encode a \`${type}\` key (truncated or mixed up?); got ${describeGiven(value)}`,
+    );
+  }
+  if (type === "ssh-rsa") {
+    const bits = rsaModulusBits(decoded, 4 + embeddedTypeLength);
+    if (bits < 3072) {
+      throw new ConfigError(key, `\`${key}\` must be an RSA key of at least 3072 bits (or, better, ssh-ed25519); got ${bits} bits`);
+    }
+  }
+  return comment ? `${type} ${blob} ${comment}` : `${type} ${blob}`;
+}
+
+function rsaModulusBits(decoded: Buffer, offset: number): number {
+  // ssh-rsa blob: string type, mpint e, mpint n.
+  const exponentLength = decoded.readUInt32BE(offset);
+  const modulusOffset = offset + 4 + exponentLength;
+  if (modulusOffset + 4 > decoded.length) return 0;
+  let modulus = decoded.subarray(modulusOffset + 4, modulusOffset + 4 + decoded.readUInt32BE(modulusOffset));
+  while (modulus.length > 0 && modulus[0] === 0) modulus = modulus.subarray(1);
+  if (modulus.length === 0) return 0;
+  return (modulus.length - 1) * 8 + (32 - Math.clz32(modulus[0] as number));
+}
+
+/**
+ * An exact, pinned version: `MAJOR.MINOR.PATCH` with an optional pre-release
+ * (`2026.2.3`, `24.15.0`, `1.0.0-rc.1`). Ranges and tags (`latest`, `^1.2`,
+ * `22.x`, `~1.2.3`, `lts`) are refused: a host must install exactly what was reviewed.
+ */
+export function parsePinnedVersion(key: string, value: unknown): string {
+  if (typeof value === "string" && /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/.test(value)) {
+    return value;
+  }
+  throw new ConfigError(
+    key,
+    `\`${key}\` must be an exact pinned version such as 24.15.0 (no ranges, tags or wildcards like latest, ^1.2, 22.x); got ${describeGiven(value)}`,
+  );
+}
+
+/** One value out of a fixed list. */
+export function parseOneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
+  if (typeof value === "string" && (allowed as readonly string[]).includes(value)) return value as T;
+  throw new ConfigError(key, `\`${key}\` must be one of ${allowed.join(", ")}; got ${describeGiven(value)}`);
+}
+
+/** An integer within [min, max]. */
+export function parseInteger(key: string, value: unknown, min: number, max: number): number {
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max) return value;
+  throw new ConfigError(key, `\`${key}\` must be a whole number from ${min} to ${max}; got ${describeGiven(value)}`);
+}
+
+export function parseBoolean(key: string, value: unknown): boolean {
+  if (typeof value === "boolean") return value;
+  throw new ConfigError(key, `\`${key}\` must be true or false; got ${describeGiven(value)}`);
+}
+
+/** A plain object (YAML map); refuses keys outside `known` so typos never fall back to defaults silently. */
+export function parseObject(key: string, value: unknown, known: readonly string[]): Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, `\`${key}\` must be a map with keys ${known.join(", ")}; got ${describeGiven(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const field of Object.keys(record)) {
+    if (!known.includes(field)) {
+      const path = key ? `${key}.${field}` : field;
+      throw new ConfigError(path, `\`${path}\` is not a known key; allowed here: ${known.join(", ")}`);
+    }
+  }
+  return record;
+}
+
+/** A lowercase DNS-label-like name: 1 to `maxLength` chars of `[a-z0-9-]`, starting with a letter. */
+export function parseName(key: string, value: unknown, maxLength: number): string {
+  const pattern = new RegExp(`^[a-z]([a-z0-9-]{0,${maxLength - 2}}[a-z0-9])?$`);
+  if (typeof value === "string" && pattern.test(value)) return value;
+  throw new ConfigError(
+    key,
+    `\`${key}\` must be 1 to ${maxLength} characters of lowercase letters, digits and dashes, starting with a letter and not ending with a dash; got ${describeGiven(value)}`,
+  );
+}
