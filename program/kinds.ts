@@ -1,3 +1,4 @@
+import { awsAccessKind, gcpAccessKind } from "../components/access/kinds.js";
 import { hostKind } from "./host-program.js";
 
 /**
@@ -28,6 +29,8 @@ export interface StackKind<Config = unknown> {
 // `any`: the registry holds kinds with different config types; each kind's own
 // parse/run pair agrees on its type, and callers only pass parse's result to run.
 const KINDS: StackKind<any>[] = [
+  awsAccessKind,
+  gcpAccessKind,
   hostKind,
 ];
 
