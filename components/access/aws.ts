@@ -4,6 +4,7 @@ import { ConfigError } from "../../program/errors.js";
 import { accountIdProblem, parseRoleArn, roleArnProblem } from "./arns.js";
 import { DEFAULT_IMAGE_OWNERS, renderPermissionsPolicy, renderTrustPolicy } from "./aws-policy.js";
 import { externalIdProblem } from "./external-id.js";
+import { MANAGED_BY } from "../host/tags.js";
 
 export interface AwsProvisionerRoleArgs {
   /** The Claw Cloud provisioner's role ARN, the only principal the trust policy names. Required. */
@@ -106,7 +107,9 @@ export class AwsProvisionerRole extends pulumi.ComponentResource {
         description: "Lets the Claw Cloud provisioner manage ClawStack-tagged OpenClaw hosts (external ID required).",
         assumeRolePolicy: JSON.stringify(renderTrustPolicy(resolved.provisionerRoleArn, resolved.externalId)),
         maxSessionDuration: 3600,
-        tags: { Purpose: "claw-cloud-provisioner" },
+        // The ownership tag every ClawStack resource carries (policy `aws-managed-by-tag`); the
+        // provisioner's own permissions grant nothing on IAM roles, tagged or not.
+        tags: { Purpose: "claw-cloud-provisioner", [MANAGED_BY.key]: MANAGED_BY.value },
       },
       { parent: this },
     );

@@ -8,6 +8,8 @@
  * `clawstack:sshAccess` and `clawstack:policyExemptions`. Missing values are
  * the closed defaults: no gateway CIDRs, no SSH access, no exemptions.
  */
+import type { PolicyConfigSchema } from "@pulumi/policy";
+
 export interface Exemption {
   /** The policy ID the exemption silences. */
   policy: string;
@@ -29,6 +31,30 @@ export interface RuleConfig {
 }
 
 export const MIN_EXEMPTION_REASON = 20;
+
+/**
+ * The JSON schema every rule registers for its `--policy-pack-config` entry,
+ * so the engine accepts the file `npm run policy:review -- --stack <name>
+ * --pack-config` prints.
+ */
+export const RULE_CONFIG_SCHEMA: PolicyConfigSchema = {
+  properties: {
+    gatewayCidrs: { type: "array", items: { type: "string" } },
+    sshAccess: { type: "boolean" },
+    exemptions: {
+      type: "array",
+      items: {
+        type: "object",
+        properties: {
+          policy: { type: "string" },
+          resource: { type: "string" },
+          reason: { type: "string" },
+          expires: { type: "string" },
+        },
+      },
+    },
+  },
+};
 
 /** What is wrong with an exemption, or undefined when it may apply. */
 export function exemptionProblem(exemption: Partial<Exemption>, now: number = Date.now()): string | undefined {

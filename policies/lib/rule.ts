@@ -16,6 +16,7 @@ import { basename, dirname } from "node:path";
 import {
   UnknownValueError,
   type EnforcementLevel,
+  type PolicyConfigSchema,
   type ReportViolation,
   type ResourceValidationArgs,
   type ResourceValidationPolicy,
@@ -23,7 +24,7 @@ import {
   type StackValidationArgs,
   type StackValidationPolicy,
 } from "@pulumi/policy";
-import { activeExemptionsFor, type RuleConfig } from "./config";
+import { activeExemptionsFor, RULE_CONFIG_SCHEMA, type RuleConfig } from "./config";
 
 /** What a rule does when a value it needs is not known until the update runs. */
 export type UnknownValuePolicy = "violation" | "skip";
@@ -61,6 +62,8 @@ export interface ClawRuleFields {
   source: string;
   /** Resource types the rule checks (resource rules), for docs. */
   appliesTo?: TypeSelector;
+  /** The shared `--policy-pack-config` schema (see `config.ts`). */
+  configSchema: PolicyConfigSchema;
 }
 
 export type ClawResourceRule = ResourceValidationPolicy & ClawRuleFields & {
@@ -110,6 +113,7 @@ function fields(file: string, meta: RuleMetadata): ClawRuleFields {
     why: meta.why,
     unknownValues: meta.unknownValues,
     source: `${basename(dirname(file))}/${basename(file).replace(/\.[cm]?js$/, ".ts")}`,
+    configSchema: RULE_CONFIG_SCHEMA,
   };
 }
 
