@@ -9,7 +9,6 @@ import { createHash, randomBytes, randomInt, timingSafeEqual } from "node:crypto
 import { createSocket, type Socket } from "node:dgram";
 import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
-import { performance } from "node:perf_hooks";
 import { ConfigError } from "../../program/errors";
 import { EpochKeys, openPacket, sealHandshake } from "./channel";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
@@ -406,7 +405,7 @@ export class ClawChatServer {
   private onDatagram(socket: Socket, datagram: Buffer, address: string, port: number): void {
     this.stats.received++;
     if (this.closed) return;
-    if (!this.packetLimiter.take(address, performance.now())) return this.drop("rate_limited", address);
+    if (!this.packetLimiter.take(address, this.clock.now())) return this.drop("rate_limited", address);
     if (this.tombstones.size > 0 && ((datagram[25] ?? 0) & 0x0f) === MessageType.compromised) {
       const tombstone = this.tombstones.get(createHash("sha256").update(datagram).digest("base64"));
       if (tombstone && tombstone.expiresAt > this.clock.now()) return this.transmit(tombstone.socket, tombstone.ack, address, port);
@@ -443,7 +442,7 @@ export class ClawChatServer {
   }
 
   private onHello(socket: Socket, packet: PacketView, address: string, port: number): void {
-    if (!this.helloLimiter.take(address, performance.now())) return this.drop("rate_limited", address);
+    if (!this.helloLimiter.take(address, this.clock.now())) return this.drop("rate_limited", address);
     if (packet.ciphertext.length !== 32) return this.drop("hello_length", address);
     const idKey = packet.messageId.toString("latin1");
     if (this.helloCache.has(idKey)) return this.drop("replay", address);

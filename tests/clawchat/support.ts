@@ -124,9 +124,10 @@ export async function waitFor(condition: () => boolean, timeoutMs = 5_000): Prom
   }
 }
 
-export async function openSocket(): Promise<Socket> {
+/** A UDP socket on loopback; any 127.x.y.z works on Linux, so tests can play many source addresses. */
+export async function openSocket(address = "127.0.0.1"): Promise<Socket> {
   const socket = createSocket("udp4");
-  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  await new Promise<void>((resolve) => socket.bind(0, address, resolve));
   return socket;
 }
 
@@ -147,8 +148,8 @@ export interface RawPeer {
   close(): Promise<void>;
 }
 
-export async function rawPeer(test: TestServer, sharedSecret = Buffer.from(test.security.content.shared_secret, "base64")): Promise<RawPeer> {
-  const socket = await openSocket();
+export async function rawPeer(test: TestServer, sharedSecret = Buffer.from(test.security.content.shared_secret, "base64"), address = "127.0.0.1"): Promise<RawPeer> {
+  const socket = await openSocket(address);
   const received = collect(socket);
   const handshakeKey = deriveHandshakeKey(sharedSecret);
   const ephemeral = generateEphemeralKey();
