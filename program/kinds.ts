@@ -1,4 +1,5 @@
 import { awsAccessKind, gcpAccessKind } from "../components/access/kinds.js";
+import { firmwareKind } from "../components/firmware/kind.js";
 import { hostKind } from "./host-program.js";
 
 /**
@@ -30,6 +31,7 @@ export interface StackKind<Config = unknown> {
 // parse/run pair agrees on its type, and callers only pass parse's result to run.
 const KINDS: StackKind<any>[] = [
   awsAccessKind,
+  firmwareKind,
   gcpAccessKind,
   hostKind,
 ];

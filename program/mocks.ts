@@ -51,6 +51,18 @@ function computedState(type: string, name: string, inputs: State): { id: string;
       return { id: name, state: { name: `${name}-${hex(name, 7)}`, arn: `arn:aws:iam::${ACCOUNT_ID}:instance-profile/${name}-${hex(name, 7)}` } };
     case "aws:dlm/lifecyclePolicy:LifecyclePolicy":
       return { id: `policy-${hex(name, 17)}`, state: { arn: `arn:aws:dlm:${region}:${ACCOUNT_ID}:policy/policy-${hex(name, 17)}` } };
+    case "aws:kms/key:Key": {
+      const keyId = `${hex(name, 8)}-${hex(`${name}1`, 4)}-4${hex(`${name}2`, 3)}-8${hex(`${name}3`, 3)}-${hex(`${name}4`, 12)}`;
+      return { id: keyId, state: { keyId, arn: `arn:aws:kms:${region}:${ACCOUNT_ID}:key/${keyId}` } };
+    }
+    case "aws:s3/bucket:Bucket": {
+      const bucket = String(inputs.bucket ?? `${name}-${hex(name, 7)}`);
+      return { id: bucket, state: { bucket, arn: `arn:aws:s3:::${bucket}`, bucketRegionalDomainName: `${bucket}.s3.${region}.amazonaws.com` } };
+    }
+    case "gcp:kms/keyRing:KeyRing":
+      return { id: `projects/${String(inputs.project)}/locations/${String(inputs.location)}/keyRings/${String(inputs.name)}`, state: {} };
+    case "gcp:kms/cryptoKey:CryptoKey":
+      return { id: `${String(inputs.keyRing)}/cryptoKeys/${String(inputs.name)}`, state: {} };
     case "gcp:serviceaccount/account:Account": {
       const project = String(inputs.project ?? "mock-project");
       return { id: name, state: { email: `${String(inputs.accountId)}@${project}.iam.gserviceaccount.com`, uniqueId: String(parseInt(hex(name, 12), 16)) } };

@@ -1,56 +1,10 @@
-import * as aws from "@pulumi/aws";
+import * as kms from "@pulumi/aws/kms";
+import * as s3 from "@pulumi/aws/s3";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../program/errors.js";
-import { accountIdProblem, parseRoleArn, roleArnProblem } from "../access/arns.js";
 import type { PolicyDocument } from "../access/aws-policy.js";
-import { checkBucketName, checkRetentionDays } from "./validation.js";
+import { type AwsFirmwareBucketArgs, type ResolvedAwsFirmwareBucketArgs, resolveAwsFirmwareBucketArgs } from "./args.js";
 
-export interface AwsFirmwareBucketArgs {
-  /** The bucket's name (globally unique). Required. */
-  bucketName: string;
-  /** The only role that may write releases and sign with the signing key. Required. */
-  publisherRoleArn: string;
-  /** The 12-digit account the bucket lives in; its root administers (but cannot sign with) the keys. Required. */
-  accountId: string;
-  /**
-   * Object Lock default retention, `COMPLIANCE` mode: no one, not even the
-   * account root, can delete or overwrite a version before it ends. Defaults to 365 days.
-   */
-  retentionDays?: number;
-  /** Roles that may read releases and fetch the signing key's public key. Defaults to none. */
-  readerRoleArns?: readonly string[];
-}
-
-export interface ResolvedAwsFirmwareBucketArgs {
-  readonly bucketName: string;
-  readonly publisherRoleArn: string;
-  readonly accountId: string;
-  readonly partition: string;
-  readonly retentionDays: number;
-  readonly readerRoleArns: readonly string[];
-}
-
-export function resolveAwsFirmwareBucketArgs(args: AwsFirmwareBucketArgs): ResolvedAwsFirmwareBucketArgs {
-  const bucketName = checkBucketName("bucketName", args.bucketName);
-  const roleProblem = roleArnProblem(args.publisherRoleArn);
-  if (roleProblem) throw new ConfigError("publisherRoleArn", `\`publisherRoleArn\` ${roleProblem}`);
-  const accountProblem = accountIdProblem(args.accountId);
-  if (accountProblem) throw new ConfigError("accountId", `\`accountId\` ${accountProblem}`);
-  const retentionDays = checkRetentionDays(args.retentionDays ?? 365);
-  const readerRoleArns = args.readerRoleArns ?? [];
-  readerRoleArns.forEach((arn, index) => {
-    const problem = roleArnProblem(arn);
-    if (problem) throw new ConfigError(`readerRoleArns[${index}]`, `\`readerRoleArns[${index}]\` ${problem}`);
-  });
-  return {
-    bucketName,
-    publisherRoleArn: args.publisherRoleArn,
-    accountId: String(args.accountId),
-    partition: parseRoleArn(args.publisherRoleArn)?.partition ?? "aws",
-    retentionDays,
-    readerRoleArns,
-  };
-}
+export { type AwsFirmwareBucketArgs, type ResolvedAwsFirmwareBucketArgs, resolveAwsFirmwareBucketArgs } from "./args.js";
 
 /** Key administration for the account root, without any use of the key (no Encrypt, Decrypt or Sign). */
 const KEY_ADMIN_ACTIONS = [
@@ -233,7 +187,7 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
     super("clawstack:firmware:AwsFirmwareBucket", name, {}, opts);
     const tags = { ManagedBy: "claw-cloud", Purpose: "firmware-releases" };
 
-    const dataKey = new aws.kms.Key(
+    const dataKey = new kms.Key(
       `${name}-data-key`,
       {
         description: `Encrypts firmware releases in ${resolved.bucketName}`,
@@ -247,7 +201,7 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const signingKey = new aws.kms.Key(
+    const signingKey = new kms.Key(
       `${name}-signing-key`,
       {
         description: `Signs firmware images and release manifests published to ${resolved.bucketName}`,
@@ -260,19 +214,19 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const bucket = new aws.s3.Bucket(
+    const bucket = new s3.Bucket(
       `${name}-bucket`,
       { bucket: resolved.bucketName, objectLockEnabled: true, forceDestroy: false, tags },
       { parent: this, protect: opts?.protect ?? false },
     );
 
-    const versioning = new aws.s3.BucketVersioning(
+    const versioning = new s3.BucketVersioning(
       `${name}-versioning`,
       { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } },
       { parent: this },
     );
 
-    new aws.s3.BucketObjectLockConfiguration(
+    new s3.BucketObjectLockConfiguration(
       `${name}-object-lock`,
       {
         bucket: bucket.id,
@@ -281,7 +235,7 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
       { parent: this, dependsOn: [versioning] },
     );
 
-    new aws.s3.BucketServerSideEncryptionConfiguration(
+    new s3.BucketServerSideEncryptionConfiguration(
       `${name}-encryption`,
       {
         bucket: bucket.id,
@@ -295,7 +249,7 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    const publicAccess = new aws.s3.BucketPublicAccessBlock(
+    const publicAccess = new s3.BucketPublicAccessBlock(
       `${name}-public-access-block`,
       {
         bucket: bucket.id,
@@ -307,13 +261,13 @@ export class AwsFirmwareBucket extends pulumi.ComponentResource {
       { parent: this },
     );
 
-    new aws.s3.BucketOwnershipControls(
+    new s3.BucketOwnershipControls(
       `${name}-ownership`,
       { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } },
       { parent: this },
     );
 
-    new aws.s3.BucketPolicy(
+    new s3.BucketPolicy(
       `${name}-policy`,
       {
         bucket: bucket.id,

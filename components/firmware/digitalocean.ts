@@ -1,38 +1,13 @@
-import * as digitalocean from "@pulumi/digitalocean";
+import { SpacesBucket } from "@pulumi/digitalocean/spacesBucket.js";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "../../program/errors.js";
-import { checkBucketName } from "./validation.js";
+import { type DigitalOceanFirmwareBucketArgs, resolveDigitalOceanFirmwareBucketArgs } from "./args.js";
 
-export interface DigitalOceanFirmwareBucketArgs {
-  /** The Space's name (unique within its region's namespace). Required. */
-  bucketName: string;
-  /** Spaces region, e.g. `fra1`. Required. */
-  region: string;
-  /**
-   * Days after which a replaced (noncurrent) version is removed. Defaults to
-   * unset: every version is kept, so a rollback can always find its image.
-   */
-  noncurrentVersionExpirationDays?: number;
-}
-
-const SPACES_REGIONS = ["ams3", "atl1", "blr1", "fra1", "lon1", "nyc3", "sfo2", "sfo3", "sgp1", "syd1", "tor1"] as const;
-
-export function resolveDigitalOceanFirmwareBucketArgs(args: DigitalOceanFirmwareBucketArgs): Required<Pick<DigitalOceanFirmwareBucketArgs, "bucketName" | "region">> & {
-  noncurrentVersionExpirationDays: number | undefined;
-} {
-  const bucketName = checkBucketName("bucketName", args.bucketName);
-  if (!SPACES_REGIONS.includes(args.region as (typeof SPACES_REGIONS)[number])) {
-    throw new ConfigError("region", `\`region\` must be a Spaces region (${SPACES_REGIONS.join(", ")}); got ${JSON.stringify(args.region)}`);
-  }
-  const days = args.noncurrentVersionExpirationDays;
-  if (days !== undefined && (!Number.isInteger(days) || days < 1)) {
-    throw new ConfigError(
-      "noncurrentVersionExpirationDays",
-      `\`noncurrentVersionExpirationDays\` must be a whole number of days, at least 1; got ${JSON.stringify(days)}`,
-    );
-  }
-  return { bucketName, region: args.region, noncurrentVersionExpirationDays: days };
-}
+export {
+  type DigitalOceanFirmwareBucketArgs,
+  type ResolvedDigitalOceanFirmwareBucketArgs,
+  resolveDigitalOceanFirmwareBucketArgs,
+  SPACES_REGIONS,
+} from "./args.js";
 
 /**
  * A private, versioned Spaces bucket for signed firmware releases.
@@ -50,7 +25,7 @@ export class DigitalOceanFirmwareBucket extends pulumi.ComponentResource {
     const resolved = resolveDigitalOceanFirmwareBucketArgs(args);
     super("clawstack:firmware:DigitalOceanFirmwareBucket", name, {}, opts);
 
-    const bucket = new digitalocean.SpacesBucket(
+    const bucket = new SpacesBucket(
       `${name}-bucket`,
       {
         name: resolved.bucketName,

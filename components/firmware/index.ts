@@ -1,4 +1,5 @@
-export * from "./aws.js";
-export * from "./gcp.js";
-export * from "./digitalocean.js";
-export { firmwareKind, type FirmwareStackConfig } from "./kind.js";
+export * from "./args.js";
+export { AwsFirmwareBucket, renderDataKeyPolicy, renderFirmwareBucketPolicy, renderSigningKeyPolicy } from "./aws.js";
+export { GcpFirmwareBucket } from "./gcp.js";
+export { DigitalOceanFirmwareBucket } from "./digitalocean.js";
+export { firmwareKind, firmwareStack, parseFirmwareConfig, FIRMWARE_CONFIG_KEYS, type FirmwareStackConfig } from "./kind.js";
