@@ -1,13 +1,14 @@
 /**
- * `npm run synth -- --stack <name> [--json]`: the real program under Pulumi
- * mocks, no CLI and no credentials. Prints what the stack would register
- * (secrets as "[secret]"); `--json` prints exactly the SynthResult. Exits 2 on
- * bad usage or a bad config (naming the key), 1 on anything else.
+ * `npm run synth -- --stack <name> [--json] [--stacks-dir <dir>]`: the real
+ * program under Pulumi mocks, no CLI and no credentials. Prints what the stack
+ * would register (secrets as "[secret]"); `--json` prints exactly
+ * `{stack, resources: [{type, name, parent, inputs}], outputs}`. Exits 2 on bad
+ * usage, a bad stack name or a bad config (naming the key), 1 on anything else.
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "./errors.js";
 import { synthStack } from "./synth.js";
-import type { SynthResult } from "./synth-types.js";
+import { planJson, type SynthResult } from "./synth-types.js";
 
 function printPlan(result: SynthResult): void {
   console.log(`stack ${result.stack}: ${result.resources.length} resources`);
@@ -28,27 +29,27 @@ function printPlan(result: SynthResult): void {
 }
 
 async function main(): Promise<number> {
-  let values: { stack?: string | undefined; json?: boolean | undefined; help?: boolean | undefined };
+  let values: { stack?: string | undefined; json?: boolean | undefined; help?: boolean | undefined; "stacks-dir"?: string | undefined };
   try {
     ({ values } = parseArgs({
-      options: { stack: { type: "string" }, json: { type: "boolean" }, help: { type: "boolean", short: "h" } },
+      options: { stack: { type: "string" }, json: { type: "boolean" }, "stacks-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
       strict: true,
     }));
   } catch (error) {
-    console.error(`synth: ${(error as Error).message}\nusage: npm run synth -- --stack <name> [--json]`);
+    console.error(`synth: ${(error as Error).message}\nusage: npm run synth -- --stack <name> [--json] [--stacks-dir <dir>]`);
     return 2;
   }
   if (values.help) {
-    console.log("usage: npm run synth -- --stack <name> [--json]\n  <name>: a stack with stacks/Pulumi.<name>.yaml, e.g. do-example, aws-example, gcp-example");
+    console.log("usage: npm run synth -- --stack <name> [--json] [--stacks-dir <dir>]\n  <name>: a stack with stacks/Pulumi.<name>.yaml, e.g. do-example, aws-example, gcp-example\n  --stacks-dir <dir>: read Pulumi.<name>.yaml from <dir> instead of stacks/");
     return 0;
   }
   if (!values.stack) {
-    console.error("synth: `--stack` is required (for example --stack do-example)\nusage: npm run synth -- --stack <name> [--json]");
+    console.error("synth: `--stack` is required (for example --stack do-example)\nusage: npm run synth -- --stack <name> [--json] [--stacks-dir <dir>]");
     return 2;
   }
   try {
-    const result = await synthStack(values.stack);
-    if (values.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+    const result = await synthStack(values.stack, values["stacks-dir"]);
+    if (values.json) process.stdout.write(`${JSON.stringify(planJson(result), null, 2)}\n`);
     else printPlan(result);
     return 0;
   } catch (error) {

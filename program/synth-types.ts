@@ -21,3 +21,24 @@ export interface SynthResult {
   resources: PlannedResource[];
   outputs: Record<string, unknown>;
 }
+
+/** One resource of the `--json` plan. */
+export interface PlanJsonResource {
+  type: string;
+  name: string;
+  parent: string;
+  inputs: Record<string, unknown>;
+}
+
+/**
+ * The `--json` document, exactly `{stack, resources: [{type, name, parent,
+ * inputs}], outputs}`: the resource's own URN is an internal join key of the
+ * in-process result (parents point at it) and is left out.
+ */
+export function planJson(result: SynthResult): { stack: string; resources: PlanJsonResource[]; outputs: Record<string, unknown> } {
+  return {
+    stack: result.stack,
+    resources: result.resources.map(({ type, name, parent, inputs }) => ({ type, name, parent, inputs })),
+    outputs: result.outputs,
+  };
+}

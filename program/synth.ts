@@ -2,10 +2,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
 import { ConfigError } from "./errors.js";
-import { DEFAULT_KIND, findStackKind, stackKinds } from "./kinds.js";
 import { synthMocks } from "./mocks.js";
+import { selectStack } from "./run-stack.js";
 import { assertStackName, readStackConfig } from "./stack-config.js";
-import { describeGiven } from "./validation.js";
 import { type PlannedResource, SECRET_PLACEHOLDER, type SynthResult } from "./synth-types.js";
 
 /** The Pulumi project name (`Pulumi.yaml`). */
@@ -103,25 +102,33 @@ const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForR
  */
 export async function synthConfig(stackName: string, rawConfig: Record<string, unknown>): Promise<SynthResult> {
   assertStackName(stackName);
-  const kindName = rawConfig.kind === undefined ? DEFAULT_KIND : rawConfig.kind;
-  const kind = typeof kindName === "string" ? findStackKind(kindName) : undefined;
-  if (!kind) {
-    throw new ConfigError(
-      "kind",
-      `\`kind\` must be one of ${stackKinds().map((candidate) => candidate.kind).join(", ")}; got ${describeGiven(kindName)}`,
-    );
-  }
-  const config: unknown = kind.parse(rawConfig);
+  const { kind, config } = selectStack(rawConfig);
+  return synthProgram(stackName, async () => kind.run(config), { label: `the ${kind.kind} program` });
+}
 
+/**
+ * Runs any Pulumi program function under the synth's mocks and returns what it
+ * registered. `pulumiConfig` (full keys such as `clawstack:cloud`, string
+ * values as the Pulumi engine passes them) is installed as the stack's config
+ * first, so a program that reads `pulumi.Config` (`index.ts`) sees a stack.
+ */
+export async function synthProgram(
+  stackName: string,
+  program: () => Promise<Record<string, unknown> | undefined>,
+  options: { pulumiConfig?: Record<string, string>; label?: string } = {},
+): Promise<SynthResult> {
+  assertStackName(stackName);
   const monitor = new CapturingMonitor(synthMocks());
   await pulumi.runtime.setMocks(synthMocks(), PROJECT_NAME, stackName, false);
   getStore().settings.monitor = monitor;
+  pulumi.runtime.setAllConfig(options.pulumiConfig ?? {});
+  const errorsBefore = getStore().logErrorCount;
 
   const errors: unknown[] = [];
   const onRejection = (reason: unknown) => errors.push(reason);
   process.on("unhandledRejection", onRejection);
   try {
-    await runInPulumiStack(async () => kind.run(config));
+    await runInPulumiStack(program);
     await waitForRPCs();
   } catch (error) {
     errors.push(error);
@@ -129,8 +136,9 @@ export async function synthConfig(stackName: string, rawConfig: Record<string, u
     process.off("unhandledRejection", onRejection);
   }
   if (errors.length > 0) throw unwrapError(errors[0]);
-  if (getStore().logErrorCount > 0) {
-    throw new Error(`the ${kind.kind} program logged ${getStore().logErrorCount} error(s) while registering resources`);
+  const logged = getStore().logErrorCount - errorsBefore;
+  if (logged > 0) {
+    throw new Error(`${options.label ?? "the program"} logged ${logged} error(s) while registering resources`);
   }
   return { stack: stackName, resources: monitor.planned, outputs: monitor.stackOutputs };
 }
@@ -145,8 +153,8 @@ function unwrapError(error: unknown): unknown {
   return error;
 }
 
-/** Synthesizes `stacks/Pulumi.<stackName>.yaml`. */
-export async function synthStack(stackName: string): Promise<SynthResult> {
+/** Synthesizes `stacks/Pulumi.<stackName>.yaml` (or the file in `stacksDir`). */
+export async function synthStack(stackName: string, stacksDir?: string): Promise<SynthResult> {
   assertStackName(stackName);
-  return synthConfig(stackName, readStackConfig(stackName));
+  return synthConfig(stackName, stacksDir === undefined ? readStackConfig(stackName) : readStackConfig(stackName, stacksDir));
 }

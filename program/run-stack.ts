@@ -1,0 +1,34 @@
+import { ConfigError } from "./errors.js";
+import { DEFAULT_KIND, findStackKind, type StackKind, stackKinds } from "./kinds.js";
+import { describeGiven } from "./validation.js";
+
+/** A stack kind together with its validated config, ready to `run`. */
+export interface SelectedStack {
+  // `any`: see `kinds.ts`; `config` is the result of this same kind's `parse`.
+  kind: StackKind<any>;
+  config: unknown;
+}
+
+/**
+ * Picks the stack kind named by `kind` (default `host`) and validates the rest
+ * of the config with that kind's schema. Throws `ConfigError` naming the key
+ * before anything is registered. `index.ts` (a real `pulumi up`), the offline
+ * synth and the provisioning API all go through here.
+ */
+export function selectStack(raw: Record<string, unknown>): SelectedStack {
+  const kindName = raw.kind === undefined ? DEFAULT_KIND : raw.kind;
+  const kind = typeof kindName === "string" ? findStackKind(kindName) : undefined;
+  if (!kind) {
+    throw new ConfigError(
+      "kind",
+      `\`kind\` must be one of ${stackKinds().map((candidate) => candidate.kind).join(", ")}; got ${describeGiven(kindName)}`,
+    );
+  }
+  return { kind, config: kind.parse(raw) };
+}
+
+/** Validates and runs a stack from its config (prefix stripped); returns its outputs. */
+export async function runStack(raw: Record<string, unknown>): Promise<Record<string, unknown>> {
+  const { kind, config } = selectStack(raw);
+  return kind.run(config);
+}
