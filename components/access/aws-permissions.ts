@@ -19,13 +19,30 @@ export const MANAGED_BY_TAG_KEY = "ManagedBy";
 export const MANAGED_BY_TAG_VALUE = "claw-cloud";
 
 /**
- * IAM paths of the two roles the provisioner may pass to AWS services. The host
- * components create the instance role under `HOST_ROLE_PATH` and the snapshot
- * component the DLM execution role under `SNAPSHOT_ROLE_PATH`; `iam:PassRole` is
- * granted for those paths only, each to its one service.
+ * IAM paths of the two kinds of role ClawStack creates in the customer's
+ * account: the host's instance role (and its instance profile) under
+ * `HOST_ROLE_PATH`, the snapshot schedule's DLM execution role under
+ * `SNAPSHOT_ROLE_PATH`. Every IAM grant of the provisioner is limited to these
+ * paths (a path is fixed when a role is created, so the provisioner can never
+ * reach the customer's other roles), `iam:PassRole` to one service per path.
  */
 export const HOST_ROLE_PATH = "/claw-cloud/host/";
 export const SNAPSHOT_ROLE_PATH = "/claw-cloud/snapshots/";
+
+/**
+ * The permissions boundary every role the provisioner creates must carry: a
+ * managed policy the `aws-access` stack creates beside the provisioner role.
+ * `iam:CreateRole`, `iam:PutRolePolicy` and `iam:AttachRolePolicy` are only
+ * allowed with `iam:PermissionsBoundary` equal to it, so whatever policy the
+ * provisioner writes into a workload role, that role can never do more than
+ * the boundary allows (no privilege escalation through a role it passes to EC2).
+ */
+export const WORKLOAD_BOUNDARY_PATH = "/claw-cloud/";
+export const WORKLOAD_BOUNDARY_NAME = "claw-cloud-workload-boundary";
+
+export function workloadBoundaryArn(partition: string, accountId: string): string {
+  return `arn:${partition}:iam::${accountId}:policy${WORKLOAD_BOUNDARY_PATH}${WORKLOAD_BOUNDARY_NAME}`;
+}
 
 /**
  * How a grant is scoped:
@@ -35,9 +52,26 @@ export const SNAPSHOT_ROLE_PATH = "/claw-cloud/snapshots/";
  *   (`aws:ResourceTag`); used for every change, attach, detach and delete.
  * - `launch-image`: the AMI a launch reads, limited to trusted image owners
  *   (`ec2:Owner`), since public images carry no ClawStack tag.
+ * - `use-network`: the subnet and VPC a launch or a new security group is
+ *   placed in (the account's default VPC carries no ClawStack tag). Nothing in
+ *   the subnet or VPC changes; what is created in it is `request-tag` scoped.
+ * - `create-bounded-role`: `aws:RequestTag` plus `iam:PermissionsBoundary` =
+ *   the workload boundary; only under the two role paths.
+ * - `bounded-role`: `aws:ResourceTag` plus `iam:PermissionsBoundary` = the
+ *   workload boundary (writing a role's policies).
+ * - `attach-managed-policy`: as `bounded-role`, and `iam:PolicyARN` limited to
+ *   the grant's `policyArns`.
  * - `describe`: read-only `ec2:Describe*` on `"*"` (no resource-level scoping exists).
  */
-export type GrantScope = "request-tag" | "resource-tag" | "launch-image" | "describe";
+export type GrantScope =
+  | "request-tag"
+  | "resource-tag"
+  | "launch-image"
+  | "use-network"
+  | "create-bounded-role"
+  | "bounded-role"
+  | "attach-managed-policy"
+  | "describe";
 
 export interface Grant {
   readonly scope: GrantScope;
@@ -47,6 +81,8 @@ export interface Grant {
    * region (the role works in every region the customer chooses).
    */
   readonly resources: readonly string[];
+  /** For `attach-managed-policy`: the only managed policies that may be attached (`{partition}` placeholder). */
+  readonly policyArns?: readonly string[];
 }
 
 export interface ResourceTypePermissions {
@@ -57,6 +93,14 @@ export interface ResourceTypePermissions {
 
 const EC2 = "arn:{partition}:ec2:*:{account}";
 const EC2_ANY_OWNER = "arn:{partition}:ec2:*::";
+const IAM = "arn:{partition}:iam::{account}";
+const HOST_ROLES = `${IAM}:role${HOST_ROLE_PATH}*`;
+const SNAPSHOT_ROLES = `${IAM}:role${SNAPSHOT_ROLE_PATH}*`;
+const HOST_INSTANCE_PROFILES = `${IAM}:instance-profile${HOST_ROLE_PATH}*`;
+/** The gateway-token parameters (`/clawstack/<stack>/<host>/gateway-token`). */
+const GATEWAY_TOKEN_PARAMETERS = "arn:{partition}:ssm:*:{account}:parameter/clawstack/*";
+/** AWS's managed policy for DLM execution roles; the only policy the provisioner may attach. */
+export const DLM_MANAGED_POLICY_ARN = "arn:{partition}:iam::aws:policy/service-role/AWSDataLifecycleManagerServiceRole";
 
 const DESCRIBE: Grant = { scope: "describe", actions: ["ec2:Describe*"], resources: ["*"] };
 
@@ -77,8 +121,9 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
       {
         scope: "resource-tag",
         actions: ["ec2:RunInstances"],
-        resources: [`${EC2}:subnet/*`, `${EC2}:security-group/*`],
+        resources: [`${EC2}:security-group/*`, `${EC2}:key-pair/*`],
       },
+      { scope: "use-network", actions: ["ec2:RunInstances"], resources: [`${EC2}:subnet/*`] },
       { scope: "launch-image", actions: ["ec2:RunInstances"], resources: [`${EC2_ANY_OWNER}image/*`] },
       {
         scope: "resource-tag",
@@ -98,16 +143,8 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
   "aws:ec2/securityGroup:SecurityGroup": {
     why: "the host's firewall",
     grants: [
-      {
-        scope: "request-tag",
-        actions: ["ec2:CreateSecurityGroup"],
-        resources: [`${EC2}:security-group/*`],
-      },
-      {
-        scope: "resource-tag",
-        actions: ["ec2:CreateSecurityGroup"],
-        resources: [`${EC2}:vpc/*`],
-      },
+      { scope: "request-tag", actions: ["ec2:CreateSecurityGroup"], resources: [`${EC2}:security-group/*`] },
+      { scope: "use-network", actions: ["ec2:CreateSecurityGroup"], resources: [`${EC2}:vpc/*`] },
       {
         scope: "resource-tag",
         actions: [
@@ -116,22 +153,19 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
           "ec2:AuthorizeSecurityGroupEgress",
           "ec2:RevokeSecurityGroupIngress",
           "ec2:RevokeSecurityGroupEgress",
-          "ec2:ModifySecurityGroupRules",
         ],
-        resources: [`${EC2}:security-group/*`, `${EC2}:security-group-rule/*`],
+        resources: [`${EC2}:security-group/*`],
       },
       DESCRIBE,
     ],
   },
-  "aws:ec2/ebsVolume:EbsVolume": {
+  "aws:ebs/volume:Volume": {
     why: "the OpenClaw state volume",
     grants: [
       { scope: "request-tag", actions: ["ec2:CreateVolume"], resources: [`${EC2}:volume/*`] },
-      {
-        scope: "resource-tag",
-        actions: ["ec2:DeleteVolume", "ec2:ModifyVolume"],
-        resources: [`${EC2}:volume/*`],
-      },
+      // Restoring the state volume from one of its own snapshots (DLM copies the volume's tags onto them).
+      { scope: "resource-tag", actions: ["ec2:CreateVolume"], resources: [`${EC2_ANY_OWNER}snapshot/*`] },
+      { scope: "resource-tag", actions: ["ec2:DeleteVolume", "ec2:ModifyVolume"], resources: [`${EC2}:volume/*`] },
       DESCRIBE,
     ],
   },
@@ -146,8 +180,93 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
       DESCRIBE,
     ],
   },
+  "aws:ec2/keyPair:KeyPair": {
+    why: "the SSH public key, only when a stack sets `sshAccess`",
+    grants: [
+      { scope: "request-tag", actions: ["ec2:ImportKeyPair"], resources: [`${EC2}:key-pair/*`] },
+      { scope: "resource-tag", actions: ["ec2:DeleteKeyPair"], resources: [`${EC2}:key-pair/*`] },
+      DESCRIBE,
+    ],
+  },
+  "aws:ssm/parameter:Parameter": {
+    why: "the gateway token as an SSM SecureString, only when a stack gives one",
+    grants: [
+      {
+        scope: "request-tag",
+        actions: ["ssm:PutParameter", "ssm:AddTagsToResource"],
+        resources: [GATEWAY_TOKEN_PARAMETERS],
+      },
+      {
+        scope: "resource-tag",
+        actions: ["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter", "ssm:ListTagsForResource"],
+        resources: [GATEWAY_TOKEN_PARAMETERS],
+      },
+      // DescribeParameters has no resource-level scoping; it lists names and metadata, never values.
+      { scope: "describe", actions: ["ssm:DescribeParameters"], resources: ["*"] },
+    ],
+  },
+  "aws:iam/role:Role": {
+    why: "the host's instance role and the DLM execution role, each under its path and the workload boundary",
+    grants: [
+      // Host roles get inline policies from the provisioner, so they must carry the workload boundary.
+      { scope: "create-bounded-role", actions: ["iam:CreateRole"], resources: [HOST_ROLES] },
+      // Snapshot roles can only ever hold AWS's DLM policy (see RolePolicyAttachment), so no boundary is needed.
+      { scope: "request-tag", actions: ["iam:CreateRole"], resources: [SNAPSHOT_ROLES] },
+      { scope: "request-tag", actions: ["iam:TagRole"], resources: [HOST_ROLES, SNAPSHOT_ROLES] },
+      {
+        scope: "resource-tag",
+        actions: [
+          "iam:GetRole",
+          "iam:DeleteRole",
+          "iam:ListRolePolicies",
+          "iam:ListAttachedRolePolicies",
+          "iam:ListInstanceProfilesForRole",
+        ],
+        resources: [HOST_ROLES, SNAPSHOT_ROLES],
+      },
+    ],
+  },
+  "aws:iam/rolePolicy:RolePolicy": {
+    why: "the host role's only permission: read its own gateway token",
+    grants: [
+      { scope: "bounded-role", actions: ["iam:PutRolePolicy"], resources: [HOST_ROLES] },
+      { scope: "resource-tag", actions: ["iam:GetRolePolicy", "iam:DeleteRolePolicy"], resources: [HOST_ROLES] },
+    ],
+  },
+  "aws:iam/rolePolicyAttachment:RolePolicyAttachment": {
+    why: "AWS's DLM service policy on the snapshot execution role",
+    grants: [
+      {
+        scope: "attach-managed-policy",
+        actions: ["iam:AttachRolePolicy"],
+        resources: [SNAPSHOT_ROLES],
+        policyArns: [DLM_MANAGED_POLICY_ARN],
+      },
+      { scope: "resource-tag", actions: ["iam:DetachRolePolicy"], resources: [SNAPSHOT_ROLES] },
+    ],
+  },
+  "aws:iam/instanceProfile:InstanceProfile": {
+    why: "the instance profile carrying the host role",
+    grants: [
+      {
+        scope: "request-tag",
+        actions: ["iam:CreateInstanceProfile", "iam:TagInstanceProfile"],
+        resources: [HOST_INSTANCE_PROFILES],
+      },
+      {
+        scope: "resource-tag",
+        actions: [
+          "iam:GetInstanceProfile",
+          "iam:DeleteInstanceProfile",
+          "iam:AddRoleToInstanceProfile",
+          "iam:RemoveRoleFromInstanceProfile",
+        ],
+        resources: [HOST_INSTANCE_PROFILES],
+      },
+    ],
+  },
   "aws:dlm/lifecyclePolicy:LifecyclePolicy": {
-    why: "the daily snapshot schedule of the state volume (Data Lifecycle Manager)",
+    why: "the snapshot schedule of the state volume (Data Lifecycle Manager)",
     grants: [
       {
         scope: "request-tag",
@@ -172,7 +291,21 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
  * Roles the provisioner may hand to an AWS service, and to which service.
  * Rendered as `iam:PassRole` statements with `iam:PassedToService`.
  */
-export const AWS_PASSABLE_ROLES: readonly { readonly path: string; readonly service: string; readonly why: string }[] = [
-  { path: HOST_ROLE_PATH, service: "ec2.amazonaws.com", why: "the host's instance profile role" },
-  { path: SNAPSHOT_ROLE_PATH, service: "dlm.amazonaws.com", why: "the DLM execution role of the snapshot policy" },
+export const AWS_PASSABLE_ROLES: readonly {
+  readonly path: string;
+  readonly service: string;
+  readonly why: string;
+  /** The resource type whose creation passes the role (so the coverage test can tie the grant to a component). */
+  readonly usedBy: string;
+}[] = [
+  { path: HOST_ROLE_PATH, service: "ec2.amazonaws.com", why: "the host's instance profile role", usedBy: "aws:iam/instanceProfile:InstanceProfile" },
+  {
+    path: SNAPSHOT_ROLE_PATH,
+    service: "dlm.amazonaws.com",
+    why: "the DLM execution role of the snapshot policy",
+    usedBy: "aws:dlm/lifecyclePolicy:LifecyclePolicy",
+  },
 ];
+
+/** Which role paths must be created with the workload permissions boundary: the host's, whose inline policy the provisioner writes. */
+export const BOUNDED_ROLE_PATHS: readonly string[] = [HOST_ROLE_PATH];

@@ -3,8 +3,9 @@ import {
   AWS_PROVISIONER_PERMISSIONS,
   MANAGED_BY_TAG_KEY,
   MANAGED_BY_TAG_VALUE,
-  type Grant,
+  type GrantScope,
   type ResourceTypePermissions,
+  workloadBoundaryArn,
 } from "./aws-permissions.js";
 
 /** An IAM policy document as AWS reads it. */
@@ -59,8 +60,8 @@ export interface PermissionsPolicyInput {
 /** Trusted AMI owners by default: Amazon, Canonical (Ubuntu) and Debian. */
 export const DEFAULT_IMAGE_OWNERS: readonly string[] = ["amazon", "099720109477", "136693071363"];
 
-const REQUEST_TAG = { StringEquals: { [`aws:RequestTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE } };
-const RESOURCE_TAG = { StringEquals: { [`aws:ResourceTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE } };
+const REQUEST_TAG = { [`aws:RequestTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE };
+const RESOURCE_TAG = { [`aws:ResourceTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE };
 
 /**
  * The provisioner role's permissions, derived from the table: grants with the
@@ -71,13 +72,18 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
   const table = input.table ?? AWS_PROVISIONER_PERMISSIONS;
   const fill = (pattern: string): string =>
     pattern.replaceAll("{partition}", input.partition).replaceAll("{account}", input.accountId);
+  const context: ConditionContext = {
+    imageOwners: input.imageOwners,
+    boundaryArn: workloadBoundaryArn(input.partition, input.accountId),
+  };
 
-  const merged = new Map<string, { scope: Grant["scope"]; resources: string[]; actions: Set<string> }>();
+  const merged = new Map<string, { scope: GrantScope; resources: string[]; policyArns: string[]; actions: Set<string> }>();
   for (const permissions of Object.values(table)) {
     for (const grant of permissions.grants) {
       const resources = grant.resources.map(fill).sort();
-      const key = `${grant.scope}|${resources.join(",")}`;
-      const entry = merged.get(key) ?? { scope: grant.scope, resources, actions: new Set<string>() };
+      const policyArns = (grant.policyArns ?? []).map(fill).sort();
+      const key = `${grant.scope}|${resources.join(",")}|${policyArns.join(",")}`;
+      const entry = merged.get(key) ?? { scope: grant.scope, resources, policyArns, actions: new Set<string>() };
       for (const action of grant.actions) entry.actions.add(action);
       merged.set(key, entry);
     }
@@ -85,15 +91,14 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
 
   const statements: PolicyStatement[] = [];
   const counters = new Map<string, number>();
-  const sidFor = (scope: string): string => {
+  const sidFor = (scope: GrantScope): string => {
     const n = (counters.get(scope) ?? 0) + 1;
     counters.set(scope, n);
-    const base = SID_BY_SCOPE[scope as Grant["scope"]];
+    const base = SID_BY_SCOPE[scope];
     return n === 1 ? base : `${base}${n}`;
   };
   const createActions = new Set<string>();
-  const order: Grant["scope"][] = ["describe", "request-tag", "launch-image", "resource-tag"];
-  for (const scope of order) {
+  for (const scope of SCOPE_ORDER) {
     for (const entry of merged.values()) {
       if (entry.scope !== scope) continue;
       const actions = [...entry.actions].sort();
@@ -103,11 +108,13 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
         Effect: "Allow",
         Action: actions,
         Resource: entry.resources.length === 1 && entry.resources[0] === "*" ? "*" : entry.resources,
-        ...conditionFor(scope, input.imageOwners),
+        ...conditionFor(scope, { ...context, policyArns: entry.policyArns }),
       });
     }
   }
 
+  // EC2 create calls tag what they create in the same request (TagSpecifications),
+  // which AWS authorizes as ec2:CreateTags with ec2:CreateAction = the creating call.
   const ec2CreateActions = [...createActions]
     .filter((action) => action.startsWith("ec2:"))
     .map((action) => action.slice("ec2:".length))
@@ -122,7 +129,9 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
     });
   }
 
+  const usedTypes = new Set(Object.keys(table));
   for (const role of AWS_PASSABLE_ROLES) {
+    if (!usedTypes.has(role.usedBy)) continue;
     statements.push({
       Sid: `PassRoleTo${serviceName(role.service)}`,
       Effect: "Allow",
@@ -146,32 +155,95 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
     {
       Sid: "DenyRemovingManagedByTag",
       Effect: "Deny",
-      Action: ["ec2:DeleteTags", "dlm:UntagResource"],
+      Action: ["ec2:DeleteTags", "dlm:UntagResource", "iam:UntagRole", "iam:UntagInstanceProfile", "ssm:RemoveTagsFromResource"],
       Resource: "*",
       Condition: { "ForAnyValue:StringEquals": { "aws:TagKeys": [MANAGED_BY_TAG_KEY] } },
+    },
+    {
+      Sid: "DenyRemovingTheBoundary",
+      Effect: "Deny",
+      Action: ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"],
+      Resource: "*",
     },
   );
 
   return { Version: "2012-10-17", Statement: statements };
 }
 
-const SID_BY_SCOPE: Record<Grant["scope"], string> = {
+/**
+ * The permissions boundary of host roles (`WORKLOAD_BOUNDARY_NAME`): the most a
+ * role the provisioner creates under the host path can ever do, whatever inline
+ * policy it is given. Read the host's own gateway-token parameters and decrypt
+ * them through SSM; nothing else.
+ */
+export function renderWorkloadBoundaryPolicy(partition: string, accountId: string): PolicyDocument {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ReadGatewayTokens",
+        Effect: "Allow",
+        Action: "ssm:GetParameter",
+        Resource: `arn:${partition}:ssm:*:${accountId}:parameter/clawstack/*`,
+      },
+      {
+        Sid: "DecryptGatewayTokensThroughSsm",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: `arn:${partition}:kms:*:${accountId}:key/*`,
+        Condition: { StringLike: { "kms:ViaService": "ssm.*.amazonaws.com" } },
+      },
+    ],
+  };
+}
+
+const SCOPE_ORDER: readonly GrantScope[] = [
+  "describe",
+  "request-tag",
+  "create-bounded-role",
+  "launch-image",
+  "use-network",
+  "resource-tag",
+  "bounded-role",
+  "attach-managed-policy",
+];
+
+const SID_BY_SCOPE: Record<GrantScope, string> = {
   describe: "DescribeOnly",
   "request-tag": "CreateOnlyTagged",
+  "create-bounded-role": "CreateRolesOnlyWithBoundary",
   "launch-image": "LaunchFromTrustedImages",
+  "use-network": "PlaceInAccountNetwork",
   "resource-tag": "ChangeOnlyTagged",
+  "bounded-role": "WriteRolePoliciesOnlyWithinBoundary",
+  "attach-managed-policy": "AttachOnlyDlmServicePolicy",
 };
 
-function conditionFor(scope: Grant["scope"], imageOwners: readonly string[]): Pick<PolicyStatement, "Condition"> {
+interface ConditionContext {
+  readonly imageOwners: readonly string[];
+  readonly boundaryArn: string;
+  readonly policyArns?: readonly string[];
+}
+
+function conditionFor(scope: GrantScope, context: ConditionContext): Pick<PolicyStatement, "Condition"> {
+  const boundary = { "iam:PermissionsBoundary": context.boundaryArn };
   switch (scope) {
     case "describe":
+    case "use-network":
       return {};
     case "request-tag":
-      return { Condition: REQUEST_TAG };
+      return { Condition: { StringEquals: REQUEST_TAG } };
     case "resource-tag":
-      return { Condition: RESOURCE_TAG };
+      return { Condition: { StringEquals: RESOURCE_TAG } };
     case "launch-image":
-      return { Condition: { StringEquals: { "ec2:Owner": [...imageOwners] } } };
+      return { Condition: { StringEquals: { "ec2:Owner": [...context.imageOwners] } } };
+    case "create-bounded-role":
+      return { Condition: { StringEquals: { ...REQUEST_TAG, ...boundary } } };
+    case "bounded-role":
+      return { Condition: { StringEquals: { ...RESOURCE_TAG, ...boundary } } };
+    case "attach-managed-policy":
+      // The DLM role carries no boundary: what bounds it is that only this one AWS policy can be attached.
+      return { Condition: { StringEquals: { ...RESOURCE_TAG }, ArnEquals: { "iam:PolicyARN": [...(context.policyArns ?? [])] } } };
     default: {
       const unknown: never = scope;
       throw new Error(`unknown grant scope ${String(unknown)}`);

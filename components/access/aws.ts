@@ -2,7 +2,13 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError } from "../../program/errors.js";
 import { accountIdProblem, parseRoleArn, roleArnProblem } from "./arns.js";
-import { DEFAULT_IMAGE_OWNERS, renderPermissionsPolicy, renderTrustPolicy } from "./aws-policy.js";
+import { WORKLOAD_BOUNDARY_NAME, WORKLOAD_BOUNDARY_PATH } from "./aws-permissions.js";
+import {
+  DEFAULT_IMAGE_OWNERS,
+  renderPermissionsPolicy,
+  renderTrustPolicy,
+  renderWorkloadBoundaryPolicy,
+} from "./aws-policy.js";
 import { externalIdProblem } from "./external-id.js";
 import { MANAGED_BY } from "../host/tags.js";
 
@@ -87,7 +93,9 @@ export function resolveAwsProvisionerRoleArgs(args: AwsProvisionerRoleArgs): Res
  * Claw Cloud provisioner can stand up OpenClaw hosts there (seed 001 §3, §4).
  * Trust: only the provisioner role, only with this customer's external ID.
  * Permissions: exactly the table in `aws-permissions.ts`, tag-scoped to
- * `ManagedBy=claw-cloud`. Sessions last at most one hour.
+ * `ManagedBy=claw-cloud`; the IAM roles it may create are confined to two
+ * paths and (for host roles) the workload permissions boundary created here.
+ * Sessions last at most one hour.
  */
 export class AwsProvisionerRole extends pulumi.ComponentResource {
   /** The role's ARN: what the customer gives back to Claw Cloud. */
@@ -114,6 +122,19 @@ export class AwsProvisionerRole extends pulumi.ComponentResource {
       { parent: this },
     );
 
+    // The boundary every host role the provisioner creates must carry (see aws-permissions.ts).
+    const boundary = new aws.iam.Policy(
+      `${name}-workload-boundary`,
+      {
+        name: WORKLOAD_BOUNDARY_NAME,
+        path: WORKLOAD_BOUNDARY_PATH,
+        description: "Permissions boundary of the OpenClaw host roles Claw Cloud creates: read their own gateway token, nothing else.",
+        policy: JSON.stringify(renderWorkloadBoundaryPolicy(resolved.partition, resolved.accountId)),
+        tags: { Purpose: "claw-cloud-provisioner" },
+      },
+      { parent: this },
+    );
+
     new aws.iam.RolePolicy(
       `${name}-permissions`,
       {
@@ -127,7 +148,8 @@ export class AwsProvisionerRole extends pulumi.ComponentResource {
           }),
         ),
       },
-      { parent: this },
+      // The boundary exists before the provisioner can create a role that must carry it.
+      { parent: this, dependsOn: [boundary] },
     );
 
     this.roleArn = role.arn;

@@ -8,7 +8,7 @@ import {
   renderAttributeCondition,
   renderCredentialConfig,
 } from "./gcp-federation.js";
-import { gcpProvisionerPermissions } from "./gcp-permissions.js";
+import { gcpProvisionerPermissions, gcpWorkloadPermissions, renderWorkloadCondition } from "./gcp-permissions.js";
 
 export interface GcpProvisionerFederationArgs {
   /** The customer's GCP project ID, e.g. `my-openclaw`. Required. */
@@ -145,7 +145,7 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
         project: resolved.projectId,
         roleId: "clawCloudProvisioner",
         title: "Claw Cloud provisioner",
-        description: "Only the Compute Engine permissions the ClawStack GCP host and snapshot components need.",
+        description: "Only what the ClawStack GCP host and snapshot components need: Compute Engine, and creating their service account and secret.",
         permissions: gcpProvisionerPermissions(),
         stage: "GA",
       },
@@ -159,6 +159,34 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
         project: resolved.projectId,
         role: customRole.name,
         member: `serviceAccount:${email}`,
+      },
+      { parent: this, dependsOn: [serviceAccount] },
+    );
+
+    // Acting on one existing service account or secret: only the host's own, by name (see gcp-permissions.ts).
+    const workloadRole = new gcp.projects.IAMCustomRole(
+      `${name}-workload-role`,
+      {
+        project: resolved.projectId,
+        roleId: "clawCloudProvisionerWorkloads",
+        title: "Claw Cloud provisioner (host identities and gateway tokens)",
+        description: "Use and manage only the OpenClaw host service accounts and gateway-token secrets; bound with a name condition.",
+        permissions: gcpWorkloadPermissions(),
+        stage: "GA",
+      },
+      { parent: this },
+    );
+    new gcp.projects.IAMMember(
+      `${name}-workload-role-binding`,
+      {
+        project: resolved.projectId,
+        role: workloadRole.name,
+        member: `serviceAccount:${email}`,
+        condition: {
+          title: "claw-cloud-host-workloads-only",
+          description: "Only <name>-host service accounts and <name>-gateway-token secrets created by ClawStack",
+          expression: renderWorkloadCondition(resolved.projectId),
+        },
       },
       { parent: this, dependsOn: [serviceAccount] },
     );
