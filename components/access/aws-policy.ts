@@ -82,7 +82,9 @@ export function renderPermissionsPolicy(input: PermissionsPolicyInput): PolicyDo
     for (const grant of permissions.grants) {
       const resources = grant.resources.map(fill).sort();
       const policyArns = (grant.policyArns ?? []).map(fill).sort();
-      const key = `${grant.scope}|${resources.join(",")}|${policyArns.join(",")}`;
+      // Unscoped reads stay one statement per grant, so `ec2:Describe*` is alone in its own.
+      const actionsKey = grant.scope === "describe" ? grant.actions.join(",") : "";
+      const key = `${grant.scope}|${resources.join(",")}|${policyArns.join(",")}|${actionsKey}`;
       const entry = merged.get(key) ?? { scope: grant.scope, resources, policyArns, actions: new Set<string>() };
       for (const action of grant.actions) entry.actions.add(action);
       merged.set(key, entry);
