@@ -5,7 +5,7 @@ import { resourceRule } from "../../lib/rule";
  *
  * @severity critical
  * @enforcement mandatory
- * @unknown skip
+ * @unknown violation
  */
 export default resourceRule(
   __filename,
@@ -15,7 +15,7 @@ export default resourceRule(
     fix: "Remove the key; use workload identity federation (provisioner) or the instance's attached service account (host).",
     severity: "critical",
     enforcementLevel: "mandatory",
-    unknownValues: "skip",
+    unknownValues: "violation",
     appliesTo: ["gcp:serviceaccount/key:Key", "gcp:storage/hmacKey:HmacKey"],
   },
   (args, report) => {
