@@ -6,7 +6,7 @@
  */
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { FileMigrationProvider, type Kysely, type MigrationResultSet, Migrator } from "kysely";
+import { type Kysely, type Migration, type MigrationProvider, type MigrationResultSet, Migrator } from "kysely";
 import type { Database } from "./schema";
 
 export const MIGRATIONS_DIR = join(__dirname, "migrations");
@@ -15,7 +15,7 @@ export const MIGRATIONS_DIR = join(__dirname, "migrations");
 export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   const migrator = new Migrator({
     db,
-    provider: new TypeScriptMigrationProvider(MIGRATIONS_DIR),
+    provider: new FolderMigrationProvider(MIGRATIONS_DIR),
   });
   const result: MigrationResultSet = await migrator.migrateToLatest();
   const failed = result.results?.find((r) => r.status === "Error");
@@ -26,16 +26,25 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
   return (result.results ?? []).filter((r) => r.status === "Success").map((r) => r.migrationName);
 }
 
-/** FileMigrationProvider limited to `.ts`/`.js` sources (not declaration files). */
-class TypeScriptMigrationProvider extends FileMigrationProvider {
-  constructor(folder: string) {
-    super({
-      fs: {
-        readdir: async (path) =>
-          (await fs.readdir(path)).filter((file) => /^\d+_.+\.(ts|js)$/.test(file) && !file.endsWith(".d.ts")),
-      },
-      path: { join },
-      migrationFolder: folder,
-    });
+/**
+ * Every `NNN_name.ts|js` file of the folder (not declaration files), imported
+ * from here rather than from inside Kysely so that whatever loads this module
+ * (tsx, vitest, plain node on compiled output) also loads the migrations.
+ */
+class FolderMigrationProvider implements MigrationProvider {
+  constructor(private readonly folder: string) {}
+
+  async getMigrations(): Promise<Record<string, Migration>> {
+    const files = (await fs.readdir(this.folder))
+      .filter((file) => /^\d+_.+\.(ts|js)$/.test(file) && !file.endsWith(".d.ts"))
+      .sort();
+    const migrations: Record<string, Migration> = {};
+    for (const file of files) {
+      const module = (await import(join(this.folder, file))) as Partial<Migration> & { default?: Partial<Migration> };
+      const migration = typeof module.up === "function" ? module : module.default;
+      if (typeof migration?.up !== "function") throw new Error(`migration \`${file}\` exports no \`up\` function`);
+      migrations[file.replace(/\.(ts|js)$/, "")] = migration as Migration;
+    }
+    return migrations;
   }
 }

@@ -70,6 +70,17 @@ export function addKeyringVersion(file: string): number {
   return next;
 }
 
+/** Removes an old version from the keyring file (the caller checked nothing is wrapped under it). */
+export function retireKeyringVersion(file: string, version: number): void {
+  const ring = loadKeyringFile(file, { create: false });
+  if (version === ring.current) throw new Error(`master key version ${version} is the current one`);
+  const keys = new Map(ring.keys);
+  keys.delete(version);
+  const temporary = `${file}.new`;
+  writeKeyringFile(temporary, keys, "w");
+  renameSync(temporary, file);
+}
+
 function writeKeyringFile(file: string, keys: ReadonlyMap<number, Buffer>, flag: "w" | "wx"): void {
   const body = { keys: Object.fromEntries([...keys].map(([version, key]) => [String(version), key.toString("base64")])) };
   writeFileSync(file, JSON.stringify(body, null, 2) + "\n", { mode: 0o600, flag });

@@ -1,0 +1,164 @@
+/**
+ * Operator commands, run in the same environment as the API (they read the
+ * same configuration and open the same database):
+ *
+ *   npx tsx api/auth/admin-cli.ts promote <email>        make a registered account admin (first-admin bootstrap)
+ *   npx tsx api/auth/admin-cli.ts master-key status      master key versions and how many data keys each wraps
+ *   npx tsx api/auth/admin-cli.ts master-key add         add a new master key version to the key file
+ *   npx tsx api/auth/admin-cli.ts master-key rewrap      re-wrap every data key under the newest version
+ *   npx tsx api/auth/admin-cli.ts master-key retire <v>  drop version <v> from the key file once nothing uses it
+ *
+ * Nothing secret is printed. Exits non-zero on failure.
+ */
+import { Command } from "commander";
+import { ConfigError } from "../../program/errors";
+import { loadConfig, type ApiConfig } from "../config";
+import { openDatabase } from "../db/connect";
+import { migrateToLatest } from "../db/migrate";
+import { addKeyringVersion, loadKeyringFile, retireKeyringVersion } from "../vault/keyring";
+import { keyWrapperFor } from "../vault/plugin";
+import { Vault } from "../vault/vault";
+import { PasswordHasher } from "./password";
+import { findUserByEmail, setRole } from "./users-repo";
+
+async function withDatabase<T>(config: ApiConfig, task: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>): Promise<T> {
+  const handle = openDatabase(config.database, { poolSize: 2 });
+  try {
+    await migrateToLatest(handle.db);
+    return await task(handle.db);
+  } finally {
+    await handle.close();
+  }
+}
+
+function requireKeyFile(config: ApiConfig, command: string): void {
+  if (config.masterKeys !== undefined) {
+    throw new ConfigError(
+      "CLAWSTACK_MASTER_KEYS",
+      `\`CLAWSTACK_MASTER_KEYS\` is set, so the keyring lives in your environment, not in a file: \`${command}\` edits the key file only. ` +
+        "Add `<next version>:<base64 of 32 random bytes>` to the variable yourself, restart every API process, then run `master-key rewrap`.",
+    );
+  }
+}
+
+export function buildCli(env: Record<string, string | undefined>, out: (line: string) => void): Command {
+  const program = new Command("admin-cli").description("ClawStack API operator commands").exitOverride();
+  const config = () => loadConfig(env);
+
+  program
+    .command("promote")
+    .argument("<email>", "the registered account to make admin")
+    .description("give a registered account the admin role")
+    .action(async (address: string) => {
+      const email = address.trim().toLowerCase();
+      await withDatabase(config(), async (db) => {
+        const user = await findUserByEmail(db, email);
+        if (!user) throw new Error(`no account with the email \`${email}\`: register it first (POST /v1/auth/register)`);
+        await setRole(db, user.id, "admin");
+        await db
+          .insertInto("audit_log")
+          .values({
+            at: new Date().toISOString(),
+            actor_user_id: null,
+            actor_kind: "system",
+            api_key_id: null,
+            action: "admin.user.promote.cli",
+            target: user.id,
+            result: "ok",
+            status_code: null,
+            bytes_in: 0,
+            bytes_out: 0,
+            latency_ms: 0,
+            ip: null,
+            request_id: null,
+          })
+          .execute();
+        out(`${email} (${user.id}) is now an admin`);
+      });
+    });
+
+  const masterKey = program.command("master-key").description("master key rotation (local key file)");
+
+  masterKey
+    .command("status")
+    .description("key versions in the keyring and data keys wrapped under each")
+    .action(async () => {
+      const cfg = config();
+      const wrapper = keyWrapperFor(cfg);
+      await withDatabase(cfg, async (db) => {
+        const rows = await db
+          .selectFrom("credentials")
+          .select(["key_version", (eb) => eb.fn.countAll<string | number>().as("n")])
+          .where("wrapped_key", "is not", null)
+          .groupBy("key_version")
+          .execute();
+        out(`current version: ${wrapper.currentVersion()}`);
+        for (const row of rows) out(`version ${String(row.key_version)}: ${Number(row.n)} wrapped data key(s)`);
+        if (rows.length === 0) out("no wrapped data keys yet");
+      });
+    });
+
+  masterKey
+    .command("add")
+    .description("add a fresh master key version to the key file (restart the API processes afterwards)")
+    .action(() => {
+      const cfg = config();
+      requireKeyFile(cfg, "master-key add");
+      const version = addKeyringVersion(cfg.masterKeyFile);
+      out(`added master key version ${version} to ${cfg.masterKeyFile}`);
+      out("next: restart every API process so it loads the new version, then run `master-key rewrap`");
+    });
+
+  masterKey
+    .command("rewrap")
+    .description("re-wrap every data key under the newest master key version (ciphertexts do not change)")
+    .action(async () => {
+      const cfg = config();
+      await withDatabase(cfg, async (db) => {
+        const vault = new Vault(db, keyWrapperFor(cfg), new PasswordHasher(cfg.passwordHashing));
+        const { rewrapped } = await vault.rewrapAll();
+        out(`re-wrapped ${rewrapped} data key(s) under version ${vault.wrapper.currentVersion()}`);
+      });
+    });
+
+  masterKey
+    .command("retire")
+    .argument("<version>", "the old version to remove")
+    .description("remove an old version from the key file; refused while a data key still uses it")
+    .action(async (raw: string) => {
+      const cfg = config();
+      requireKeyFile(cfg, "master-key retire");
+      const version = Number(raw);
+      const ring = loadKeyringFile(cfg.masterKeyFile, { create: false });
+      if (!ring.keys.has(version)) throw new Error(`\`version\`: the keyring has no version \`${raw}\``);
+      if (version === ring.current) throw new Error(`\`version\`: ${version} is the current version; add a newer one first`);
+      await withDatabase(cfg, async (db) => {
+        const row = await db
+          .selectFrom("credentials")
+          .select((eb) => eb.fn.countAll<string | number>().as("n"))
+          .where("key_version", "=", version)
+          .where("wrapped_key", "is not", null)
+          .executeTakeFirstOrThrow();
+        if (Number(row.n) > 0) {
+          throw new Error(`version ${version} still wraps ${Number(row.n)} data key(s): run \`master-key rewrap\` first`);
+        }
+      });
+      retireKeyringVersion(cfg.masterKeyFile, version);
+      out(`removed master key version ${version} from ${cfg.masterKeyFile}`);
+    });
+
+  return program;
+}
+
+if (require.main === module) {
+  buildCli(process.env, (line) => process.stdout.write(`${line}\n`))
+    .parseAsync(process.argv)
+    .catch((error: unknown) => {
+      const code = (error as { code?: unknown }).code;
+      if (typeof code === "string" && code.startsWith("commander.")) {
+        process.exit(code === "commander.helpDisplayed" || code === "commander.version" ? 0 : 2);
+      }
+      process.stderr.write(`${error instanceof ConfigError ? "configuration error" : "error"}: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    });
+}
