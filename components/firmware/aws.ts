@@ -129,7 +129,12 @@ export function renderFirmwareBucketPolicy(
         Principal: { AWS: "*" },
         Action: "s3:PutObject",
         Resource: objects,
-        Condition: { StringNotEqualsIfExists: { "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKeyArn } },
+        // Only when the put names a key: a put that names none gets the bucket's default key.
+        // (`StringNotEqualsIfExists` would not do: in a Deny, a missing key makes it match.)
+        Condition: {
+          StringNotEquals: { "s3:x-amz-server-side-encryption-aws-kms-key-id": dataKeyArn },
+          Null: { "s3:x-amz-server-side-encryption-aws-kms-key-id": "false" },
+        },
       },
       {
         Sid: "OnlyPublisherWrites",

@@ -5,24 +5,32 @@ import {
   digitalOceanRequest,
   type DigitalOceanApiOptions,
 } from "../access/digitalocean-api.js";
+import { DIGITALOCEAN_SNAPSHOTS_TAG, readDigitalOceanVolumeSnapshotTags } from "./schedule.js";
 
 /**
  * The ClawStack snapshot job for a DigitalOcean state volume (issue 5 item 1).
  *
  * DigitalOcean backs up droplets on a schedule but has no schedule for block
  * storage volumes, so the provisioning API's scheduler calls
- * `runDigitalOceanVolumeSnapshotJob` once per slot (daily by default). One run:
- * 1. finds the state volume (by ID, or by its ClawStack tag) and checks it is ClawStack's;
+ * `runDigitalOceanVolumeSnapshotSweep` (every volume of one customer's token
+ * that is on the job) or `runDigitalOceanVolumeSnapshotJob` (one volume) at
+ * least once per slot; running more often is harmless. One run on a volume:
+ * 1. finds the volume (by ID, or by a tag exactly one volume carries) and checks
+ *    it is ClawStack's (`ManagedBy:claw-cloud`) and on the job (the host put
+ *    `clawstack-snapshots` on it; a stack with `snapshots.enabled: false` did not);
  * 2. takes a snapshot named for the slot, tagged `ManagedBy:claw-cloud`, unless
  *    one for this slot already exists (a retried or doubled run changes nothing);
  * 3. deletes ClawStack's snapshots of that volume beyond the retention, oldest
  *    first. Snapshots someone else made are never touched.
+ * Retention and period come from the volume's tags (`clawstack-snapshots-retain:N`,
+ * `clawstack-snapshots-plan:daily|weekly`, written from the stack's `snapshots`
+ * config) unless the caller overrides them.
  */
 
 export const MANAGED_BY_TAG = "ManagedBy:claw-cloud";
 export const SNAPSHOT_KIND_TAG = "clawstack-snapshot:state";
-/** The tag the DigitalOcean host puts on its state volume. */
-export const STATE_VOLUME_TAG = "clawstack-state";
+/** The tag the DigitalOcean host puts on a state volume whose stack keeps snapshots on. */
+export const STATE_VOLUME_TAG = DIGITALOCEAN_SNAPSHOTS_TAG;
 const SNAPSHOT_NAME_PREFIX = "clawstack-state-";
 
 export interface VolumeSnapshotJobParams extends DigitalOceanApiOptions {
@@ -30,9 +38,12 @@ export interface VolumeSnapshotJobParams extends DigitalOceanApiOptions {
   readonly token: string | DigitalOceanToken;
   /** Which volume: its ID, or a tag that exactly one ClawStack volume carries. */
   readonly volume: { readonly id: string } | { readonly tag: string };
-  /** How many ClawStack snapshots to keep. Defaults to 7. */
+  /** How many ClawStack snapshots to keep. Defaults to the volume's `clawstack-snapshots-retain:N` tag. */
   readonly retention?: number;
-  /** The schedule's period in hours (a divisor of 24 or a multiple of it). Defaults to 24. */
+  /**
+   * The schedule's period in hours (a divisor of 24 or a multiple of it).
+   * Defaults to the volume's `clawstack-snapshots-plan` tag: 24 (daily) or 168 (weekly).
+   */
   readonly intervalHours?: number;
   /** The time the scheduler fired; the slot is derived from it. Defaults to now. */
   readonly now?: Date;
@@ -46,6 +57,9 @@ export interface SnapshotSummary {
 
 export interface VolumeSnapshotJobResult {
   readonly volumeId: string;
+  readonly volumeName: string;
+  /** The retention applied. */
+  readonly retention: number;
   /** The slot's start, ISO 8601 UTC. */
   readonly slot: string;
   /** The snapshot taken by this run, or `undefined` when this slot already had one. */
@@ -88,7 +102,7 @@ export function scheduleSlot(now: Date, intervalHours: number): Date {
 
 /** `2026-11-23T04:00:00Z` → `clawstack-state-<volume>-20261123t0400z` (DigitalOcean names: letters, digits, `-`, `.`). */
 export function snapshotNameFor(volumeName: string, slot: Date): string {
-  const stamp = slot.toISOString().replace(/[-:]/g, "").replace(/\.\d+Z$/, "z").toLowerCase();
+  const stamp = slot.toISOString().replace(/[-:]/g, "").replace(/\d\d\.\d+Z$/, "z").toLowerCase();
   return `${SNAPSHOT_NAME_PREFIX}${volumeName}-${stamp}`;
 }
 
@@ -110,14 +124,15 @@ export function snapshotsBeyondRetention<T extends { name: string; created_at: s
   return { keep: ours.slice(0, retention), remove: ours.slice(retention) };
 }
 
-function validate(params: VolumeSnapshotJobParams): { retention: number; intervalHours: number; now: Date } {
-  const retention = params.retention ?? 7;
-  if (!Number.isInteger(retention) || retention < 1 || retention > 1000) {
+function validate(params: VolumeSnapshotJobParams): { retention: number | undefined; intervalHours: number | undefined; now: Date } {
+  const retention = params.retention;
+  if (retention !== undefined && (!Number.isInteger(retention) || retention < 1 || retention > 1000)) {
     throw new VolumeSnapshotJobError("input", `\`retention\` must be a whole number from 1 to 1000; got ${String(retention)}`);
   }
-  const intervalHours = params.intervalHours ?? 24;
+  const intervalHours = params.intervalHours;
   const validInterval =
-    Number.isInteger(intervalHours) && intervalHours >= 1 && (24 % intervalHours === 0 || intervalHours % 24 === 0);
+    intervalHours === undefined ||
+    (Number.isInteger(intervalHours) && intervalHours >= 1 && (24 % intervalHours === 0 || intervalHours % 24 === 0));
   if (!validInterval) {
     throw new VolumeSnapshotJobError(
       "input",
@@ -136,16 +151,10 @@ function validate(params: VolumeSnapshotJobParams): { retention: number; interva
   return { retention, intervalHours, now };
 }
 
-export async function runDigitalOceanVolumeSnapshotJob(params: VolumeSnapshotJobParams): Promise<VolumeSnapshotJobResult> {
-  const { retention, intervalHours, now } = validate(params);
+function apiCaller(params: DigitalOceanApiOptions & { token: string | DigitalOceanToken }): Call {
   const token = params.token instanceof DigitalOceanToken ? params.token : new DigitalOceanToken(params.token);
-  const api = { baseUrl: params.baseUrl, timeoutMs: params.timeoutMs };
-  const call = async (
-    step: VolumeSnapshotJobError["step"],
-    method: "GET" | "POST" | "DELETE",
-    path: string,
-    body?: unknown,
-  ) => {
+  const api = { ...(params.baseUrl ? { baseUrl: params.baseUrl } : {}), ...(params.timeoutMs ? { timeoutMs: params.timeoutMs } : {}) };
+  return async (step, method, path, body) => {
     try {
       return await digitalOceanRequest(token, method, path, { ...api, ...(body === undefined ? {} : { body }) });
     } catch (error) {
@@ -153,8 +162,65 @@ export async function runDigitalOceanVolumeSnapshotJob(params: VolumeSnapshotJob
       throw error;
     }
   };
+}
 
+/** Snapshots one volume and prunes its ClawStack snapshots beyond the retention (see the file comment). */
+export async function runDigitalOceanVolumeSnapshotJob(params: VolumeSnapshotJobParams): Promise<VolumeSnapshotJobResult> {
+  const validated = validate(params);
+  const call = apiCaller(params);
   const volume = await findVolume(params.volume, call);
+  return snapshotVolume(volume, validated, call);
+}
+
+export interface VolumeSnapshotSweepResult {
+  /** One result per volume on the job that succeeded. */
+  readonly results: readonly VolumeSnapshotJobResult[];
+  /** Volumes whose run failed; the others still ran. */
+  readonly failures: readonly { volumeId: string; volumeName: string; error: VolumeSnapshotJobError }[];
+}
+
+/**
+ * Runs the job on every volume of the token's account that ClawStack manages
+ * and that is on the job (tagged `clawstack-snapshots`), one after another.
+ * A failing volume does not stop the others; failing to list volumes throws.
+ */
+export async function runDigitalOceanVolumeSnapshotSweep(
+  params: DigitalOceanApiOptions & { token: string | DigitalOceanToken; now?: Date },
+): Promise<VolumeSnapshotSweepResult> {
+  const validated = validate({ ...params, volume: { tag: STATE_VOLUME_TAG } });
+  const call = apiCaller(params);
+  const volumes = (await listAll<ApiVolume>("/v2/volumes", "volumes", "find-volume", call)).filter((volume) => {
+    const tags = volume.tags ?? [];
+    return tags.includes(MANAGED_BY_TAG) && tags.includes(STATE_VOLUME_TAG);
+  });
+  const results: VolumeSnapshotJobResult[] = [];
+  const failures: { volumeId: string; volumeName: string; error: VolumeSnapshotJobError }[] = [];
+  for (const volume of volumes) {
+    try {
+      results.push(await snapshotVolume(volume, validated, call));
+    } catch (error) {
+      if (!(error instanceof VolumeSnapshotJobError)) throw error;
+      failures.push({ volumeId: volume.id, volumeName: volume.name, error });
+    }
+  }
+  return { results, failures };
+}
+
+async function snapshotVolume(
+  volume: ApiVolume,
+  options: { retention: number | undefined; intervalHours: number | undefined; now: Date },
+  call: Call,
+): Promise<VolumeSnapshotJobResult> {
+  const planned = readDigitalOceanVolumeSnapshotTags(volume.tags ?? []);
+  if (!planned) {
+    throw new VolumeSnapshotJobError(
+      "find-volume",
+      `volume \`${volume.name}\` is not tagged \`${STATE_VOLUME_TAG}\`: its stack turned snapshots off (\`snapshots.enabled: false\`), so the job leaves it alone`,
+    );
+  }
+  const retention = options.retention ?? planned.retain;
+  const intervalHours = options.intervalHours ?? (planned.frequency === "weekly" ? 168 : 24);
+  const now = options.now;
   const slot = scheduleSlot(now, intervalHours);
   const name = snapshotNameFor(volume.name, slot);
 
@@ -193,6 +259,8 @@ export async function runDigitalOceanVolumeSnapshotJob(params: VolumeSnapshotJob
 
   return {
     volumeId: volume.id,
+    volumeName: volume.name,
+    retention,
     slot: slot.toISOString(),
     ...(created ? { created: summary(created) } : {}),
     ...(existing ? { existing: summary(existing) } : {}),

@@ -92,11 +92,35 @@ export function digitalOceanBackupPolicy(schedule: SnapshotSchedule): DigitalOce
     : { plan: "weekly", hour: schedule.hourUtc, weekday: schedule.weekday };
 }
 
+/** The DigitalOcean tag that puts a volume on ClawStack's volume snapshot job. */
+export const DIGITALOCEAN_SNAPSHOTS_TAG = "clawstack-snapshots";
+const RETAIN_TAG_PREFIX = `${DIGITALOCEAN_SNAPSHOTS_TAG}-retain:`;
+const PLAN_TAG_PREFIX = `${DIGITALOCEAN_SNAPSHOTS_TAG}-plan:`;
+
 /**
  * DigitalOcean tags on the state volume that the volume snapshot job reads:
- * which volumes to snapshot, and how many snapshots to keep.
+ * which volumes to snapshot, and how many snapshots to keep. None when
+ * snapshots are off, so an opted-out volume is never snapshotted.
  */
 export function digitalOceanVolumeSnapshotTags(schedule: SnapshotSchedule): string[] {
   if (!schedule.enabled) return [];
-  return ["clawstack-snapshots", `clawstack-snapshots-retain:${schedule.retain}`, `clawstack-snapshots-plan:${schedule.frequency}`];
+  return [DIGITALOCEAN_SNAPSHOTS_TAG, `${RETAIN_TAG_PREFIX}${schedule.retain}`, `${PLAN_TAG_PREFIX}${schedule.frequency}`];
+}
+
+/**
+ * Reads back what `digitalOceanVolumeSnapshotTags` wrote: `undefined` when the
+ * volume is not on the job (no `clawstack-snapshots` tag); otherwise the
+ * retention (default 7 when the tag is missing or unreadable) and the period.
+ */
+export function readDigitalOceanVolumeSnapshotTags(
+  tags: readonly string[],
+): { retain: number; frequency: SnapshotSchedule["frequency"] } | undefined {
+  if (!tags.includes(DIGITALOCEAN_SNAPSHOTS_TAG)) return undefined;
+  const retainText = tags.find((tag) => tag.startsWith(RETAIN_TAG_PREFIX))?.slice(RETAIN_TAG_PREFIX.length);
+  const retainValue = retainText !== undefined && /^\d{1,4}$/.test(retainText) ? Number(retainText) : Number.NaN;
+  const plan = tags.find((tag) => tag.startsWith(PLAN_TAG_PREFIX))?.slice(PLAN_TAG_PREFIX.length);
+  return {
+    retain: retainValue >= 1 && retainValue <= 1000 ? retainValue : 7,
+    frequency: plan === "weekly" ? "weekly" : "daily",
+  };
 }
