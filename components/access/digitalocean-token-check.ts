@@ -21,12 +21,15 @@ import {
 
 const NO_SUCH_ID = "00000000-0000-0000-0000-000000000000";
 
-export type DigitalOceanFeature = "host" | "state-volume";
+export type DigitalOceanFeature = "host" | "state-volume" | "ssh";
 
 export interface ScopeRequirement {
   readonly scope: string;
   readonly why: string;
-  /** `host`: every DigitalOcean host; `state-volume`: hosts with a state volume and its snapshot job. */
+  /**
+   * `host`: every DigitalOcean host; `state-volume`: hosts with a state volume
+   * and its snapshot job; `ssh`: only stacks that set `sshAccess` (SSH is off by default).
+   */
   readonly feature: DigitalOceanFeature;
   readonly probe: { readonly method: "GET" | "POST" | "PUT" | "DELETE"; readonly path: string; readonly body?: unknown };
 }
@@ -54,6 +57,9 @@ export const DIGITALOCEAN_REQUIRED_SCOPES: readonly ScopeRequirement[] = [
   { scope: "block_storage_snapshot:create", feature: "state-volume", why: "take the scheduled state-volume snapshots", probe: { method: "POST", path: `/v2/volumes/${NO_SUCH_ID}/snapshots`, body: {} } },
   { scope: "block_storage_snapshot:read", feature: "state-volume", why: "list the state volume's snapshots", probe: { method: "GET", path: `/v2/snapshots?resource_type=volume&per_page=1` } },
   { scope: "block_storage_snapshot:delete", feature: "state-volume", why: "delete snapshots beyond the retention", probe: { method: "DELETE", path: `/v2/snapshots/${NO_SUCH_ID}` } },
+  { scope: "ssh_key:create", feature: "ssh", why: "register the SSH public key given in `sshAccess`", probe: { method: "POST", path: "/v2/account/keys", body: {} } },
+  { scope: "ssh_key:read", feature: "ssh", why: "read the registered SSH key", probe: { method: "GET", path: "/v2/account/keys?per_page=1" } },
+  { scope: "ssh_key:delete", feature: "ssh", why: "remove the SSH key with the host", probe: { method: "DELETE", path: "/v2/account/keys/0" } },
 ];
 
 export interface MissingScope {
@@ -75,7 +81,7 @@ export interface DigitalOceanTokenCheck {
 }
 
 export interface CheckDigitalOceanTokenOptions extends DigitalOceanApiOptions {
-  /** Which parts the token must cover. Defaults to both `host` and `state-volume`. */
+  /** Which parts the token must cover. Defaults to `host` and `state-volume` (add `ssh` for stacks with `sshAccess`). */
   readonly features?: readonly DigitalOceanFeature[];
 }
 

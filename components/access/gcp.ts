@@ -157,7 +157,7 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
       `${name}-role-binding`,
       {
         project: resolved.projectId,
-        role: customRole.name,
+        role: customRoleName(resolved.projectId, customRole),
         member: `serviceAccount:${email}`,
       },
       { parent: this, dependsOn: [serviceAccount] },
@@ -180,7 +180,7 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
       `${name}-workload-role-binding`,
       {
         project: resolved.projectId,
-        role: workloadRole.name,
+        role: customRoleName(resolved.projectId, workloadRole),
         member: `serviceAccount:${email}`,
         condition: {
           title: "claw-cloud-host-workloads-only",
@@ -194,7 +194,8 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
     new gcp.serviceaccount.IAMMember(
       `${name}-workload-identity-user`,
       {
-        serviceAccountId: serviceAccount.name,
+        // The account's full name, `projects/<id>/serviceAccounts/<email>` (its `name` output), built from the email.
+        serviceAccountId: serviceAccount.email.apply((address) => `projects/${resolved.projectId}/serviceAccounts/${address}`),
         role: "roles/iam.workloadIdentityUser",
         member: provisionerPrincipalSet(resolved.projectNumber, resolved.poolId, resolved.provisionerRoleArn),
       },
@@ -223,4 +224,9 @@ export class GcpProvisionerFederation extends pulumi.ComponentResource {
       credentialConfiguration: this.credentialConfiguration,
     });
   }
+}
+
+/** A project custom role's full name, `projects/<id>/roles/<roleId>` (its `name` output), from the role ID. */
+function customRoleName(projectId: string, role: gcp.projects.IAMCustomRole): pulumi.Output<string> {
+  return role.roleId.apply((roleId) => `projects/${projectId}/roles/${roleId}`);
 }
