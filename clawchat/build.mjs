@@ -1,13 +1,14 @@
 // Bundles clawchat/src/cli.ts and everything it imports (commander included)
 // into one self-contained clawchat/dist/clawchat.js for Node >= 20, with a
 // shebang, so a host needs nothing but `node`. Run: npm run clawchat:build
+// (or `node clawchat/build.mjs <outfile>` to write somewhere else, as the tests do).
 import { build } from "esbuild";
 import { chmod, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const here = dirname(fileURLToPath(import.meta.url));
-const outfile = join(here, "dist", "clawchat.js");
+const outfile = process.argv[2] ? resolve(process.argv[2]) : join(here, "dist", "clawchat.js");
 
 await build({
   entryPoints: [join(here, "src", "cli.ts")],
@@ -23,4 +24,4 @@ await build({
 });
 await chmod(outfile, 0o755);
 const { size } = await stat(outfile);
-console.log(`clawchat/dist/clawchat.js: ${size} bytes`);
+console.log(`${relative(process.cwd(), outfile) || outfile}: ${size} bytes`);

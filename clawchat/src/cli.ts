@@ -163,7 +163,7 @@ export function buildProgram(): Command {
     .requiredOption("--dir <dir>", "security directory written by `clawchat init`")
     .option("--bind <addr>", "address to bind (0.0.0.0 to accept the internet)", "127.0.0.1")
     .option("--port <n>", "home UDP port (default: server_udp_port of the security file)", integer("port", 1, 65535))
-    .option("--gateway-url <url>", "OpenClaw gateway on loopback (default: http://127.0.0.1:<gateway.port or 18789>)")
+    .option("--gateway-url <url>", "OpenClaw gateway on loopback (default: $OPENCLAW_GATEWAY_URL, else http://127.0.0.1:<gateway.port or 18789>)")
     .option("--openclaw-config <path>", "openclaw.json holding gateway.auth.token (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)")
     .option("--log-level <level>", "debug, info, warn or error", "info")
     .action(async (flags: { dir: string; bind: string; port?: number; gatewayUrl?: string; openclawConfig?: string; logLevel: string }) => {
@@ -175,7 +175,7 @@ export function buildProgram(): Command {
         bind: flags.bind,
         port: flags.port,
         logger: new JsonLinesLogger(undefined, flags.logLevel as LogLevel),
-        chatHandler: gatewayChatHandler({ url: flags.gatewayUrl, configPath: flags.openclawConfig }),
+        chatHandler: gatewayChatHandler({ url: flags.gatewayUrl ?? process.env.OPENCLAW_GATEWAY_URL, configPath: flags.openclawConfig }),
       });
       await server.start();
       await new Promise<void>((resolveStop) => {

@@ -10,6 +10,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { ConfigError } from "../../program/errors";
+import { CLAWCHAT_PORT_RANGE } from "../../program/presets";
 import { EpochKeys, openPacket, sealHandshake } from "./channel";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
 import { gatewayChatHandler, type ChatContext, type ChatHandler } from "./gateway";
@@ -138,7 +139,7 @@ export interface ServerOptions {
   bind?: string;
   /** The home port. Defaults to `server_udp_port` of the newest security file. */
   port?: number;
-  /** Data ports are drawn from this range (§7.3). Defaults to 49152-65535. */
+  /** Data ports are drawn from this range (§7.3). Defaults to 49152-65535 (`CLAWCHAT_PORT_RANGE`, which the host firewalls open). */
   portRange?: readonly [number, number];
   clock?: Clock;
   logger?: Logger;
@@ -352,7 +353,7 @@ export class ClawChatServer {
 
   /** §7.3: up to 10 random ports from the range; the first that binds wins. */
   private async bindRandomPort(): Promise<DataSocket> {
-    const [min, max] = this.options.portRange ?? [49152, 65535];
+    const [min, max] = this.options.portRange ?? CLAWCHAT_PORT_RANGE;
     const taken = new Set([this.home?.port, this.data?.port, this.previousData?.port, this.nextData?.port]);
     for (let attempt = 0; attempt < 10; attempt++) {
       const port = randomInt(min, max + 1);
