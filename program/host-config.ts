@@ -1,5 +1,6 @@
+import { CLAWCHAT_INSTALL_MODES, type ClawChatInstall } from "../cloud-init/bundle.js";
 import { ConfigError } from "./errors.js";
-import { CLOUDS, type CloudName, MACHINE_SIZES, REGIONS, SIZE_PRESETS, type SizePreset } from "./presets.js";
+import { CLAWCHAT_PORT_RANGE, CLOUDS, type CloudName, MACHINE_SIZES, REGIONS, SIZE_PRESETS, type SizePreset } from "./presets.js";
 import {
   describeGiven,
   parseBoolean,
@@ -58,6 +59,8 @@ export interface HostConfig {
   size: SizePreset;
   gatewayCidrs: string[];
   clawchatClientCidrs: string[];
+  /** How the ClawChat server is installed; `auto` unless the stack says otherwise. */
+  clawchat: ClawChatInstall;
   sshAccess: SshAccess | null;
   stateDiskGiB: number;
   versions: { openclaw: string; node: string };
@@ -83,6 +86,7 @@ export const HOST_CONFIG_KEYS = [
   "size",
   "gatewayCidrs",
   "clawchatClientCidrs",
+  "clawchat",
   "sshAccess",
   "stateDiskGiB",
   "versions",
@@ -136,6 +140,7 @@ export function parseHostConfig(raw: Record<string, unknown>): HostConfig {
     size,
     gatewayCidrs,
     clawchatClientCidrs,
+    clawchat: parseClawChatInstall(record.clawchat, clawchatClientCidrs),
     sshAccess: parseSshAccess(record.sshAccess),
     stateDiskGiB,
     versions,
@@ -174,6 +179,46 @@ function parseZone(cloud: CloudName, region: string, value: unknown): string | u
       return unknown;
     }
   }
+}
+
+/** An https:// URL the renderer can put in a shell variable (the same check as `cloud-init/validate.ts`). */
+const BUNDLE_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$/;
+
+/**
+ * `clawchat`: `{install: auto|embedded|fetch|none, bundleUrl}`. Defaults to
+ * `auto`. A server nobody may reach, or UDP opened with no server behind it,
+ * is refused rather than silently accepted.
+ */
+function parseClawChatInstall(value: unknown, clientCidrs: string[]): ClawChatInstall {
+  if (value === undefined) return { install: "auto" };
+  const record = parseObject("clawchat", value, ["install", "bundleUrl"]);
+  const install = record.install === undefined ? "auto" : parseOneOf("clawchat.install", record.install, CLAWCHAT_INSTALL_MODES);
+  let bundleUrl: string | undefined;
+  if (record.bundleUrl !== undefined) {
+    if (typeof record.bundleUrl !== "string" || !BUNDLE_URL.test(record.bundleUrl)) {
+      throw new ConfigError(
+        "clawchat.bundleUrl",
+        `\`clawchat.bundleUrl\` must be an https:// URL without spaces or quotes, serving clawchat/dist/clawchat.js; got ${describeGiven(record.bundleUrl)}`,
+      );
+    }
+    bundleUrl = record.bundleUrl;
+  }
+  if ((install === "embedded" || install === "fetch") && clientCidrs.length === 0) {
+    throw new ConfigError(
+      "clawchat.install",
+      `\`clawchat.install: ${install}\` installs a ClawChat server no client may reach: list its clients in \`clawchatClientCidrs\` or use auto or none`,
+    );
+  }
+  if (install === "none" && clientCidrs.length > 0) {
+    throw new ConfigError(
+      "clawchatClientCidrs",
+      `\`clawchatClientCidrs\` opens UDP ${CLAWCHAT_PORT_RANGE[0]}-${CLAWCHAT_PORT_RANGE[1]} but \`clawchat.install\` is none (no server): empty the list or install ClawChat; got ${describeGiven(clientCidrs)}`,
+    );
+  }
+  if (install === "fetch" && bundleUrl === undefined) {
+    throw new ConfigError("clawchat.bundleUrl", "`clawchat.bundleUrl` is required with `clawchat.install: fetch`: an https:// URL serving clawchat/dist/clawchat.js; got nothing");
+  }
+  return bundleUrl === undefined ? { install } : { install, bundleUrl };
 }
 
 function parseSshAccess(value: unknown): SshAccess | null {

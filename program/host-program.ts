@@ -31,6 +31,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     size: config.size,
     gatewayCidrs: config.gatewayCidrs,
     clawchatClientCidrs: config.clawchatClientCidrs,
+    clawchat: config.clawchat,
     sshAccess: config.sshAccess,
     stateDiskGiB: config.stateDiskGiB,
     versions: config.versions,

@@ -62,8 +62,10 @@ async function main(): Promise<number> {
   }
 }
 
+// Exit only once stdout is flushed: a pipe takes a large plan in several
+// writes, and process.exit would cut it short.
 main().then(
-  (code) => process.exit(code),
+  (code) => process.stdout.write("", () => process.exit(code)),
   (error: unknown) => {
     console.error(error);
     process.exit(1);

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import type { ClawChatInstall } from "../../cloud-init/index.js";
 import type { SnapshotSchedule, SshAccess } from "../../program/host-config.js";
 import type { SizePreset } from "../../program/presets.js";
 
@@ -18,6 +19,13 @@ export interface HostArgs {
   gatewayCidrs: string[];
   /** Sources allowed to reach ClawChat (UDP 49152-65535). Defaults to none: UDP stays closed. */
   clawchatClientCidrs?: string[];
+  /**
+   * How the ClawChat server is installed (`cloud-init/bundle.ts`). Defaults to
+   * `{ install: "auto" }`: embedded in user-data when it fits the cloud's
+   * budget, else fetched from `bundleUrl`; no server at all when
+   * `clawchatClientCidrs` is empty.
+   */
+  clawchat?: ClawChatInstall;
   /** SSH access: port 22 and a key only when given. Defaults to `null`: no port 22, no key. */
   sshAccess?: SshAccess | null;
   /** Size of the separate state disk in GiB. Defaults to 20. */
@@ -41,6 +49,7 @@ export interface HostArgs {
 export const HOST_ARG_DEFAULTS = {
   size: "small" as SizePreset,
   clawchatClientCidrs: [] as string[],
+  clawchat: { install: "auto" } as ClawChatInstall,
   sshAccess: null as SshAccess | null,
   stateDiskGiB: 20,
   tags: {} as Record<string, string>,
@@ -55,6 +64,7 @@ export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
     ...args,
     size: args.size ?? HOST_ARG_DEFAULTS.size,
     clawchatClientCidrs: args.clawchatClientCidrs ?? HOST_ARG_DEFAULTS.clawchatClientCidrs,
+    clawchat: args.clawchat ?? HOST_ARG_DEFAULTS.clawchat,
     sshAccess: args.sshAccess ?? HOST_ARG_DEFAULTS.sshAccess,
     stateDiskGiB: args.stateDiskGiB ?? HOST_ARG_DEFAULTS.stateDiskGiB,
     tags: args.tags ?? HOST_ARG_DEFAULTS.tags,

@@ -27,6 +27,9 @@ export const AWS_ROOT_VOLUME_GIB = 20;
 /** Device name the state volume is attached under; the host finds it by volume id, not by this name. */
 export const AWS_STATE_DEVICE_NAME = "/dev/sdf";
 
+/** An EBS volume id of the real ids' length (`vol-` and 17 hex digits). */
+const STAND_IN_VOLUME_ID = "vol-00000000000000000";
+
 /** Security group ingress blocks for each cloud-neutral rule (pure). */
 export function awsIngressRules(rules: IngressRule[]) {
   return rules.map((rule) => {
@@ -148,8 +151,15 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       ? new ec2.KeyPair(`${name}-ssh`, { publicKey: resolved.sshAccess.publicKey, tags: tagsFor("ssh") }, { parent: this })
       : undefined;
 
+    // Rendered once now, with a stand-in volume id of the real id's length, so a
+    // config that cannot be delivered (ClawChat bundle over budget) fails before
+    // anything is created; the real id is put in once the volume exists.
+    const bootInput = hostBootInput("aws", resolved, stateDevicePaths.aws(STAND_IN_VOLUME_ID), token.source, {
+      warn: (message) => pulumi.log.warn(message, this),
+    });
+    renderUserData(bootInput);
     const userData = volume.id.apply((volumeId) =>
-      renderUserData(hostBootInput("aws", resolved, stateDevicePaths.aws(volumeId), token.source)),
+      renderUserData({ ...bootInput, stateDisk: { devicePath: stateDevicePaths.aws(volumeId) } }),
     );
 
     const instance = new ec2.Instance(

@@ -1,4 +1,13 @@
-import { encodeUserData, renderCloudConfig, type EncodedUserData, type GatewayTokenSource, type HostBootInput } from "../../cloud-init/index.js";
+import {
+  chooseClawChatBundle,
+  type ClawChatInstall,
+  encodeUserData,
+  type EncodedUserData,
+  type GatewayTokenSource,
+  type HostBootInput,
+  loadClawChatBundle,
+  renderCloudConfig,
+} from "../../cloud-init/index.js";
 import { CLAWCHAT_PORT_RANGE, type CloudName, MACHINE_SIZES } from "../../program/presets.js";
 import type { ResolvedHostArgs } from "./args.js";
 
@@ -18,14 +27,37 @@ export const stateDevicePaths = {
   aws: (volumeId: string) => `/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_${volumeId.replace("-", "")}`,
 };
 
-/** What the cloud-init renderer needs from a host's resolved args (pure). */
+/**
+ * The ClawChat install a host actually gets: `auto` means no server when no
+ * ClawChat client may reach the host (UDP closed), otherwise what was asked.
+ */
+export function effectiveClawChatInstall(args: Pick<ResolvedHostArgs, "clawchat" | "clawchatClientCidrs">): ClawChatInstall {
+  if (args.clawchat.install === "auto" && args.clawchatClientCidrs.length === 0) return { install: "none" };
+  return args.clawchat;
+}
+
+/** Hooks of `hostBootInput`: how the bundle is loaded, where a notice goes. */
+export interface BootInputHooks {
+  /** Defaults to `loadClawChatBundle` (builds the bundle when it is missing). */
+  loadBundle?: () => Buffer;
+  /** Receives why `auto` installed no ClawChat server; components pass `pulumi.log.warn`. */
+  warn?: (message: string) => void;
+}
+
+/**
+ * What the cloud-init renderer needs from a host's resolved args, with the
+ * ClawChat bundle chosen (`chooseClawChatBundle`; the bundle is loaded only
+ * when a server is to be installed). Throws `ConfigError` when the bundle
+ * cannot be delivered as configured.
+ */
 export function hostBootInput(
   cloud: CloudName,
   args: ResolvedHostArgs,
   devicePath: string,
   gatewayToken: GatewayTokenSource,
+  hooks: BootInputHooks = {},
 ): HostBootInput {
-  return {
+  const base: HostBootInput = {
     cloud,
     hostname: args.name,
     memoryMiB: MACHINE_SIZES[cloud][args.size].memoryMiB,
@@ -36,6 +68,11 @@ export function hostBootInput(
     ssh: args.sshAccess ? { cidrs: [...args.sshAccess.cidrs] } : null,
     gatewayToken,
   };
+  const install = effectiveClawChatInstall(args);
+  if (install.install === "none") return { ...base, clawchatBundle: { kind: "disabled" } };
+  const choice = chooseClawChatBundle(base, (hooks.loadBundle ?? loadClawChatBundle)(), install);
+  if (choice.notice !== undefined) hooks.warn?.(choice.notice);
+  return { ...base, clawchatBundle: choice.bundle };
 }
 
 /** Renders the cloud-config and encodes it the way `cloud`'s API takes it. */

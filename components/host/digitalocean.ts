@@ -82,7 +82,9 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       : undefined;
 
     const userData = renderUserData(
-      hostBootInput("digitalocean", resolved, stateDevicePaths.digitalocean(volumeName), { source: "generate" }),
+      hostBootInput("digitalocean", resolved, stateDevicePaths.digitalocean(volumeName), { source: "generate" }, {
+        warn: (message) => pulumi.log.warn(message, this),
+      }),
     );
     if (userData.encoding !== "plain") {
       throw new pulumi.ResourceError(`DigitalOcean takes plain user-data; the encoder returned ${userData.encoding}`, this);

@@ -128,7 +128,9 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
 
     const token = this.deliverGatewayToken(name, resolved.name, project, resolved.gatewayToken, serviceAccount, labels);
     const userData = renderUserData(
-      hostBootInput("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source),
+      hostBootInput("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source, {
+        warn: (message) => pulumi.log.warn(message, this),
+      }),
     );
     if (userData.encoding !== "gce-base64") {
       throw new pulumi.ResourceError(`GCP takes base64 metadata user-data; the encoder returned ${userData.encoding}`, this);

@@ -1,0 +1,65 @@
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { buildClawChatBundle, bundleSha256, chooseClawChatBundle, loadClawChatBundle, USER_DATA_LIMITS } from "../../cloud-init/index.js";
+import { ConfigError } from "../../program/errors.js";
+import { INPUTS, STAND_IN_BUNDLE } from "./fixtures.js";
+
+const ROOT = resolve(__dirname, "../..");
+const URL = "https://artifacts.example.com/clawchat/0.1.0/clawchat.js";
+
+/** Incompressible bytes: a bundle this size cannot fit any budget when embedded. */
+const HUGE = randomBytes(300 * 1024);
+
+describe("ClawChat bundle delivery (clawchat.install)", () => {
+  it("builds in memory exactly the bytes `npm run clawchat:build` writes, so a fetch URL serves what user-data pins", () => {
+    const dir = mkdtempSync(join(tmpdir(), "clawstack-bundle-"));
+    try {
+      // Run the clawchat helper's build script on a copy of its output path: same script, same options.
+      const script = readFileSync(join(ROOT, "clawchat/build.mjs"), "utf8").replace('join(here, "dist", "clawchat.js")', JSON.stringify(join(dir, "clawchat.js")));
+      execFileSync(process.execPath, ["--input-type=module", "-e", script.replace(/const here = .*\n/, `const here = ${JSON.stringify(join(ROOT, "clawchat"))};\n`)], { cwd: ROOT });
+      const fromScript = readFileSync(join(dir, "clawchat.js"));
+      expect(buildClawChatBundle().equals(fromScript)).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("loads the bundle (building it when missing) and it starts with the node shebang", () => {
+    const bundle = loadClawChatBundle();
+    expect(bundle.subarray(0, 19).toString()).toBe("#!/usr/bin/env node");
+    expect(loadClawChatBundle()).toBe(bundle);
+  });
+
+  it("auto embeds when the user-data fits, on every cloud", () => {
+    for (const input of Object.values(INPUTS)) {
+      expect(chooseClawChatBundle(input, STAND_IN_BUNDLE, { install: "auto" }).bundle.kind).toBe("embedded");
+    }
+  });
+
+  it("auto fetches from bundleUrl when embedding would go over the cloud's budget, pinning the SHA-256", () => {
+    const choice = chooseClawChatBundle(INPUTS.aws, HUGE, { install: "auto", bundleUrl: URL });
+    expect(choice.bundle).toEqual({ kind: "fetch", url: URL, sha256: bundleSha256(HUGE) });
+    expect(choice.notice).toBeUndefined();
+  });
+
+  it("auto without a URL over budget installs no server and says why, naming `clawchat.bundleUrl`", () => {
+    const choice = chooseClawChatBundle(INPUTS.aws, HUGE, { install: "auto" });
+    expect(choice.bundle).toEqual({ kind: "disabled" });
+    expect(choice.notice).toMatch(new RegExp(`over the ${USER_DATA_LIMITS.aws}-byte limit.*\`clawchat.bundleUrl\``));
+  });
+
+  it("embedded over budget is refused naming `clawchat.install`; fetch without a URL naming `clawchat.bundleUrl`", () => {
+    expect(() => chooseClawChatBundle(INPUTS.gcp, HUGE, { install: "embedded" })).toThrow(ConfigError);
+    expect(() => chooseClawChatBundle(INPUTS.gcp, HUGE, { install: "embedded" })).toThrow(/`clawchat.install` cannot be embedded on gcp/);
+    expect(() => chooseClawChatBundle(INPUTS.gcp, STAND_IN_BUNDLE, { install: "fetch" })).toThrow(/`clawchat.bundleUrl` must be an https:\/\/ URL/);
+  });
+
+  it("fetch always fetches, and none installs nothing", () => {
+    expect(chooseClawChatBundle(INPUTS.digitalocean, STAND_IN_BUNDLE, { install: "fetch", bundleUrl: URL }).bundle.kind).toBe("fetch");
+    expect(chooseClawChatBundle(INPUTS.digitalocean, STAND_IN_BUNDLE, { install: "none", bundleUrl: URL }).bundle).toEqual({ kind: "disabled" });
+  });
+});
