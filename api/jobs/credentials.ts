@@ -13,23 +13,38 @@ export interface JobCredentials {
 }
 
 export interface CredentialProvider {
-  /** Whether the user has stored a credential for `cloud` (checked before an instance is recorded). */
-  has(userId: string, cloud: Cloud): Promise<boolean>;
-  /** Decrypts (or, for AWS, assumes) the user's credential for one job. */
-  forJob(request: { userId: string; cloud: Cloud; region: string; jobId: string }): Promise<JobCredentials>;
+  /**
+   * The credential an instance on `cloud` will use: the one named (it must be
+   * the user's, of that cloud, usable by a worker), or the user's newest of
+   * that cloud. Throws `MissingCredentialError` or `CredentialChoiceError`.
+   */
+  choose(userId: string, cloud: Cloud, credentialId?: string): Promise<string>;
+  /** Decrypts (or, for AWS, assumes) the credential for one job. */
+  forJob(request: { userId: string; cloud: Cloud; region: string; jobId: string; credentialId: string | null }): Promise<JobCredentials>;
 }
 
-/** The environment variable a cloud's credential is missing from, for error messages. */
+/** What a cloud's credential is and how to add one, for error messages. */
 export const CREDENTIAL_NAMES: Record<Cloud, string> = {
   digitalocean: "a DigitalOcean API token (`POST /v1/credentials` with `kind: digitalocean`)",
   aws: "an AWS role ARN and external ID (`POST /v1/credentials` with `kind: aws`)",
-  gcp: "a GCP workload identity or service account credential (`POST /v1/credentials` with `kind: gcp`)",
+  gcp: "a GCP workload identity federation config (`POST /v1/credentials` with `kind: gcp`)",
 };
 
-/** Thrown when a job's user has no usable credential for the instance's cloud. */
+/** Thrown when the user has no usable credential for the instance's cloud. */
 export class MissingCredentialError extends Error {
   constructor(readonly cloud: Cloud) {
-    super(`no ${cloud} credential: add ${CREDENTIAL_NAMES[cloud]} first`);
+    super(
+      `\`cloud\`: no ${cloud} credential a worker can use: add ${CREDENTIAL_NAMES[cloud]} first ` +
+        "(credentials in passphrase mode cannot be used by workers)",
+    );
     this.name = "MissingCredentialError";
+  }
+}
+
+/** A named credential that cannot serve the instance (not found, other cloud, passphrase mode). */
+export class CredentialChoiceError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialChoiceError";
   }
 }

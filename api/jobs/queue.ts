@@ -118,8 +118,8 @@ export function isUniqueViolation(error: unknown): boolean {
 
 export interface ClaimRequest {
   workerId: string;
-  /** Memory the worker has left: only jobs whose estimate fits are claimed. */
-  freeMemoryMb: number;
+  /** Memory the worker has left: only jobs whose estimate fits are claimed. Undefined: any job (an idle worker). */
+  freeMemoryMb: number | undefined;
   leaseMs: number;
 }
 
@@ -140,7 +140,7 @@ export async function claimJob(db: Kysely<Database>, dialect: Dialect, request: 
           eb.and([eb("state", "=", "running"), eb("lease_expires_at", "<", at)]),
         ]),
       )
-      .where("memory_mb", "<=", request.freeMemoryMb)
+      .$if(request.freeMemoryMb !== undefined, (qb) => qb.where("memory_mb", "<=", Math.floor(request.freeMemoryMb!)))
       .orderBy("run_after")
       .orderBy("created_at")
       .limit(1);

@@ -79,3 +79,34 @@ function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: num
   }
   return value;
 }
+
+export interface JobsSettings {
+  queue: QueueSettings;
+  worker: WorkerSettings;
+  /**
+   * Whether the API process runs a worker itself: `auto` (the default) runs
+   * one on SQLite only, where it must be the only worker; on PostgreSQL
+   * workers run as `npm run worker`, as many as wanted.
+   */
+  embeddedWorker: "auto" | "on" | "off";
+  /**
+   * The API's public https:// base URL hosts call back at first boot
+   * (`CLAWSTACK_PUBLIC_URL`). Unset: no registration step in user-data.
+   */
+  publicUrl: string | undefined;
+}
+
+export function loadJobsSettings(env: NodeJS.ProcessEnv = process.env): JobsSettings {
+  const embedded = env.CLAWSTACK_EMBEDDED_WORKER ?? "auto";
+  if (embedded !== "auto" && embedded !== "on" && embedded !== "off") {
+    throw new ConfigError("CLAWSTACK_EMBEDDED_WORKER", `\`CLAWSTACK_EMBEDDED_WORKER\` must be auto, on or off; given \`${embedded}\``);
+  }
+  const publicUrl = env.CLAWSTACK_PUBLIC_URL?.replace(/\/+$/, "") || undefined;
+  if (publicUrl !== undefined && !/^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/.test(publicUrl)) {
+    throw new ConfigError(
+      "CLAWSTACK_PUBLIC_URL",
+      `\`CLAWSTACK_PUBLIC_URL\` must be an https:// URL the hosts can reach (registration runs over TLS only); given \`${publicUrl}\``,
+    );
+  }
+  return { queue: loadQueueSettings(env), worker: loadWorkerSettings(env), embeddedWorker: embedded, publicUrl };
+}

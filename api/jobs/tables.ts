@@ -85,11 +85,27 @@ export interface RegistrationTokensTable {
   created_at: Timestamp;
 }
 
+/** A secret a registered host handed over (its gateway token), sealed like a vault credential. */
+export interface InstanceSecretsTable {
+  id: string;
+  instance_id: string;
+  user_id: string;
+  kind: "gateway-token";
+  ciphertext: string;
+  iv: string;
+  auth_tag: string;
+  wrapped_key: string;
+  key_version: number;
+  wrap_kind: string;
+  created_at: Timestamp;
+}
+
 export interface JobsTables {
   instances: InstancesTable;
   jobs: JobsTable;
   job_events: JobEventsTable;
   registration_tokens: RegistrationTokensTable;
+  instance_secrets: InstanceSecretsTable;
 }
 
 declare module "../db/schema" {

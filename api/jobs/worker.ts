@@ -35,7 +35,7 @@ export type ConfigPreparer = (
   job: Job,
   instance: Instance,
   config: Record<string, unknown>,
-) => Promise<{ config: Record<string, unknown>; secrets: string[] }>;
+) => Promise<{ config: Record<string, unknown>; secrets: string[]; note?: string }>;
 
 export interface WorkerLogger {
   info(object: Record<string, unknown>, message: string): void;
@@ -97,16 +97,42 @@ export class JobWorker {
   }
 
   /**
-   * Stops claiming. With `abort`, running jobs are aborted and put back in the
-   * queue by lease expiry; without it, they run to the end first.
+   * Stops claiming, lets running jobs finish for up to `graceMs` (default:
+   * no limit), then aborts the rest: their leases expire and another worker
+   * (or this one after a restart) takes them over. `abort: true` is `graceMs: 0`.
    */
-  async stop(options: { abort?: boolean } = {}): Promise<void> {
+  async stop(options: { abort?: boolean; graceMs?: number } = {}): Promise<void> {
     this.stopping = true;
     this.wake();
-    if (options.abort) for (const entry of this.running.values()) entry.controller.abort("shutdown");
     await this.loopDone;
-    await Promise.all([...this.running.values()].map((entry) => entry.done));
+    const graceMs = options.abort ? 0 : options.graceMs;
+    const all = Promise.all([...this.running.values()].map((entry) => entry.done));
+    if (graceMs !== undefined) {
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        all.then(() => false),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(true), graceMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) for (const entry of this.running.values()) entry.controller.abort("shutdown");
+    }
+    await all;
     this.loopDone = undefined;
+  }
+
+  /** Aborts a job this worker runs now (a cancel request seen by this process); others see it at their next heartbeat. */
+  cancelLocal(jobId: string): boolean {
+    const entry = this.running.get(jobId);
+    if (!entry) return false;
+    entry.controller.abort("cancel");
+    return true;
+  }
+
+  /** Jobs this worker is running now. */
+  get runningJobs(): number {
+    return this.running.size;
   }
 
   get committedMemoryMb(): number {
@@ -124,9 +150,9 @@ export class JobWorker {
     const { worker } = this.options;
     while (!this.stopping) {
       // An idle worker takes any job, even one larger than its budget, so no job waits forever.
-      const free = this.running.size === 0 ? Number.MAX_SAFE_INTEGER : worker.memoryBudgetMb - this.committedMemoryMb;
+      const free = this.running.size === 0 ? undefined : worker.memoryBudgetMb - this.committedMemoryMb;
       let job: Job | undefined;
-      if (free > 0) {
+      if (free === undefined || free > 0) {
         try {
           job = await claimJob(this.options.db, this.options.dialect, {
             workerId: this.workerId,
@@ -234,9 +260,10 @@ export class JobWorker {
           cloud: instance.cloud,
           region: instance.region,
           jobId: job.id,
+          credentialId: instance.credential_id,
         });
         envVars = credentials.env;
-        secrets.push(...credentials.secrets, ...Object.values(credentials.env));
+        secrets.push(...credentials.secrets);
       }
       const workDir = stackWorkDir(this.options.layout, job.stack_name);
 
@@ -269,6 +296,7 @@ export class JobWorker {
         const prepared = await this.options.prepareConfig(job, instance, config);
         config = prepared.config;
         secrets.push(...prepared.secrets);
+        if (prepared.note) void events.append({ type: "log", line: prepared.note });
       }
 
       if (job.operation !== "preview") await setInstanceStatus(db, instance.id, RUNNING_STATUS[job.operation]);

@@ -12,6 +12,8 @@ import { auditRoutes } from "./audit";
 import { authRoutes } from "./auth";
 import { credentialRoutes } from "./credentials";
 import { healthRoutes } from "./health";
+import { instanceRoutes } from "./instances";
+import { jobRoutes } from "./jobs";
 import { meRoutes } from "./me";
 
 export const routePlugins: FastifyPluginAsyncZod[] = [
@@ -22,5 +24,6 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   credentialRoutes,
   auditRoutes,
   adminRoutes,
-  // Job queue and instances (api/routes/instances.ts, api/routes/jobs.ts) go here.
+  instanceRoutes,
+  jobRoutes,
 ];

@@ -1,7 +1,9 @@
 /**
  * The job queue: instances (one Pulumi stack each), jobs (operations on those
  * stacks), job_events (progress rows followed over SSE) and registration
- * tokens (single-use, stored hashed). Portable across SQLite and PostgreSQL.
+ * tokens (single-use, stored hashed), instance secrets (a registered host's
+ * gateway token, envelope-encrypted with the vault's keys). Portable across
+ * SQLite and PostgreSQL.
  *
  * The rule "never two operations on one stack at once" lives here, in a unique
  * partial index: a job that changes a stack (`up`, `refresh`, `destroy`) sets
@@ -118,9 +120,28 @@ export async function up(db: AnyKysely): Promise<void> {
     .on("registration_tokens")
     .column("instance_id")
     .execute();
+
+  await db.schema
+    .createTable("instance_secrets")
+    .addColumn("id", "text", (c) => c.primaryKey())
+    .addColumn("instance_id", "text", (c) => c.notNull().references("instances.id").onDelete("cascade"))
+    .addColumn("user_id", "text", (c) => c.notNull())
+    /** `gateway-token`. */
+    .addColumn("kind", "text", (c) => c.notNull())
+    /** AES-256-GCM under a random data key, as in the vault's credentials table. */
+    .addColumn("ciphertext", "text", (c) => c.notNull())
+    .addColumn("iv", "text", (c) => c.notNull())
+    .addColumn("auth_tag", "text", (c) => c.notNull())
+    .addColumn("wrapped_key", "text", (c) => c.notNull())
+    .addColumn("key_version", "integer", (c) => c.notNull())
+    .addColumn("wrap_kind", "text", (c) => c.notNull())
+    .addColumn("created_at", "text", (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex("instance_secrets_instance").on("instance_secrets").columns(["instance_id", "kind"]).unique().execute();
 }
 
 export async function down(db: AnyKysely): Promise<void> {
+  await db.schema.dropTable("instance_secrets").execute();
   await db.schema.dropTable("registration_tokens").execute();
   await db.schema.dropTable("job_events").execute();
   await db.schema.dropTable("jobs").execute();

@@ -5,7 +5,7 @@
  * killed mid-update leaves the lock behind, and the next `up` fails with
  * `conflict` unless `cancel` removed it first.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   EngineError,
@@ -26,6 +26,10 @@ export interface StandInOptions {
   stepMs?: number;
   /** Whether deployments are possible (false mimics "no Pulumi CLI"). */
   deploy?: boolean;
+  /** Prints the operation's environment values in an output line, as a careless engine might (redaction tests). */
+  echoEnv?: boolean;
+  /** Appends `{ operation, stackName, pid }` as a JSON line per operation started (shared by worker processes). */
+  journal?: string;
 }
 
 interface StackState {
@@ -118,6 +122,13 @@ export class StandInEngine implements Engine {
 
   private record(operation: string, spec: StackSpec): void {
     this.calls.push({ operation, stackName: spec.stackName, envVars: { ...spec.envVars }, config: { ...spec.config } });
+    if (this.options.journal) {
+      appendFileSync(this.options.journal, `${JSON.stringify({ operation, stackName: spec.stackName, pid: process.pid })}\n`);
+    }
+    if (this.options.echoEnv) {
+      spec.onOutput?.(`environment: ${Object.entries(spec.envVars).map(([key, value]) => `${key}=${value}`).join(" ")}`);
+      spec.onOutput?.(`config: ${JSON.stringify(spec.config)}`);
+    }
     const failure = this.failures.findIndex((entry) => entry.operation === operation);
     if (failure >= 0) {
       const [entry] = this.failures.splice(failure, 1);

@@ -1,0 +1,238 @@
+/**
+ * Instances and their operations, as the routes use them: create (validated
+ * with the stack kind's own schema, idempotent per user and key, recorded
+ * together with its first `up` in one transaction), list, read, and enqueue
+ * preview / refresh / destroy. Views say what the API shows of the rows.
+ */
+import { createHash } from "node:crypto";
+import type { Kysely } from "kysely";
+import { ConfigError } from "../../program/errors";
+import { parseHostConfig } from "../../program/host-config";
+import type { Database } from "../db/schema";
+import type { Operation } from "../engine/types";
+import { HttpError } from "../http/errors";
+import { newInstanceId, stackNameFor } from "../stacks/naming";
+import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
+import { enqueueJob, getJob, isUniqueViolation, now, StackBusyError } from "./queue";
+import type { QueueSettings } from "./settings";
+import type { Cloud, Instance, InstanceStatus, Job } from "./tables";
+
+/** Top-level request fields that are also stack config keys. */
+const TOP_LEVEL_KEYS = new Set(["cloud", "region", "size", "name"]);
+
+export interface CreateInstanceRequest {
+  cloud: string;
+  region: string;
+  size?: string | undefined;
+  name?: string | undefined;
+  credentialId?: string | undefined;
+  /** Every other stack config key (`gatewayCidrs`, `versions`, `sshAccess`, `snapshots`...). */
+  options?: Record<string, unknown> | undefined;
+}
+
+/**
+ * The stack config of a create request, validated by the host kind's schema
+ * (the same one `pulumi up` and `npm run synth` use). A refusal becomes a 400
+ * naming the request field (`body.region`, `body.options.gatewayCidrs`).
+ */
+export function instanceConfig(body: CreateInstanceRequest): Record<string, unknown> {
+  const options = body.options ?? {};
+  for (const key of Object.keys(options)) {
+    if (TOP_LEVEL_KEYS.has(key) || key === "kind") {
+      throw new HttpError(400, `\`body.options.${key}\`: set \`${key}\` at the top level of the request, not in \`options\``, `body.options.${key}`);
+    }
+  }
+  const config: Record<string, unknown> = {
+    ...options,
+    cloud: body.cloud,
+    region: body.region,
+    ...(body.size !== undefined ? { size: body.size } : {}),
+    ...(body.name !== undefined ? { name: body.name } : {}),
+  };
+  try {
+    parseHostConfig(config);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      const root = error.key.split(/[.[]/)[0] ?? error.key;
+      const field = error.key === "" ? "body.options" : TOP_LEVEL_KEYS.has(root) ? `body.${error.key}` : `body.options.${error.key}`;
+      throw new HttpError(400, error.message, field);
+    }
+    throw error;
+  }
+  return config;
+}
+
+export function requestHash(body: CreateInstanceRequest): string {
+  return createHash("sha256").update(canonicalJson(body)).digest("hex");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : 1));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${canonicalJson(inner)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export interface CreateInstanceResult {
+  instance: Instance;
+  job: Job;
+  /** False when an earlier request with the same idempotency key already created it. */
+  created: boolean;
+}
+
+/**
+ * Records the instance and enqueues its first `up`, in one transaction. With
+ * an idempotency key, a repeat of the same request returns the first result;
+ * the same key with a different body is refused (409).
+ */
+export async function createInstance(
+  db: Kysely<Database>,
+  deps: { credentials: CredentialProvider; queue: QueueSettings },
+  request: { userId: string; body: CreateInstanceRequest; idempotencyKey: string | undefined },
+): Promise<CreateInstanceResult> {
+  const { userId, body, idempotencyKey } = request;
+  const hash = requestHash(body);
+  if (idempotencyKey !== undefined) {
+    const earlier = await replay(db, userId, idempotencyKey, hash);
+    if (earlier) return earlier;
+  }
+  const config = instanceConfig(body);
+  const cloud = body.cloud as Cloud;
+  let credentialId: string;
+  try {
+    credentialId = await deps.credentials.choose(userId, cloud, body.credentialId);
+  } catch (error) {
+    if (error instanceof MissingCredentialError) throw new HttpError(400, error.message, "body.cloud");
+    if (error instanceof CredentialChoiceError) throw new HttpError(400, error.message, "body.credentialId");
+    throw error;
+  }
+  const id = newInstanceId();
+  const stackName = stackNameFor(userId, id);
+  const at = now();
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const instance: Instance = {
+        id,
+        user_id: userId,
+        cloud,
+        region: body.region,
+        size: String(config.size ?? "small"),
+        credential_id: credentialId,
+        config: JSON.stringify(config),
+        stack_name: stackName,
+        status: "pending",
+        outputs: null,
+        last_job_id: null,
+        idempotency_key: idempotencyKey ?? null,
+        request_hash: hash,
+        gateway_token_ref: null,
+        tls_fingerprint: null,
+        registered_at: null,
+        created_at: at,
+        updated_at: at,
+      };
+      await trx.insertInto("instances").values(instance).execute();
+      const job = await enqueueJob(trx, {
+        instanceId: id,
+        userId,
+        stackName,
+        operation: "up",
+        memoryMb: deps.queue.memoryMb.up,
+        maxAttempts: deps.queue.maxAttempts,
+      });
+      await trx.updateTable("instances").set({ last_job_id: job.id }).where("id", "=", id).execute();
+      return { instance: { ...instance, last_job_id: job.id }, job, created: true };
+    });
+  } catch (error) {
+    // Two requests with one key at once: the unique index lets one through; the other replays it.
+    if (idempotencyKey !== undefined && isUniqueViolation(error)) {
+      const earlier = await replay(db, userId, idempotencyKey, hash);
+      if (earlier) return earlier;
+    }
+    throw error;
+  }
+}
+
+async function replay(db: Kysely<Database>, userId: string, key: string, hash: string): Promise<CreateInstanceResult | undefined> {
+  const instance = await db
+    .selectFrom("instances")
+    .selectAll()
+    .where("user_id", "=", userId)
+    .where("idempotency_key", "=", key)
+    .executeTakeFirst();
+  if (!instance) return undefined;
+  if (instance.request_hash !== hash) {
+    throw new HttpError(
+      409,
+      "`Idempotency-Key`: this key was already used for a different request; use a new key for a new instance",
+      "headers.idempotency-key",
+    );
+  }
+  const first = await db
+    .selectFrom("jobs")
+    .selectAll()
+    .where("instance_id", "=", instance.id)
+    .orderBy("created_at")
+    .executeTakeFirstOrThrow();
+  return { instance, job: first, created: false };
+}
+
+export async function findUserInstance(db: Kysely<Database>, userId: string, instanceId: string): Promise<Instance | undefined> {
+  return db.selectFrom("instances").selectAll().where("id", "=", instanceId).where("user_id", "=", userId).executeTakeFirst();
+}
+
+export async function listUserInstances(db: Kysely<Database>, userId: string): Promise<Instance[]> {
+  return db.selectFrom("instances").selectAll().where("user_id", "=", userId).orderBy("created_at", "desc").execute();
+}
+
+const STATUS_WHILE_QUEUED: Partial<Record<Operation, InstanceStatus>> = { refresh: "refreshing", destroy: "destroying" };
+
+/**
+ * Enqueues an operation on an existing instance. A stack-changing operation
+ * while another is queued or running is refused (409), never queued twice.
+ */
+export async function enqueueOperation(
+  db: Kysely<Database>,
+  queue: QueueSettings,
+  instance: Instance,
+  operation: Exclude<Operation, "up">,
+): Promise<Job> {
+  if (instance.status === "destroyed" && operation !== "preview") {
+    throw new HttpError(409, `the instance is destroyed; \`${operation}\` needs a live stack`);
+  }
+  try {
+    return await db.transaction().execute(async (trx) => {
+      const job = await enqueueJob(trx, {
+        instanceId: instance.id,
+        userId: instance.user_id,
+        stackName: instance.stack_name,
+        operation,
+        memoryMb: queue.memoryMb[operation],
+        maxAttempts: queue.maxAttempts,
+      });
+      const status = STATUS_WHILE_QUEUED[operation];
+      await trx
+        .updateTable("instances")
+        .set({ last_job_id: job.id, updated_at: now(), ...(status ? { status } : {}) })
+        .where("id", "=", instance.id)
+        .execute();
+      return job;
+    });
+  } catch (error) {
+    if (error instanceof StackBusyError) throw new HttpError(409, error.message);
+    throw error;
+  }
+}
+
+export async function findUserJob(db: Kysely<Database>, userId: string, jobId: string): Promise<Job | undefined> {
+  const job = await getJob(db, jobId);
+  return job && job.user_id === userId ? job : undefined;
+}
+
+export function isFinished(job: Pick<Job, "state">): boolean {
+  return job.state === "succeeded" || job.state === "failed" || job.state === "cancelled";
+}

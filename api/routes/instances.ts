@@ -1,0 +1,267 @@
+/**
+ * Instances: one OpenClaw host per instance, one Pulumi stack each.
+ *
+ *   POST   /v1/instances                  record + enqueue `up` (Idempotency-Key header)
+ *   GET    /v1/instances                  list yours
+ *   GET    /v1/instances/:id              status, outputs, last job
+ *   POST   /v1/instances/:id/preview      offline synth + policy review (no CLI, no credentials needed)
+ *   POST   /v1/instances/:id/refresh      enqueue `refresh`
+ *   DELETE /v1/instances/:id              enqueue `destroy` (the stack is removed afterwards)
+ *   POST   /v1/instances/:id/register     the host's first-boot call with its single-use registration token
+ *
+ * Wrapped with fastify-plugin so the job runtime it registers (`app.jobs`,
+ * the embedded worker) is shared with the job routes.
+ */
+import fp from "fastify-plugin";
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { HttpError, notFound } from "../http/errors";
+import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import {
+  createInstance,
+  enqueueOperation,
+  findUserInstance,
+  isFinished,
+  listUserInstances,
+} from "../jobs/instances";
+import { jobsPlugin } from "../jobs/plugin";
+import { getJob } from "../jobs/queue";
+import type { Instance, Job } from "../jobs/tables";
+import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
+import { storeGatewayToken } from "../registration/gateway-tokens";
+import { redeemRegistrationToken } from "../registration/tokens";
+
+const createBody = z.strictObject({
+  cloud: z.string().min(1).max(32).describe("`digitalocean`, `aws` or `gcp`"),
+  region: z.string().min(1).max(64).describe("A region of that cloud, e.g. `nyc3`, `us-east-1`, `us-central1`"),
+  size: z.string().min(1).max(32).optional().describe("Size preset: `small` (default), `medium`, `large`"),
+  name: z.string().min(1).max(64).optional().describe("Base name of the host's resources (default `openclaw`)"),
+  credentialId: z.string().min(1).max(64).optional().describe("Which of your credentials to use (default: your newest of that cloud)"),
+  options: z
+    .record(z.string(), z.unknown())
+    .optional()
+    .describe("Every other `clawstack:*` stack config key: `gatewayCidrs` and `versions` (required), `zone`, `sshAccess`, `snapshots`, `tags`..."),
+});
+
+const idempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .regex(/^[\x21-\x7e]{1,200}$/, "must be 1 to 200 printable ASCII characters")
+    .optional()
+    .describe("Retries with the same key return the first result instead of provisioning twice"),
+});
+
+const instanceAndJob = z.object({ instance: instanceViewSchema, job: jobViewSchema });
+
+const registerBody = z.strictObject({
+  registrationToken: z.string().min(1).max(200).describe("The single-use `csreg_...` token from user-data"),
+  gatewayToken: z
+    .string()
+    .regex(/^\S{32,512}$/, "must be 32 to 512 characters without whitespace")
+    .describe("The host's gateway token; stored encrypted in the vault, never shown"),
+  tlsCertSha256: z
+    .string()
+    .transform((value) => value.replace(/:/g, "").toLowerCase())
+    .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
+    .describe("SHA-256 fingerprint of the gateway's TLS certificate, pinned from now on"),
+});
+
+const REDEEM_REFUSALS = {
+  unknown: [401, "`registrationToken`: not a registration token of this instance"],
+  used: [409, "`registrationToken`: this token was already used (registration tokens are single use)"],
+  expired: [410, "`registrationToken`: this token expired (tokens are valid for one hour); re-run `up` to issue a new one"],
+} as const;
+
+const routes: FastifyPluginAsyncZod = async (app) => {
+  await app.register(jobsPlugin);
+
+  async function lastJobOf(instance: Instance): Promise<Job | undefined> {
+    return instance.last_job_id ? getJob(app.db, instance.last_job_id) : undefined;
+  }
+
+  async function ownInstance(userId: string, id: string): Promise<Instance> {
+    const instance = await findUserInstance(app.db, userId, id);
+    if (!instance) throw notFound(`instance \`${id}\``);
+    return instance;
+  }
+
+  app.post(
+    "/v1/instances",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:write")],
+      config: { audit: "instance.create" },
+      schema: {
+        tags: ["instances"],
+        summary: "Request an OpenClaw host: validates the stack config, records the instance and enqueues its `up`",
+        security: bearerSecurity,
+        headers: idempotencyHeaders,
+        body: createBody,
+        response: { 200: instanceAndJob, 201: instanceAndJob, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const result = await createInstance(
+        app.db,
+        { credentials: app.jobs.credentials, queue: app.jobs.settings.queue },
+        { userId: request.principal!.userId, body: request.body, idempotencyKey: request.headers["idempotency-key"] },
+      );
+      request.auditTarget = result.instance.id;
+      if (result.created) app.jobs.wake();
+      const latest = (await getJob(app.db, result.job.id)) ?? result.job;
+      return reply.code(result.created ? 201 : 200).send({ instance: instanceView(result.instance, latest), job: jobView(latest) });
+    },
+  );
+
+  app.get(
+    "/v1/instances",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:read")],
+      schema: {
+        tags: ["instances"],
+        summary: "Your instances, newest first",
+        security: bearerSecurity,
+        response: { 200: z.object({ instances: z.array(instanceViewSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => {
+      const instances = await listUserInstances(app.db, request.principal!.userId);
+      return { instances: await Promise.all(instances.map(async (instance) => instanceView(instance, await lastJobOf(instance)))) };
+    },
+  );
+
+  app.get(
+    "/v1/instances/:id",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:read")],
+      schema: {
+        tags: ["instances"],
+        summary: "One instance: status, outputs, last job",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 200: instanceViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const instance = await ownInstance(request.principal!.userId, request.params.id);
+      return instanceView(instance, await lastJobOf(instance));
+    },
+  );
+
+  app.post(
+    "/v1/instances/:id/preview",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:read")],
+      config: { audit: "instance.preview" },
+      schema: {
+        tags: ["instances"],
+        summary: "Preview: the offline plan (the real program under mocks) and the policy review; needs no CLI and no credentials",
+        security: bearerSecurity,
+        params: idParams,
+        querystring: z.strictObject({
+          wait: z.coerce.number().int().min(0).max(60).default(0).describe("Seconds to wait for the result (0: answer 202 at once)"),
+        }),
+        response: { 200: z.object({ job: jobViewSchema }), 202: z.object({ job: jobViewSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const instance = await ownInstance(request.principal!.userId, request.params.id);
+      request.auditTarget = instance.id;
+      let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview");
+      app.jobs.wake();
+      const deadline = Date.now() + request.query.wait * 1000;
+      while (!isFinished(job) && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        job = (await getJob(app.db, job.id)) ?? job;
+      }
+      return reply.code(isFinished(job) ? 200 : 202).send({ job: jobView(job) });
+    },
+  );
+
+  app.post(
+    "/v1/instances/:id/refresh",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:write")],
+      config: { audit: "instance.refresh" },
+      schema: {
+        tags: ["instances"],
+        summary: "Enqueue a `refresh` of the instance's stack (409 while another operation is queued or running)",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const instance = await ownInstance(request.principal!.userId, request.params.id);
+      request.auditTarget = instance.id;
+      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "refresh");
+      app.jobs.wake();
+      return reply.code(202).send({ job: jobView(job) });
+    },
+  );
+
+  app.delete(
+    "/v1/instances/:id",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:write")],
+      config: { audit: "instance.destroy" },
+      schema: {
+        tags: ["instances"],
+        summary: "Enqueue a `destroy`: the cloud resources go, then the stack is removed (409 while another operation is queued or running)",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const instance = await ownInstance(request.principal!.userId, request.params.id);
+      request.auditTarget = instance.id;
+      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "destroy");
+      app.jobs.wake();
+      return reply.code(202).send({ job: jobView(job) });
+    },
+  );
+
+  app.post(
+    "/v1/instances/:id/register",
+    {
+      config: { audit: "instance.register" },
+      schema: {
+        tags: ["instances"],
+        summary:
+          "First-boot registration by the host (authenticated by its single-use registration token): stores the gateway token in the vault and pins the TLS fingerprint",
+        params: idParams,
+        body: registerBody,
+        response: { 204: z.null(), ...errorResponses, 410: errorResponses[404] },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      request.auditTarget = id;
+      const { registrationToken, gatewayToken, tlsCertSha256 } = request.body;
+      await app.db.transaction().execute(async (trx) => {
+        const instance = await trx.selectFrom("instances").selectAll().where("id", "=", id).executeTakeFirst();
+        // An unknown instance answers like an unknown token: ids are not confirmed to strangers.
+        if (!instance) throw new HttpError(401, REDEEM_REFUSALS.unknown[1], "body.registrationToken");
+        const outcome = await redeemRegistrationToken(trx, id, registrationToken);
+        if (outcome !== "ok") {
+          const [status, message] = REDEEM_REFUSALS[outcome];
+          throw new HttpError(status, message, "body.registrationToken");
+        }
+        const secretId = await storeGatewayToken(trx, app.vault.wrapper, {
+          userId: instance.user_id,
+          instanceId: id,
+          token: gatewayToken,
+        });
+        const at = new Date().toISOString();
+        await trx
+          .updateTable("instances")
+          .set({ gateway_token_ref: secretId, tls_fingerprint: tlsCertSha256, registered_at: at, updated_at: at })
+          .where("id", "=", id)
+          .execute();
+      });
+      return reply.code(204).send(null);
+    },
+  );
+};
+
+export const instanceRoutes = fp(routes, { name: "clawstack-instance-routes" });

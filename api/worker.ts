@@ -1,0 +1,114 @@
+/**
+ * `npm run worker`: a job worker on its own, for the scale-out layout (any
+ * number of them, on any machines, sharing one PostgreSQL database and one
+ * state backend). It claims jobs with `FOR UPDATE SKIP LOCKED`, admits them by
+ * its memory budget, heartbeats their leases and takes over jobs whose worker
+ * died. SIGTERM/SIGINT: stop claiming, let running jobs finish for up to 20 s,
+ * then abort them (their leases expire and another worker resumes them).
+ *
+ * Reads the API's environment (DATABASE_URL, CLAWSTACK_DATA_DIR, the master
+ * keys to decrypt credentials) plus the job settings in docs/jobs.md.
+ */
+import { hostname } from "node:os";
+import { ConfigError } from "../program/errors";
+import { PasswordHasher } from "./auth/password";
+import { loadConfig } from "./config";
+import { openDatabase } from "./db/connect";
+import { migrateToLatest } from "./db/migrate";
+import { createEngine } from "./engine/factory";
+import type { Engine } from "./engine/types";
+import { createLogger } from "./http/logging";
+import { loadJobsSettings } from "./jobs/settings";
+import { VaultCredentialProvider } from "./jobs/vault-credentials";
+import { JobWorker } from "./jobs/worker";
+import { registrationPreparer } from "./registration/prepare";
+import { resolveStackLayout } from "./stacks/layout";
+import { keyWrapperFor } from "./vault/plugin";
+import { Vault } from "./vault/vault";
+
+export interface RunningWorker {
+  worker: JobWorker;
+  /** Stops claiming, waits up to `graceMs` for running jobs, closes the database. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const SHUTDOWN_GRACE_MS = 20_000;
+
+/** Starts a worker from the environment; `engine` replaces the Pulumi engine (tests use the stand-in). */
+export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Engine } = {}): Promise<RunningWorker> {
+  const env = options.env ?? process.env;
+  const config = loadConfig(env);
+  if (config.database.engine !== "postgres") {
+    throw new ConfigError(
+      "DATABASE_URL",
+      "`DATABASE_URL`: a separate worker needs PostgreSQL (postgres://...); on SQLite the API process runs the one worker itself (`npm start`)",
+    );
+  }
+  const settings = loadJobsSettings(env);
+  const logger = createLogger(config);
+  const handle = openDatabase(config.database, { poolSize: 5 });
+  try {
+    await migrateToLatest(handle.db);
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  const vault = new Vault(handle.db, keyWrapperFor(config), new PasswordHasher(config.passwordHashing));
+  const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: `${hostname()}-${process.pid}`, env });
+  const engine = options.engine ?? createEngine(layout);
+  const capabilities = engine.capabilities();
+  if (!capabilities.deploy) logger.warn({ reason: capabilities.reason }, "up, refresh and destroy jobs will fail at once; previews work");
+  const worker = new JobWorker({
+    db: handle.db,
+    dialect: "postgres",
+    engine,
+    layout,
+    credentials: new VaultCredentialProvider(handle.db, vault),
+    worker: settings.worker,
+    queue: settings.queue,
+    prepareConfig: registrationPreparer(handle.db, settings.publicUrl),
+    logger,
+  });
+  worker.start();
+  logger.info(
+    { workerId: worker.workerId, memoryBudgetMb: settings.worker.memoryBudgetMb, leaseMs: settings.worker.leaseMs, engine: engine.name },
+    "worker started",
+  );
+  return {
+    worker,
+    async stop(graceMs = SHUTDOWN_GRACE_MS) {
+      await worker.stop({ graceMs });
+      await handle.close();
+      logger.info({ workerId: worker.workerId }, "worker stopped");
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const running = await runWorker();
+  let stopping = false;
+  const shutdown = () => {
+    if (stopping) return;
+    stopping = true;
+    running.stop().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`worker shutdown failed: ${error instanceof Error ? error.message : String(error)}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on("SIGTERM", shutdown);
+  process.on("SIGINT", shutdown);
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`configuration error: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`the worker failed to start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  });
+}
