@@ -24,6 +24,7 @@ import {
   encodeChatPart,
   encodeFileChunk,
   encodeKeyRotation,
+  encodePong,
   encodePortRotation,
   encodePresence,
   parseJsonObject,
@@ -471,7 +472,9 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
         return;
       }
       case MessageType.ping:
-        return this.send(MessageType.pong, plaintext.subarray(0, 8));
+        // The client has no data port to report: 0 (docs §6.5).
+        if (plaintext.length === 8) this.send(MessageType.pong, encodePong(plaintext, 0));
+        return;
       case MessageType.pong: {
         if (plaintext.length !== 10) return;
         const waiting = this.pings.get(plaintext.toString("latin1", 0, 8));
