@@ -68,7 +68,20 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate("config", config);
+  // JSON only: any other content type is answered 415 rather than reaching a schema as a string.
+  app.removeContentTypeParser(["text/plain"]);
   registerErrorHandler(app);
+
+  // Graceful shutdown: once closing, answers in flight tell keep-alive clients to hang up, so
+  // `app.close()` does not wait for their idle connections (Fastify keeps them 72 s by default).
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply, payload) => {
+    if (closing) reply.header("connection", "close");
+    return payload;
+  });
 
   await app.register(helmet, {
     contentSecurityPolicy: {

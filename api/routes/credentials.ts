@@ -100,7 +100,7 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Decrypt the credential in memory and check it with its cloud",
         security: bearerSecurity,
         params: idParams,
-        body: z.strictObject({ passphrase: z.string().min(1).max(1024).optional() }).optional(),
+        body: z.strictObject({ passphrase: z.string().min(1).max(1024).optional() }).nullish(),
         response: { 200: z.object({ ok: z.boolean(), detail: z.string() }), ...errorResponses },
       },
     },

@@ -110,7 +110,7 @@ export class Vault {
     let passphraseKey: Buffer | undefined;
     if (row.passphrase_salt !== null) {
       if (passphrase === undefined) {
-        throw new VaultError(400, "`passphrase`: this credential is in passphrase mode; send its passphrase", "passphrase");
+        throw new VaultError(400, "`body.passphrase`: this credential is in passphrase mode; send its passphrase", "body.passphrase");
       }
       passphraseKey = await this.hasher.deriveKey(passphrase, Buffer.from(row.passphrase_salt, "base64"));
     }
@@ -124,7 +124,7 @@ export class Vault {
       );
       return JSON.parse(plaintext.toString("utf8")) as CredentialSecret;
     } catch {
-      if (passphraseKey) throw new VaultError(403, "`passphrase`: wrong passphrase for this credential", "passphrase");
+      if (passphraseKey) throw new VaultError(403, "`body.passphrase`: wrong passphrase for this credential", "body.passphrase");
       throw new Error(`credential ${row.id} does not decrypt (tampered or wrong context)`);
     } finally {
       dataKey.fill(0);
