@@ -52,9 +52,14 @@ export function workloadBoundaryArn(partition: string, accountId: string): strin
  *   (`aws:ResourceTag`); used for every change, attach, detach and delete.
  * - `launch-image`: the AMI a launch reads, limited to trusted image owners
  *   (`ec2:Owner`), since public images carry no ClawStack tag.
- * - `use-network`: the subnet and VPC a launch or a new security group is
- *   placed in (the account's default VPC carries no ClawStack tag). Nothing in
- *   the subnet or VPC changes; what is created in it is `request-tag` scoped.
+ * - `launch-companion`: the other resources a creating call touches besides
+ *   the one it tags: the subnet and VPC a launch or a new security group is
+ *   placed in (the account's default VPC carries no ClawStack tag), and the
+ *   root volume and network interface RunInstances creates with the instance
+ *   (the Pulumi AWS provider tags only the instance in the RunInstances call,
+ *   unless the host sets `volumeTags`). Only `ec2:RunInstances` and
+ *   `ec2:CreateSecurityGroup`, which also need the tag-conditioned grant on
+ *   the instance or security group, so none of these can be used alone.
  * - `create-bounded-role`: `aws:RequestTag` plus `iam:PermissionsBoundary` =
  *   the workload boundary; only under the two role paths.
  * - `bounded-role`: `aws:ResourceTag` plus `iam:PermissionsBoundary` = the
@@ -67,7 +72,7 @@ export type GrantScope =
   | "request-tag"
   | "resource-tag"
   | "launch-image"
-  | "use-network"
+  | "launch-companion"
   | "create-bounded-role"
   | "bounded-role"
   | "attach-managed-policy"
@@ -113,17 +118,17 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
   "aws:ec2/instance:Instance": {
     why: "the OpenClaw host (AwsHost)",
     grants: [
-      {
-        scope: "request-tag",
-        actions: ["ec2:RunInstances"],
-        resources: [`${EC2}:instance/*`, `${EC2}:volume/*`, `${EC2}:network-interface/*`],
-      },
+      { scope: "request-tag", actions: ["ec2:RunInstances"], resources: [`${EC2}:instance/*`] },
       {
         scope: "resource-tag",
         actions: ["ec2:RunInstances"],
         resources: [`${EC2}:security-group/*`, `${EC2}:key-pair/*`],
       },
-      { scope: "use-network", actions: ["ec2:RunInstances"], resources: [`${EC2}:subnet/*`] },
+      {
+        scope: "launch-companion",
+        actions: ["ec2:RunInstances"],
+        resources: [`${EC2}:subnet/*`, `${EC2}:volume/*`, `${EC2}:network-interface/*`],
+      },
       { scope: "launch-image", actions: ["ec2:RunInstances"], resources: [`${EC2_ANY_OWNER}image/*`] },
       {
         scope: "resource-tag",
@@ -144,7 +149,7 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
     why: "the host's firewall",
     grants: [
       { scope: "request-tag", actions: ["ec2:CreateSecurityGroup"], resources: [`${EC2}:security-group/*`] },
-      { scope: "use-network", actions: ["ec2:CreateSecurityGroup"], resources: [`${EC2}:vpc/*`] },
+      { scope: "launch-companion", actions: ["ec2:CreateSecurityGroup"], resources: [`${EC2}:vpc/*`] },
       {
         scope: "resource-tag",
         actions: [

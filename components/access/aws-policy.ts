@@ -204,7 +204,7 @@ const SCOPE_ORDER: readonly GrantScope[] = [
   "request-tag",
   "create-bounded-role",
   "launch-image",
-  "use-network",
+  "launch-companion",
   "resource-tag",
   "bounded-role",
   "attach-managed-policy",
@@ -215,7 +215,7 @@ const SID_BY_SCOPE: Record<GrantScope, string> = {
   "request-tag": "CreateOnlyTagged",
   "create-bounded-role": "CreateRolesOnlyWithBoundary",
   "launch-image": "LaunchFromTrustedImages",
-  "use-network": "PlaceInAccountNetwork",
+  "launch-companion": "LaunchCompanionsOfTaggedCreates",
   "resource-tag": "ChangeOnlyTagged",
   "bounded-role": "WriteRolePoliciesOnlyWithinBoundary",
   "attach-managed-policy": "AttachOnlyDlmServicePolicy",
@@ -231,7 +231,7 @@ function conditionFor(scope: GrantScope, context: ConditionContext): Pick<Policy
   const boundary = { "iam:PermissionsBoundary": context.boundaryArn };
   switch (scope) {
     case "describe":
-    case "use-network":
+    case "launch-companion":
       return {};
     case "request-tag":
       return { Condition: { StringEquals: REQUEST_TAG } };

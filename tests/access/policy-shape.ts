@@ -19,18 +19,20 @@ export function isReadOnly(action: string): boolean {
 
 /**
  * The one place an Allow with mutating actions may go without a tag condition:
- * placing a launch or a new security group in the account's network. Nothing in
- * the subnet or VPC changes; what is created there is request-tag scoped. The
- * shape is pinned exactly, so any other unconditioned mutation is reported.
+ * the companions of a tag-conditioned create (the subnet and VPC it is placed
+ * in, the root volume and network interface RunInstances makes with the
+ * instance). RunInstances and CreateSecurityGroup also need the grant on the
+ * instance or security group itself, which is request-tag scoped. The shape is
+ * pinned exactly, so any other unconditioned mutation is reported.
  */
-function isNetworkPlacement(statement: PolicyStatement): boolean {
+function isLaunchCompanion(statement: PolicyStatement): boolean {
   const actions = actionsOf(statement);
   const resources = resourcesOf(statement);
   return (
     statement.Condition === undefined &&
     actions.every((action) => action === "ec2:RunInstances" || action === "ec2:CreateSecurityGroup") &&
     resources.length > 0 &&
-    resources.every((resource) => /^arn:aws[a-z-]*:ec2:\*:\d{12}:(subnet|vpc)\/\*$/.test(resource))
+    resources.every((resource) => /^arn:aws[a-z-]*:ec2:\*:\d{12}:(subnet|vpc|volume|network-interface)\/\*$/.test(resource))
   );
 }
 
@@ -46,7 +48,7 @@ export function unscopedMutations(policy: PolicyDocument): string[] {
   for (const statement of policy.Statement) {
     if (statement.Effect !== "Allow") continue;
     const mutating = actionsOf(statement).filter((action) => !isReadOnly(action));
-    if (mutating.length === 0 || isNetworkPlacement(statement)) continue;
+    if (mutating.length === 0 || isLaunchCompanion(statement)) continue;
     const keys = Object.values(statement.Condition ?? {}).flatMap((block) => Object.keys(block));
     if (!keys.some((key) => SCOPING_KEYS.includes(key))) problems.push(`${statement.Sid}: ${mutating.join(", ")}`);
   }
