@@ -15,7 +15,6 @@ import { parseArgs } from "node:util";
 import { policyIds } from "./policies";
 import { ReviewInputError, reviewResources, ruleConfigFromStackConfig, type ReviewReport, type Violation } from "./review";
 import { readReviewFile, readStackConfigFile } from "./lib/plan-input";
-import { reviewStack, stackConfig, stackNames } from "./lib/stack-review";
 
 const USAGE = `usage:
   npm run policy:review -- --stack <name> [--json]
@@ -62,7 +61,8 @@ export function humanReport(report: ReviewReport, label: string): string {
   return lines.join("\n");
 }
 
-async function main(argv: string[]): Promise<number> {
+/** Runs the CLI on `argv` (without `node script`) and returns its exit status. */
+export async function main(argv: string[]): Promise<number> {
   let values: {
     stack?: string | undefined;
     resources?: string | undefined;
@@ -114,13 +114,17 @@ async function main(argv: string[]): Promise<number> {
   }
 
   try {
+    // Loaded only for stack reviews: it pulls in the Pulumi runtime and every component.
+    const stacks = async () => import("./lib/stack-review.js");
     if (values["pack-config"] && values.stack !== undefined) {
+      const { stackConfig } = await stacks();
       const ruleConfig = ruleConfigFromStackConfig(stackConfig(values.stack));
       const packConfig = Object.fromEntries(policyIds().map((id) => [id, ruleConfig]));
       process.stdout.write(`${JSON.stringify(packConfig, null, 2)}\n`);
       return 0;
     }
     if (values["all-stacks"]) {
+      const { reviewStack, stackNames } = await stacks();
       const names = stackNames();
       if (names.length === 0) throw new ReviewInputError("no stacks to review: stacks/ holds no Pulumi.<name>.yaml");
       let failed = false;
@@ -134,7 +138,7 @@ async function main(argv: string[]): Promise<number> {
     let report: ReviewReport;
     let label: string;
     if (values.stack !== undefined) {
-      report = await reviewStack(values.stack);
+      report = await (await stacks()).reviewStack(values.stack);
       label = `stack ${values.stack}`;
     } else {
       const path = values.resources as string;

@@ -127,6 +127,12 @@ export function ruleConfigFromStackConfig(config: Record<string, unknown> = {}, 
   return { gatewayCidrs, sshAccess, exemptions };
 }
 
+/** The (`$`-joined, parent-first) type part of a URN: `urn:pulumi:stack::project::<type>::name`. */
+function qualifiedTypeOf(urn: string): string {
+  const parts = urn.split("::");
+  return parts.length >= 4 ? parts.slice(2, -1).join("::") : "";
+}
+
 function throwNotApplicable(): never {
   throw new NotApplicable();
 }
@@ -204,13 +210,18 @@ export async function reviewResources(resources: readonly ReviewResource[], opti
       asType: ((resourceClass: unknown) => (typeOf(resourceClass) === resource.type ? props : undefined)) as PolicyResource["asType"],
     }));
     const byUrnResource = new Map(policyResources.map((entry) => [entry.urn, entry]));
+    // Plans without URNs (the synth JSON carries only parent URNs) still link
+    // parents: a URN ends in `<...$>type::name`, and type plus name is unique.
+    const byTypeAndName = new Map(policyResources.map((entry) => [`${entry.type}::${entry.name}`, entry]));
+    const resolve = (urn: string): PolicyResource | undefined =>
+      byUrnResource.get(urn) ?? byTypeAndName.get(`${qualifiedTypeOf(urn).split("$").pop()}::${nameFromUrn(urn)}`);
     policyResources.forEach((entry, index) => {
       const source = planned[index]!.resource;
-      const parent = source.parent === undefined ? undefined : byUrnResource.get(source.parent);
+      const parent = source.parent === undefined ? undefined : resolve(source.parent);
       if (parent) entry.parent = parent;
-      entry.dependencies = (source.dependencies ?? []).flatMap((dep) => byUrnResource.get(dep) ?? []);
+      entry.dependencies = (source.dependencies ?? []).flatMap((dep) => resolve(dep) ?? []);
       for (const [key, deps] of Object.entries(source.propertyDependencies ?? {})) {
-        entry.propertyDependencies[key] = deps.flatMap((dep) => byUrnResource.get(dep) ?? []);
+        entry.propertyDependencies[key] = deps.flatMap((dep) => resolve(dep) ?? []);
       }
     });
     const args: StackValidationArgs = { resources: policyResources, stackTags, getConfig, notApplicable: throwNotApplicable };

@@ -130,7 +130,7 @@ export class AwsProvisionerRole extends pulumi.ComponentResource {
         path: WORKLOAD_BOUNDARY_PATH,
         description: "Permissions boundary of the OpenClaw host roles Claw Cloud creates: read their own gateway token, nothing else.",
         policy: JSON.stringify(renderWorkloadBoundaryPolicy(resolved.partition, resolved.accountId)),
-        tags: { Purpose: "claw-cloud-provisioner" },
+        tags: { Purpose: "claw-cloud-provisioner", [MANAGED_BY.key]: MANAGED_BY.value },
       },
       { parent: this },
     );

@@ -2,14 +2,12 @@
  * Reviewing a stack of this project without the engine: read
  * `stacks/Pulumi.<name>.yaml`, run the stack's real program under Pulumi mocks
  * (the offline synth) and review everything it registered with the stack's own
- * policy config. Loads the Pulumi runtime and every component, so it is not
- * part of the pack's import graph.
+ * policy config. Not part of the pack's import graph (it runs the program).
  */
 import { readdirSync } from "node:fs";
 import { ConfigError } from "../../program/errors";
 import { STACKS_DIR, readStackConfig } from "../../program/stack-config";
-import { synthConfig } from "../../program/synth";
-import { ReviewInputError, reviewResources, ruleConfigFromStackConfig, type ReviewReport } from "../review";
+import { ReviewInputError, reviewResources, ruleConfigFromStackConfig, type ReviewReport, type ReviewResource } from "../review";
 
 /** The stack config key that holds policy exemptions (prefix stripped). */
 export const EXEMPTIONS_KEY = "policyExemptions";
@@ -39,22 +37,30 @@ export function stackConfig(name: string): Record<string, unknown> {
 }
 
 /**
- * Synthesizes and reviews one stack. Exemptions are checked before the program
- * runs (one naming an unknown rule is a `ReviewInputError`); the exemptions key
- * is the pack's, so the program does not see it.
+ * Synthesizes one stack for review: its planned resources and its config.
+ * Exemptions are checked before the program runs (one naming an unknown rule
+ * is a `ReviewInputError`); the exemptions key is the pack's, so the program
+ * does not see it.
  */
-export async function reviewStack(name: string): Promise<ReviewReport> {
+export async function synthForReview(name: string): Promise<{ resources: ReviewResource[]; config: Record<string, unknown> }> {
   const config = stackConfig(name);
   ruleConfigFromStackConfig(config);
   const { [EXEMPTIONS_KEY]: _exemptions, ...programConfig } = config;
-  let resources;
+  // Loaded on first use: the Pulumi runtime and every component, only once the config is known to be usable.
+  const { synthConfig } = await import("../../program/synth.js");
   try {
-    ({ resources } = await synthConfig(name, programConfig));
+    const { resources } = await synthConfig(name, programConfig);
+    return { resources, config };
   } catch (error) {
     if (error instanceof ConfigError) {
       throw new ReviewInputError(`stacks/Pulumi.${name}.yaml: config error in \`${error.key}\`: ${error.message}`);
     }
     throw error;
   }
+}
+
+/** Synthesizes and reviews one stack with its own config. */
+export async function reviewStack(name: string): Promise<ReviewReport> {
+  const { resources, config } = await synthForReview(name);
   return reviewResources(resources, { stack: name, config });
 }
