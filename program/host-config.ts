@@ -206,7 +206,7 @@ function parseClawChatInstall(value: unknown, clientCidrs: string[]): ClawChatIn
   if ((install === "embedded" || install === "fetch") && clientCidrs.length === 0) {
     throw new ConfigError(
       "clawchat.install",
-      `\`clawchat.install: ${install}\` installs a ClawChat server no client may reach: list its clients in \`clawchatClientCidrs\` or use auto or none`,
+      `\`clawchat.install\` must be auto or none while \`clawchatClientCidrs\` is empty (${install} would install a ClawChat server no client may reach; list its clients to install one); got ${describeGiven(install)}`,
     );
   }
   if (install === "none" && clientCidrs.length > 0) {

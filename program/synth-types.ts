@@ -13,13 +13,38 @@ export interface PlannedResource {
   urn: string;
   /** Inputs as registered, secrets replaced by SECRET_PLACEHOLDER. */
   inputs: Record<string, unknown>;
+  /**
+   * The resource options that decide what an update replaces or keeps, as
+   * registered (the synth fills it; plans read from elsewhere may not have it).
+   * Not part of the `--json` document.
+   */
+  options?: PlannedOptions;
 }
 
-/** The `--json` output of `npm run synth`. */
+export interface PlannedOptions {
+  ignoreChanges: string[];
+  replaceOnChanges: string[];
+  deleteBeforeReplace: boolean;
+  protect: boolean;
+  retainOnDelete: boolean;
+  /** URNs of explicit and input dependencies. */
+  dependencies: string[];
+}
+
+/** One data-source call (invoke) a program made, e.g. the Ubuntu AMI lookup. */
+export interface PlannedInvoke {
+  /** Function token, e.g. `aws:ec2/getAmi:getAmi`. */
+  token: string;
+  args: Record<string, unknown>;
+}
+
+/** What the offline synth captured (`--json` prints `planJson` of it). */
 export interface SynthResult {
   stack: string;
   resources: PlannedResource[];
   outputs: Record<string, unknown>;
+  /** Invokes in call order (the synth fills it; not part of the `--json` document). */
+  invokes?: PlannedInvoke[];
 }
 
 /** One resource of the `--json` plan. */

@@ -5,7 +5,7 @@ import { ConfigError } from "./errors.js";
 import { synthMocks } from "./mocks.js";
 import { selectStack } from "./run-stack.js";
 import { assertStackName, readStackConfig } from "./stack-config.js";
-import { type PlannedResource, SECRET_PLACEHOLDER, type SynthResult } from "./synth-types.js";
+import { type PlannedInvoke, type PlannedOptions, type PlannedResource, SECRET_PLACEHOLDER, type SynthResult } from "./synth-types.js";
 
 /** The Pulumi project name (`Pulumi.yaml`). */
 export const PROJECT_NAME = "clawstack";
@@ -44,6 +44,16 @@ interface RegisterResourceRequestLike {
   getName(): string;
   getParent(): string;
   getObject(): StructLike | undefined;
+  getIgnorechangesList(): string[];
+  getReplaceonchangesList(): string[];
+  getDeletebeforereplace(): boolean;
+  getProtect(): boolean;
+  getRetainondelete(): boolean;
+  getDependenciesList(): string[];
+}
+interface InvokeRequestLike {
+  getTok(): string;
+  getArgs(): StructLike | undefined;
 }
 interface RegisterOutputsRequestLike {
   getUrn(): string;
@@ -56,6 +66,7 @@ interface RegisterOutputsRequestLike {
  */
 class CapturingMonitor extends MockMonitor {
   readonly planned: PlannedResource[] = [];
+  readonly invokes: PlannedInvoke[] = [];
   stackUrn = "";
   stackOutputs: Record<string, unknown> = {};
 
@@ -65,10 +76,25 @@ class CapturingMonitor extends MockMonitor {
       if (!err) {
         const urn = (response as { getUrn(): string }).getUrn();
         if (req.getType() === STACK_TYPE) this.stackUrn = urn;
-        else this.planned.push({ type: req.getType(), name: req.getName(), parent: req.getParent() || this.stackUrn, urn, inputs });
+        else {
+          const options: PlannedOptions = {
+            ignoreChanges: req.getIgnorechangesList(),
+            replaceOnChanges: req.getReplaceonchangesList(),
+            deleteBeforeReplace: req.getDeletebeforereplace(),
+            protect: req.getProtect(),
+            retainOnDelete: req.getRetainondelete(),
+            dependencies: req.getDependenciesList(),
+          };
+          this.planned.push({ type: req.getType(), name: req.getName(), parent: req.getParent() || this.stackUrn, urn, inputs, options });
+        }
       }
       callback(err, response);
     });
+  }
+
+  override async invoke(req: InvokeRequestLike, callback: (err: unknown, response: unknown) => void): Promise<void> {
+    this.invokes.push({ token: req.getTok(), args: redactSerialized(req.getArgs()?.toJavaScript() ?? {}) as Record<string, unknown> });
+    return super.invoke(req, callback);
   }
 
   override registerResourceOutputs(req: RegisterOutputsRequestLike, callback: (err: unknown, response: unknown) => void): void {
@@ -140,7 +166,7 @@ export async function synthProgram(
   if (logged > 0) {
     throw new Error(`${options.label ?? "the program"} logged ${logged} error(s) while registering resources`);
   }
-  return { stack: stackName, resources: monitor.planned, outputs: monitor.stackOutputs };
+  return { stack: stackName, resources: monitor.planned, outputs: monitor.stackOutputs, invokes: monitor.invokes };
 }
 
 /** Pulumi wraps errors thrown inside outputs; surface the ConfigError with its key when there is one. */
