@@ -1,0 +1,157 @@
+/**
+ * `npm run bench -- clawchat`: the encrypted ClawChat channel on loopback next
+ * to a plain UDP echo measured in the same run, with the same payloads and the
+ * same process layout (server and client share one Node process in both cases).
+ *
+ *   1. sequential round trips for a few seconds: round trips/s and MB/s of payload (one way);
+ *   2. 32 messages in flight: the same figures under load;
+ *   3. open loop at 1,000 messages/s: p50 / p99 / max latency.
+ *
+ * Issue 6's targets: ClawChat ≥ 50 % of the plain echo's throughput; p99 < 5 ms at 1,000 msg/s.
+ * The per-address packet limit is raised here because every packet comes from 127.0.0.1.
+ */
+import { createSocket, type Socket } from "node:dgram";
+import { promises as fs } from "node:fs";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { ClawChatClient } from "../clawchat/src/client";
+import { ClawChatServer } from "../clawchat/src/server";
+import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, issueSecurityFile, writeSecretFile } from "../clawchat/src/security-file";
+
+const PAYLOAD_BYTES = 1000;
+const DURATION_MS = Number(process.env.CLAWCHAT_BENCH_MS ?? 3_000);
+const WINDOW = 32;
+const OPEN_LOOP_RATE = 1_000;
+
+interface Channel {
+  name: string;
+  roundTrip(payload: string): Promise<string>;
+  close(): Promise<void>;
+}
+
+async function plainEcho(): Promise<Channel> {
+  const server = createSocket("udp4");
+  server.on("message", (datagram, remote) => server.send(datagram, remote.port, remote.address));
+  await new Promise<void>((resolve) => server.bind(0, "127.0.0.1", resolve));
+  const client: Socket = createSocket("udp4");
+  await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
+  // Requests carry an 8-byte sequence number so concurrent round trips match their answers.
+  const waiting = new Map<number, (text: string) => void>();
+  client.on("message", (datagram) => {
+    const id = datagram.readUInt32BE(0) * 0x1_0000_0000 + datagram.readUInt32BE(4);
+    const resolve = waiting.get(id);
+    waiting.delete(id);
+    resolve?.(datagram.toString("utf8", 8));
+  });
+  let next = 0;
+  const port = server.address().port;
+  return {
+    name: "plain UDP echo",
+    roundTrip: (payload) =>
+      new Promise((resolve) => {
+        const id = next++;
+        const datagram = Buffer.alloc(8 + Buffer.byteLength(payload));
+        datagram.writeUInt32BE(Math.floor(id / 0x1_0000_0000), 0);
+        datagram.writeUInt32BE(id % 0x1_0000_0000, 4);
+        datagram.write(payload, 8, "utf8");
+        waiting.set(id, resolve);
+        client.send(datagram, port, "127.0.0.1");
+      }),
+    close: async () => {
+      await new Promise<void>((resolve) => client.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function clawChat(): Promise<Channel> {
+  const root = await fs.mkdtemp(join(tmpdir(), "clawchat-bench-"));
+  const dir = join(root, "security");
+  await fs.mkdir(dir, { mode: 0o700 });
+  const bootstrapKey = generateBootstrapKey();
+  await writeSecretFile(dir, BOOTSTRAP_KEY_FILE, `${bootstrapKey.toString("base64")}\n`);
+  const { content } = await issueSecurityFile(dir, bootstrapKey, { serverIp: "127.0.0.1", port: 1, name: "bench", iterations: 100_000, nowMs: Date.now() });
+  const server = new ClawChatServer({
+    dir,
+    port: 0,
+    chatHandler: async (text) => text,
+    limits: { packets: { perSecond: 1e9, burst: 1e9 } },
+  });
+  await server.start();
+  const client = await ClawChatClient.connect(content, { server: { host: "127.0.0.1", port: server.homePort } });
+  return {
+    name: "ClawChat (AES-256-GCM)",
+    roundTrip: (payload) => client.chat(payload),
+    close: async () => {
+      await client.close();
+      await server.close();
+      await fs.rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+async function throughput(channel: Channel, inFlight: number, payload: string): Promise<{ perSecond: number; mbPerSecond: number }> {
+  let done = 0;
+  const deadline = performance.now() + DURATION_MS;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: inFlight }, async () => {
+      while (performance.now() < deadline) {
+        const answer = await channel.roundTrip(payload);
+        if (answer.length !== payload.length) throw new Error(`${channel.name}: wrong answer length`);
+        done++;
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: done / seconds, mbPerSecond: (done * Buffer.byteLength(payload)) / seconds / 1e6 };
+}
+
+async function openLoopLatency(channel: Channel, payload: string): Promise<{ p50: number; p99: number; max: number; sent: number }> {
+  const latencies: number[] = [];
+  const pending: Array<Promise<void>> = [];
+  const total = Math.round((DURATION_MS / 1000) * OPEN_LOOP_RATE);
+  const start = performance.now();
+  for (let i = 0; i < total; i++) {
+    // Sends on schedule (1 ms apart), never waiting for answers: a slow answer cannot slow the offered load.
+    const due = start + (i * 1000) / OPEN_LOOP_RATE;
+    while (performance.now() < due) await new Promise((resolve) => setImmediate(resolve));
+    const sentAt = performance.now();
+    pending.push(channel.roundTrip(payload).then(() => void latencies.push(performance.now() - sentAt)));
+  }
+  await Promise.all(pending);
+  latencies.sort((a, b) => a - b);
+  const at = (q: number): number => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] as number;
+  return { p50: at(0.5), p99: at(0.99), max: latencies.at(-1) as number, sent: total };
+}
+
+const f = (value: number, digits = 0): string => value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+
+export default async function bench(): Promise<void> {
+  const payload = "x".repeat(PAYLOAD_BYTES);
+  // The load average matters: on a shared machine the encrypted path (more CPU per packet) suffers first.
+  console.log(`payload ${PAYLOAD_BYTES} bytes, ${DURATION_MS} ms per measurement, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  const results: Record<string, { sequential: { perSecond: number; mbPerSecond: number }; windowed: { perSecond: number; mbPerSecond: number }; latency: Awaited<ReturnType<typeof openLoopLatency>> }> = {};
+  for (const make of [plainEcho, clawChat]) {
+    const channel = await make();
+    await throughput(channel, 1, payload); // warm-up (JIT, socket buffers)
+    const sequential = await throughput(channel, 1, payload);
+    const windowed = await throughput(channel, WINDOW, payload);
+    const latency = await openLoopLatency(channel, payload);
+    results[channel.name] = { sequential, windowed, latency };
+    console.log(
+      `${channel.name.padEnd(24)} sequential ${f(sequential.perSecond).padStart(7)} rt/s ${f(sequential.mbPerSecond, 2).padStart(6)} MB/s | ` +
+        `${WINDOW} in flight ${f(windowed.perSecond).padStart(7)} rt/s ${f(windowed.mbPerSecond, 2).padStart(6)} MB/s | ` +
+        `${OPEN_LOOP_RATE}/s: p50 ${f(latency.p50, 3)} ms p99 ${f(latency.p99, 3)} ms max ${f(latency.max, 3)} ms`,
+    );
+    await channel.close();
+  }
+  const plain = results["plain UDP echo"];
+  const claw = results["ClawChat (AES-256-GCM)"];
+  if (!plain || !claw) return;
+  const sequentialRatio = claw.sequential.perSecond / plain.sequential.perSecond;
+  const windowedRatio = claw.windowed.perSecond / plain.windowed.perSecond;
+  console.log(`ratio ClawChat / plain echo: sequential ${f(sequentialRatio * 100, 1)} %, ${WINDOW} in flight ${f(windowedRatio * 100, 1)} % (target ≥ 50 %)`);
+  console.log(`ClawChat p99 at ${OPEN_LOOP_RATE} msg/s: ${f(claw.latency.p99, 3)} ms (target < 5 ms; plain echo ${f(plain.latency.p99, 3)} ms)`);
+}
