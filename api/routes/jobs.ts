@@ -126,7 +126,11 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
           const current = await getJob(app.db, job.id);
           if (!current || isFinished(current)) {
             finishedSince ??= Date.now();
-            if (lastType === "result" || Date.now() - finishedSince > RESULT_GRACE_MS) {
+            const resultStored =
+              lastType === "result" ||
+              (await app.db.selectFrom("job_events").select("seq").where("job_id", "=", job.id).where("type", "=", "result").executeTakeFirst()) !==
+                undefined;
+            if (resultStored || Date.now() - finishedSince > RESULT_GRACE_MS) {
               raw.write(`event: end\ndata: ${JSON.stringify({ state: current?.state ?? "unknown" })}\n\n`);
               break;
             }

@@ -1,0 +1,224 @@
+/**
+ * The worker against the queue on SQLite, engine = stand-in: retries with
+ * backoff for retryable failures only, admission by memory budget, takeover
+ * of an expired lease (stale lock cancelled), cancel, and no-CLI behaviour.
+ */
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { CredentialProvider } from "../../api/jobs/credentials";
+import { cancelJob, claimJob, enqueueJob, getJob, retryDelayMs } from "../../api/jobs/queue";
+import type { QueueSettings, WorkerSettings } from "../../api/jobs/settings";
+import type { Job } from "../../api/jobs/tables";
+import { JobWorker } from "../../api/jobs/worker";
+import { newInstanceId, stackNameFor } from "../../api/stacks/naming";
+import { createSqliteDatabase, insertUser, type TestDatabase } from "./support/db";
+import { StandInEngine } from "./support/stand-in-engine";
+
+const QUEUE: QueueSettings = { memoryMb: { up: 600, refresh: 400, destroy: 400, preview: 150 }, maxAttempts: 3, retryBaseMs: 40, retryMaxMs: 200 };
+const WORKER: WorkerSettings = { memoryBudgetMb: 2000, leaseMs: 600, heartbeatMs: 200, pollMs: 10 };
+
+const credentials: CredentialProvider = {
+  async choose() {
+    return "cred_test";
+  },
+  async forJob() {
+    return { env: { DIGITALOCEAN_TOKEN: "dop_v1_" + "ab".repeat(32) }, secrets: ["dop_v1_" + "ab".repeat(32)] };
+  },
+};
+
+describe("job worker on SQLite", () => {
+  let database: TestDatabase;
+  let userId: string;
+  let engine: StandInEngine;
+  let stacksDir: string;
+  const workers: JobWorker[] = [];
+
+  beforeEach(async () => {
+    database = await createSqliteDatabase();
+    userId = await insertUser(database.handle);
+    stacksDir = mkdtempSync(join(tmpdir(), "stacks-"));
+    engine = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")) });
+  });
+  afterEach(async () => {
+    for (const worker of workers.splice(0)) await worker.stop({ abort: true });
+    await database.dispose();
+  });
+
+  function startWorker(overrides: Partial<WorkerSettings> = {}, workerEngine = engine): JobWorker {
+    const worker = new JobWorker({
+      db: database.handle.db,
+      dialect: "sqlite",
+      engine: workerEngine,
+      layout: { stacksDir, secretEnv: {} },
+      credentials,
+      worker: { ...WORKER, ...overrides },
+      queue: QUEUE,
+    });
+    workers.push(worker);
+    worker.start();
+    return worker;
+  }
+
+  async function newInstance(): Promise<{ id: string; stackName: string }> {
+    const id = newInstanceId();
+    const stackName = stackNameFor(userId, id);
+    const at = new Date().toISOString();
+    await database.handle.db
+      .insertInto("instances")
+      .values({
+        id, user_id: userId, cloud: "digitalocean", region: "nyc3", size: "small", credential_id: "cred_test",
+        config: JSON.stringify({ cloud: "digitalocean", region: "nyc3" }), stack_name: stackName, status: "pending",
+        outputs: null, last_job_id: null, idempotency_key: null, request_hash: null, gateway_token_ref: null,
+        tls_fingerprint: null, registered_at: null, created_at: at, updated_at: at,
+      })
+      .execute();
+    return { id, stackName };
+  }
+
+  async function enqueue(operation: Job["operation"], memoryMb?: number) {
+    const instance = await newInstance();
+    const job = await enqueueJob(database.handle.db, {
+      instanceId: instance.id, userId, stackName: instance.stackName, operation,
+      memoryMb: memoryMb ?? QUEUE.memoryMb[operation], maxAttempts: QUEUE.maxAttempts,
+    });
+    return { instance, job };
+  }
+
+  async function settled(jobId: string, timeoutMs = 10_000): Promise<Job> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const job = (await getJob(database.handle.db, jobId))!;
+      if (["succeeded", "failed", "cancelled"].includes(job.state)) return job;
+      if (Date.now() > deadline) throw new Error(`job still ${job.state}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
+  async function eventTexts(jobId: string): Promise<string[]> {
+    const rows = await database.handle.db.selectFrom("job_events").select("data").where("job_id", "=", jobId).orderBy("seq").execute();
+    return rows.map((row) => row.data);
+  }
+
+  it("retries a transient failure with backoff, then succeeds", async () => {
+    engine.failures.push({ operation: "up", code: "transient" }, { operation: "up", code: "transient" });
+    const { job } = await enqueue("up");
+    startWorker();
+    const done = await settled(job.id);
+    expect(done.state).toBe("succeeded");
+    expect(Number(done.attempt)).toBe(3);
+    const texts = (await eventTexts(job.id)).join("\n");
+    expect(texts.match(/retryable failure \(transient\); retrying in/g)).toHaveLength(2);
+  });
+
+  it("does not retry a permanent failure, and gives up after max attempts of transient ones", async () => {
+    engine.failures.push({ operation: "up", code: "failed" });
+    const permanent = await enqueue("up");
+    startWorker();
+    const failed = await settled(permanent.job.id);
+    expect(failed.state).toBe("failed");
+    expect(Number(failed.attempt)).toBe(1);
+    expect(failed.error_code).toBe("failed");
+    const instance = await database.handle.db.selectFrom("instances").select("status").where("id", "=", permanent.instance.id).executeTakeFirstOrThrow();
+    expect(instance.status).toBe("failed");
+
+    engine.failures.push(...[1, 2, 3].map(() => ({ operation: "refresh", code: "transient" as const })));
+    const flaky = await enqueue("refresh");
+    const exhausted = await settled(flaky.job.id);
+    expect(exhausted.state).toBe("failed");
+    expect(Number(exhausted.attempt)).toBe(3);
+    expect(exhausted.error_code).toBe("transient");
+  });
+
+  it("backs off exponentially with jitter, capped", () => {
+    expect(retryDelayMs(1, 1000, 60_000, () => 0)).toBe(500);
+    expect(retryDelayMs(1, 1000, 60_000, () => 1)).toBe(1000);
+    expect(retryDelayMs(4, 1000, 60_000, () => 1)).toBe(8000);
+    expect(retryDelayMs(20, 1000, 60_000, () => 1)).toBe(60_000);
+  });
+
+  it("admits jobs by memory budget, not by count", async () => {
+    const slow = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), steps: 4, stepMs: 50 });
+    const jobs = [];
+    for (let index = 0; index < 6; index += 1) jobs.push((await enqueue("up", 600)).job);
+    const worker = startWorker({ memoryBudgetMb: 1300 }, slow);
+    for (const job of jobs) expect((await settled(job.id)).state).toBe("succeeded");
+    // 1300 MB fits two 600 MB jobs at once, never three.
+    expect(worker.peakCommittedMemoryMb).toBe(1200);
+
+    // A job larger than the whole budget still runs, alone, on an idle worker.
+    const big = await enqueue("up", 5000);
+    expect((await settled(big.job.id)).state).toBe("succeeded");
+  });
+
+  it("takes over a job whose worker stopped heartbeating and cancels its stale lock", async () => {
+    const { instance, job } = await enqueue("up");
+    // A worker claims it and "dies": it holds the stack lock and never heartbeats again.
+    const claimed = await claimJob(database.handle.db, "sqlite", { workerId: "dead-worker", freeMemoryMb: 10_000, leaseMs: 100 });
+    expect(claimed?.id).toBe(job.id);
+    await engine.up({ stackName: instance.stackName, workDir: stacksDir, kind: "host", config: {}, envVars: {} }).catch(() => undefined);
+    engine.writeState(instance.stackName, { outputs: {}, ups: 0 });
+    // Leave the lock behind as a crashed update would.
+    const { writeFileSync } = await import("node:fs");
+    writeFileSync(join((engine as unknown as { options: { stateDir: string } }).options.stateDir, `${instance.stackName}.lock`), "dead");
+    expect(engine.isLocked(instance.stackName)).toBe(true);
+
+    startWorker();
+    const done = await settled(job.id);
+    expect(done.state).toBe("succeeded");
+    expect(Number(done.attempt)).toBe(2);
+    expect(engine.isLocked(instance.stackName)).toBe(false);
+    expect((await eventTexts(job.id)).join("\n")).toContain("taken over from a worker whose lease expired");
+  });
+
+  it("a worker that lost its lease writes no final state", async () => {
+    const { job } = await enqueue("up");
+    const slow = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), steps: 10, stepMs: 40 });
+    startWorker({}, slow);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    // Another worker steals the job (as if the lease had expired).
+    const leaseUntil = new Date(Date.now() + 60_000).toISOString();
+    await database.handle.db.updateTable("jobs").set({ lease_owner: "thief", lease_expires_at: leaseUntil }).where("id", "=", job.id).execute();
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    const current = (await getJob(database.handle.db, job.id))!;
+    expect(current.state).toBe("running");
+    expect(current.lease_owner).toBe("thief");
+    expect(current.finished_at).toBeNull();
+    expect((await eventTexts(job.id)).join("\n")).not.toContain('"state":"succeeded"');
+  });
+
+  it("cancels a queued job at once and a running job through its worker", async () => {
+    const queued = await enqueue("up");
+    expect(await cancelJob(database.handle.db, queued.job.id)).toBe("cancelled");
+    expect((await getJob(database.handle.db, queued.job.id))!.state).toBe("cancelled");
+    const pending = await database.handle.db.selectFrom("instances").select("status").where("id", "=", queued.instance.id).executeTakeFirstOrThrow();
+    expect(pending.status).toBe("failed");
+
+    const slow = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), steps: 50, stepMs: 20 });
+    const running = await enqueue("up");
+    startWorker({}, slow);
+    for (;;) {
+      if ((await getJob(database.handle.db, running.job.id))!.state === "running") break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(await cancelJob(database.handle.db, running.job.id)).toBe("requested");
+    const done = await settled(running.job.id);
+    expect(done.state).toBe("cancelled");
+    expect(await cancelJob(database.handle.db, running.job.id)).toBe("finished");
+  });
+
+  it("without a Pulumi CLI, up/refresh/destroy fail at once saying what to install; preview works", async () => {
+    const noCli = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), deploy: false });
+    const up = await enqueue("up");
+    const preview = await enqueue("preview");
+    startWorker({}, noCli);
+    const failed = await settled(up.job.id);
+    expect(failed.state).toBe("failed");
+    expect(failed.error_code).toBe("tool_missing");
+    expect(failed.error).toMatch(/`up` cannot run on this worker: .*install/);
+    expect(Number(failed.attempt)).toBe(1);
+    expect(noCli.calls.filter((call) => call.operation === "up")).toHaveLength(0);
+    expect((await settled(preview.job.id)).state).toBe("succeeded");
+  });
+});
