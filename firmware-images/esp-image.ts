@@ -108,6 +108,18 @@ function parseAppDescriptor(image: Buffer, firstSegment: EspSegment | undefined)
 }
 
 /**
+ * XOR of `length` bytes (a multiple of 4) from `offset`: XORs 32-bit words,
+ * then folds the word's four bytes. The same result as a byte loop, about
+ * twice as fast on a multi-MiB image (measured by bench/firmware.bench.ts).
+ */
+function xorBytes(image: Buffer, offset: number, length: number): number {
+  const view = new DataView(image.buffer, image.byteOffset + offset, length);
+  let word = 0;
+  for (let i = 0; i < length; i += 4) word ^= view.getInt32(i, true);
+  return (word ^ (word >>> 8) ^ (word >>> 16) ^ (word >>> 24)) & 0xff;
+}
+
+/**
  * Parses and checks an ESP32 image: magic, segment table, checksum and (when
  * `hash_appended`) the SHA-256. Throws `FirmwareCheckError` naming the failed
  * check. Bytes after `contentLength` (padding, signature sector) are not read here.
@@ -157,7 +169,7 @@ export function parseEspImage(bytes: Uint8Array): EspImage {
     if (dataOffset + length > image.length) {
       throw new FirmwareCheckError("image length", `truncated image: segment ${index} needs ${length} bytes at offset ${dataOffset}, the file has ${image.length}`);
     }
-    for (let i = dataOffset; i < dataOffset + length; i++) checksum ^= image[i]!;
+    checksum ^= xorBytes(image, dataOffset, length);
     segments.push({ index, loadAddress, dataOffset, length });
     offset = dataOffset + length;
   }

@@ -3,7 +3,7 @@
  * Espressif's layout (ESP-IDF "Secure Boot V2", espsecure `sign_data --version 2`):
  * the image is padded with 0xFF to a 4096-byte multiple, its SHA-256 is signed,
  * and a 4096-byte sector follows holding up to three 1216-byte blocks, the rest 0xFF.
- * See docs/firmware-release.md for the field tables.
+ * Field tables: ESP-IDF "Secure Boot V2", signature block format; the workflow: docs/firmware.md.
  */
 import { crc32 } from "node:zlib";
 import { FirmwareCheckError } from "./errors";
