@@ -5,7 +5,7 @@
  * `EpochKeys` state both peers keep per key epoch.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { Direction, sessionNonce, wipe, type SessionKeys } from "./keys";
+import { Direction, isSessionNonce, sessionNonce, wipe, type SessionKeys } from "./keys";
 import { allocatePacket, HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type MessageType, type PacketView } from "./wire";
 
 /** Highest message counter (48 bits); an epoch is rotated long before it. */
@@ -96,8 +96,7 @@ export class EpochKeys {
    */
   open(packet: PacketView): Buffer | string {
     const counter = packet.messageId.readUIntBE(10, 6);
-    const expected = sessionNonce(this.keys.ivKey, this.receiveDirection, packet.messageId);
-    if (!expected.equals(packet.iv)) return "nonce";
+    if (!isSessionNonce(this.keys.ivKey, this.receiveDirection, packet.messageId, packet.iv)) return "nonce";
     if (counter <= this.highest - REPLAY_WINDOW) return "replay";
     if (counter <= this.highest && this.seen[counter % REPLAY_WINDOW] === 1) return "replay";
     const plaintext = openPacket(this.keys.encryptionKey, packet);

@@ -91,10 +91,12 @@ export function paddingFor(ciphertextLength: number): number {
   return (16 - ((MIN_PACKET_LENGTH + ciphertextLength) % 16)) % 16;
 }
 
-/** Writes the 26-byte header into a fresh datagram of the right length and returns it. */
+/** Writes the 26-byte header and the zero padding into a fresh datagram of the right length and returns it (the sealer fills the rest). */
 export function allocatePacket(messageId: Buffer, timestampMs: number, type: MessageType, ciphertextLength: number): Buffer {
   const padding = paddingFor(ciphertextLength);
-  const datagram = Buffer.alloc(MIN_PACKET_LENGTH + ciphertextLength + padding);
+  // Not zero-filled: the sealer writes the IV, ciphertext and tag; only the padding needs zeros.
+  const datagram = Buffer.allocUnsafe(MIN_PACKET_LENGTH + ciphertextLength + padding);
+  datagram.fill(0, MIN_PACKET_LENGTH + ciphertextLength);
   datagram[0] = PROTOCOL_VERSION;
   messageId.copy(datagram, 1, 0, 16);
   datagram.writeUInt32BE(Math.floor(timestampMs / 0x1_0000_0000), 17);

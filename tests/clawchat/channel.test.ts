@@ -145,7 +145,7 @@ describe("packets that must be dropped silently (no reply at all)", () => {
 
     // Session traffic on the home port, a HELLO under a wrong shared secret, a replayed HELLO, random bytes.
     await expectNoReply(peer, [peer.seal(MessageType.ping, randomBytes(8))], test.server.homePort);
-    await expect(rawPeer(test, randomBytes(32))).rejects.toThrow(/condition not reached/);
+    await expect(rawPeer(test, randomBytes(32), "127.0.0.1", 500)).rejects.toThrow(/condition not reached/);
     await expectNoReply(peer, [randomBytes(80), randomBytes(16), Buffer.alloc(0)], peer.dataPort);
     await expectNoReply(peer, [randomBytes(80)], test.server.homePort);
 

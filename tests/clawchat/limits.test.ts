@@ -61,7 +61,7 @@ describe("per-address rate limits, before any decryption (§11.2)", () => {
     // Only the 20 inside the burst ever reached the AES-GCM check; the other 80 cost a table lookup.
     expect(test.server.stats.dropped).toEqual({ auth_failed: 20, rate_limited: 80 });
     // The flooded address is refused even with the right key; another address is not affected.
-    await expect(rawPeer(test, undefined, "127.0.2.1")).rejects.toThrow(/condition not reached/);
+    await expect(rawPeer(test, undefined, "127.0.2.1", 500)).rejects.toThrow(/condition not reached/);
     const other = await rawPeer(test, undefined, "127.0.2.2");
     // 4 s of driven time refill 20 tokens at 5/s: the address is admitted again.
     test.clock.advance(4_000);
@@ -106,7 +106,7 @@ describe("the audit log (§11.3)", () => {
     await expect(client.chat(secretText)).resolves.toBe(`echo: ${secretText}`);
     client.requestKeyRotation();
     await waitFor(() => client.epoch === 1);
-    await expect(rawPeer(test, randomBytes(32))).rejects.toThrow(); // a failed authentication attempt
+    await expect(rawPeer(test, randomBytes(32), "127.0.0.1", 500)).rejects.toThrow(/condition not reached/); // a failed authentication attempt
     await client.reportCompromised();
     await test.server.settled();
 

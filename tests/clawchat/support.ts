@@ -148,7 +148,13 @@ export interface RawPeer {
   close(): Promise<void>;
 }
 
-export async function rawPeer(test: TestServer, sharedSecret = Buffer.from(test.security.content.shared_secret, "base64"), address = "127.0.0.1"): Promise<RawPeer> {
+/** Runs the handshake from `address`; `welcomeTimeoutMs` is shortened by tests that expect no WELCOME at all. */
+export async function rawPeer(
+  test: TestServer,
+  sharedSecret = Buffer.from(test.security.content.shared_secret, "base64"),
+  address = "127.0.0.1",
+  welcomeTimeoutMs = 3_000,
+): Promise<RawPeer> {
   const socket = await openSocket(address);
   const received = collect(socket);
   const handshakeKey = deriveHandshakeKey(sharedSecret);
@@ -156,7 +162,7 @@ export async function rawPeer(test: TestServer, sharedSecret = Buffer.from(test.
   const messageId = randomBytes(16);
   const helloTime = test.clock.now();
   await sendTo(socket, sealHandshake(handshakeKey, messageId, helloTime, MessageType.hello, ephemeral.publicKey), test.target.port);
-  await waitFor(() => received.length > 0, 3_000);
+  await waitFor(() => received.length > 0, welcomeTimeoutMs);
   const packet = parsePacket(received.shift() as Buffer);
   if (typeof packet === "string") throw new Error(`bad WELCOME: ${packet}`);
   const welcome = decodeWelcome(openPacket(handshakeKey, packet) as Buffer);
