@@ -17,7 +17,7 @@ import { DEFAULT_CHANNELS_DIR, loadChannel } from "./channels";
 import { FirmwareCheckError, FirmwareUsageError } from "./errors";
 import type { EspImage } from "./esp-image";
 import { publish, readRollbackLog, rollback, verifyChannel } from "./release";
-import { readSignatureBlocks, signImage, verifyImage } from "./signed-image";
+import { readSignatureBlocks, signImage, splitSignedImage, verifyImage } from "./signed-image";
 import { KmsSigner, LocalKeySigner, loadTrustedKey, signerIdentity, type ImageSigner } from "./signer-backends";
 
 export interface CliDependencies {
@@ -33,6 +33,9 @@ interface SignerOptions {
   kmsKeyId?: string;
   kmsRegion?: string;
 }
+
+/** Chips whose ROM verifies one signature block only (ESP32 ECO3 and ESP32-C2): no key rotation by appending. */
+const SINGLE_BLOCK_CHIPS: readonly string[] = ["esp32", "esp32c2"];
 
 const hex = (value: number, width = 8): string => `0x${value.toString(16).padStart(width, "0")}`;
 
@@ -154,6 +157,10 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
     const result = await signImage(bytes, signer, { append: options.append ?? false });
     writeOutput(options.out, result.signed);
     out(`signed ${options.out}: block ${result.block.index} (${result.blockCount} of 3), ${result.block.scheme}, key digest ${result.block.keyDigest}, image digest ${result.block.imageDigest.toString("hex")}`);
+    const chip = splitSignedImage(result.signed).image.header.chip;
+    if (result.blockCount > 1 && SINGLE_BLOCK_CHIPS.includes(chip)) {
+      out(`note: ${chip} verifies only signature block 0 (one key digest in eFuse); block ${result.block.index} does not rotate keys on this chip`);
+    }
   });
 
   program
