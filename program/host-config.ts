@@ -267,11 +267,12 @@ function parseGatewayToken(cloud: CloudName, value: unknown): string | undefined
       "`gatewayToken` cannot be used on digitalocean: it has no secret store only the host can read, so the host generates its token at first boot (leave `gatewayToken` unset)",
     );
   }
-  if (typeof value !== "string" || value.length < 32 || value.length > 512 || /\s/.test(value)) {
+  // The same alphabet the host's fetch-secret.mjs accepts: a token it would refuse at boot is refused here.
+  if (typeof value !== "string" || !/^[A-Za-z0-9._~+/=-]{32,512}$/.test(value)) {
     // Never echo the token itself.
     throw new ConfigError(
       "gatewayToken",
-      "`gatewayToken` must be a secret string of 32 to 512 characters without whitespace (set it with `pulumi config set --secret clawstack:gatewayToken`); the value given does not qualify (not shown)",
+      "`gatewayToken` must be a secret string of 32 to 512 characters of A-Z a-z 0-9 . _ ~ + / = - (set it with `pulumi config set --secret clawstack:gatewayToken`); the value given does not qualify (not shown)",
     );
   }
   return value;
