@@ -55,8 +55,11 @@ export const DIGITALOCEAN_REQUIRED_SCOPES: readonly ScopeRequirement[] = [
   { scope: "block_storage:delete", feature: "state-volume", why: "delete the state volume when asked to", probe: { method: "DELETE", path: `/v2/volumes/${NO_SUCH_ID}` } },
   { scope: "block_storage_action:create", feature: "state-volume", why: "attach the state volume to the droplet", probe: { method: "POST", path: `/v2/volumes/${NO_SUCH_ID}/actions`, body: {} } },
   { scope: "block_storage_snapshot:create", feature: "state-volume", why: "take the scheduled state-volume snapshots", probe: { method: "POST", path: `/v2/volumes/${NO_SUCH_ID}/snapshots`, body: {} } },
-  { scope: "block_storage_snapshot:read", feature: "state-volume", why: "list the state volume's snapshots", probe: { method: "GET", path: `/v2/snapshots?resource_type=volume&per_page=1` } },
-  { scope: "block_storage_snapshot:delete", feature: "state-volume", why: "delete snapshots beyond the retention", probe: { method: "DELETE", path: `/v2/snapshots/${NO_SUCH_ID}` } },
+  { scope: "block_storage_snapshot:read", feature: "state-volume", why: "list the state volume's snapshots", probe: { method: "GET", path: `/v2/volumes/${NO_SUCH_ID}/snapshots?per_page=1` } },
+  // The snapshot job deletes old snapshots through /v2/snapshots/{id}, which DigitalOcean files under `snapshot:*`
+  // (and the control panel adds `snapshot:read` with any other `snapshot` scope).
+  { scope: "snapshot:read", feature: "state-volume", why: "required by DigitalOcean with `snapshot:delete`", probe: { method: "GET", path: "/v2/snapshots?resource_type=volume&per_page=1" } },
+  { scope: "snapshot:delete", feature: "state-volume", why: "delete the state volume's snapshots beyond the retention", probe: { method: "DELETE", path: `/v2/snapshots/${NO_SUCH_ID}` } },
   { scope: "ssh_key:create", feature: "ssh", why: "register the SSH public key given in `sshAccess`", probe: { method: "POST", path: "/v2/account/keys", body: {} } },
   { scope: "ssh_key:read", feature: "ssh", why: "read the registered SSH key", probe: { method: "GET", path: "/v2/account/keys?per_page=1" } },
   { scope: "ssh_key:delete", feature: "ssh", why: "remove the SSH key with the host", probe: { method: "DELETE", path: "/v2/account/keys/0" } },

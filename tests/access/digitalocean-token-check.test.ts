@@ -39,8 +39,10 @@ const ROUTES: readonly [method: string, path: RegExp, scope: string][] = [
   ["DELETE", new RegExp(`^/v2/volumes/${UUID}$`), "block_storage:delete"],
   ["POST", new RegExp(`^/v2/volumes/${UUID}/actions$`), "block_storage_action:create"],
   ["POST", new RegExp(`^/v2/volumes/${UUID}/snapshots$`), "block_storage_snapshot:create"],
-  ["GET", /^\/v2\/snapshots$/, "block_storage_snapshot:read"],
-  ["DELETE", new RegExp(`^/v2/snapshots/${UUID}$`), "block_storage_snapshot:delete"],
+  ["GET", new RegExp(`^/v2/volumes/${UUID}/snapshots$`), "block_storage_snapshot:read"],
+  ["DELETE", new RegExp(`^/v2/volumes/snapshots/${UUID}$`), "block_storage_snapshot:delete"],
+  ["GET", /^\/v2\/snapshots$/, "snapshot:read"],
+  ["DELETE", new RegExp(`^/v2/snapshots/(${UUID}|\\d+)$`), "snapshot:delete"],
   ["POST", /^\/v2\/account\/keys$/, "ssh_key:create"],
   ["GET", /^\/v2\/account\/keys$/, "ssh_key:read"],
   ["DELETE", /^\/v2\/account\/keys\/\d+$/, "ssh_key:delete"],
@@ -178,7 +180,7 @@ describe("checkDigitalOceanToken against a loopback stand-in", () => {
     expect((await checkDigitalOceanToken(TOKEN, { baseUrl, features: ["host"] })).ok).toBe(true);
     const full = await checkDigitalOceanToken(TOKEN, { baseUrl });
     expect(full.missing.map((entry) => entry.scope).every((scope) => scope.startsWith("block_storage"))).toBe(true);
-    expect(full.missing).toHaveLength(7);
+    expect(full.missing).toHaveLength(6);
   });
 
   it("sends the token only in the Authorization header, and changes nothing", async () => {
