@@ -10,7 +10,7 @@
  * it stays out of shell history and `ps`. `queue` and `prepare-plugins` read the
  * same environment as the API and the workers.
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
@@ -53,6 +53,12 @@ program
   .description("operator view: jobs by state and operation, running jobs with their lease, the oldest queued job")
   .action(async () => {
     const config = loadConfig(process.env);
+    if (config.database.engine === "sqlite" && !existsSync(config.database.file)) {
+      throw new ConfigError(
+        "CLAWSTACK_DATA_DIR",
+        `no database at \`${config.database.file}\`: run this with the API's environment (CLAWSTACK_DATA_DIR or DATABASE_URL)`,
+      );
+    }
     const handle = openDatabase(config.database, { poolSize: 1 });
     try {
       const counts = await handle.db

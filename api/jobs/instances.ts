@@ -199,7 +199,7 @@ export async function enqueueOperation(
   db: Kysely<Database>,
   queue: QueueSettings,
   instance: Instance,
-  operation: Exclude<Operation, "up">,
+  operation: Operation,
 ): Promise<Job> {
   if (instance.status === "destroyed" && operation !== "preview") {
     throw new HttpError(409, `the instance is destroyed; \`${operation}\` needs a live stack`);

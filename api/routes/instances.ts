@@ -5,6 +5,7 @@
  *   GET    /v1/instances                  list yours
  *   GET    /v1/instances/:id              status, outputs, last job
  *   POST   /v1/instances/:id/preview      offline synth + policy review (no CLI, no credentials needed)
+ *   POST   /v1/instances/:id/up           enqueue `up` again (after a failure, or to apply the stack's current program)
  *   POST   /v1/instances/:id/refresh      enqueue `refresh`
  *   DELETE /v1/instances/:id              enqueue `destroy` (the stack is removed afterwards)
  *   POST   /v1/instances/:id/register     the host's first-boot call with its single-use registration token
@@ -174,6 +175,28 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         job = (await getJob(app.db, job.id)) ?? job;
       }
       return reply.code(isFinished(job) ? 200 : 202).send({ job: jobView(job) });
+    },
+  );
+
+  app.post(
+    "/v1/instances/:id/up",
+    {
+      onRequest: [app.authenticate, app.requireScope("instances:write")],
+      config: { audit: "instance.up" },
+      schema: {
+        tags: ["instances"],
+        summary: "Enqueue `up` again, e.g. after a failed first `up` (409 while another operation is queued or running)",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const instance = await ownInstance(request.principal!.userId, request.params.id);
+      request.auditTarget = instance.id;
+      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "up");
+      app.jobs.wake();
+      return reply.code(202).send({ job: jobView(job) });
     },
   );
 

@@ -169,6 +169,21 @@ for (const database of databases) {
       }
     });
 
+    it("runs `up` again after a failed one", async () => {
+      const { app } = harness;
+      engine.failures.push({ operation: "up", code: "failed" });
+      const created = await app.inject({ method: "POST", url: "/v1/instances", headers: user.auth, payload: digitalOceanInstance({ name: "again" }) });
+      const { instance, job } = created.json() as { instance: { id: string }; job: { id: string } };
+      const failed = await waitForJob(app, user, job.id);
+      expect(failed.state).toBe("failed");
+      expect(failed.error).toMatchObject({ code: "failed", message: "injected failed failure of up" });
+      expect(((await app.inject({ method: "GET", url: `/v1/instances/${instance.id}`, headers: user.auth })).json() as { status: string }).status).toBe("failed");
+      const retry = await app.inject({ method: "POST", url: `/v1/instances/${instance.id}/up`, headers: user.auth });
+      expect(retry.statusCode).toBe(202);
+      expect((await waitForJob(app, user, (retry.json() as { job: { id: string } }).job.id)).state).toBe("succeeded");
+      expect(((await app.inject({ method: "GET", url: `/v1/instances/${instance.id}`, headers: user.auth })).json() as { status: string }).status).toBe("ready");
+    });
+
     it("hides other users' instances and jobs", async () => {
       const { app } = harness;
       const created = await app.inject({ method: "POST", url: "/v1/instances", headers: user.auth, payload: digitalOceanInstance({ name: "mine" }) });
