@@ -84,6 +84,11 @@ function describeError(error: FastifyError, requestId: string, bodyLimit: number
     return make(400, `\`${field}\`: ${issue.message}`, field);
   }
 
+  // ioredis gave up on the shared rate-limit store: refuse (closed) rather than serve unlimited.
+  if (error.name === "MaxRetriesPerRequestError") {
+    return make(503, "service unavailable: the shared rate-limit store (Redis) is unreachable; try again shortly");
+  }
+
   const code = error.code;
   if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
     return make(413, `request body is larger than the ${bodyLimit}-byte limit`);

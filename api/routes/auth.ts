@@ -8,7 +8,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { findSessionByHash, insertSession, revokeFamily, spendSession } from "../auth/sessions-repo";
 import { randomToken, sha256Hex } from "../auth/tokens";
-import { findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
+import { type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
 import { isUniqueViolation, newId } from "../db/ids";
 import type { Role } from "../db/schema";
 import { conflict, unauthorized } from "../http/errors";
@@ -95,7 +95,23 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       request.auditActor = session.user_id;
       request.auditTarget = session.family_id;
       if (session.revoked_at !== null) throw unauthorized("refresh token was revoked: sign in again");
-      if (session.spent_at !== null || !(await spendSession(app.db, session.id))) {
+      const expired = Date.parse(session.expires_at) <= Date.now();
+      // Spending the old token and storing the next one happen together or not at all.
+      const outcome =
+        session.spent_at !== null
+          ? ("reused" as const)
+          : expired
+            ? ("expired" as const)
+            : await app.db.transaction().execute(async (trx) => {
+                // Another request may have spent it since we read it: that is reuse too.
+                if (!(await spendSession(trx, session.id))) return "reused" as const;
+                const user = await findUserById(trx, session.user_id);
+                if (!user) return "gone" as const;
+                return issueTokens(app, user.id, user.role, session.family_id, trx);
+              });
+      if (outcome === "expired") throw unauthorized("refresh token expired: sign in again");
+      if (outcome === "gone") throw unauthorized("refresh token is not valid");
+      if (outcome === "reused") {
         // A spent token presented again: stolen or replayed. End the whole session family.
         await revokeFamily(app.db, session.family_id);
         await app.audit.record({
@@ -109,10 +125,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
         });
         throw unauthorized("refresh token was already used: every session of this login is revoked; sign in again");
       }
-      if (Date.parse(session.expires_at) <= Date.now()) throw unauthorized("refresh token expired: sign in again");
-      const user = await findUserById(app.db, session.user_id);
-      if (!user) throw unauthorized("refresh token is not valid");
-      return issueTokens(app, user.id, user.role, session.family_id);
+      return outcome;
     },
   );
 
@@ -139,9 +152,9 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   );
 };
 
-async function issueTokens(app: FastifyInstance, userId: string, role: Role, familyId: string) {
+async function issueTokens(app: FastifyInstance, userId: string, role: Role, familyId: string, db: Db = app.db) {
   const refreshToken = randomToken();
-  await insertSession(app.db, {
+  await insertSession(db, {
     userId,
     familyId,
     tokenHash: sha256Hex(refreshToken),

@@ -4,6 +4,7 @@
  * plaintext in the database or the logs.
  */
 import { SignJWT } from "jose";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   auditEntries,
@@ -114,6 +115,39 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
 
       const reuse = (await auditEntries(api)).filter((e) => e.action === "auth.refresh.reuse");
       expect(reuse.at(-1)).toMatchObject({ actor_user_id: session.userId, result: "denied" });
+    });
+
+    it("lets only one of two simultaneous refreshes of one token win, and then revokes the family", async () => {
+      const fresh = await login(api, session);
+      const both = await Promise.all(
+        [0, 1].map(() => api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: fresh.refreshToken } })),
+      );
+      expect(both.map((r) => r.statusCode).sort()).toEqual([200, 401]);
+      const winner = json(both.find((r) => r.statusCode === 200)!);
+      remember(api, String(winner.accessToken), String(winner.refreshToken));
+      const next = await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: String(winner.refreshToken) } });
+      expect(next.statusCode).toBe(401);
+    });
+
+    it("spends a refresh token only together with storing its successor (one transaction)", async () => {
+      const fresh = await login(api, session);
+      const detail = "refresh-insert-failure";
+      if (engine === "sqlite") {
+        await sql.raw(`CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions BEGIN SELECT RAISE(ABORT, '${detail}'); END`).execute(api.app.db);
+      } else {
+        await sql.raw(`CREATE FUNCTION fail_sessions() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '${detail}'; END $$ LANGUAGE plpgsql`).execute(api.app.db);
+        await sql.raw("CREATE TRIGGER fail_sessions BEFORE INSERT ON sessions FOR EACH ROW EXECUTE FUNCTION fail_sessions()").execute(api.app.db);
+      }
+      try {
+        const failed = await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: fresh.refreshToken } });
+        expect(failed.statusCode).toBe(500);
+      } finally {
+        await sql.raw("DROP TRIGGER fail_sessions" + (engine === "postgres" ? " ON sessions" : "")).execute(api.app.db);
+      }
+      // Not spent: the same token still rotates.
+      const retry = await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: fresh.refreshToken } });
+      expect(retry.statusCode).toBe(200);
+      remember(api, String(json(retry).accessToken), String(json(retry).refreshToken));
     });
 
     it("logout revokes the session family", async () => {

@@ -10,13 +10,16 @@ import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
 import SQLite from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../api/config";
 import { ConfigError } from "../../program/errors";
 
 const REPO = resolve(__dirname, "..", "..");
-const TSX = join(REPO, "node_modules", ".bin", "tsx");
+// What `npm start` runs (`node --import tsx api/server.ts`): one process, so signals reach the server
+// itself (the `tsx` wrapper SIGKILLs its child when the child is slow to acknowledge a signal).
+const TSX_LOADER = pathToFileURL(join(REPO, "node_modules", "tsx", "dist", "loader.mjs")).href;
 
 function refusal(env: Record<string, string>): ConfigError {
   try {
@@ -85,7 +88,7 @@ async function freePort(): Promise<number> {
 }
 
 function startServer(cwd: string, env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
-  const child = spawn(TSX, [join(REPO, "api", "server.ts")], {
+  const child = spawn(process.execPath, ["--import", TSX_LOADER, join(REPO, "api", "server.ts")], {
     cwd,
     env: { PATH: process.env.PATH ?? "", HOME: cwd, CLAWSTACK_ARGON2_MEMORY_KIB: "8192", ...env },
   });

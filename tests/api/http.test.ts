@@ -258,10 +258,18 @@ describe("rate limits shared through Redis", () => {
       for (let i = 0; i < 2; i += 1) expect((await hit(second)).statusCode).toBe(200);
       expect((await hit(second)).statusCode).toBe(429);
       expect((await hit(first)).statusCode).toBe(429);
+
+      // Redis gone: requests are refused (503), not let through unlimited.
+      const gone = new Promise((done) => redis.process.once("exit", done));
+      redis.process.kill("SIGTERM");
+      await gone;
+      const refused = await hit(first);
+      expect(refused.statusCode).toBe(503);
+      expect(json(refused).message).toContain("rate-limit store");
     } finally {
+      redis.process.kill("SIGKILL");
       await second.close();
       await first.close();
-      redis.process.kill("SIGTERM");
     }
 
     // The control: without Redis each process counts on its own.
