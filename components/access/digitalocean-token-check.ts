@@ -65,6 +65,40 @@ export const DIGITALOCEAN_REQUIRED_SCOPES: readonly ScopeRequirement[] = [
   { scope: "ssh_key:delete", feature: "ssh", why: "remove the SSH key with the host", probe: { method: "DELETE", path: "/v2/account/keys/0" } },
 ];
 
+/**
+ * Which scopes each part of ClawStack uses, the source the list above must
+ * cover exactly (`tests/access/digitalocean-scopes-coverage.test.ts` compares
+ * the keys with what the DigitalOcean host registers under mocks, and the
+ * union with `DIGITALOCEAN_REQUIRED_SCOPES`).
+ */
+export const DIGITALOCEAN_SCOPES_BY_TYPE: Readonly<Record<string, readonly string[]>> = {
+  "digitalocean:index/droplet:Droplet": [
+    "droplet:create",
+    "droplet:read",
+    "droplet:update",
+    "droplet:delete",
+    "regions:read",
+    "sizes:read",
+    "image:read",
+    "actions:read",
+    "tag:create",
+    "tag:read",
+  ],
+  "digitalocean:index/volume:Volume": ["block_storage:create", "block_storage:read", "block_storage:delete", "tag:create", "actions:read"],
+  "digitalocean:index/volumeAttachment:VolumeAttachment": ["block_storage_action:create", "block_storage:read", "droplet:read", "actions:read"],
+  "digitalocean:index/firewall:Firewall": ["firewall:create", "firewall:read", "firewall:update", "firewall:delete"],
+  "digitalocean:index/sshKey:SshKey": ["ssh_key:create", "ssh_key:read", "ssh_key:delete"],
+};
+
+/** Scopes the state-volume snapshot job (`components/snapshots/digitalocean-volume-job.ts`) uses at run time. */
+export const DIGITALOCEAN_SNAPSHOT_JOB_SCOPES: readonly string[] = [
+  "block_storage:read",
+  "block_storage_snapshot:create",
+  "block_storage_snapshot:read",
+  "snapshot:read",
+  "snapshot:delete",
+];
+
 export interface MissingScope {
   readonly scope: string;
   readonly why: string;
