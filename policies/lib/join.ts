@@ -37,24 +37,39 @@ export function joinSplitResources(
   referenceKey: string,
   targetKeys: readonly string[],
 ): Map<PolicyResource, PolicyResource[]> {
+  // Indexes built once, so joining is linear in the number of resources.
   const targets = resources.filter((resource) => targetTypes.includes(resource.type));
   const joined = new Map<PolicyResource, PolicyResource[]>(targets.map((target) => [target, []]));
-  const targetsPerParent = new Map<string, number>();
-  for (const target of targets) targetsPerParent.set(parentUrn(target), (targetsPerParent.get(parentUrn(target)) ?? 0) + 1);
+  const byUrn = new Map<string, PolicyResource>();
+  const byKeyValue = new Map<string, PolicyResource>();
+  const perParent = new Map<string, PolicyResource[]>();
+  for (const target of targets) {
+    byUrn.set(target.urn, target);
+    for (const key of targetKeys) {
+      const value = readSafely(target, key);
+      // The first target wins, as a linear search in resource order would.
+      if (typeof value === "string" && value.length > 0 && !byKeyValue.has(value)) byKeyValue.set(value, target);
+    }
+    const siblings = perParent.get(parentUrn(target)) ?? [];
+    siblings.push(target);
+    perParent.set(parentUrn(target), siblings);
+  }
 
   for (const split of resources) {
     if (!splitTypes.includes(split.type)) continue;
     const dependencies = [...(split.propertyDependencies?.[referenceKey] ?? []), ...(split.dependencies ?? [])];
-    let owner = targets.find((target) => dependencies.some((dependency) => dependency.urn === target.urn));
-    if (!owner) {
-      const reference = readSafely(split, referenceKey);
-      if (typeof reference === "string" && reference.length > 0) {
-        owner = targets.find((target) => targetKeys.some((key) => readSafely(target, key) === reference));
-      }
+    let owner: PolicyResource | undefined;
+    for (const dependency of dependencies) {
+      owner = byUrn.get(dependency.urn);
+      if (owner) break;
     }
     if (!owner) {
-      const siblings = targets.filter((target) => parentUrn(target) === parentUrn(split));
-      if (siblings.length === 1 && targetsPerParent.get(parentUrn(split)) === 1) owner = siblings[0];
+      const reference = readSafely(split, referenceKey);
+      if (typeof reference === "string" && reference.length > 0) owner = byKeyValue.get(reference);
+    }
+    if (!owner) {
+      const siblings = perParent.get(parentUrn(split)) ?? [];
+      if (siblings.length === 1) owner = siblings[0];
     }
     if (owner) joined.get(owner)!.push(split);
   }

@@ -32,14 +32,26 @@ export function isSet(value: unknown, key: string): boolean {
   }
 }
 
+/**
+ * Parsed documents by their text: several rules read the same policy document.
+ * Callers only read the result. Bounded, so a long review cannot grow it without limit.
+ */
+const parsedDocuments = new Map<string, unknown>();
+const PARSED_DOCUMENTS_MAX = 2048;
+
 /** A JSON document given either as a string or as an object; undefined when unparseable. */
 export function parseDocument(value: unknown): unknown {
   if (typeof value !== "string") return value;
+  if (parsedDocuments.has(value)) return parsedDocuments.get(value);
+  let parsed: unknown;
   try {
-    return JSON.parse(value) as unknown;
+    parsed = JSON.parse(value) as unknown;
   } catch {
-    return undefined;
+    parsed = undefined;
   }
+  if (parsedDocuments.size >= PARSED_DOCUMENTS_MAX) parsedDocuments.clear();
+  parsedDocuments.set(value, parsed);
+  return parsed;
 }
 
 /** Tags as a map: AWS style `{Key: value}`. */

@@ -9,14 +9,19 @@ import { asList, field, isRecord } from "../../lib/values";
  */
 export const DIGITALOCEAN_SNAPSHOT_TAG = "clawstack-snapshots";
 
-function dlmCovers(policy: Record<string, unknown>, volumeTags: Record<string, unknown>): boolean {
-  if (policy.state === "DISABLED") return false;
+/** An enabled DLM policy for volumes, read once into plain data: the tags a volume must carry to be covered. */
+function dlmTargetTags(policy: Record<string, unknown>): Array<[string, string]> | undefined {
+  if (policy.state === "DISABLED") return undefined;
   const details = policy.policyDetails;
-  if (!asList(field(details, "resourceTypes")).includes("VOLUME")) return false;
-  if (asList(field(details, "schedules")).length === 0) return false;
+  if (!asList(field(details, "resourceTypes")).includes("VOLUME")) return undefined;
+  if (asList(field(details, "schedules")).length === 0) return undefined;
   const targetTags = field(details, "targetTags");
-  if (!isRecord(targetTags) || Object.keys(targetTags).length === 0) return false;
-  return Object.entries(targetTags).every(([key, value]) => volumeTags[key] === value);
+  if (!isRecord(targetTags) || Object.keys(targetTags).length === 0) return undefined;
+  return Object.entries(targetTags).map(([key, value]) => [key, String(value)]);
+}
+
+function tagKey(key: string, value: unknown): string {
+  return `${key}\u0000${String(value)}`;
 }
 
 /**
@@ -37,7 +42,22 @@ export default stackRule(
     unknownValues: "skip",
   },
   (args, report, _config, guard) => {
-    const dlmPolicies = args.resources.filter((r) => r.type === "aws:dlm/lifecyclePolicy:LifecyclePolicy");
+    // DLM policies indexed by their first target tag, so each volume only looks at policies that can match it.
+    const dlmByFirstTag = new Map<string, Array<Array<[string, string]>>>();
+    for (const policy of args.resources) {
+      if (policy.type !== "aws:dlm/lifecyclePolicy:LifecyclePolicy") continue;
+      guard(policy.urn, () => {
+        const targetTags = dlmTargetTags(policy.props);
+        if (!targetTags) return;
+        const [first] = targetTags;
+        const key = tagKey(first![0], first![1]);
+        dlmByFirstTag.set(key, [...(dlmByFirstTag.get(key) ?? []), targetTags]);
+      });
+    }
+    const dlmCovers = (volumeTags: Record<string, unknown>): boolean =>
+      Object.entries(volumeTags).some(([key, value]) =>
+        (dlmByFirstTag.get(tagKey(key, value)) ?? []).some((targetTags) => targetTags.every(([k, v]) => String(volumeTags[k]) === v && k in volumeTags)),
+      );
     const gcpAttachments = joinSplitResources(
       args.resources,
       ["gcp:compute/disk:Disk"],
@@ -50,7 +70,7 @@ export default stackRule(
         switch (resource.type) {
           case "aws:ebs/volume:Volume": {
             const tags = isRecord(resource.props.tags) ? resource.props.tags : {};
-            if (!dlmPolicies.some((policy) => dlmCovers(policy.props, tags))) {
+            if (!dlmCovers({ ...tags })) {
               report("no enabled DLM lifecycle policy for VOLUME targets this volume's tags", resource.urn);
             }
             break;
