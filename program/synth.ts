@@ -153,12 +153,20 @@ export async function synthProgram(
   const errors: unknown[] = [];
   const onRejection = (reason: unknown) => errors.push(reason);
   process.on("unhandledRejection", onRejection);
+  // Pulumi's runtime records `new Error().stack` on every promise it makes (a
+  // leak-report aid), and formatting thousands of stacks (through source maps
+  // under tsx) was 80 to 90 % of a synth. Stacks are off while the program runs;
+  // errors keep their messages, which is all the synth reports.
+  // CLAWSTACK_SYNTH_STACK_TRACES=1 keeps them for debugging.
+  const stackTraceLimit = Error.stackTraceLimit;
+  if (process.env.CLAWSTACK_SYNTH_STACK_TRACES !== "1") Error.stackTraceLimit = 0;
   try {
     await runInPulumiStack(program);
     await waitForRPCs();
   } catch (error) {
     errors.push(error);
   } finally {
+    Error.stackTraceLimit = stackTraceLimit;
     process.off("unhandledRejection", onRejection);
   }
   if (errors.length > 0) throw unwrapError(errors[0]);
