@@ -1,6 +1,7 @@
 /** Administration of accounts (role `admin` only). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { revokeAllForUser } from "../auth/sessions-repo";
 import { countAdmins, deleteUser, findUserById, listUsers, setRole } from "../auth/users-repo";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
@@ -82,6 +83,28 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         await deleteUser(trx, id);
       });
       app.vault.forgetUser(id);
+      return reply.code(204).send(null);
+    },
+  );
+
+  app.delete(
+    "/v1/admin/users/:id/sessions",
+    {
+      onRequest: adminOnly,
+      config: { audit: "admin.user.sessions.revoke" },
+      schema: {
+        tags: ["admin"],
+        summary: "Sign an account out everywhere: revoke every refresh token (access tokens end within their 15 minutes)",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      request.auditTarget = id;
+      if (!(await findUserById(app.db, id))) throw notFound(`account \`${id}\``);
+      await revokeAllForUser(app.db, id);
       return reply.code(204).send(null);
     },
   );

@@ -278,6 +278,21 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       expect(actors.has(admin.userId)).toBe(true);
     });
 
+    it("lets an admin sign an account out everywhere (every refresh token revoked)", async () => {
+      const victim = await signUp(api, "victim");
+      const second = await login(api, victim);
+      const response = await api.inject({ method: "DELETE", url: `/v1/admin/users/${victim.userId}/sessions`, headers: bearer(admin.accessToken) });
+      expect(response.statusCode).toBe(204);
+      for (const refreshToken of [victim.refreshToken, second.refreshToken]) {
+        expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken } })).statusCode).toBe(401);
+      }
+      const byUser = await api.inject({ method: "DELETE", url: `/v1/admin/users/${admin.userId}/sessions`, headers: bearer(victim.accessToken) });
+      expect(byUser.statusCode).toBe(403);
+      const missing = await api.inject({ method: "DELETE", url: "/v1/admin/users/usr_nobody/sessions", headers: bearer(admin.accessToken) });
+      expect(missing.statusCode).toBe(404);
+      expect((await auditEntries(api)).filter((e) => e.action === "admin.user.sessions.revoke").map((e) => e.result)).toEqual(["ok", "denied", "invalid"]);
+    });
+
     it("never demotes or deletes the last admin", async () => {
       const admins = await api.app.db.selectFrom("users").select("id").where("role", "=", "admin").execute();
       for (const other of admins.filter((a) => a.id !== admin.userId)) {
