@@ -37,7 +37,7 @@ export interface StackLayoutOptions {
 const SECRETS_PROVIDER_PATTERN = /^(passphrase|awskms:\/\/.+|gcpkms:\/\/.+|azurekeyvault:\/\/.+|hashivault:\/\/.+)$/;
 
 /**
- * Reads `PULUMI_BACKEND_URL` (default `file://./data/state`), `PULUMI_HOME`
+ * Reads `PULUMI_BACKEND_URL` (default `file://<dataDir>/state`, i.e. `./data/state`), `PULUMI_HOME`
  * (default `<dataDir>/pulumi-home/<worker>`), `CLAWSTACK_SECRETS_PROVIDER`
  * (default `passphrase`) and `PULUMI_CONFIG_PASSPHRASE[_FILE]`.
  */
@@ -60,7 +60,7 @@ export function resolveStackLayout(options: StackLayoutOptions = {}): StackLayou
   return {
     stacksDir: join(dataDir, "stacks"),
     pulumiHome: resolve(env.PULUMI_HOME ?? join(dataDir, "pulumi-home", safeSegment(workerName))),
-    backendUrl: resolveBackendUrl(env.PULUMI_BACKEND_URL ?? "file://./data/state"),
+    backendUrl: resolveBackendUrl(env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "state")}`),
     secretsProvider,
     secretEnv,
   };
