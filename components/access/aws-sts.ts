@@ -240,12 +240,23 @@ export function customerCredentialProvider(
   const margin = options.refreshMarginMs ?? REFRESH_MARGIN_MS;
   let current: CustomerCredentials | undefined;
   let pending: Promise<CustomerCredentials> | undefined;
+  const logger = options.logger ?? silentLogger;
   return async () => {
     if (!current || !current.isFreshAt(now(), margin)) {
       pending ??= assumeCustomerRole(params, options).finally(() => {
         pending = undefined;
       });
-      current = await pending;
+      try {
+        current = await pending;
+      } catch (error) {
+        // An early refresh that failed is not fatal while the session in hand has not expired yet:
+        // keep using it and try again on the next request.
+        if (!current || !current.isFreshAt(now())) throw error;
+        logger.warn(
+          { event: "assume_role_refresh_failed", roleArn: params.roleArn, expiration: current.expiration.toISOString() },
+          "refreshing the customer session failed; using the current one until it expires",
+        );
+      }
     }
     const { accessKeyId, secretAccessKey, sessionToken, expiration } = current;
     return { accessKeyId, secretAccessKey, sessionToken, expiration };

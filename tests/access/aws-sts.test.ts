@@ -140,6 +140,16 @@ describe("customerCredentialProvider (long operations)", () => {
     expect(sts.commandCalls(AssumeRoleCommand)).toHaveLength(2);
   });
 
+  it("keeps the current session when an early refresh fails, and fails once it has expired", async () => {
+    const provide = customerCredentialProvider(params(), { client, now });
+    const first = await provide();
+    sts.on(AssumeRoleCommand).rejects(awsError("AccessDenied", "denied"));
+    clock = T0 + 3_600_000 - 60_000; // inside the margin: refresh fails, session still valid
+    expect((await provide()).accessKeyId).toBe(first.accessKeyId);
+    clock = T0 + 3_600_000 + 1; // expired: nothing left to fall back on
+    await expect(provide()).rejects.toThrow(/was it rotated\?/);
+  });
+
   it("makes one STS call however many requests wait for a refresh", async () => {
     const provide = customerCredentialProvider(params(), { client, now });
     const all = await Promise.all(Array.from({ length: 10 }, () => provide()));
