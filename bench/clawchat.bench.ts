@@ -1,22 +1,24 @@
 /**
  * `npm run bench -- clawchat`: the encrypted ClawChat channel on loopback next
  * to a plain UDP echo measured in the same run, with the same payloads and the
- * same process layout (server and client share one Node process in both cases).
+ * same process layout: each server runs in its own Node process
+ * (`bench/clawchat-server.ts`), the clients in this one.
  *
  *   1. sequential round trips for a few seconds: round trips/s and MB/s of payload (one way);
  *   2. 32 messages in flight: the same figures under load;
  *   3. open loop at 1,000 messages/s: p50 / p99 / max latency.
  *
  * Issue 6's targets: ClawChat ≥ 50 % of the plain echo's throughput; p99 < 5 ms at 1,000 msg/s.
- * The per-address packet limit is raised here because every packet comes from 127.0.0.1.
+ * The per-address packet limit is raised for the benchmark because every packet comes from 127.0.0.1.
  */
+import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
 import { promises as fs } from "node:fs";
+import { readFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { ClawChatClient } from "../clawchat/src/client";
-import { ClawChatServer } from "../clawchat/src/server";
 import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, issueSecurityFile, writeSecretFile } from "../clawchat/src/security-file";
 
 const PAYLOAD_BYTES = 1000;
@@ -26,14 +28,35 @@ const OPEN_LOOP_RATE = 1_000;
 
 interface Channel {
   name: string;
+  /** The server process, whose CPU time (Linux /proc) is added to ours per round trip. */
+  serverPid?: number;
   roundTrip(payload: string): Promise<string>;
   close(): Promise<void>;
 }
 
+/** Starts `bench/clawchat-server.ts` in a child process and returns it with the UDP port it listens on. */
+async function startServerProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
+  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "clawchat-server.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = "";
+    child.stdout?.on("data", (chunk: Buffer) => {
+      out += chunk.toString("utf8");
+      const line = out.split("\n")[0] as string;
+      if (out.includes("\n")) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function stopServerProcess(child: ChildProcess): Promise<void> {
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  child.kill("SIGTERM");
+  await exited;
+}
+
 async function plainEcho(): Promise<Channel> {
-  const server = createSocket("udp4");
-  server.on("message", (datagram, remote) => server.send(datagram, remote.port, remote.address));
-  await new Promise<void>((resolve) => server.bind(0, "127.0.0.1", resolve));
+  const server = await startServerProcess(["echo"]);
   const client: Socket = createSocket("udp4");
   await new Promise<void>((resolve) => client.bind(0, "127.0.0.1", resolve));
   // Requests carry an 8-byte sequence number so concurrent round trips match their answers.
@@ -45,9 +68,10 @@ async function plainEcho(): Promise<Channel> {
     resolve?.(datagram.toString("utf8", 8));
   });
   let next = 0;
-  const port = server.address().port;
+  const port = server.port;
   return {
     name: "plain UDP echo",
+    serverPid: server.child.pid,
     roundTrip: (payload) =>
       new Promise((resolve) => {
         const id = next++;
@@ -60,7 +84,7 @@ async function plainEcho(): Promise<Channel> {
       }),
     close: async () => {
       await new Promise<void>((resolve) => client.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await stopServerProcess(server.child);
     },
   };
 }
@@ -72,26 +96,41 @@ async function clawChat(): Promise<Channel> {
   const bootstrapKey = generateBootstrapKey();
   await writeSecretFile(dir, BOOTSTRAP_KEY_FILE, `${bootstrapKey.toString("base64")}\n`);
   const { content } = await issueSecurityFile(dir, bootstrapKey, { serverIp: "127.0.0.1", port: 1, name: "bench", iterations: 100_000, nowMs: Date.now() });
-  const server = new ClawChatServer({
-    dir,
-    port: 0,
-    chatHandler: async (text) => text,
-    limits: { packets: { perSecond: 1e9, burst: 1e9 } },
-  });
-  await server.start();
-  const client = await ClawChatClient.connect(content, { server: { host: "127.0.0.1", port: server.homePort } });
+  const server = await startServerProcess(["clawchat", dir]);
+  const client = await ClawChatClient.connect(content, { server: { host: "127.0.0.1", port: server.port } });
   return {
     name: "ClawChat (AES-256-GCM)",
+    serverPid: server.child.pid,
     roundTrip: (payload) => client.chat(payload),
     close: async () => {
       await client.close();
-      await server.close();
+      await stopServerProcess(server.child);
       await fs.rm(root, { recursive: true, force: true });
     },
   };
 }
 
-async function throughput(channel: Channel, inFlight: number, payload: string): Promise<{ perSecond: number; mbPerSecond: number }> {
+/** CPU seconds (user + system) of another process, from /proc (Linux); undefined elsewhere. */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
+  } catch {
+    return undefined;
+  }
+}
+
+interface Throughput {
+  perSecond: number;
+  mbPerSecond: number;
+  /** CPU time of client and server together per round trip, in µs: comparable even on a loaded machine. */
+  cpuMicrosPerRoundTrip?: number;
+}
+
+async function throughput(channel: Channel, inFlight: number, payload: string): Promise<Throughput> {
+  const ownBefore = process.cpuUsage();
+  const serverBefore = processCpuSeconds(channel.serverPid);
   let done = 0;
   const deadline = performance.now() + DURATION_MS;
   const started = performance.now();
@@ -105,7 +144,14 @@ async function throughput(channel: Channel, inFlight: number, payload: string): 
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  return { perSecond: done / seconds, mbPerSecond: (done * Buffer.byteLength(payload)) / seconds / 1e6 };
+  const own = process.cpuUsage(ownBefore);
+  const serverAfter = processCpuSeconds(channel.serverPid);
+  const cpuSeconds = serverBefore !== undefined && serverAfter !== undefined ? (own.user + own.system) / 1e6 + serverAfter - serverBefore : undefined;
+  return {
+    perSecond: done / seconds,
+    mbPerSecond: (done * Buffer.byteLength(payload)) / seconds / 1e6,
+    cpuMicrosPerRoundTrip: cpuSeconds === undefined ? undefined : (cpuSeconds / done) * 1e6,
+  };
 }
 
 async function openLoopLatency(channel: Channel, payload: string): Promise<{ p50: number; p99: number; max: number; sent: number }> {
@@ -132,7 +178,7 @@ export default async function bench(): Promise<void> {
   const payload = "x".repeat(PAYLOAD_BYTES);
   // The load average matters: on a shared machine the encrypted path (more CPU per packet) suffers first.
   console.log(`payload ${PAYLOAD_BYTES} bytes, ${DURATION_MS} ms per measurement, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
-  const results: Record<string, { sequential: { perSecond: number; mbPerSecond: number }; windowed: { perSecond: number; mbPerSecond: number }; latency: Awaited<ReturnType<typeof openLoopLatency>> }> = {};
+  const results: Record<string, { sequential: Throughput; windowed: Throughput; latency: Awaited<ReturnType<typeof openLoopLatency>> }> = {};
   for (const make of [plainEcho, clawChat]) {
     const channel = await make();
     await throughput(channel, 1, payload); // warm-up (JIT, socket buffers)
@@ -143,7 +189,8 @@ export default async function bench(): Promise<void> {
     console.log(
       `${channel.name.padEnd(24)} sequential ${f(sequential.perSecond).padStart(7)} rt/s ${f(sequential.mbPerSecond, 2).padStart(6)} MB/s | ` +
         `${WINDOW} in flight ${f(windowed.perSecond).padStart(7)} rt/s ${f(windowed.mbPerSecond, 2).padStart(6)} MB/s | ` +
-        `${OPEN_LOOP_RATE}/s: p50 ${f(latency.p50, 3)} ms p99 ${f(latency.p99, 3)} ms max ${f(latency.max, 3)} ms`,
+        `${OPEN_LOOP_RATE}/s: p50 ${f(latency.p50, 3)} ms p99 ${f(latency.p99, 3)} ms max ${f(latency.max, 3)} ms | ` +
+        `CPU ${sequential.cpuMicrosPerRoundTrip === undefined ? "n/a" : `${f(sequential.cpuMicrosPerRoundTrip)} µs`} per round trip (client + server)`,
     );
     await channel.close();
   }
