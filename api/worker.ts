@@ -19,6 +19,7 @@ import { createEngine } from "./engine/factory";
 import type { Engine } from "./engine/types";
 import { createLogger } from "./http/logging";
 import { loadJobsSettings } from "./jobs/settings";
+import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
 import { registrationPreparer } from "./registration/prepare";
@@ -58,18 +59,21 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   const engine = options.engine ?? createEngine(layout);
   const capabilities = engine.capabilities();
   if (!capabilities.deploy) logger.warn({ reason: capabilities.reason }, "up, refresh and destroy jobs will fail at once; previews work");
+  const credentials = new VaultCredentialProvider(handle.db, vault);
   const worker = new JobWorker({
     db: handle.db,
     dialect: "postgres",
     engine,
     layout,
-    credentials: new VaultCredentialProvider(handle.db, vault),
+    credentials,
     worker: settings.worker,
     queue: settings.queue,
     prepareConfig: registrationPreparer(handle.db, settings.publicUrl),
     logger,
   });
   worker.start();
+  const snapshots = new SnapshotScheduler({ db: handle.db, credentials, intervalMs: settings.snapshotIntervalMs, logger });
+  snapshots.start();
   logger.info(
     { workerId: worker.workerId, memoryBudgetMb: settings.worker.memoryBudgetMb, leaseMs: settings.worker.leaseMs, engine: engine.name },
     "worker started",
@@ -77,6 +81,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   return {
     worker,
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
+      await snapshots.stop();
       await worker.stop({ graceMs });
       await handle.close();
       logger.info({ workerId: worker.workerId }, "worker stopped");

@@ -13,6 +13,7 @@ import { registrationPreparer } from "../registration/prepare";
 import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
 import { type JobsSettings, loadJobsSettings } from "./settings";
+import { SnapshotScheduler } from "./snapshot-scheduler";
 import { VaultCredentialProvider } from "./vault-credentials";
 import { JobWorker } from "./worker";
 
@@ -55,14 +56,19 @@ export const jobsPlugin = fp(
           logger: app.log,
         })
       : undefined;
+    const snapshots = worker
+      ? new SnapshotScheduler({ db: app.db, credentials, intervalMs: settings.snapshotIntervalMs, logger: app.log })
+      : undefined;
     app.decorate("jobs", { settings, engine, credentials, worker, wake: () => worker?.wake() } satisfies JobsRuntime);
     if (!engine.capabilities().deploy) {
       app.log.warn({ reason: engine.capabilities().reason }, "up, refresh and destroy jobs will fail at once; previews work");
     }
     app.addHook("onReady", async () => {
       worker?.start();
+      snapshots?.start();
     });
     app.addHook("onClose", async () => {
+      await snapshots?.stop();
       await worker?.stop({ graceMs: CLOSE_GRACE_MS });
     });
   },

@@ -94,6 +94,8 @@ export interface JobsSettings {
    * (`CLAWSTACK_PUBLIC_URL`). Unset: no registration step in user-data.
    */
   publicUrl: string | undefined;
+  /** How often a worker runs the DigitalOcean volume snapshot sweep (`CLAWSTACK_SNAPSHOT_INTERVAL_MS`); 0: never. */
+  snapshotIntervalMs: number;
 }
 
 export function loadJobsSettings(env: NodeJS.ProcessEnv = process.env): JobsSettings {
@@ -108,5 +110,11 @@ export function loadJobsSettings(env: NodeJS.ProcessEnv = process.env): JobsSett
       `\`CLAWSTACK_PUBLIC_URL\` must be an https:// URL the hosts can reach (registration runs over TLS only); given \`${publicUrl}\``,
     );
   }
-  return { queue: loadQueueSettings(env), worker: loadWorkerSettings(env), embeddedWorker: embedded, publicUrl };
+  return {
+    queue: loadQueueSettings(env),
+    worker: loadWorkerSettings(env),
+    embeddedWorker: embedded,
+    publicUrl,
+    snapshotIntervalMs: env.CLAWSTACK_SNAPSHOT_INTERVAL_MS === "0" ? 0 : integer(env, "CLAWSTACK_SNAPSHOT_INTERVAL_MS", 3_600_000, 60_000, 86_400_000),
+  };
 }

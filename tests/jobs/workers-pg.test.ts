@@ -65,8 +65,8 @@ describe.skipIf(skip !== undefined)("worker processes on PostgreSQL", () => {
     const { app } = harness;
     const stateDir = mkdtempSync(join(tmpdir(), "stand-in-"));
     const journal = join(stateDir, "journal.jsonl");
-    const instances = await createInstances(24, "pair");
-    for (const instance of instances.slice(0, 12)) {
+    const instances = await createInstances(16, "pair");
+    for (const instance of instances.slice(0, 8)) {
       const preview = await app.inject({ method: "POST", url: `/v1/instances/${instance.id}/preview`, headers: user.auth });
       expect(preview.statusCode).toBe(202);
     }
@@ -83,16 +83,16 @@ describe.skipIf(skip !== undefined)("worker processes on PostgreSQL", () => {
       "the queue to drain",
     );
     const jobs = await app.db.selectFrom("jobs").selectAll().where("instance_id", "in", ids).execute();
-    expect(jobs).toHaveLength(36);
+    expect(jobs).toHaveLength(24);
     expect(jobs.every((job) => job.state === "succeeded")).toBe(true);
     expect(jobs.every((job) => Number(job.attempt) === 1)).toBe(true);
 
     const lines = readFileSync(journal, "utf8").trim().split("\n").map((line) => JSON.parse(line) as { operation: string; stackName: string; pid: number });
-    expect(lines).toHaveLength(36);
+    expect(lines).toHaveLength(24);
     const ups = lines.filter((line) => line.operation === "up").map((line) => line.stackName);
-    expect(new Set(ups).size).toBe(24);
-    expect(ups).toHaveLength(24);
-    expect(lines.filter((line) => line.operation === "preview")).toHaveLength(12);
+    expect(new Set(ups).size).toBe(16);
+    expect(ups).toHaveLength(16);
+    expect(lines.filter((line) => line.operation === "preview")).toHaveLength(8);
     // Both processes took part.
     expect(new Set(lines.map((line) => line.pid)).size).toBe(2);
   });

@@ -1,0 +1,103 @@
+/**
+ * The snapshot scheduler for DigitalOcean state volumes: DigitalOcean has no
+ * schedule for block storage, so every worker runs the snapshot sweep
+ * (`components/snapshots/digitalocean-volume-job.ts`) for each user with a
+ * live DigitalOcean instance, every `CLAWSTACK_SNAPSHOT_INTERVAL_MS` (default
+ * one hour; 0 turns it off). The sweep is idempotent per schedule slot (a
+ * snapshot named for the slot is taken once, however many workers run it), so
+ * workers need no coordination: more of them only means more API calls.
+ * The user's token is decrypted for the sweep only and never logged.
+ */
+import type { Kysely } from "kysely";
+import { runDigitalOceanVolumeSnapshotSweep } from "../../components/snapshots/digitalocean-volume-job";
+import type { Database } from "../db/schema";
+import type { CredentialProvider } from "./credentials";
+import "./tables";
+import type { WorkerLogger } from "./worker";
+
+export type SnapshotSweep = (params: { token: string; now?: Date }) => Promise<{
+  results: readonly unknown[];
+  failures: readonly { volumeName: string; error: Error }[];
+}>;
+
+export interface SnapshotSchedulerOptions {
+  db: Kysely<Database>;
+  credentials: CredentialProvider;
+  intervalMs: number;
+  logger: WorkerLogger;
+  /** The sweep to run (tests pass a recorder); default: the DigitalOcean API. */
+  sweep?: SnapshotSweep;
+}
+
+/** Instances whose volumes exist: everything but never-provisioned and destroyed ones. */
+const LIVE_STATUSES = ["ready", "refreshing", "provisioning", "destroying", "failed"] as const;
+
+export class SnapshotScheduler {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+  private readonly sweep: SnapshotSweep;
+
+  constructor(private readonly options: SnapshotSchedulerOptions) {
+    this.sweep = options.sweep ?? ((params) => runDigitalOceanVolumeSnapshotSweep(params));
+  }
+
+  /** One pass over every user with a live DigitalOcean instance. Failures are per user. */
+  async runOnce(now = new Date()): Promise<{ users: number; snapshots: number; failures: number }> {
+    const owners = await this.options.db
+      .selectFrom("instances")
+      .select(["user_id", "region", (eb) => eb.fn.max("credential_id").as("credential_id")])
+      .where("cloud", "=", "digitalocean")
+      .where("status", "in", [...LIVE_STATUSES])
+      .groupBy(["user_id", "region"])
+      .execute();
+    const seen = new Set<string>();
+    let snapshots = 0;
+    let failures = 0;
+    for (const owner of owners) {
+      // One sweep per user covers every volume their token can see.
+      if (seen.has(owner.user_id)) continue;
+      seen.add(owner.user_id);
+      try {
+        const credentials = await this.options.credentials.forJob({
+          userId: owner.user_id,
+          cloud: "digitalocean",
+          region: owner.region,
+          jobId: "snapshot-sweep",
+          credentialId: owner.credential_id,
+        });
+        const token = credentials.env.DIGITALOCEAN_TOKEN;
+        if (!token) throw new Error("no DigitalOcean token");
+        const result = await this.sweep({ token, now });
+        snapshots += result.results.length;
+        failures += result.failures.length;
+        for (const failure of result.failures) {
+          this.options.logger.warn({ userId: owner.user_id, volume: failure.volumeName, err: failure.error.message }, "volume snapshot failed");
+        }
+      } catch (error) {
+        failures += 1;
+        this.options.logger.warn({ userId: owner.user_id, err: error instanceof Error ? error.message : String(error) }, "snapshot sweep failed");
+      }
+    }
+    return { users: seen.size, snapshots, failures };
+  }
+
+  start(): void {
+    if (this.options.intervalMs <= 0 || this.timer) return;
+    const tick = () => {
+      this.running ??= this.runOnce()
+        .then((summary) => this.options.logger.info(summary, "snapshot sweep done"))
+        .catch((error: unknown) => this.options.logger.error({ err: String(error) }, "snapshot sweep crashed"))
+        .finally(() => {
+          this.running = undefined;
+        });
+    };
+    this.timer = setInterval(tick, this.options.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}
