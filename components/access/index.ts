@@ -10,3 +10,4 @@ export * from "./gcp.js";
 export * from "./gcp-federation.js";
 export * from "./gcp-permissions.js";
 export { awsAccessKind, gcpAccessKind } from "./kinds.js";
+export * from "./workload-roles.js";
