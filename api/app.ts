@@ -14,7 +14,8 @@
  *   app.audit.record({ action, result, actorUserId, actorKind, target, ... })   (api/audit/audit-log.ts)
  *                       state-changing requests are audited automatically; name the action with
  *                       route `config: { audit: "thing.verb" }` and the target with `request.auditTarget = id`
- *   app.vault.decrypt(userId, credentialId, { passphrase? }) -> CredentialSecret (api/vault/kinds.ts)
+ *   app.vault.decrypt(userId, credentialId, { passphrase?, actor? }) -> CredentialSecret (api/vault/kinds.ts);
+ *                       the vault audits every decrypt itself (`credential.decrypt`, actor `system` by default)
  *   app.vault.create(userId, input, trx?)                    -> stored row (ciphertext only)
  *   HttpError / badRequest / notFound ... (api/http/errors.ts): throw them; the one error handler answers
  *   Routes: append a FastifyPluginAsyncZod to `routePlugins` in api/routes/index.ts.

@@ -107,7 +107,11 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request) => {
       const userId = request.principal!.userId;
       request.auditTarget = request.params.id;
-      const secret = await app.vault.decrypt(userId, request.params.id, { passphrase: request.body?.passphrase });
+      const principal = request.principal!;
+      const secret = await app.vault.decrypt(userId, request.params.id, {
+        passphrase: request.body?.passphrase ?? undefined,
+        actor: { kind: principal.kind, apiKeyId: principal.apiKeyId ?? null, requestId: request.id, ip: request.ip },
+      });
       const result = await testCredential(secret, { digitalOceanApiUrl: app.config.digitalOceanApiUrl });
       await markTested(app.db, request.params.id, result.ok);
       return result;

@@ -37,8 +37,8 @@ const USER_KEY_CACHE_LIMIT = 10_000;
 
 export class LocalKeyWrapper implements KeyWrapper {
   readonly kind = "local" as const;
-  /** Derived per-user keys, by version|user|salt, so repeated decrypts skip HKDF. */
-  private readonly userKeys = new Map<string, Buffer>();
+  /** Derived per-user keys by `version|user`, with the salt they came from, so repeated decrypts skip HKDF. */
+  private readonly userKeys = new Map<string, { salt: Buffer; key: Buffer }>();
 
   constructor(private readonly keyring: MasterKeyring) {}
 
@@ -71,24 +71,25 @@ export class LocalKeyWrapper implements KeyWrapper {
   /** Drops cached per-user keys (after a user is deleted). */
   forgetUser(userId: string): void {
     for (const cacheKey of this.userKeys.keys()) {
-      if (cacheKey.split("|")[1] === userId) this.userKeys.delete(cacheKey);
+      if (cacheKey.slice(cacheKey.indexOf("|") + 1) === userId) this.userKeys.delete(cacheKey);
     }
   }
 
   private userKey(context: WrapContext, version: number): Buffer {
-    const cacheKey = `${version}|${context.userId}|${context.userKeySalt.toString("base64")}`;
+    const cacheKey = `${version}|${context.userId}`;
     const cached = this.userKeys.get(cacheKey);
-    if (cached) return cached;
+    // A different salt (the account was deleted and its id somehow reused, or a test) is a different key.
+    if (cached && cached.salt.equals(context.userKeySalt)) return cached.key;
     const master = this.keyring.keys.get(version);
     if (!master) throw new VaultKeyError(`master key version ${version} is not in the keyring`);
     const key = Buffer.from(
       hkdfSync("sha256", master, context.userKeySalt, `clawstack/user-key/v${version}|${context.userId}`, 32),
     );
-    if (this.userKeys.size >= USER_KEY_CACHE_LIMIT) {
+    if (!cached && this.userKeys.size >= USER_KEY_CACHE_LIMIT) {
       const oldest = this.userKeys.keys().next().value;
       if (oldest !== undefined) this.userKeys.delete(oldest);
     }
-    this.userKeys.set(cacheKey, key);
+    this.userKeys.set(cacheKey, { salt: Buffer.from(context.userKeySalt), key });
     return key;
   }
 }

@@ -3,6 +3,7 @@
  * with mode 600) and decorates `app.vault`.
  */
 import fp from "fastify-plugin";
+import { AuditLog } from "../audit/audit-log";
 import type { ApiConfig } from "../config";
 import { type KeyWrapper, LocalKeyWrapper } from "./key-wrapper";
 import { loadKeyringFile, parseInlineKeyring } from "./keyring";
@@ -24,7 +25,7 @@ export function keyWrapperFor(config: Pick<ApiConfig, "masterKeys" | "masterKeyF
 
 export const vaultPlugin = fp<{ config: ApiConfig }>(
   async (app, { config }) => {
-    app.decorate("vault", new Vault(app.db, keyWrapperFor(config), app.passwords));
+    app.decorate("vault", new Vault(app.db, keyWrapperFor(config), app.passwords, new AuditLog(app.db)));
   },
   { name: "clawstack-vault", dependencies: ["clawstack-db", "clawstack-auth"] },
 );

@@ -4,11 +4,12 @@
  * `key-wrapper.ts`). Plaintext exists only in memory while a caller uses it.
  *
  *   app.vault.create(userId, input)                    -> metadata row (encrypts, stores ciphertext only)
- *   app.vault.decrypt(userId, credentialId, { passphrase? }) -> CredentialSecret (audited by the caller)
+ *   app.vault.decrypt(userId, credentialId, { passphrase?, actor? }) -> CredentialSecret (audited here, always)
  *   app.vault.rewrapAll()                              -> moves every data key to the current master key version
  */
 import { randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
+import type { AuditLog, AuditResult } from "../audit/audit-log";
 import type { PasswordHasher } from "../auth/password";
 import { newId, nowIso } from "../db/ids";
 import type { Credential, Database } from "../db/schema";
@@ -29,11 +30,21 @@ export class VaultError extends HttpError {
   override name = "VaultError";
 }
 
+/** Who is decrypting, for the audit entry the vault writes on every decrypt. */
+export interface DecryptActor {
+  kind: "user" | "agent" | "system";
+  apiKeyId?: string | null;
+  requestId?: string | null;
+  ip?: string | null;
+}
+
 export class Vault {
   constructor(
     private readonly db: Kysely<Database>,
     readonly wrapper: KeyWrapper,
     private readonly hasher: PasswordHasher,
+    /** When set, every `decrypt` writes a `credential.decrypt` audit entry, whoever the caller is. */
+    private readonly audit?: AuditLog,
   ) {}
 
   /** Encrypts and stores a credential in `db` (pass a transaction to make it part of one). */
@@ -87,15 +98,43 @@ export class Vault {
   /**
    * Decrypts one of the user's credentials. 404 when it is not theirs,
    * 400 when a passphrase is needed and missing, 403 when it is wrong.
+   * Every attempt is audited as `credential.decrypt` (actor `system` unless
+   * `options.actor` says otherwise); if the entry cannot be written, the
+   * decrypt fails.
    */
-  async decrypt(userId: string, credentialId: string, options: { passphrase?: string } = {}): Promise<CredentialSecret> {
-    const row = await findCredential(this.db, userId, credentialId);
-    if (!row) throw new VaultError(404, `credential \`${credentialId}\` not found`);
-    const salt = await findUserKeySalt(this.db, userId);
-    if (!salt) throw new VaultError(404, "user not found");
-    const secret = await this.open(row, salt, options.passphrase);
-    await markUsed(this.db, row.id);
-    return secret;
+  async decrypt(
+    userId: string,
+    credentialId: string,
+    options: { passphrase?: string; actor?: DecryptActor } = {},
+  ): Promise<CredentialSecret> {
+    const started = performance.now();
+    let result: AuditResult = "error";
+    try {
+      const row = await findCredential(this.db, userId, credentialId);
+      if (!row) throw new VaultError(404, `credential \`${credentialId}\` not found`);
+      const salt = await findUserKeySalt(this.db, userId);
+      if (!salt) throw new VaultError(404, "user not found");
+      const secret = await this.open(row, salt, options.passphrase);
+      await markUsed(this.db, row.id);
+      result = "ok";
+      return secret;
+    } catch (error) {
+      if (error instanceof VaultError) result = error.statusCode === 403 ? "denied" : "invalid";
+      throw error;
+    } finally {
+      const actor = options.actor ?? { kind: "system" as const };
+      await this.audit?.record({
+        action: "credential.decrypt",
+        result,
+        actorUserId: userId,
+        actorKind: actor.kind,
+        apiKeyId: actor.apiKeyId ?? null,
+        target: credentialId,
+        latencyMs: performance.now() - started,
+        ip: actor.ip ?? null,
+        requestId: actor.requestId ?? null,
+      });
+    }
   }
 
   /** Decrypts a row in memory (no database access). Exposed for the rotation tool and the benchmark. */

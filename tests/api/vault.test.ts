@@ -220,8 +220,25 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
         ["GET /v1/credentials", "ok"],
         ["credential.create", "denied"],
         ["credential.delete", "denied"],
+        ["credential.decrypt", "ok"],
         ["credential.test", "ok"],
       ]);
+    });
+
+    it("audits every decrypt itself, whoever asks (a worker, a user, an agent), with the outcome", async () => {
+      const created = json(await addCredential(alice, { kind: "digitalocean", name: "audited", token: tokens.full }));
+      const id = String(created.id);
+      // What the job worker does: no HTTP request, no principal.
+      expect(await api.app.vault.decrypt(alice.userId, id)).toEqual({ kind: "digitalocean", token: tokens.full });
+      await expect(api.app.vault.decrypt(bob.userId, id)).rejects.toThrow(/not found/);
+      await api.inject({ method: "POST", url: `/v1/credentials/${id}/test`, headers: bearer(alice.accessToken) });
+      const entries = (await auditEntries(api)).filter((e) => e.action === "credential.decrypt" && e.target === id);
+      expect(entries.map((e) => [e.actor_user_id, e.actor_kind, e.result])).toEqual([
+        [alice.userId, "system", "ok"],
+        [bob.userId, "system", "invalid"],
+        [alice.userId, "user", "ok"],
+      ]);
+      expect(entries[2]!.request_id).toMatch(/^[0-9a-f-]{36}$/);
     });
 
     it("deletes a credential with its ciphertext and wrapped key", async () => {
