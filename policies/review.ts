@@ -151,6 +151,39 @@ function typeOf(resourceClass: unknown): string | undefined {
   return (resourceClass as { __pulumiType?: string }).__pulumiType;
 }
 
+/** A planned resource as both validation kinds see it (fields of ResourceValidationArgs and PolicyResource). */
+class PlannedResourceView {
+  readonly opts: PolicyResourceOptions;
+  parent?: PolicyResource;
+  dependencies: PolicyResource[] = [];
+  propertyDependencies: Record<string, PolicyResource[]> = {};
+
+  constructor(
+    readonly type: string,
+    readonly props: Record<string, unknown>,
+    readonly urn: string,
+    readonly name: string,
+    parentUrn: string | undefined,
+    readonly stackTags: ReadonlyMap<string, string>,
+    readonly getConfig: <T extends object>() => T,
+  ) {
+    this.opts = { ...OPTIONS, parent: parentUrn };
+  }
+
+  notApplicable(): never {
+    throw new NotApplicable();
+  }
+
+  isType(resourceClass: unknown): boolean {
+    return typeOf(resourceClass) === this.type;
+  }
+
+  /** The same (possibly proxied) props the engine returns, typed by the caller. */
+  asType(resourceClass: unknown): Record<string, unknown> | undefined {
+    return typeOf(resourceClass) === this.type ? this.props : undefined;
+  }
+}
+
 export async function reviewResources(resources: readonly ReviewResource[], options: ReviewOptions = {}): Promise<ReviewReport> {
   const stack = options.stack ?? "review";
   const rules = options.policies ?? packPolicies;
@@ -198,23 +231,18 @@ export async function reviewResources(resources: readonly ReviewResource[], opti
     return list;
   };
 
-  for (const { resource, urn, props } of planned) {
-    const args: ResourceValidationArgs = {
-      type: resource.type,
-      props,
-      urn,
-      name: resource.name,
-      opts: { ...OPTIONS, parent: resource.parent },
-      stackTags,
-      isType: (resourceClass) => typeOf(resourceClass) === resource.type,
-      // `any`-free cast: asType returns the same proxied props the engine returns, typed by the caller.
-      asType: ((resourceClass: unknown) => (typeOf(resourceClass) === resource.type ? props : undefined)) as ResourceValidationArgs["asType"],
-      getConfig,
-      notApplicable: throwNotApplicable,
-    };
-    for (const rule of rulesFor(resource.type)) {
+  // One view per planned resource serves as the resource validation's args and as the stack
+  // validation's resource; its methods live on the prototype (no closures per resource).
+  const views = planned.map(({ resource, urn, props }) => new PlannedResourceView(resource.type, props, urn, resource.name, resource.parent, stackTags, getConfig));
+  let currentUrn = "";
+  const reporters = new Map(resourceRules.map((rule) => [rule, (message: string) => record(rule, currentUrn, message)]));
+  for (const view of views) {
+    currentUrn = view.urn;
+    for (const rule of rulesFor(view.type)) {
       try {
-        await rule.validateResource(args, (message) => record(rule, urn, message));
+        // The view has every field and method of ResourceValidationArgs; the cast only names that.
+        const pending = rule.validateResource(view as unknown as ResourceValidationArgs, reporters.get(rule)!);
+        if (pending) await pending;
       } catch (error) {
         if (!(error instanceof NotApplicable)) throw error;
       }
@@ -223,17 +251,7 @@ export async function reviewResources(resources: readonly ReviewResource[], opti
 
   {
     // Built even without stack rules, so an empty pack walks exactly what a full one does (the benchmark's baseline).
-    const policyResources: PolicyResource[] = planned.map(({ resource, urn, props }) => ({
-      type: resource.type,
-      props,
-      urn,
-      name: resource.name,
-      opts: { ...OPTIONS, parent: resource.parent },
-      dependencies: [],
-      propertyDependencies: {},
-      isType: (resourceClass) => typeOf(resourceClass) === resource.type,
-      asType: ((resourceClass: unknown) => (typeOf(resourceClass) === resource.type ? props : undefined)) as PolicyResource["asType"],
-    }));
+    const policyResources = views as unknown as PolicyResource[];
     const byUrnResource = new Map(policyResources.map((entry) => [entry.urn, entry]));
     // Plans without URNs (the synth JSON carries only parent URNs) still link
     // parents: a URN ends in `<...$>type::name`, and type plus name is unique.

@@ -13,10 +13,21 @@ export interface Statement {
   index: number;
 }
 
+/** Statements by parsed document: several rules read the same document (callers only read them). */
+const statementsByDocument = new WeakMap<object, Statement[]>();
+
 /** Statements of a policy document, or a string saying why it cannot be read. */
 export function statementsOf(document: unknown): Statement[] | string {
   const parsed = parseDocument(document);
   if (!isRecord(parsed)) return "the policy document is not a JSON object";
+  const cached = statementsByDocument.get(parsed);
+  if (cached) return cached;
+  const statements = readStatements(parsed);
+  statementsByDocument.set(parsed, statements);
+  return statements;
+}
+
+function readStatements(parsed: Record<string, unknown>): Statement[] {
   const raw = asList(parsed.Statement);
   return raw.map((statement, position) => {
     const condition: Record<string, Record<string, unknown>> = {};
@@ -43,13 +54,23 @@ export function statementsOf(document: unknown): Statement[] | string {
   });
 }
 
+/** Compiled IAM patterns: the same few actions are matched over and over. Bounded. */
+const globs = new Map<string, RegExp>();
+const GLOBS_MAX = 4096;
+
 /** Case-insensitive IAM wildcard match (`*` any run, `?` one character). */
 export function iamGlob(pattern: string, value: string): boolean {
-  const source = pattern
-    .split("")
-    .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
-    .join("");
-  return new RegExp(`^${source}$`, "i").test(value);
+  let compiled = globs.get(pattern);
+  if (!compiled) {
+    const source = pattern
+      .split("")
+      .map((c) => (c === "*" ? ".*" : c === "?" ? "." : c.replace(/[.+^${}()|[\]\\]/g, "\\$&")))
+      .join("");
+    compiled = new RegExp(`^${source}$`, "i");
+    if (globs.size >= GLOBS_MAX) globs.clear();
+    globs.set(pattern, compiled);
+  }
+  return compiled.test(value);
 }
 
 /** Whether a statement's action (which may itself hold wildcards) can grant `action`. */

@@ -67,7 +67,8 @@ export interface ClawRuleFields {
 }
 
 export type ClawResourceRule = ResourceValidationPolicy & ClawRuleFields & {
-  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => Promise<void>;
+  /** Returns a promise only when the rule's check is asynchronous (the engine accepts both). */
+  validateResource: (args: ResourceValidationArgs, report: ReportViolation) => void | Promise<void>;
 };
 export type ClawStackRule = StackValidationPolicy & ClawRuleFields & {
   validateStack: (args: StackValidationArgs, report: ReportViolation) => Promise<void>;
@@ -137,28 +138,41 @@ export type StackCheck = (
   guard: Guard,
 ) => void | Promise<void>;
 
+/** What an `UnknownValueError` met by a check means for the rule; anything else propagates. */
+function onUnknown(error: unknown, unknownValues: UnknownValuePolicy, report: (message: string) => void): void {
+  if (!(error instanceof UnknownValueError)) throw error;
+  if (unknownValues === "violation") report(unknownMessage(error));
+}
+
+function ignore(): void {}
+
 export function resourceRule(
   file: string,
   meta: RuleMetadata & { appliesTo: TypeSelector },
   check: ResourceCheck,
 ): ClawResourceRule {
   const base = fields(file, meta);
+  // The resources this rule's exemptions name, worked out once per config object.
+  let exemptionsOf: RuleConfig | undefined;
+  let exempted = new Set<string>();
   return {
     ...base,
     appliesTo: meta.appliesTo,
-    validateResource: async (args, reportViolation) => {
+    validateResource: (args, reportViolation) => {
       if (!selects(meta.appliesTo, args.type)) return;
       const config = args.getConfig<RuleConfig>();
-      const exempt = activeExemptionsFor(config, base.name).some((e) => e.resource === args.name || e.resource === args.urn);
-      const report = (message: string): void => {
-        if (!exempt) reportViolation(message);
-      };
-      try {
-        await check(args, report, config);
-      } catch (error) {
-        if (!(error instanceof UnknownValueError)) throw error;
-        if (meta.unknownValues === "violation") report(unknownMessage(error));
+      if (config !== exemptionsOf) {
+        exemptionsOf = config;
+        exempted = new Set(activeExemptionsFor(config, base.name).map((exemption) => exemption.resource));
       }
+      const report: (message: string) => void = exempted.has(args.name) || exempted.has(args.urn) ? ignore : reportViolation;
+      try {
+        const pending = check(args, report, config);
+        if (pending) return pending.catch((error: unknown) => onUnknown(error, meta.unknownValues, report));
+      } catch (error) {
+        onUnknown(error, meta.unknownValues, report);
+      }
+      return undefined;
     },
   };
 }

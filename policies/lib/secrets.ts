@@ -63,6 +63,7 @@ export function secretKinds(text: string): string[] {
 
 /** Base64 text decoded (and gunzipped when it is gzip), or undefined when it is not base64. */
 export function decodeBase64Text(value: string): string | undefined {
+  if (!/^[A-Za-z0-9+/=\s]+$/.test(value)) return undefined; // cheap refusal before copying
   const compact = value.replace(/\s+/g, "");
   if (compact.length < 8 || compact.length % 4 !== 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined;
   const bytes = Buffer.from(compact, "base64");
