@@ -47,7 +47,15 @@ export function readClawChatBundle(path: string = CLAWCHAT_BUNDLE_PATH): Buffer 
  */
 export function buildClawChatBundle(): Buffer {
   // Loaded only when a build is needed: esbuild is a dev dependency of the repository, not of a host.
-  const esbuild = require("esbuild") as typeof import("esbuild");
+  let esbuild: typeof import("esbuild");
+  try {
+    esbuild = require("esbuild") as typeof import("esbuild");
+  } catch {
+    throw new ConfigError(
+      "clawchatBundle",
+      `\`clawchatBundle\`: ${CLAWCHAT_BUNDLE_PATH} is missing and esbuild (a dev dependency) is not installed to build it; run \`npm ci\` and \`npm run clawchat:build\`, or set \`clawchat.install: none\``,
+    );
+  }
   const result = esbuild.buildSync({
     entryPoints: [CLAWCHAT_ENTRY],
     outfile: CLAWCHAT_BUNDLE_PATH,
