@@ -37,6 +37,14 @@ export interface CreateInstanceRequest {
  */
 export function instanceConfig(body: CreateInstanceRequest): Record<string, unknown> {
   const options = body.options ?? {};
+  if ("gatewayToken" in options) {
+    // The instance's config is stored and shown as is: it must never hold a secret.
+    throw new HttpError(
+      400,
+      "`body.options.gatewayToken` is not accepted by the API: instance configs are stored and shown in clear, so the host generates its gateway token at first boot and registers it (it is then kept encrypted in the vault); the value given is not shown",
+      "body.options.gatewayToken",
+    );
+  }
   for (const key of Object.keys(options)) {
     if (TOP_LEVEL_KEYS.has(key) || key === "kind") {
       throw new HttpError(400, `\`body.options.${key}\`: set \`${key}\` at the top level of the request, not in \`options\``, `body.options.${key}`);

@@ -130,11 +130,17 @@ for (const database of databases) {
         [digitalOceanInstance({ options: { gatewayCidrs: ["10.0.0.1/8"], versions: { openclaw: "1.2.3", node: "22.11.0" } } }), "body.options.gatewayCidrs[0]", /host bits/],
         [digitalOceanInstance({ cloud: "aws", region: "us-east-1" }), "body.cloud", /no aws credential/],
         [digitalOceanInstance({ credentialId: "cred_nope" }), "body.credentialId", /no credential `cred_nope`/],
+        [
+          digitalOceanInstance({ options: { gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "1.2.3", node: "22.11.0" }, gatewayToken: "s3cr3t-".repeat(6) } }),
+          "body.options.gatewayToken",
+          /not accepted by the API/,
+        ],
       ];
       for (const [payload, field, message] of cases) {
         const response = await app.inject({ method: "POST", url: "/v1/instances", headers: user.auth, payload });
         expect(response.statusCode, JSON.stringify(payload)).toBe(400);
         const body = response.json() as { field: string; message: string };
+        expect(response.body).not.toContain("s3cr3t-");
         expect(body.field).toBe(field);
         expect(body.message).toMatch(message);
       }
