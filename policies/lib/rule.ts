@@ -152,6 +152,9 @@ export function resourceRule(
   check: ResourceCheck,
 ): ClawResourceRule {
   const base = fields(file, meta);
+  // The selector split once: exact type tokens in a set, patterns tested in turn.
+  const exactTypes = new Set(meta.appliesTo.filter((entry): entry is string => typeof entry === "string"));
+  const typePatterns = meta.appliesTo.filter((entry): entry is RegExp => typeof entry !== "string");
   // The resources this rule's exemptions name, worked out once per config object.
   let exemptionsOf: RuleConfig | undefined;
   let exempted = new Set<string>();
@@ -159,13 +162,14 @@ export function resourceRule(
     ...base,
     appliesTo: meta.appliesTo,
     validateResource: (args, reportViolation) => {
-      if (!selects(meta.appliesTo, args.type)) return;
+      if (!exactTypes.has(args.type) && !typePatterns.some((pattern) => pattern.test(args.type))) return;
       const config = args.getConfig<RuleConfig>();
       if (config !== exemptionsOf) {
         exemptionsOf = config;
         exempted = new Set(activeExemptionsFor(config, base.name).map((exemption) => exemption.resource));
       }
-      const report: (message: string) => void = exempted.has(args.name) || exempted.has(args.urn) ? ignore : reportViolation;
+      const exempt = exempted.size > 0 && (exempted.has(args.name) || exempted.has(args.urn));
+      const report: (message: string) => void = exempt ? ignore : reportViolation;
       try {
         const pending = check(args, report, config);
         if (pending) return pending.catch((error: unknown) => onUnknown(error, meta.unknownValues, report));
