@@ -7,6 +7,7 @@
  *                              written), resumable: `Last-Event-ID` (or `?after=`) skips what was already seen;
  *                              the stream ends with `event: end` once the job finished
  */
+import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { conflict, notFound } from "../http/errors";
@@ -99,7 +100,11 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       let after = Number(request.headers["last-event-id"] ?? request.query.after ?? 0);
       const raw = reply.raw;
       reply.hijack();
+      // Headers already set on the reply (security headers, rate-limit counters) still apply to the stream.
+      const inherited: OutgoingHttpHeaders = {};
+      for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) inherited[name] = value;
       raw.writeHead(200, {
+        ...inherited,
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache, no-transform",
         connection: "keep-alive",

@@ -28,6 +28,7 @@ async function readStream(url: string, headers: Record<string, string>): Promise
   const response = await fetch(url, { headers });
   expect(response.status).toBe(200);
   expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/);
+  expect(response.headers.get("x-content-type-options")).toBe("nosniff");
   const text = await response.text();
   return text
     .split("\n\n")
