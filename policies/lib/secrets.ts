@@ -47,6 +47,11 @@ function looksLikeReference(value: string): boolean {
  */
 const ANY_SECRET_HINT = /-----BEGIN|A[KS]IA|AROA|AIDA|do[opr]_v1_|eyJ|token|passw|secret|api[_-]?key|access[_-]?key/i;
 
+/** Whether a name (a tag key, a variable) says its value is a secret. */
+export function namesASecret(name: string): boolean {
+  return /token|passw|secret|api[_-]?key|access[_-]?key/i.test(name);
+}
+
 /** The kinds of secret found in `text` (deduplicated). */
 export function secretKinds(text: string): string[] {
   if (!ANY_SECRET_HINT.test(text)) return [];

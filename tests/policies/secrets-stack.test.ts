@@ -51,6 +51,12 @@ describe("all-no-plaintext-secrets", () => {
     const instance: Planned = { type: "aws:ec2/instance:Instance", inputs: { tags: { ManagedBy: "claw-cloud", Deployer: awsAccessKeyId() } } };
     expect(await messages(id, [instance])).toEqual(["`tags.Deployer` contains an AWS access key ID"]);
   });
+  it("catches a secret used as a tag key, without printing it", async () => {
+    const key = awsAccessKeyId();
+    const found = await messages(id, [{ type: "aws:ec2/instance:Instance", inputs: { tags: { ManagedBy: "claw-cloud", [key]: "x" } } }]);
+    expect(found).toEqual(["`tags key 2` contains an AWS access key ID"]);
+    expect(found.join("\n")).not.toContain(key);
+  });
   it("catches a JWT in GCP metadata", async () => {
     const instance: Planned = { type: "gcp:compute/instance:Instance", inputs: { metadata: { "gateway-token": jwt() } } };
     expect(await messages(id, [instance])).toEqual(['`metadata["gateway-token"]` contains a JSON Web Token']);

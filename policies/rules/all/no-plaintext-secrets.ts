@@ -1,5 +1,5 @@
 import { resourceRule } from "../../lib/rule";
-import { scanText } from "../../lib/secrets";
+import { namesASecret, scanText } from "../../lib/secrets";
 import { asList, isRecord } from "../../lib/values";
 
 /** Properties that hold user-data or instance metadata, per type; `base64` when the cloud takes them encoded. */
@@ -46,9 +46,15 @@ export default resourceRule(
     for (const key of ["tags", "labels", "volumeTags"]) {
       const value = props[key];
       if (isRecord(value)) {
+        Object.keys(value).forEach((tag, index) => {
+          // A secret in a tag's key: the path names its position, never the key itself.
+          findings.push(...scanText(`${key} key ${index + 1}`, tag, false));
+        });
         for (const [tag, tagValue] of Object.entries(value)) {
-          // The value alone (encoded secrets, redacted secrets) and as an assignment (a tag named `ApiToken`).
-          findings.push(...scanText(`${key}.${tag}`, tagValue, false), ...scanText(`${key}.${tag}`, `${tag}=${String(tagValue)}`, false));
+          // The value alone (encoded secrets, redacted secrets) and, when the tag's name says it
+          // holds a secret (`ApiToken`), as an assignment.
+          findings.push(...scanText(`${key}.${tag}`, tagValue, false));
+          if (namesASecret(tag)) findings.push(...scanText(`${key}.${tag}`, `${tag}=${String(tagValue)}`, false));
         }
       } else {
         asList(value).forEach((tag, index) => findings.push(...scanText(`${key}[${index}]`, tag, false)));
