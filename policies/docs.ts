@@ -152,9 +152,8 @@ config:
   \`stack-exemptions-valid\`, as is one without a resource.
 - An exemption naming a rule the pack does not have stops the review with exit status 2 (a typo must not
   silently exempt nothing).
-- The key belongs to the pack: the offline review removes it from the config before the stack program runs.
-  Under \`pulumi up\` the stack kind's own config check sees it too, so every stack kind must accept (and ignore)
-  \`policyExemptions\`; a kind that rejects it refuses to run a stack that declares exemptions.
+- The key belongs to the pack: the stack program (\`pulumi up\`, the synth, the API) only checks that it is a
+  list and keeps it out of every stack kind's config (\`program/run-stack.ts\`).
 
 ## Unknown values
 

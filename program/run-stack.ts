@@ -24,7 +24,16 @@ export function selectStack(raw: Record<string, unknown>): SelectedStack {
       `\`kind\` must be one of ${stackKinds().map((candidate) => candidate.kind).join(", ")}; got ${describeGiven(kindName)}`,
     );
   }
-  return { kind, config: kind.parse(raw) };
+  // `policyExemptions` belongs to the policy pack (docs/policies.md), not to any kind's schema:
+  // checked for shape here, then kept out of the kind's strict key check.
+  const { policyExemptions, ...programConfig } = raw;
+  if (policyExemptions !== undefined && !Array.isArray(policyExemptions)) {
+    throw new ConfigError(
+      "policyExemptions",
+      `\`policyExemptions\` must be a list of {policy, resource, reason, expires}; got ${describeGiven(policyExemptions)}`,
+    );
+  }
+  return { kind, config: kind.parse(programConfig) };
 }
 
 /** Validates and runs a stack from its config (prefix stripped); returns its outputs. */

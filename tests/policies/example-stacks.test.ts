@@ -7,7 +7,8 @@
 import { describe, expect, it } from "vitest";
 import { reviewResources } from "../../policies/review";
 import { parseReviewDocument } from "../../policies/lib/plan-input";
-import { stackNames, synthForReview } from "../../policies/lib/stack-review";
+import { stackConfig, stackNames, synthForReview } from "../../policies/lib/stack-review";
+import { synthConfig } from "../../program/synth";
 
 const STACKS = stackNames();
 
@@ -30,6 +31,15 @@ describe("example stacks", () => {
     const fromFile = await reviewResources(input.resources, { stack: name, config });
     const key = (v: { policy: string; resourceName: string; message: string }) => `${v.policy} ${v.resourceName} ${v.message}`;
     expect(fromFile.violations.map(key).sort()).toEqual(direct.violations.map(key).sort());
+  });
+
+  it("every stack kind runs a stack that declares exemptions (`pulumi up` sees the pack's key too)", async () => {
+    const oneStackPerKind = new Map(STACKS.map((name) => [String(stackConfig(name).kind ?? "host"), name]));
+    for (const name of oneStackPerKind.values()) {
+      const exemptions = [{ policy: "stack-ownership-tags", resource: "x", reason: "Kept as an example of the mechanism.", expires: "2999-01-01" }];
+      const result = await synthConfig(name, { ...stackConfig(name), policyExemptions: exemptions });
+      expect(result.resources.length, name).toBeGreaterThan(0);
+    }
   });
 
   it("the review really reads the synthesized resources: breaking one is caught", async (context) => {
