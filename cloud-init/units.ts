@@ -111,6 +111,15 @@ export function tokenUnit(): string {
 }
 
 /**
+ * Where the ClawChat server listens on a host. `serve` defaults to loopback;
+ * `::` is an IPv6 socket without IPV6_V6ONLY, so on Ubuntu (sysctl
+ * `net.ipv6.bindv6only=0`, the default) it serves IPv4 (as ::ffff:a.b.c.d) and
+ * IPv6 alike, both families the firewalls open to `clawchatClientCidrs`. The
+ * cloud firewall and nftables, not the bind, restrict who reaches it.
+ */
+export const CLAWCHAT_BIND = "::";
+
+/**
  * The ClawChat server. Same user as the gateway, its own sandbox: /home is a
  * read-only tmpfs into which only the ClawChat directory is bound (so seed
  * 002's path works under ProtectHome), and the gateway's state and the TLS
@@ -133,7 +142,7 @@ export function clawchatUnit(memory: MemoryPlan): string {
       "Environment=NODE_ENV=production",
       `Environment=OPENCLAW_GATEWAY_URL=http://127.0.0.1:${GATEWAY_PORT}`,
       `EnvironmentFile=${GATEWAY_ENV_FILE}`,
-      `ExecStart=/usr/local/bin/node --max-old-space-size=${memory.clawchatHeapMiB} /opt/clawchat/clawchat.js serve --dir ${CLAWCHAT_SECURITY_DIR}`,
+      `ExecStart=/usr/local/bin/node --max-old-space-size=${memory.clawchatHeapMiB} /opt/clawchat/clawchat.js serve --bind ${CLAWCHAT_BIND} --dir ${CLAWCHAT_SECURITY_DIR}`,
       "Restart=always",
       "RestartSec=5",
       `MemoryMax=${memory.clawchatMemoryMaxMiB}M`,
