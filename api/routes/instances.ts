@@ -178,71 +178,31 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.post(
-    "/v1/instances/:id/up",
-    {
+  /** `up` again, `refresh` and `destroy` only enqueue an operation on the caller's instance: one route shape. */
+  const operationRoute = (method: "POST" | "DELETE", url: string, operation: "up" | "refresh" | "destroy", summary: string) =>
+    app.route({
+      method,
+      url,
       onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.up" },
+      config: { audit: `instance.${operation}` },
       schema: {
         tags: ["instances"],
-        summary: "Enqueue `up` again, e.g. after a failed first `up` (409 while another operation is queued or running)",
+        summary: `${summary} (409 while another operation is queued or running)`,
         security: bearerSecurity,
         params: idParams,
         response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
       },
-    },
-    async (request, reply) => {
-      const instance = await ownInstance(request.principal!.userId, request.params.id);
-      request.auditTarget = instance.id;
-      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "up");
-      app.jobs.wake();
-      return reply.code(202).send({ job: jobView(job) });
-    },
-  );
-
-  app.post(
-    "/v1/instances/:id/refresh",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.refresh" },
-      schema: {
-        tags: ["instances"],
-        summary: "Enqueue a `refresh` of the instance's stack (409 while another operation is queued or running)",
-        security: bearerSecurity,
-        params: idParams,
-        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
+      handler: async (request, reply) => {
+        const instance = await ownInstance(request.principal!.userId, request.params.id);
+        request.auditTarget = instance.id;
+        const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation);
+        app.jobs.wake();
+        return reply.code(202).send({ job: jobView(job) });
       },
-    },
-    async (request, reply) => {
-      const instance = await ownInstance(request.principal!.userId, request.params.id);
-      request.auditTarget = instance.id;
-      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "refresh");
-      app.jobs.wake();
-      return reply.code(202).send({ job: jobView(job) });
-    },
-  );
-
-  app.delete(
-    "/v1/instances/:id",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.destroy" },
-      schema: {
-        tags: ["instances"],
-        summary: "Enqueue a `destroy`: the cloud resources go, then the stack is removed (409 while another operation is queued or running)",
-        security: bearerSecurity,
-        params: idParams,
-        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const instance = await ownInstance(request.principal!.userId, request.params.id);
-      request.auditTarget = instance.id;
-      const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "destroy");
-      app.jobs.wake();
-      return reply.code(202).send({ job: jobView(job) });
-    },
-  );
+    });
+  operationRoute("POST", "/v1/instances/:id/up", "up", "Enqueue `up` again, e.g. after a failed first `up`");
+  operationRoute("POST", "/v1/instances/:id/refresh", "refresh", "Enqueue a `refresh` of the instance's stack");
+  operationRoute("DELETE", "/v1/instances/:id", "destroy", "Enqueue a `destroy`: the cloud resources go, then the stack is removed");
 
   app.post(
     "/v1/instances/:id/register",
