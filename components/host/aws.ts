@@ -4,6 +4,7 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as ssm from "@pulumi/aws/ssm";
 import type { GatewayTokenSource } from "../../cloud-init/index.js";
+import { HOST_INSTANCE_PROFILE_ACCESS_ARGS, hostRoleAccessArgs } from "../access/workload-roles.js";
 import { MACHINE_SIZES } from "../../program/presets.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
 import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
@@ -228,9 +229,16 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       },
       { parent: this },
     );
+    // The path and the workload permissions boundary the provisioner role
+    // (`aws-access`) requires of every host role it creates (`workload-roles.ts`).
     const role = new iam.Role(
       `${name}-host`,
-      { assumeRolePolicy: ec2TrustPolicy(), description: "OpenClaw host: reads its own gateway token, nothing else", tags: tagsFor("host") },
+      {
+        ...hostRoleAccessArgs({ parent: this }),
+        assumeRolePolicy: ec2TrustPolicy(),
+        description: "OpenClaw host: reads its own gateway token, nothing else",
+        tags: tagsFor("host"),
+      },
       { parent: this },
     );
     new iam.RolePolicy(
@@ -238,7 +246,11 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { role: role.name, policy: parameter.arn.apply((arn) => gatewayTokenReadPolicy(arn, kmsKeyArn)) },
       { parent: this },
     );
-    const instanceProfile = new iam.InstanceProfile(`${name}-host`, { role: role.name, tags: tagsFor("host") }, { parent: this });
+    const instanceProfile = new iam.InstanceProfile(
+      `${name}-host`,
+      { ...HOST_INSTANCE_PROFILE_ACCESS_ARGS, role: role.name, tags: tagsFor("host") },
+      { parent: this },
+    );
     return { source: { source: "aws-ssm", parameterName, region }, instanceProfile };
   }
 }

@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as dlm from "@pulumi/aws/dlm";
 import * as iam from "@pulumi/aws/iam";
 import type { SnapshotSchedule } from "../../program/host-config.js";
+import { SNAPSHOT_ROLE_ACCESS_ARGS } from "../access/workload-roles.js";
 import { awsTags } from "../host/tags.js";
 import { awsDlmSchedule } from "./schedule.js";
 
@@ -40,7 +41,8 @@ export class AwsStateSnapshots extends pulumi.ComponentResource {
     const tags = awsTags(`${args.name}-snapshots`, args.tags ?? {});
     const role = new iam.Role(
       `${name}-dlm`,
-      { assumeRolePolicy: dlmTrustPolicy(), description: "DLM execution role for ClawStack state snapshots", tags },
+      // Under the path the provisioner role (`aws-access`) may create and pass snapshot roles in.
+      { ...SNAPSHOT_ROLE_ACCESS_ARGS, assumeRolePolicy: dlmTrustPolicy(), description: "DLM execution role for ClawStack state snapshots", tags },
       { parent: this },
     );
     new iam.RolePolicyAttachment(`${name}-dlm`, { role: role.name, policyArn: DLM_SERVICE_POLICY_ARN }, { parent: this });
