@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { gzipSync } from "node:zlib";
 import { stringify } from "yaml";
 import { renderNftables } from "./firewall.js";
+import { REGISTRATION_TOKEN_FILE } from "./registration.js";
 import { planMemory } from "./memory.js";
 import type { HostBootInput } from "./types.js";
 import {
@@ -128,9 +129,16 @@ function tokenFiles(input: ResolvedBootInput): WriteFile[] {
   }
 }
 
-/** Extension slot: the first-boot call to the provisioning API (engineer JOBS). */
+/**
+ * First-boot registration with the provisioning API: the script, and the
+ * single-use token in a root-only file the script deletes after success.
+ */
 function registrationFiles(input: ResolvedBootInput): WriteFile[] {
-  return input.registration === undefined ? [] : [file(`${LIB}/register.sh`, script("register.sh"), "0755")];
+  if (input.registration === undefined) return [];
+  return [
+    file(`${LIB}/register.sh`, script("register.sh"), "0755"),
+    file(REGISTRATION_TOKEN_FILE, `${input.registration.token}\n`, "0600"),
+  ];
 }
 
 const UNATTENDED_UPGRADES = `// Rendered by ClawStack: security updates every day, reboot at 04:30 when one needs it.

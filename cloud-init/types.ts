@@ -25,14 +25,20 @@ export type ClawChatBundleInput =
   | { kind: "disabled" };
 
 /**
- * Optional first-boot call to the provisioning API (engineer JOBS defines the
- * details). Extension slot: the renderer adds its files and commands only when set.
+ * Optional first-boot registration with the provisioning API
+ * (`POST /v1/instances/:id/register`, docs/jobs.md): once TLS and the gateway
+ * token exist, the host sends its gateway token and TLS fingerprint, proving
+ * itself with the single-use registration token. The token travels in
+ * user-data (a root-only file on the host, deleted after success); it is valid
+ * for one hour and burned on use. Formats: `cloud-init/registration.ts`.
  */
 export interface RegistrationInput {
+  /** `https://<api>/v1/instances/<instanceId>/register`, exactly as the API's job runner passes it. */
   apiUrl: string;
+  /** The API's instance id, `inst_` + 32 hex. */
   instanceId: string;
-  /** SHA-256 (hex) of a one-time registration token; the token itself never goes in user-data. */
-  tokenSha256?: string;
+  /** The single-use registration token, `csreg_...`. A secret: components render user-data inside a secret Output. */
+  token: string;
 }
 
 export interface HostBootInput {
@@ -68,7 +74,7 @@ export interface HostBootInput {
   gatewayToken: GatewayTokenSource;
   /** ClawChat server bundle. Defaults to `{ kind: "disabled" }`. */
   clawchatBundle?: ClawChatBundleInput;
-  /** Extension slot for the first-boot registration call (see `RegistrationInput`). */
+  /** First-boot registration with the provisioning API (see `RegistrationInput`); none when unset. */
   registration?: RegistrationInput;
 }
 

@@ -1,6 +1,7 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { ConfigError } from "../program/errors.js";
 import type { ClawChatBundleInput, HostBootInput } from "./types.js";
+import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "./registration.js";
 
 /** Everything the renderer writes into files and scripts, checked and with defaults resolved. */
 export interface ResolvedBootInput extends HostBootInput {
@@ -144,10 +145,15 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
   }
 
   if (input.registration !== undefined) {
-    check(/^https:\/\/[A-Za-z0-9.-]+(:\d+)?(\/[A-Za-z0-9._~/-]*)?$/, "registration.apiUrl", "an https:// URL", input.registration.apiUrl);
-    check(/^[A-Za-z0-9._:-]{1,128}$/, "registration.instanceId", "1 to 128 characters of A-Z a-z 0-9 . _ : -", input.registration.instanceId);
-    if (input.registration.tokenSha256 !== undefined) {
-      check(SHA256_HEX, "registration.tokenSha256", "64 lowercase hex characters", input.registration.tokenSha256);
+    const registration = input.registration;
+    check(INSTANCE_ID_PATTERN, "registration.instanceId", "the API's instance id, inst_ followed by 32 hex characters", registration.instanceId);
+    const urlProblem = registrationUrlProblem(registration.apiUrl, registration.instanceId);
+    if (urlProblem !== undefined) {
+      throw new ConfigError("registration.apiUrl", `\`registration.apiUrl\` must be https://<api>/v1/instances/<instanceId>/register; ${urlProblem} (got ${JSON.stringify(registration.apiUrl)})`);
+    }
+    if (typeof registration.token !== "string" || !REGISTRATION_TOKEN_PATTERN.test(registration.token)) {
+      // Never echo the token.
+      throw new ConfigError("registration.token", "`registration.token` must be a registration token issued by the API (csreg_ followed by 43 base64url characters); the value given does not qualify (not shown)");
     }
   }
 

@@ -1,4 +1,5 @@
 import { CLAWCHAT_INSTALL_MODES, type ClawChatInstall } from "../cloud-init/bundle.js";
+import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../cloud-init/registration.js";
 import { ConfigError } from "./errors.js";
 import { CLAWCHAT_PORT_RANGE, CLOUDS, type CloudName, MACHINE_SIZES, REGIONS, SIZE_PRESETS, type SizePreset } from "./presets.js";
 import {
@@ -74,6 +75,21 @@ export interface HostConfig {
   snapshots: SnapshotSchedule;
   /** Snapshot to create the state disk from (restore); `undefined`: a fresh empty disk. */
   restoreFromSnapshot: string | undefined;
+  /**
+   * First-boot registration with the provisioning API, as its job runner sets
+   * it for an `up` (api/registration/prepare.ts); `undefined`: no registration.
+   * `token` is a secret: the program wraps it with `pulumi.secret`.
+   */
+  registration: HostRegistration | undefined;
+}
+
+export interface HostRegistration {
+  /** `https://<api>/v1/instances/<instanceId>/register`. */
+  apiUrl: string;
+  /** `inst_` + 32 hex. */
+  instanceId: string;
+  /** Single-use `csreg_...` token, valid one hour. */
+  token: string;
 }
 
 /** Every `clawstack:*` key a host stack accepts (prefix stripped). */
@@ -96,6 +112,7 @@ export const HOST_CONFIG_KEYS = [
   "awsKmsKeyArn",
   "snapshots",
   "restoreFromSnapshot",
+  "registration",
 ] as const;
 
 export const HOST_DEFAULTS = {
@@ -150,7 +167,39 @@ export function parseHostConfig(raw: Record<string, unknown>): HostConfig {
     awsKmsKeyArn: parseAwsKmsKeyArn(cloud, record.awsKmsKeyArn),
     snapshots: parseSnapshotSchedule(record.snapshots),
     restoreFromSnapshot: parseRestoreFromSnapshot(cloud, record.restoreFromSnapshot),
+    registration: parseRegistration(record.registration),
   };
+}
+
+/**
+ * `registration: {apiUrl, instanceId, token}`: the formats the API issues
+ * (cloud-init/registration.ts). The token is never echoed in an error.
+ */
+export function parseRegistration(value: unknown): HostRegistration | undefined {
+  if (value === undefined) return undefined;
+  const allowed = ["apiUrl", "instanceId", "token"];
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError("registration", `\`registration\` must be a map with keys ${allowed.join(", ")}; got a ${Array.isArray(value) ? "list" : typeof value} (not shown)`);
+  }
+  const record = parseObject("registration", value, allowed);
+  const instanceId = record.instanceId;
+  if (typeof instanceId !== "string" || !INSTANCE_ID_PATTERN.test(instanceId)) {
+    throw new ConfigError("registration.instanceId", `\`registration.instanceId\` must be the API's instance id, inst_ followed by 32 hex characters; got ${describeGiven(instanceId)}`);
+  }
+  const urlProblem = registrationUrlProblem(record.apiUrl, instanceId);
+  if (urlProblem !== undefined) {
+    throw new ConfigError(
+      "registration.apiUrl",
+      `\`registration.apiUrl\` must be https://<api>/v1/instances/<instanceId>/register (the API sets it from CLAWSTACK_PUBLIC_URL); ${urlProblem}; got ${describeGiven(record.apiUrl)}`,
+    );
+  }
+  if (typeof record.token !== "string" || !REGISTRATION_TOKEN_PATTERN.test(record.token)) {
+    throw new ConfigError(
+      "registration.token",
+      "`registration.token` must be a single-use registration token issued by the API (csreg_ followed by 43 base64url characters), given as a secret; the value given does not qualify (not shown)",
+    );
+  }
+  return { apiUrl: record.apiUrl as string, instanceId, token: record.token };
 }
 
 function refuseOnCloud(key: string, cloud: CloudName, value: unknown, allowedOn: string): void {

@@ -134,3 +134,10 @@ export function schemaTopLevelKeys(): Set<string> {
 export function shellcheck(script: string): ToolResult {
   return withScratch({ "script.sh": script }, (dir) => runTool("shellcheck", ["--shell=sh", "--severity=style", join(dir, "script.sh")]));
 }
+
+/** A registration as the API's job runner sets it (formats of api/registration/). The token is a made-up one. */
+export const REGISTRATION = {
+  apiUrl: "https://api.example.com/v1/instances/inst_0123456789abcdef0123456789abcdef/register",
+  instanceId: "inst_0123456789abcdef0123456789abcdef",
+  token: `csreg_${"Ab3-_x".repeat(7)}Q`,
+};

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderCloudConfig } from "../../cloud-init/index.js";
 import { requireTool } from "../support/tools.js";
-import { CLOUDS, fileAt, INPUTS, parseCloudConfig, runTool, shellcheck, shellScripts, STAND_IN_BUNDLE, withScratch } from "./fixtures.js";
+import { CLOUDS, fileAt, INPUTS, parseCloudConfig, REGISTRATION, runTool, shellcheck, shellScripts, STAND_IN_BUNDLE, withScratch } from "./fixtures.js";
 
 const configs = CLOUDS.map((cloud) => ({
   cloud,
@@ -12,7 +12,7 @@ const configs = CLOUDS.map((cloud) => ({
     renderCloudConfig({
       ...INPUTS[cloud],
       clawchatBundle: { kind: "embedded", bundle: STAND_IN_BUNDLE },
-      registration: { apiUrl: "https://api.example.com/v1/instances/boot", instanceId: `i-${cloud}` },
+      registration: REGISTRATION,
     }),
   ),
 }));
