@@ -55,9 +55,9 @@ export function workloadBoundaryArn(partition: string, accountId: string): strin
  * - `launch-companion`: the other resources a creating call touches besides
  *   the one it tags: the subnet and VPC a launch or a new security group is
  *   placed in (the account's default VPC carries no ClawStack tag), and the
- *   root volume and network interface RunInstances creates with the instance
- *   (the Pulumi AWS provider tags only the instance in the RunInstances call,
- *   unless the host sets `volumeTags`). Only `ec2:RunInstances` and
+ *   network interface RunInstances creates with the instance (the provider
+ *   tags only the instance and, through the host's `volumeTags`, its root
+ *   volume in the RunInstances call). Only `ec2:RunInstances` and
  *   `ec2:CreateSecurityGroup`, which also need the tag-conditioned grant on
  *   the instance or security group, so none of these can be used alone.
  * - `create-bounded-role`: `aws:RequestTag` plus `iam:PermissionsBoundary` =
@@ -118,7 +118,8 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
   "aws:ec2/instance:Instance": {
     why: "the OpenClaw host (AwsHost)",
     grants: [
-      { scope: "request-tag", actions: ["ec2:RunInstances"], resources: [`${EC2}:instance/*`] },
+      // The root volume is tagged in the same call (the host's `volumeTags`), so it is request-tag scoped too.
+      { scope: "request-tag", actions: ["ec2:RunInstances"], resources: [`${EC2}:instance/*`, `${EC2}:volume/*`] },
       {
         scope: "resource-tag",
         actions: ["ec2:RunInstances"],
@@ -127,7 +128,7 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
       {
         scope: "launch-companion",
         actions: ["ec2:RunInstances"],
-        resources: [`${EC2}:subnet/*`, `${EC2}:volume/*`, `${EC2}:network-interface/*`],
+        resources: [`${EC2}:subnet/*`, `${EC2}:network-interface/*`],
       },
       { scope: "launch-image", actions: ["ec2:RunInstances"], resources: [`${EC2_ANY_OWNER}image/*`] },
       {

@@ -172,7 +172,12 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         associatePublicIpAddress: true,
         vpcSecurityGroupIds: [securityGroup.id],
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
-        rootBlockDevice: { volumeType: "gp3", volumeSize: AWS_ROOT_VOLUME_GIB, encrypted: true, deleteOnTermination: true, ...kms, tags: tagsFor("root") },
+        rootBlockDevice: { volumeType: "gp3", volumeSize: AWS_ROOT_VOLUME_GIB, encrypted: true, deleteOnTermination: true, ...kms },
+        // The root volume is tagged in the RunInstances call itself (its TagSpecifications),
+        // which the provisioner role allows (`ec2:CreateTags` with `ec2:CreateAction`);
+        // `rootBlockDevice.tags` would be applied by a separate CreateTags after launch,
+        // which it refuses (and which conflicts with `volumeTags` in the provider).
+        volumeTags: tagsFor("root"),
         userData: userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined)),
         userDataBase64: userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined)),
         userDataReplaceOnChange: false,
@@ -182,7 +187,10 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         tags: tagsFor(""),
       },
       // A newer Ubuntu AMI must not replace a running host (unattended upgrades keep it patched).
-      { parent: this, ignoreChanges: ["ami"] },
+      // `volumeTags` is written at launch only: on an update the provider would retag every
+      // attached volume with it, the state volume included (clobbering its own tags and the
+      // snapshot target tag), and the provisioner role refuses tag changes after creation anyway.
+      { parent: this, ignoreChanges: ["ami", "volumeTags"] },
     );
 
     // Its own resource, removed before a replacement is attached: the volume

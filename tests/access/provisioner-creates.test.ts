@@ -161,3 +161,43 @@ describe("the provisioner role may create the IAM roles the AWS host and snapsho
     expect(policyAllows(policy, { ...pass, context: { "iam:PassedToService": "ec2.amazonaws.com" } })).toBe(false);
   });
 });
+
+/**
+ * How the root volume gets its tags: `volumeTags` go into RunInstances'
+ * TagSpecifications (authorized as `ec2:CreateTags` with `ec2:CreateAction` =
+ * `RunInstances`); `rootBlockDevice.tags` are a separate CreateTags after launch.
+ */
+function rootVolumeTagRequests(stack: SynthResult): AuthorizationRequest[] {
+  const instance = stack.resources.find((resource) => resource.type === "aws:ec2/instance:Instance");
+  if (!instance) throw new Error("no instance registered");
+  const resource = `arn:aws:ec2:eu-west-1:${ACCOUNT}:volume/vol-0123456789abcdef0`;
+  const requests: AuthorizationRequest[] = [];
+  if (instance.inputs.volumeTags !== undefined) {
+    requests.push({ action: "ec2:CreateTags", resource, context: { ...tagContext(instance.inputs.volumeTags, "aws:RequestTag"), "ec2:CreateAction": "RunInstances" } });
+  }
+  const afterLaunch = (instance.inputs.rootBlockDevice as { tags?: unknown } | undefined)?.tags;
+  if (afterLaunch !== undefined) requests.push({ action: "ec2:CreateTags", resource, context: tagContext(afterLaunch, "aws:RequestTag") });
+  return requests;
+}
+
+describe("the provisioner role may tag the AWS host's root volume", () => {
+  const policy = renderPermissionsPolicy({ partition: "aws", accountId: ACCOUNT, imageOwners: DEFAULT_IMAGE_OWNERS });
+
+  it("tags it ManagedBy=claw-cloud in the RunInstances call, which the policy allows", async () => {
+    const requests = rootVolumeTagRequests(await synthHost("aws"));
+    expect(requests).toHaveLength(1);
+    expect(requests[0]!.context["aws:RequestTag/ManagedBy"]).toBe("claw-cloud");
+    expect(requests.map((request) => policyAllows(policy, request))).toEqual([true]);
+    // The launch itself, on the root volume it creates: request-tag scoped, so untagged it is refused.
+    const launch = { action: "ec2:RunInstances", resource: requests[0]!.resource };
+    const { ["ec2:CreateAction"]: _createAction, ...requestTags } = requests[0]!.context;
+    expect(policyAllows(policy, { ...launch, context: requestTags })).toBe(true);
+    expect(policyAllows(policy, { ...launch, context: {} })).toBe(false);
+  });
+
+  it("would be refused tagging it after launch (rootBlockDevice.tags)", () => {
+    const request = { action: "ec2:CreateTags", resource: `arn:aws:ec2:eu-west-1:${ACCOUNT}:volume/vol-0123456789abcdef0` };
+    expect(policyAllows(policy, { ...request, context: tagContext({ ManagedBy: "claw-cloud" }, "aws:RequestTag") })).toBe(false);
+    expect(policyAllows(policy, { ...request, context: { ...tagContext({ ManagedBy: "claw-cloud" }, "aws:RequestTag"), "ec2:CreateAction": "RunInstances" } })).toBe(true);
+  });
+});

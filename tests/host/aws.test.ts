@@ -71,7 +71,14 @@ describe("AwsHost, closed by default", () => {
       for (const resource of result.resources.filter((entry) => entry.type.startsWith("aws:") && !UNTAGGABLE.has(entry.type))) {
         expect(resource.inputs.tags, `${resource.type} ${resource.name}`).toMatchObject({ ManagedBy: "claw-cloud" });
       }
-      expect((oneOfType(result, INSTANCE).inputs.rootBlockDevice as { tags: unknown }).tags).toMatchObject({ ManagedBy: "claw-cloud" });
+      // The root volume is tagged at RunInstances through volumeTags, never through
+      // rootBlockDevice.tags (applied after launch, and in conflict with volumeTags).
+      const instance = oneOfType(result, INSTANCE);
+      expect(instance.inputs.volumeTags).toEqual({ ManagedBy: "claw-cloud", Name: "claw-root" });
+      expect((instance.inputs.rootBlockDevice as { tags?: unknown }).tags).toBeUndefined();
+      // Written at launch only, so an update cannot retag the attached state volume with it.
+      expect(instance.options?.ignoreChanges).toContain("volumeTags");
+      expect(oneOfType(result, VOLUME).inputs.tags).toMatchObject({ ManagedBy: "claw-cloud", Name: "claw-state" });
     }
   });
 
@@ -91,7 +98,7 @@ describe("AwsHost, closed by default", () => {
   it("keeps the state volume when user-data changes: no replace on user-data, attachment removed first, volume inputs unchanged", async () => {
     const instance = oneOfType(closed, INSTANCE);
     expect(instance.inputs.userDataReplaceOnChange).toBe(false);
-    expect(instance.options?.ignoreChanges).toEqual(["ami"]);
+    expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags"]);
     expect(instance.options?.replaceOnChanges).toEqual([]);
     expect(oneOfType(closed, ATTACHMENT).options?.deleteBeforeReplace).toBe(true);
     const upgraded = await synthHost("aws", { versions: { openclaw: "2026.2.1", node: "24.15.0" } });
