@@ -126,11 +126,21 @@ const RESERVED_TAG_KEYS = ["managedby", "managed-by", "name", "clawstack-snapsho
 
 /**
  * Validates a host stack's config (the `clawstack:*` keys, prefix stripped).
+ * `registration` is accepted only with `allowRegistration` (the stack kind's
+ * `parse`, which the API's engine and the CLI program use).
  * Throws `ConfigError` naming the key, what is allowed and what was given,
  * before any resource exists.
  */
-export function parseHostConfig(raw: Record<string, unknown>): HostConfig {
+export function parseHostConfig(raw: Record<string, unknown>, options: { allowRegistration?: boolean } = {}): HostConfig {
   const record = parseObject("", raw, HOST_CONFIG_KEYS);
+  // `registration` carries a secret the API itself issues for an `up`; a client's request (the
+  // API's create validation calls this without the option) must not set or store one.
+  if (record.registration !== undefined && options.allowRegistration !== true) {
+    throw new ConfigError(
+      "registration",
+      "`registration` is set by the provisioning API's job runner for an `up` (from CLAWSTACK_PUBLIC_URL), not in a request or by hand; leave it out (got a value, not shown)",
+    );
+  }
   const cloud = parseOneOf("cloud", record.cloud, CLOUDS);
   const name = record.name === undefined ? HOST_DEFAULTS.name : parseName("name", record.name, 24);
   const region = parseOneOf("region", record.region, REGIONS[cloud]);

@@ -147,6 +147,6 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
 export const hostKind: StackKind<HostConfig> = {
   kind: "host",
   description: "An OpenClaw host on DigitalOcean, AWS or GCP, closed by default, with state snapshots",
-  parse: parseHostConfig,
+  parse: (raw) => parseHostConfig(raw, { allowRegistration: true }),
   run: openClawStack,
 };

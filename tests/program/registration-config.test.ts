@@ -1,6 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "../../program/errors.js";
-import { parseHostConfig } from "../../program/host-config.js";
+import { parseHostConfig as parseStrict } from "../../program/host-config.js";
+import { hostKind } from "../../program/host-program.js";
+
+/** How the engine and the CLI program parse (the stack kind), where `registration` is allowed. */
+const parseHostConfig = (raw: Record<string, unknown>) => hostKind.parse(raw);
 
 const VALID: Record<string, unknown> = {
   cloud: "digitalocean",
@@ -48,6 +52,19 @@ describe("host config `registration`", () => {
       expect(error.message).toMatch(message);
     });
   }
+
+  it("is refused where a client's request is validated (no option): only the API's job runner sets it", () => {
+    expect(() => parseStrict({ ...VALID })).not.toThrow();
+    try {
+      parseStrict({ ...VALID, registration: REGISTRATION });
+      throw new Error("accepted");
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as ConfigError).key).toBe("registration");
+      expect((error as Error).message).toMatch(/set by the provisioning API's job runner/);
+      expect((error as Error).message).not.toContain(TOKEN);
+    }
+  });
 
   it("refuses a malformed token without echoing it", () => {
     const leaked = `csreg_${"a".repeat(42)}!`;
