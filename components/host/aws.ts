@@ -143,6 +143,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
           ...(args.snapshotTargetTag ? { [args.snapshotTargetTag.key]: args.snapshotTargetTag.value } : {}),
         },
       },
+      // Unlike the GCP disk and the DigitalOcean volume, an EBS volume has no name of its own
+      // (`Name` is only a tag), so Pulumi's default create-before-replace works and is kept: on a
+      // restore in place the new volume exists before the old one is deleted.
       { parent: this },
     );
 

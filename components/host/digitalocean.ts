@@ -74,7 +74,11 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         ...(resolved.restoreFromSnapshot ? { snapshotId: resolved.restoreFromSnapshot } : {}),
         tags: [...tags, ...(snapshots ? digitalOceanVolumeSnapshotTags(snapshots) : [])],
       },
-      { parent: this },
+      // The volume's name is fixed (`<name>-state`, and the host finds the disk by it), so a
+      // replacement (a restore in place through `restoreFromSnapshot`) must delete the old
+      // volume first: created first, the new one would collide with the name in the region.
+      // Its attachment, which names the volume, is replaced with it.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     const sshKey = resolved.sshAccess

@@ -123,7 +123,10 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         ...(resolved.restoreFromSnapshot ? { snapshot: resolved.restoreFromSnapshot } : {}),
         labels,
       },
-      { parent: this },
+      // The disk's name is fixed (`<name>-state`), so a replacement (a restore in place through
+      // `restoreFromSnapshot`) must delete the old disk first: created first, the new one would
+      // collide with the name. Its attachment, which names the disk, is replaced with it.
+      { parent: this, deleteBeforeReplace: true },
     );
 
     const token = this.deliverGatewayToken(name, resolved.name, project, resolved.gatewayToken, serviceAccount, labels);

@@ -101,6 +101,8 @@ describe("AwsHost, closed by default", () => {
     expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags"]);
     expect(instance.options?.replaceOnChanges).toEqual([]);
     expect(oneOfType(closed, ATTACHMENT).options?.deleteBeforeReplace).toBe(true);
+    // The EBS volume has no name to collide on: a replacement is created before the old one goes.
+    expect(oneOfType(closed, VOLUME).options?.deleteBeforeReplace).toBe(false);
     const upgraded = await synthHost("aws", { versions: { openclaw: "2026.2.1", node: "24.15.0" } });
     expect(instance.inputs.userDataBase64).toEqual(expect.any(String));
     expect(oneOfType(upgraded, INSTANCE).inputs.userDataBase64).not.toEqual(instance.inputs.userDataBase64);

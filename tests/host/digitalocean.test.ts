@@ -89,6 +89,9 @@ describe("DigitalOceanHost, closed by default", () => {
     expect(attachment.options?.deleteBeforeReplace).toBe(true);
     expect(attachment.inputs.volumeId).toBe(closed.outputs.stateDiskId);
     expect(oneOfType(closed, VOLUME).inputs.size).toBe(20);
+    // The volume's name is fixed, so a replacement (restore in place) deletes the old one first.
+    expect(volume.inputs.name).toBe("claw-state");
+    expect(volume.options?.deleteBeforeReplace).toBe(true);
   });
 
   it("exports public IPv4 and IPv6, the gateway URL, the instance id and the state disk id", () => {

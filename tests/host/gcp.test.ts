@@ -71,6 +71,9 @@ describe("GcpHost, closed by default", () => {
     const attached = oneOfType(closed, ATTACHED);
     expect(attached.inputs).toMatchObject({ deviceName: GCP_STATE_DEVICE_NAME, mode: "READ_WRITE", disk: closed.outputs.stateDiskId });
     expect(attached.options?.deleteBeforeReplace).toBe(true);
+    // The disk's name is fixed, so a replacement (restore in place) deletes the old one first.
+    expect(oneOfType(closed, DISK).inputs.name).toBe("claw-state");
+    expect(oneOfType(closed, DISK).options?.deleteBeforeReplace).toBe(true);
     const upgraded = await synthHost("gcp", { versions: { openclaw: "2026.2.1", node: "24.15.0" } });
     const userData = (result: SynthResult) => (oneOfType(result, INSTANCE).inputs.metadata as Record<string, string>)["user-data"];
     expect(userData(upgraded)).not.toEqual(userData(closed));

@@ -152,6 +152,24 @@ describe("restore: the state disk is created from the given snapshot", () => {
     digitalOceanCoverage(result);
   });
 
+  it("restore in place on the same stack: the fixed-name GCP disk and DO volume are deleted before their replacement, the nameless EBS volume is not", async () => {
+    const cases = [
+      { cloud: "gcp", type: "gcp:compute/disk:Disk", snapshot: "claw-state-20261120", input: "snapshot", deleteFirst: true },
+      { cloud: "digitalocean", type: "digitalocean:index/volume:Volume", snapshot: "4f60fc64-85d1-11e6-a004-000f53315871", input: "snapshotId", deleteFirst: true },
+      { cloud: "aws", type: "aws:ebs/volume:Volume", snapshot: "snap-0123456789abcdef0", input: "snapshotId", deleteFirst: false },
+    ] as const;
+    for (const { cloud, type, snapshot, input, deleteFirst } of cases) {
+      const stateOf = (result: Awaited<ReturnType<typeof synth>>) => ofType(result, type).find((disk) => disk.name.endsWith("-state"))!;
+      const current = stateOf(await synth(CLOUDS[cloud]));
+      const restored = stateOf(await synth({ ...CLOUDS[cloud], restoreFromSnapshot: snapshot }));
+      // Same resource, same name, a new source snapshot: the provider replaces it.
+      expect(restored.urn, cloud).toBe(current.urn);
+      expect((restored.inputs as Record<string, unknown>).name, cloud).toBe((current.inputs as Record<string, unknown>).name);
+      expect((restored.inputs as Record<string, unknown>)[input], cloud).toBe(snapshot);
+      for (const disk of [current, restored]) expect(disk.options?.deleteBeforeReplace, cloud).toBe(deleteFirst);
+    }
+  });
+
   it("without the key the disks start empty", async () => {
     const result = await synth(CLOUDS.aws);
     const state = ofType(result, "aws:ebs/volume:Volume").find((volume) => volume.name.endsWith("-state"))!;
