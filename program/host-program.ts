@@ -37,16 +37,10 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     versions: config.versions,
     tags: config.tags,
     ...(config.restoreFromSnapshot ? { restoreFromSnapshot: config.restoreFromSnapshot } : {}),
+    // The components register user-data as a secret when it carries the registration token.
+    ...(config.registration ? { registration: { ...config.registration } } : {}),
   };
   const gatewayToken = config.gatewayToken === undefined ? undefined : pulumi.secret(config.gatewayToken);
-  if (config.registration !== undefined) {
-    // The renderer and the host's register.sh are ready (cloud-init/registration.ts), but the host
-    // components do not take `registration` yet: say so rather than drop it silently. The gateway
-    // runs either way; the instance stays unregistered with the API (docs/cloud-init.md).
-    void pulumi.log.warn(
-      `\`registration\` is set (instance ${config.registration.instanceId}) but this version's host components do not deliver it to the host yet: the host will not register itself with the API`,
-    );
-  }
   const schedule = config.snapshots;
   const snapshotsSummary = schedule.enabled
     ? `${schedule.frequency}${schedule.frequency === "weekly" ? ` on ${schedule.weekday}` : ""} at ${String(schedule.hourUtc).padStart(2, "0")}:00 UTC, keep ${schedule.retain}`

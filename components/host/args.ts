@@ -1,5 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
-import type { ClawChatInstall } from "../../cloud-init/index.js";
+import type { ClawChatInstall, RegistrationInput } from "../../cloud-init/index.js";
 import type { SnapshotSchedule, SshAccess } from "../../program/host-config.js";
 import type { SizePreset } from "../../program/presets.js";
 
@@ -44,6 +44,12 @@ export interface HostArgs {
   restoreFromSnapshot?: string;
   /** Snapshot schedule; hosts whose cloud schedules per instance (DigitalOcean backups) apply it themselves. */
   snapshots?: SnapshotSchedule;
+  /**
+   * First-boot registration with the provisioning API (the API adds it to real `up` jobs). Its token is
+   * single use and valid for an hour; when set, the components register user-data as a Pulumi secret so
+   * it never appears in plans, state or logs in plaintext. Defaults to none: the host does not register.
+   */
+  registration?: RegistrationInput;
 }
 
 export const HOST_ARG_DEFAULTS = {
@@ -56,8 +62,8 @@ export const HOST_ARG_DEFAULTS = {
 };
 
 /** The args with every default resolved. */
-export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots">> &
-  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots">;
+export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration">> &
+  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration">;
 
 export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
   return {

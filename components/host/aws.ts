@@ -7,7 +7,7 @@ import type { GatewayTokenSource } from "../../cloud-init/index.js";
 import { HOST_INSTANCE_PROFILE_ACCESS_ARGS, hostRoleAccessArgs } from "../access/workload-roles.js";
 import { MACHINE_SIZES } from "../../program/presets.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS, splitCidrsByFamily } from "./firewall.js";
 import { awsTags } from "./tags.js";
 
@@ -181,8 +181,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         // `rootBlockDevice.tags` would be applied by a separate CreateTags after launch,
         // which it refuses (and which conflicts with `volumeTags` in the provider).
         volumeTags: tagsFor("root"),
-        userData: userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined)),
-        userDataBase64: userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined)),
+        userData: userDataInput(resolved, userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined))),
+        userDataBase64: userDataInput(resolved, userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined))),
         userDataReplaceOnChange: false,
         ...(token.instanceProfile ? { iamInstanceProfile: token.instanceProfile.name } : {}),
         ...(keyPair ? { keyName: keyPair.keyName } : {}),

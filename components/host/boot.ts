@@ -1,3 +1,4 @@
+import * as pulumi from "@pulumi/pulumi";
 import {
   chooseClawChatBundle,
   type ClawChatInstall,
@@ -67,12 +68,22 @@ export function hostBootInput(
     clawchat: { clientCidrs: [...args.clawchatClientCidrs], portRange: [...CLAWCHAT_PORT_RANGE] },
     ssh: args.sshAccess ? { cidrs: [...args.sshAccess.cidrs] } : null,
     gatewayToken,
+    // Before the bundle choice, so the user-data budget counts the registration step.
+    ...(args.registration ? { registration: { ...args.registration } } : {}),
   };
   const install = effectiveClawChatInstall(args);
   if (install.install === "none") return { ...base, clawchatBundle: { kind: "disabled" } };
   const choice = chooseClawChatBundle(base, (hooks.loadBundle ?? loadClawChatBundle)(), install);
   if (choice.notice !== undefined) hooks.warn?.(choice.notice);
   return { ...base, clawchatBundle: choice.bundle };
+}
+
+/**
+ * User-data as a resource input: a Pulumi secret when it carries the registration token, so the token
+ * is encrypted in state and redacted in plans; plain otherwise (reviewable by the policy pack).
+ */
+export function userDataInput<T>(args: Pick<ResolvedHostArgs, "registration">, value: pulumi.Input<T>): pulumi.Input<T> {
+  return args.registration ? (pulumi.secret(value) as pulumi.Output<T>) : value;
 }
 
 /** Renders the cloud-config and encodes it the way `cloud`'s API takes it. */

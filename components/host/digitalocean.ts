@@ -4,7 +4,7 @@ import type { SnapshotSchedule } from "../../program/host-config.js";
 import { MACHINE_SIZES } from "../../program/presets.js";
 import { digitalOceanBackupPolicy, digitalOceanVolumeSnapshotTags } from "../snapshots/schedule.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS } from "./firewall.js";
 import { digitalOceanTags } from "./tags.js";
 
@@ -107,7 +107,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         backups: backupsOn,
         ...(backupsOn && snapshots ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
         sshKeys: sshKey ? [sshKey.fingerprint] : [],
-        userData: userData.userData,
+        userData: userDataInput(resolved, userData.userData),
         tags,
       },
       { parent: this },

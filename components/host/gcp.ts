@@ -5,7 +5,7 @@ import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import type { GatewayTokenSource } from "../../cloud-init/index.js";
 import { MACHINE_SIZES } from "../../program/presets.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, splitCidrsByFamily } from "./firewall.js";
 import { gcpLabels } from "./tags.js";
 
@@ -156,7 +156,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         metadata: {
           "block-project-ssh-keys": "TRUE",
           "enable-oslogin": "FALSE",
-          ...userData.metadata,
+          ...Object.fromEntries(Object.entries(userData.metadata).map(([key, value]) => [key, userDataInput(resolved, value)])),
           ...(resolved.sshAccess ? { "ssh-keys": `ubuntu:${resolved.sshAccess.publicKey}` } : {}),
         },
         tags: [networkTag],
