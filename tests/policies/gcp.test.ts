@@ -26,7 +26,7 @@ const BUCKET: Planned = {
   name: "artifacts",
   inputs: {
     location: "EU",
-    versioning: { enabled: true },
+    // No versioning: Cloud Storage refuses it on a bucket with a retention policy.
     retentionPolicy: { retentionPeriod: 31536000, isLocked: true },
     encryption: { defaultKmsKeyName: "projects/p/locations/eu/keyRings/r/cryptoKeys/k" },
     publicAccessPrevention: "enforced",
@@ -168,8 +168,16 @@ describe("GCS artifact bucket rules", () => {
       expect(await messages(id, [BUCKET])).toEqual([]);
     },
   );
-  it("gcp-storage-bucket-versioning catches versioning off", async () => {
-    expect(await messages("gcp-storage-bucket-versioning", [withPath(BUCKET, "inputs.versioning.enabled", false)])).toEqual(["`versioning.enabled` must be true"]);
+  it("gcp-storage-bucket-versioning accepts versioning on a bucket without a retention policy", async () => {
+    const versioned = withPath(withPath(BUCKET, "inputs.retentionPolicy", undefined), "inputs.versioning", { enabled: true });
+    expect(await messages("gcp-storage-bucket-versioning", [versioned])).toEqual([]);
+  });
+  it("gcp-storage-bucket-versioning catches neither versioning nor a retention policy", async () => {
+    const bare = withPath(withPath(BUCKET, "inputs.retentionPolicy", undefined), "inputs.versioning", { enabled: false });
+    expect(await messages("gcp-storage-bucket-versioning", [bare])).toEqual([expect.stringContaining("`versioning.enabled` must be true, or `retentionPolicy.retentionPeriod`")]);
+  });
+  it("gcp-storage-bucket-versioning catches a zero retention period without versioning", async () => {
+    expect(await messages("gcp-storage-bucket-versioning", [withPath(BUCKET, "inputs.retentionPolicy.retentionPeriod", 0)])).toHaveLength(1);
   });
   it("gcp-storage-bucket-locked-retention catches an unlocked retention policy", async () => {
     expect(await messages("gcp-storage-bucket-locked-retention", [withPath(BUCKET, "inputs.retentionPolicy.isLocked", false)])).toEqual([
