@@ -1,11 +1,9 @@
 import { ConfigError } from "../../program/errors.js";
 import type { StackKind } from "../../program/kinds.js";
-import { AwsProvisionerRole, resolveAwsProvisionerRoleArgs, type AwsProvisionerRoleArgs } from "./aws.js";
-import {
-  GcpProvisionerFederation,
-  resolveGcpProvisionerFederationArgs,
-  type GcpProvisionerFederationArgs,
-} from "./gcp.js";
+// Only the args and their validation load eagerly; each kind's component (and with it the whole
+// @pulumi/aws or @pulumi/gcp SDK, about a second) loads when that kind runs, as the host kind does.
+import { resolveAwsProvisionerRoleArgs, type AwsProvisionerRoleArgs } from "./aws-args.js";
+import { resolveGcpProvisionerFederationArgs, type GcpProvisionerFederationArgs } from "./gcp-args.js";
 
 /**
  * Rejects config keys the kind does not know, so a typo (`externalID`) is an
@@ -52,7 +50,8 @@ export const awsAccessKind: StackKind<AwsProvisionerRoleArgs> = {
     resolveAwsProvisionerRoleArgs(args); // validate now, before anything runs
     return args;
   },
-  run(config) {
+  async run(config) {
+    const { AwsProvisionerRole } = await import("./aws.js");
     const access = new AwsProvisionerRole("provisioner", config);
     return { roleArn: access.roleArn, externalId: access.externalId };
   },
@@ -77,7 +76,8 @@ export const gcpAccessKind: StackKind<GcpProvisionerFederationArgs> = {
     resolveGcpProvisionerFederationArgs(args);
     return args;
   },
-  run(config) {
+  async run(config) {
+    const { GcpProvisionerFederation } = await import("./gcp.js");
     const federation = new GcpProvisionerFederation("provisioner", config);
     return {
       serviceAccountEmail: federation.serviceAccountEmail,
