@@ -9,6 +9,8 @@ import type { ClawChatBundleInput, HostBootInput } from "./types.js";
 /** Where `npm run clawchat:build` writes the self-contained server bundle. */
 export const CLAWCHAT_BUNDLE_PATH = resolve(__dirname, "../clawchat/dist/clawchat.js");
 const CLAWCHAT_ENTRY = resolve(__dirname, "../clawchat/src/cli.ts");
+/** The esbuild options `clawchat/build.mjs` uses too, so both builds give the same bytes. */
+const CLAWCHAT_BUNDLE_OPTIONS = resolve(__dirname, "../clawchat/bundle-options.json");
 
 /**
  * How the ClawChat server reaches a host (`clawstack:clawchat.install`):
@@ -42,8 +44,8 @@ export function readClawChatBundle(path: string = CLAWCHAT_BUNDLE_PATH): Buffer 
 }
 
 /**
- * Builds the bundle exactly as `clawchat/build.mjs` does (same esbuild
- * options; a test pins the two to the same bytes) without writing it.
+ * Builds the bundle exactly as `clawchat/build.mjs` does (the same esbuild
+ * options, from clawchat/bundle-options.json; a test pins the two to the same bytes) without writing it.
  */
 export function buildClawChatBundle(): Buffer {
   // Loaded only when a build is needed: esbuild is a dev dependency of the repository, not of a host.
@@ -56,16 +58,11 @@ export function buildClawChatBundle(): Buffer {
       `\`clawchatBundle\`: ${CLAWCHAT_BUNDLE_PATH} is missing and esbuild (a dev dependency) is not installed to build it; run \`npm ci\` and \`npm run clawchat:build\`, or set \`clawchat.install: none\``,
     );
   }
+  const options = JSON.parse(readFileSync(CLAWCHAT_BUNDLE_OPTIONS, "utf8")) as import("esbuild").BuildOptions;
   const result = esbuild.buildSync({
+    ...options,
     entryPoints: [CLAWCHAT_ENTRY],
     outfile: CLAWCHAT_BUNDLE_PATH,
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "cjs",
-    minify: true,
-    legalComments: "none",
-    banner: { js: "#!/usr/bin/env node" },
     logLevel: "silent",
     write: false,
   });
