@@ -47,7 +47,10 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   }
   const settings = loadJobsSettings(env);
   const logger = createLogger(config);
-  const handle = openDatabase(config.database, { poolSize: 5 });
+  const handle = openDatabase(config.database, {
+    poolSize: 5,
+    onIdleError: (error) => logger.warn({ err: { message: error.message } }, "database dropped an idle connection; the pool reconnects"),
+  });
   try {
     await migrateToLatest(handle.db);
   } catch (error) {

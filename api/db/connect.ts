@@ -20,7 +20,18 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
-export function openDatabase(config: DatabaseConfig, options: { poolSize?: number } = {}): DatabaseHandle {
+export interface OpenOptions {
+  poolSize?: number;
+  /**
+   * Told when PostgreSQL drops an idle pooled connection (server restart,
+   * failover, `pg_terminate_backend`). The pool has already discarded the
+   * connection and opens a new one on the next query; without a listener the
+   * pool's `error` event would crash the process.
+   */
+  onIdleError?: (error: Error) => void;
+}
+
+export function openDatabase(config: DatabaseConfig, options: OpenOptions = {}): DatabaseHandle {
   if (config.engine === "sqlite") {
     mkdirSync(dirname(config.file), { recursive: true, mode: 0o700 });
     const file = new SQLite(config.file);
@@ -34,6 +45,8 @@ export function openDatabase(config: DatabaseConfig, options: { poolSize?: numbe
     return { db, engine: "sqlite", close: () => db.destroy() };
   }
   const pool = new Pool({ connectionString: config.url, max: options.poolSize ?? 10 });
+  const onIdleError = options.onIdleError ?? (() => undefined);
+  pool.on("error", (error: Error) => onIdleError(error));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   return { db, engine: "postgres", close: () => db.destroy() };
 }

@@ -19,7 +19,9 @@ declare module "fastify" {
 
 export const dbPlugin = fp<{ database: DatabaseConfig }>(
   async (app, { database }) => {
-    const handle = openDatabase(database);
+    const handle = openDatabase(database, {
+      onIdleError: (error) => app.log.warn({ err: { message: error.message } }, "database dropped an idle connection; the pool reconnects"),
+    });
     try {
       const applied = await migrateToLatest(handle.db);
       if (applied.length > 0) app.log.info({ migrations: applied }, "database migrated");

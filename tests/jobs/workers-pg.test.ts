@@ -65,14 +65,16 @@ describe.skipIf(skip !== undefined)("worker processes on PostgreSQL", () => {
     const { app } = harness;
     const stateDir = mkdtempSync(join(tmpdir(), "stand-in-"));
     const journal = join(stateDir, "journal.jsonl");
+    // Both workers are up and polling before the first job is queued, so the test
+    // measures two claimers racing rather than how fast each process boots.
+    const env = { ...harness.workerEnv, STANDIN_STATE_DIR: stateDir, STANDIN_JOURNAL: journal, STANDIN_STEP_MS: "40", STANDIN_STEPS: "2" };
+    workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));
     const instances = await createInstances(16, "pair");
     for (const instance of instances.slice(0, 8)) {
       const preview = await app.inject({ method: "POST", url: `/v1/instances/${instance.id}/preview`, headers: user.auth });
       expect(preview.statusCode).toBe(202);
     }
     const ids = instances.map((instance) => instance.id);
-    const env = { ...harness.workerEnv, STANDIN_STATE_DIR: stateDir, STANDIN_JOURNAL: journal, STANDIN_STEP_MS: "15", STANDIN_STEPS: "2" };
-    workers.push(...(await Promise.all([spawnWorker(env), spawnWorker(env)])));
 
     await waitUntil(
       async () => {
