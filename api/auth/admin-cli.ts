@@ -18,6 +18,7 @@ import { migrateToLatest } from "../db/migrate";
 import { addKeyringVersion, loadKeyringFile, retireKeyringVersion } from "../vault/keyring";
 import { keyWrapperFor } from "../vault/plugin";
 import { Vault } from "../vault/vault";
+import { countWrapsByVersion } from "../vault/wrapped-keys";
 import { PasswordHasher } from "./password";
 import { findUserByEmail, setRole } from "./users-repo";
 
@@ -86,15 +87,10 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
       const cfg = config();
       const wrapper = keyWrapperFor(cfg);
       await withDatabase(cfg, async (db) => {
-        const rows = await db
-          .selectFrom("credentials")
-          .select(["key_version", (eb) => eb.fn.countAll<string | number>().as("n")])
-          .where("wrapped_key", "is not", null)
-          .groupBy("key_version")
-          .execute();
+        const counts = await countWrapsByVersion(db);
         out(`current version: ${wrapper.currentVersion()}`);
-        for (const row of rows) out(`version ${String(row.key_version)}: ${Number(row.n)} wrapped data key(s)`);
-        if (rows.length === 0) out("no wrapped data keys yet");
+        for (const [version, n] of [...counts].sort(([a], [b]) => a - b)) out(`version ${version}: ${n} wrapped data key(s)`);
+        if (counts.size === 0) out("no wrapped data keys yet");
       });
     });
 
@@ -133,14 +129,9 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
       if (!ring.keys.has(version)) throw new Error(`\`version\`: the keyring has no version \`${raw}\``);
       if (version === ring.current) throw new Error(`\`version\`: ${version} is the current version; add a newer one first`);
       await withDatabase(cfg, async (db) => {
-        const row = await db
-          .selectFrom("credentials")
-          .select((eb) => eb.fn.countAll<string | number>().as("n"))
-          .where("key_version", "=", version)
-          .where("wrapped_key", "is not", null)
-          .executeTakeFirstOrThrow();
-        if (Number(row.n) > 0) {
-          throw new Error(`version ${version} still wraps ${Number(row.n)} data key(s): run \`master-key rewrap\` first`);
+        const still = (await countWrapsByVersion(db)).get(version) ?? 0;
+        if (still > 0) {
+          throw new Error(`version ${version} still wraps ${still} data key(s): run \`master-key rewrap\` first`);
         }
       });
       retireKeyringVersion(cfg.masterKeyFile, version);

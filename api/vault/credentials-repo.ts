@@ -34,31 +34,3 @@ export async function markUsed(db: Db, id: string): Promise<void> {
 export async function markTested(db: Db, id: string, ok: boolean): Promise<void> {
   await db.updateTable("credentials").set({ last_tested_at: nowIso(), last_test_ok: ok ? 1 : 0 }).where("id", "=", id).execute();
 }
-
-/** Credentials whose data key is wrapped under another master key version than `version`. */
-export function listStaleWraps(db: Db, version: number, limit: number): Promise<Credential[]> {
-  return db
-    .selectFrom("credentials")
-    .selectAll()
-    .where("wrapped_key", "is not", null)
-    .where("key_version", "!=", version)
-    .orderBy("id")
-    .limit(limit)
-    .execute();
-}
-
-/** Replaces the wrapped key only if nobody re-wrapped it meanwhile. */
-export async function replaceWrap(
-  db: Db,
-  id: string,
-  from: number,
-  to: { wrappedKey: string; keyVersion: number },
-): Promise<boolean> {
-  const result = await db
-    .updateTable("credentials")
-    .set({ wrapped_key: to.wrappedKey, key_version: to.keyVersion })
-    .where("id", "=", id)
-    .where("key_version", "=", from)
-    .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
-}

@@ -19,10 +19,9 @@ import {
   findCredential,
   findUserKeySalt,
   insertCredential,
-  listStaleWraps,
   markUsed,
-  replaceWrap,
 } from "./credentials-repo";
+import { listStaleWraps, replaceWrap, WRAPPED_KEY_TABLES } from "./wrapped-keys";
 import type { KeyWrapper, WrapContext } from "./key-wrapper";
 import { type CredentialInput, type CredentialSecret, splitCredential } from "./kinds";
 
@@ -177,29 +176,33 @@ export class Vault {
 
   /**
    * Re-wraps every data key not under the current master key version (after
-   * a new version was added). Content ciphertexts do not change. Safe to run
+   * a new version was added): the credentials' and the hosts' gateway tokens'
+   * (`WRAPPED_KEY_TABLES`). Content ciphertexts do not change. Safe to run
    * while the API serves: each row is updated only if still on its old version.
    */
   async rewrapAll(batchSize = 200): Promise<{ rewrapped: number }> {
     const target = this.wrapper.currentVersion();
     let rewrapped = 0;
-    for (;;) {
-      const rows = await listStaleWraps(this.db, target, batchSize);
-      if (rows.length === 0) return { rewrapped };
-      let progressed = false;
-      for (const row of rows) {
-        const salt = await findUserKeySalt(this.db, row.user_id);
-        if (!salt || row.wrapped_key === null || row.key_version === null) continue;
-        const context: WrapContext = { userId: row.user_id, userKeySalt: salt, credentialId: row.id, kind: row.kind };
-        const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
-        const next = await this.wrapper.wrap(context, dataKey);
-        dataKey.fill(0);
-        if (await replaceWrap(this.db, row.id, row.key_version, { wrappedKey: next.wrapped, keyVersion: next.keyVersion })) {
-          rewrapped += 1;
+    for (const table of WRAPPED_KEY_TABLES) {
+      for (;;) {
+        const rows = await listStaleWraps(this.db, table, target, batchSize);
+        let progressed = false;
+        for (const row of rows) {
+          const salt = await findUserKeySalt(this.db, row.user_id);
+          if (!salt) continue;
+          const context: WrapContext = { userId: row.user_id, userKeySalt: salt, credentialId: row.id, kind: row.kind };
+          const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
+          try {
+            const next = await this.wrapper.wrap(context, dataKey);
+            if (await replaceWrap(this.db, table, row.id, row.key_version, { wrappedKey: next.wrapped, keyVersion: next.keyVersion })) rewrapped += 1;
+          } finally {
+            dataKey.fill(0);
+          }
+          progressed = true;
         }
-        progressed = true;
+        if (!progressed) break;
       }
-      if (!progressed) return { rewrapped };
     }
+    return { rewrapped };
   }
 }

@@ -10,6 +10,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
 import type { Credential } from "../../api/db/schema";
+import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
 import {
   auditEntries,
@@ -369,7 +370,23 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
     it("rotates the master key: add a version, restart, re-wrap, retire the old one; everything still decrypts", async () => {
       const before = await api.app.db.selectFrom("credentials").selectAll().where("wrapped_key", "is not", null).execute();
       expect(before.length).toBeGreaterThan(3);
-      expect(await cli("master-key", "status")).toContain("current version: 1");
+      // A registered host's gateway token is wrapped by the same keyring and must survive the rotation too.
+      const instanceId = `inst_${randomBytes(6).toString("hex")}`;
+      const at = new Date().toISOString();
+      await api.app.db
+        .insertInto("instances")
+        .values({
+          id: instanceId, user_id: alice.userId, cloud: "digitalocean", region: "fra1", size: "small", credential_id: null, config: "{}",
+          stack_name: `u-rotation-${instanceId}`, status: "ready", outputs: null, last_job_id: null, idempotency_key: null, request_hash: null,
+          gateway_token_ref: null, tls_fingerprint: null, registered_at: at, created_at: at, updated_at: at,
+        })
+        .execute();
+      const gatewayToken = randomBytes(32).toString("hex");
+      remember(api, gatewayToken);
+      await storeGatewayToken(api.app.db, api.app.vault.wrapper, { userId: alice.userId, instanceId, token: gatewayToken });
+      const status = await cli("master-key", "status");
+      expect(status).toContain("current version: 1");
+      expect(status).toContain(`version 1: ${before.length + 1} wrapped data key(s)`);
       expect(await cli("master-key", "add")).toContain("added master key version 2");
       await expect(cli("master-key", "retire", "1")).rejects.toThrow(/still wraps/);
 
@@ -390,6 +407,9 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
             expect(credential.wrapped_key).not.toBe(previous.wrapped_key);
           }
         }
+        const secret = await restarted.app.db.selectFrom("instance_secrets").selectAll().where("instance_id", "=", instanceId).executeTakeFirstOrThrow();
+        expect(secret.key_version).toBe(2);
+        expect(await cli("master-key", "status")).not.toMatch(/version 1:/);
         expect(await cli("master-key", "retire", "1")).toContain("removed master key version 1");
       } finally {
         await restarted.close();
@@ -400,6 +420,8 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
         const full = (list.credentials as { id: string; name: string }[]).find((c) => c.name === "full")!;
         const test = await again.inject({ method: "POST", url: `/v1/credentials/${full.id}/test`, headers: bearer(alice.accessToken) });
         expect(json(test)).toMatchObject({ ok: true });
+        // Only version 2 is left in the keyring: the gateway token still decrypts.
+        expect(await readGatewayToken(again.app.db, again.app.vault.wrapper, instanceId)).toBe(gatewayToken);
       } finally {
         await again.close();
       }
