@@ -7,6 +7,9 @@
  *   npx tsx api/auth/admin-cli.ts master-key add         add a new master key version to the key file
  *   npx tsx api/auth/admin-cli.ts master-key rewrap      re-wrap every data key under the newest version
  *   npx tsx api/auth/admin-cli.ts master-key retire <v>  drop version <v> from the key file once nothing uses it
+ *   npx tsx api/auth/admin-cli.ts plan list              plans, their instance limits and how many accounts each has
+ *   npx tsx api/auth/admin-cli.ts plan set <id> --max-instances <n> [--name <name>]   create or change a plan
+ *   npx tsx api/auth/admin-cli.ts plan assign <email> <id>  put an account on a plan
  *
  * Nothing secret is printed. Exits non-zero on failure.
  */
@@ -20,6 +23,7 @@ import { keyWrapperFor } from "../vault/plugin";
 import { Vault } from "../vault/vault";
 import { countWrapsByVersion } from "../vault/wrapped-keys";
 import { PasswordHasher } from "./password";
+import { assignPlan, findPlan, listPlans, MAX_PLAN_INSTANCES, upsertPlan } from "./plans-repo";
 import { findUserByEmail, setRole } from "./users-repo";
 
 async function withDatabase<T>(config: ApiConfig, task: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>): Promise<T> {
@@ -75,6 +79,50 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
           })
           .execute();
         out(`${email} (${user.id}) is now an admin`);
+      });
+    });
+
+  const plan = program.command("plan").description("plans and their instance limits");
+
+  plan
+    .command("list")
+    .description("plans, their instance limits and how many accounts each has")
+    .action(async () => {
+      await withDatabase(config(), async (db) => {
+        for (const row of await listPlans(db)) {
+          const users = await db.selectFrom("users").select((eb) => eb.fn.countAll<string | number>().as("n")).where("plan_id", "=", row.id).executeTakeFirstOrThrow();
+          out(`${row.id}\t${row.name}\tmax ${Number(row.max_instances)} instance(s)\t${Number(users.n)} account(s)`);
+        }
+      });
+    });
+
+  plan
+    .command("set")
+    .argument("<id>", "plan id (lower-case letters, digits, dashes)")
+    .requiredOption("--max-instances <n>", `instances an account on this plan may hold at once (0-${MAX_PLAN_INSTANCES})`)
+    .option("--name <name>", "display name (default: the existing name, or the id)")
+    .description("create a plan or change its limit")
+    .action(async (id: string, options: { maxInstances: string; name?: string }) => {
+      const maxInstances = /^\d+$/.test(options.maxInstances) ? Number(options.maxInstances) : Number.NaN;
+      await withDatabase(config(), async (db) => {
+        const existing = await findPlan(db, id);
+        const saved = await upsertPlan(db, { id, name: options.name ?? existing?.name ?? id, maxInstances });
+        out(`plan ${saved.id} (${saved.name}): max ${Number(saved.max_instances)} instance(s)`);
+      });
+    });
+
+  plan
+    .command("assign")
+    .argument("<email>", "a registered account")
+    .argument("<id>", "an existing plan")
+    .description("put an account on a plan (fewer instances than it holds only stops new ones)")
+    .action(async (address: string, id: string) => {
+      const email = address.trim().toLowerCase();
+      await withDatabase(config(), async (db) => {
+        const user = await findUserByEmail(db, email);
+        if (!user) throw new Error(`no account with the email \`${email}\``);
+        await assignPlan(db, user.id, id);
+        out(`${email} is now on the ${id} plan`);
       });
     });
 

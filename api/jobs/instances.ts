@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import { ConfigError } from "../../program/errors";
 import { parseHostConfig } from "../../program/host-config";
+import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Database } from "../db/schema";
 import type { Operation } from "../engine/types";
 import { HttpError } from "../http/errors";
@@ -99,7 +100,7 @@ export interface CreateInstanceResult {
  */
 export async function createInstance(
   db: Kysely<Database>,
-  deps: { credentials: CredentialProvider; queue: QueueSettings },
+  deps: { credentials: CredentialProvider; queue: QueueSettings; dbEngine: "sqlite" | "postgres" },
   request: { userId: string; body: CreateInstanceRequest; idempotencyKey: string | undefined },
 ): Promise<CreateInstanceResult> {
   const { userId, body, idempotencyKey } = request;
@@ -123,6 +124,7 @@ export async function createInstance(
   const at = now();
   try {
     return await db.transaction().execute(async (trx) => {
+      await assertInstanceAllowed(trx, userId, deps.dbEngine);
       const instance: Instance = {
         id,
         user_id: userId,

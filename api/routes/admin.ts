@@ -2,10 +2,11 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { revokeAllForUser } from "../auth/sessions-repo";
+import { assignPlan, listPlans, MAX_PLAN_INSTANCES, PLAN_ID, upsertPlan } from "../auth/plans-repo";
 import { countAdmins, deleteUser, findUserById, listUsers, setRole } from "../auth/users-repo";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
-import { userView, userViewSchema } from "./views";
+import { planView, planViewSchema, userView, userViewSchema } from "./views";
 
 export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   const adminOnly = [app.authenticate, app.requireAdmin];
@@ -32,29 +33,70 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     "/v1/admin/users/:id",
     {
       onRequest: adminOnly,
-      config: { audit: "admin.user.role" },
+      config: { audit: "admin.user.update" },
       schema: {
         tags: ["admin"],
-        summary: "Change an account's role",
+        summary: "Change an account's role and/or plan",
         security: bearerSecurity,
         params: idParams,
-        body: z.strictObject({ role: z.enum(["user", "admin"]) }),
+        body: z
+          .strictObject({ role: z.enum(["user", "admin"]).optional(), plan: z.string().min(1).max(40).optional() })
+          .refine((body) => body.role !== undefined || body.plan !== undefined, { message: "send `role`, `plan` or both" }),
         response: { 200: userViewSchema, ...errorResponses },
       },
     },
     async (request) => {
       const { id } = request.params;
+      const { role, plan } = request.body;
       request.auditTarget = id;
       const user = await app.db.transaction().execute(async (trx) => {
         const current = await findUserById(trx, id);
         if (!current) throw notFound(`account \`${id}\``);
-        if (current.role === "admin" && request.body.role === "user" && (await countAdmins(trx)) <= 1) {
-          throw conflict("`role`: this is the last admin; promote another account first", "body.role");
+        if (role !== undefined) {
+          if (current.role === "admin" && role === "user" && (await countAdmins(trx)) <= 1) {
+            throw conflict("`role`: this is the last admin; promote another account first", "body.role");
+          }
+          await setRole(trx, id, role);
         }
-        await setRole(trx, id, request.body.role);
+        // A plan with fewer instances than the account holds is allowed: it only stops new ones.
+        if (plan !== undefined) await assignPlan(trx, id, plan);
         return findUserById(trx, id);
       });
       return userView(user!);
+    },
+  );
+
+  app.get(
+    "/v1/admin/plans",
+    {
+      onRequest: adminOnly,
+      schema: {
+        tags: ["admin"],
+        summary: "List plans and their limits",
+        security: bearerSecurity,
+        response: { 200: z.object({ plans: z.array(planViewSchema) }), ...errorResponses },
+      },
+    },
+    async () => ({ plans: (await listPlans(app.db)).map(planView) }),
+  );
+
+  app.put(
+    "/v1/admin/plans/:id",
+    {
+      onRequest: adminOnly,
+      config: { audit: "admin.plan.put" },
+      schema: {
+        tags: ["admin"],
+        summary: "Create a plan or change its name and instance limit",
+        security: bearerSecurity,
+        params: z.strictObject({ id: z.string().regex(PLAN_ID, "1-40 lower-case letters, digits or dashes, starting with a letter or digit") }),
+        body: z.strictObject({ name: z.string().trim().min(1).max(80), maxInstances: z.number().int().min(0).max(MAX_PLAN_INSTANCES) }),
+        response: { 200: planViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      request.auditTarget = request.params.id;
+      return planView(await upsertPlan(app.db, { id: request.params.id, ...request.body }));
     },
   );
 

@@ -103,7 +103,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const result = await createInstance(
         app.db,
-        { credentials: app.jobs.credentials, queue: app.jobs.settings.queue },
+        { credentials: app.jobs.credentials, queue: app.jobs.settings.queue, dbEngine: app.dbEngine },
         { userId: request.principal!.userId, body: request.body, idempotencyKey: request.headers["idempotency-key"] },
       );
       request.auditTarget = result.instance.id;

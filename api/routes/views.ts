@@ -1,6 +1,6 @@
 /** Response shapes: what the API shows of its rows (never a hash, a salt or ciphertext). */
 import { z } from "zod";
-import type { ApiKey, AuditEntry, Credential, User } from "../db/schema";
+import type { ApiKey, AuditEntry, Credential, PlansTable, User } from "../db/schema";
 
 export const userViewSchema = z.object({
   id: z.string(),
@@ -102,4 +102,10 @@ export function auditView(entry: AuditEntry): z.infer<typeof auditViewSchema> {
     ip: entry.ip,
     requestId: entry.request_id,
   };
+}
+
+export const planViewSchema = z.object({ id: z.string(), name: z.string(), maxInstances: z.number().int() });
+
+export function planView(plan: PlansTable): z.infer<typeof planViewSchema> {
+  return { id: plan.id, name: plan.name, maxInstances: Number(plan.max_instances) };
 }

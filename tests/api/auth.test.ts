@@ -250,7 +250,7 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       expect(patch.statusCode).toBe(403);
       const row = await api.app.db.selectFrom("users").select("role").where("id", "=", user.userId).executeTakeFirstOrThrow();
       expect(row.role).toBe("user");
-      const denied = (await auditEntries(api)).filter((e) => e.action === "admin.user.role" && e.actor_user_id === user.userId);
+      const denied = (await auditEntries(api)).filter((e) => e.action === "admin.user.update" && e.actor_user_id === user.userId);
       expect(denied.at(-1)).toMatchObject({ result: "denied", status_code: 403 });
     });
 

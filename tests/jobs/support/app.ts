@@ -30,7 +30,16 @@ export interface TestUser {
   auth: { authorization: string };
 }
 
-export async function startTestApp(options: { database: "sqlite" | "postgres"; env?: Record<string, string> }): Promise<TestApp> {
+export async function startTestApp(options: {
+  database: "sqlite" | "postgres";
+  env?: Record<string, string>;
+  /**
+   * The `free` plan's instance limit for this app. Job tests create many
+   * instances per account, so it is raised to 1,000 unless a test (plans.test.ts)
+   * sets it; the migration's default is 1.
+   */
+  freePlanMaxInstances?: number;
+}): Promise<TestApp> {
   const dataDir = mkdtempSync(join(tmpdir(), "clawstack-jobs-app-"));
   let pg: TestDatabase | undefined;
   let databaseUrl = `sqlite:${join(dataDir, "api.sqlite")}`;
@@ -71,6 +80,7 @@ export async function startTestApp(options: { database: "sqlite" | "postgres"; e
       else process.env[key] = value;
     }
   }
+  await app.db.updateTable("plans").set({ max_instances: options.freePlanMaxInstances ?? 1_000 }).where("id", "=", "free").execute();
   return {
     app,
     dataDir,
