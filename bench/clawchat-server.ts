@@ -1,7 +1,7 @@
 /**
  * The server side of `bench/clawchat.bench.ts`, run in its own process so the
  * client and the server do not share one event loop (as on a real host):
- * `node --import tsx bench/clawchat-server.ts echo` (a plain UDP echo) or
+ * `node <bundle of this file> echo` (a plain UDP echo) or
  * `... clawchat <security dir>` (a ClawChat server whose chat handler echoes).
  * Prints `{"port": <n>}` once listening; stops on SIGTERM.
  */

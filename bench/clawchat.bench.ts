@@ -10,6 +10,10 @@
  *
  * Issue 6's targets: ClawChat ≥ 50 % of the plain echo's throughput; p99 < 5 ms at 1,000 msg/s.
  * The per-address packet limit is raised for the benchmark because every packet comes from 127.0.0.1.
+ *
+ * What runs is what ships: the server process and the ClawChat client are bundled first with the
+ * esbuild options of `clawchat/dist/clawchat.js` (`clawchat/bundle-options.json`) and run on plain
+ * `node`, as on a host; the plain echo server runs from the same bundle.
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket, type Socket } from "node:dgram";
@@ -18,7 +22,8 @@ import { readFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { ClawChatClient } from "../clawchat/src/client";
+import { build } from "esbuild";
+import type { ClawChatClient as ClientClass } from "../clawchat/src/client";
 import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, issueSecurityFile, writeSecretFile } from "../clawchat/src/security-file";
 
 const PAYLOAD_BYTES = 1000;
@@ -34,9 +39,32 @@ interface Channel {
   close(): Promise<void>;
 }
 
-/** Starts `bench/clawchat-server.ts` in a child process and returns it with the UDP port it listens on. */
+interface Bundles {
+  dir: string;
+  /** `bench/clawchat-server.ts`, bundled. */
+  server: string;
+  /** The ClawChat client library, bundled (CommonJS, loaded with `require`). */
+  client: typeof ClientClass;
+}
+
+/** Bundles the bench server and the client library with the shipped bundle's esbuild options. */
+async function bundle(): Promise<Bundles> {
+  const dir = await fs.mkdtemp(join(tmpdir(), "clawchat-bench-bundle-"));
+  const options = JSON.parse(readFileSync(join(__dirname, "..", "clawchat", "bundle-options.json"), "utf8")) as Record<string, unknown>;
+  const shared = { ...options, banner: undefined, logLevel: "warning" as const };
+  const server = join(dir, "server.js");
+  const client = join(dir, "client.js");
+  await build({ ...shared, entryPoints: [join(__dirname, "clawchat-server.ts")], outfile: server });
+  await build({ ...shared, entryPoints: [join(__dirname, "..", "clawchat", "src", "client.ts")], outfile: client });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- a CommonJS bundle built just above
+  return { dir, server, client: (require(client) as { ClawChatClient: typeof ClientClass }).ClawChatClient };
+}
+
+let bundles: Bundles;
+
+/** Starts the bundled `bench/clawchat-server.ts` in a child process and returns it with the UDP port it listens on. */
 async function startServerProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", join(__dirname, "clawchat-server.ts"), ...args], { stdio: ["ignore", "pipe", "inherit"] });
+  const child = spawn(process.execPath, [bundles.server, ...args], { stdio: ["ignore", "pipe", "inherit"] });
   const port = await new Promise<number>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
@@ -97,7 +125,7 @@ async function clawChat(): Promise<Channel> {
   await writeSecretFile(dir, BOOTSTRAP_KEY_FILE, `${bootstrapKey.toString("base64")}\n`);
   const { content } = await issueSecurityFile(dir, bootstrapKey, { serverIp: "127.0.0.1", port: 1, name: "bench", iterations: 100_000, nowMs: Date.now() });
   const server = await startServerProcess(["clawchat", dir]);
-  const client = await ClawChatClient.connect(content, { server: { host: "127.0.0.1", port: server.port } });
+  const client = await bundles.client.connect(content, { server: { host: "127.0.0.1", port: server.port } });
   return {
     name: "ClawChat (AES-256-GCM)",
     serverPid: server.child.pid,
@@ -178,6 +206,7 @@ export default async function bench(): Promise<void> {
   const payload = "x".repeat(PAYLOAD_BYTES);
   // The load average matters: on a shared machine the encrypted path (more CPU per packet) suffers first.
   console.log(`payload ${PAYLOAD_BYTES} bytes, ${DURATION_MS} ms per measurement, Node ${process.version}, ${cpus().length} CPUs, load average ${loadavg().map((l) => l.toFixed(2)).join(" ")}`);
+  bundles = await bundle();
   const results: Record<string, { sequential: Throughput; windowed: Throughput; latency: Awaited<ReturnType<typeof openLoopLatency>> }> = {};
   for (const make of [plainEcho, clawChat]) {
     const channel = await make();
@@ -194,6 +223,7 @@ export default async function bench(): Promise<void> {
     );
     await channel.close();
   }
+  await fs.rm(bundles.dir, { recursive: true, force: true });
   const plain = results["plain UDP echo"];
   const claw = results["ClawChat (AES-256-GCM)"];
   if (!plain || !claw) return;

@@ -12,6 +12,7 @@ import { isIPv6 } from "node:net";
 import { ConfigError } from "../../program/errors";
 import { EpochKeys, openPacket, sealHandshake } from "./channel";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
+import { randomId } from "./random-ids";
 import { connectionIdOf, deriveHandshakeKey, deriveSessionKeys, Direction, generateEphemeralKey, signFields, wipe, x25519 } from "./keys";
 import {
   ackSignatureFields,
@@ -245,14 +246,14 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
 
   /** Sends a chat message and resolves with the server's answer (the OpenClaw assistant's reply). */
   chat(text: string): Promise<string> {
-    const id = randomBytes(8);
+    const id = randomId();
     const plaintexts = splitIntoChunks(id, Buffer.from(text, "utf8")).map(encodeChatPart);
     return this.request(this.chats, id, MessageType.chat, plaintexts);
   }
 
   /** Sends a file (≤ the server's limit, 1 MiB by default); resolves with the server's verdict. */
   sendFile(name: string, data: Buffer): Promise<{ status: number; reason: string }> {
-    const id = randomBytes(8);
+    const id = randomId();
     const plaintexts = splitIntoChunks(id, data).map((chunk) => encodeFileChunk(chunk, name));
     return this.request(this.files, id, MessageType.fileTransfer, plaintexts);
   }
@@ -295,7 +296,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   /** Round trip of a keepalive PING, in clock milliseconds. */
   ping(): Promise<number> {
     return new Promise((resolve, reject) => {
-      const id = randomBytes(8);
+      const id = randomId();
       const key = id.toString("latin1");
       this.pings.set(key, { resolve, reject, sentAt: this.clock.now() });
       try {
