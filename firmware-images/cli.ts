@@ -18,10 +18,12 @@ import { FirmwareCheckError, FirmwareUsageError } from "./errors";
 import type { EspImage } from "./esp-image";
 import { publish, readRollbackLog, rollback, verifyChannel } from "./release";
 import { readSignatureBlocks, signImage, splitSignedImage, verifyImage } from "./signed-image";
-import { KmsSigner, LocalKeySigner, loadTrustedKey, signerIdentity, type ImageSigner } from "./signer-backends";
+import { CloudKmsSigner, KmsSigner, LocalKeySigner, loadTrustedKey, signerIdentity, type CloudKmsClient, type ImageSigner } from "./signer-backends";
 
 export interface CliDependencies {
   kmsClient?: KMSClient;
+  /** GCP Cloud KMS; by default `@google-cloud/kms`, loaded only when `--gcp-kms-key` is given. */
+  cloudKmsClient?: CloudKmsClient;
   s3Client?: S3Client;
   stdout?: (line: string) => void;
   stderr?: (line: string) => void;
@@ -32,6 +34,15 @@ interface SignerOptions {
   key?: string;
   kmsKeyId?: string;
   kmsRegion?: string;
+  gcpKmsKey?: string;
+}
+
+/** The real Cloud KMS client, with credentials from Application Default Credentials (or workload identity federation). */
+function defaultCloudKmsClient(): CloudKmsClient {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand: gRPC is heavy and only this signer needs it
+  const { KeyManagementServiceClient } = require("@google-cloud/kms") as typeof import("@google-cloud/kms");
+  const client: CloudKmsClient = new KeyManagementServiceClient();
+  return client;
 }
 
 /** Chips whose ROM verifies one signature block only (ESP32 ECO3 and ESP32-C2): no key rotation by appending. */
@@ -69,7 +80,8 @@ function addSignerOptions(command: Command): Command {
   return command
     .option("--key <pem>", "local PEM private key (ECDSA P-256 or RSA-3072)")
     .option("--kms-key-id <id>", "AWS KMS key id or ARN (ECC_NIST_P256 or RSA_3072, SIGN_VERIFY)")
-    .option("--kms-region <region>", "AWS region of the KMS key (defaults to the SDK's)");
+    .option("--kms-region <region>", "AWS region of the KMS key (defaults to the SDK's)")
+    .option("--gcp-kms-key <version>", "GCP Cloud KMS key version (projects/../cryptoKeys/<k>/cryptoKeyVersions/<n>; EC_SIGN_P256_SHA256 or RSA_SIGN_PSS_3072_SHA256)");
 }
 
 function describeImage(image: EspImage, size: number, lines: string[]): void {
@@ -94,13 +106,15 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
   const now = dependencies.now ?? (() => new Date());
 
   const makeSigner = (options: SignerOptions): ImageSigner => {
-    if (options.key && options.kmsKeyId) throw new FirmwareUsageError("give either `--key` or `--kms-key-id`, not both");
+    const given = [options.key && "`--key`", options.kmsKeyId && "`--kms-key-id`", options.gcpKmsKey && "`--gcp-kms-key`"].filter(Boolean);
+    if (given.length > 1) throw new FirmwareUsageError(`give one signer, not ${given.join(" and ")}`);
+    if (options.gcpKmsKey) return new CloudKmsSigner(dependencies.cloudKmsClient ?? defaultCloudKmsClient(), options.gcpKmsKey);
     if (options.kmsKeyId) {
       const client = dependencies.kmsClient ?? new KMSClient(options.kmsRegion ? { region: options.kmsRegion } : {});
       return new KmsSigner(client, options.kmsKeyId);
     }
     if (options.key) return LocalKeySigner.fromPemFile(options.key);
-    throw new FirmwareUsageError("a signing key is required: `--key <pem>` or `--kms-key-id <id>`");
+    throw new FirmwareUsageError("a signing key is required: `--key <pem>`, `--kms-key-id <id>` (AWS KMS) or `--gcp-kms-key <version>` (Cloud KMS)");
   };
 
   const program = new Command("firmware")

@@ -1,7 +1,8 @@
 /**
- * Signer backends behind one interface: a local PEM private key (default) and
- * AWS KMS (`Sign` with `MessageType: DIGEST`, so the image never leaves the
- * machine). The same backends sign images and release manifests.
+ * Signer backends behind one interface: a local PEM private key (default),
+ * AWS KMS (`Sign` with `MessageType: DIGEST`) and GCP Cloud KMS
+ * (`AsymmetricSign` with a SHA-256 digest): the image never leaves the
+ * machine. The same backends sign images and release manifests.
  */
 import { constants, createPrivateKey, createPublicKey, sign, type KeyObject } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -153,6 +154,73 @@ export class KmsSigner implements ImageSigner {
     );
     if (!response.Signature) throw new FirmwareCheckError("kms signature", `${this.description} returned no signature`);
     return scheme === "ecdsa-p256" ? derEcdsaToRaw(response.Signature) : Buffer.from(response.Signature);
+  }
+}
+
+/**
+ * What the Cloud KMS signer needs of `@google-cloud/kms`'s
+ * `KeyManagementServiceClient` (which satisfies it): tests pass a stand-in.
+ */
+export interface CloudKmsClient {
+  getPublicKey(request: { name: string }): Promise<[{ pem?: string | null; algorithm?: string | number | null }, ...unknown[]]>;
+  asymmetricSign(request: { name: string; digest: { sha256: Buffer } }): Promise<[{ signature?: Uint8Array | string | null; name?: string | null }, ...unknown[]]>;
+}
+
+/** Cloud KMS key version algorithms the ESP32 ROM can verify, by scheme. */
+const CLOUD_KMS_ALGORITHM: Readonly<Record<SigningScheme, string>> = {
+  "ecdsa-p256": "EC_SIGN_P256_SHA256",
+  // Cloud KMS RSA-PSS uses MGF1-SHA-256 and a 32-byte salt: what the ROM expects.
+  "rsa-3072": "RSA_SIGN_PSS_3072_SHA256",
+};
+
+/** `projects/<p>/locations/<l>/keyRings/<r>/cryptoKeys/<k>/cryptoKeyVersions/<v>`: signing names one key version. */
+const CLOUD_KMS_VERSION = /^projects\/[^/]+\/locations\/[^/]+\/keyRings\/[^/]+\/cryptoKeys\/[^/]+\/cryptoKeyVersions\/[1-9][0-9]*$/;
+
+/** Signs with a GCP Cloud KMS asymmetric key version (`EC_SIGN_P256_SHA256` or `RSA_SIGN_PSS_3072_SHA256`). */
+export class CloudKmsSigner implements ImageSigner {
+  readonly description: string;
+  private cached?: { key: KeyObject; scheme: SigningScheme };
+
+  constructor(
+    private readonly client: CloudKmsClient,
+    private readonly versionName: string,
+  ) {
+    if (!CLOUD_KMS_VERSION.test(versionName)) {
+      throw new FirmwareUsageError(
+        "`--gcp-kms-key` must name a key version: projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>/cryptoKeyVersions/<n> " +
+          `(the firmware stack's \`signingKeyId\` plus \`/cryptoKeyVersions/1\`); given ${JSON.stringify(versionName)}`,
+      );
+    }
+    this.description = `Cloud KMS key ${versionName}`;
+  }
+
+  private async identity(): Promise<{ key: KeyObject; scheme: SigningScheme }> {
+    if (this.cached) return this.cached;
+    const [response] = await this.client.getPublicKey({ name: this.versionName });
+    if (!response.pem) throw new FirmwareCheckError("kms public key", `${this.description} returned no public key`);
+    const key = createPublicKey(response.pem);
+    const scheme = signingSchemeOf(key, this.description);
+    if (typeof response.algorithm === "string" && response.algorithm !== CLOUD_KMS_ALGORITHM[scheme]) {
+      throw new FirmwareCheckError(
+        "key type",
+        `${this.description} uses ${response.algorithm}; Secure Boot V2 needs ${CLOUD_KMS_ALGORITHM["ecdsa-p256"]} or ${CLOUD_KMS_ALGORITHM["rsa-3072"]}`,
+      );
+    }
+    this.cached = { key, scheme };
+    return this.cached;
+  }
+
+  async publicKey(): Promise<KeyObject> {
+    return (await this.identity()).key;
+  }
+
+  async sign(digest: Buffer): Promise<Buffer> {
+    const { scheme } = await this.identity();
+    const [response] = await this.client.asymmetricSign({ name: this.versionName, digest: { sha256: digest } });
+    if (!response.signature) throw new FirmwareCheckError("kms signature", `${this.description} returned no signature`);
+    const signature = typeof response.signature === "string" ? Buffer.from(response.signature, "base64") : Buffer.from(response.signature);
+    // Either way the caller verifies the signature against the public key before anything is written.
+    return scheme === "ecdsa-p256" ? derEcdsaToRaw(signature) : signature;
   }
 }
 
