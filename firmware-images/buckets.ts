@@ -9,15 +9,20 @@
  *   AWS S3 (SSE-KMS requested on every put by default, which the ClawStack bucket
  *   policy requires), or any S3-compatible store with `endpoint`, e.g. DigitalOcean
  *   Spaces `s3://my-space?endpoint=https://nyc3.digitaloceanspaces.com&region=us-east-1&sse=none`.
- * - `gs://`: designed, not built: a `GcsBucket` would implement this interface
- *   with `@google-cloud/storage` (`ifGenerationMatch: 0` for create-only writes,
- *   CMEK from the bucket default).
+ * - `gs://bucket[/prefix][?kmsKeyName=..&endpoint=..]`: Cloud Storage
+ *   (`@google-cloud/storage`, loaded only for gs:// URLs). Every write is
+ *   create-only (`ifGenerationMatch: 0`), because the ClawStack bucket's
+ *   retention policy forbids replacing any object; an `overwrite` write (the
+ *   channel pointer) therefore appends `<key>.d/<12-digit sequence>` and a read
+ *   of `<key>` returns the newest of those. CMEK comes from the bucket default
+ *   or `kmsKeyName`; `endpoint` is for emulators (unauthenticated).
  */
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client, type PutObjectCommandInput } from "@aws-sdk/client-s3";
+import type { Storage } from "@google-cloud/storage";
 import { FirmwareCheckError, FirmwareUsageError } from "./errors";
 
 export type WriteMode = "create" | "overwrite";
@@ -180,8 +185,88 @@ export class S3Bucket implements ArtifactBucket {
   }
 }
 
-/** Opens a bucket from its URL (see the file comment). `s3Client` is for tests. */
-export function openBucket(url: string, dependencies: { s3Client?: S3Client } = {}): ArtifactBucket {
+export interface GcsBucketOptions {
+  bucket: string;
+  /** Object name prefix inside the bucket, without trailing slash; defaults to none. */
+  prefix?: string;
+  /** A Cloud KMS key for every object; defaults to the bucket's default key (CMEK). */
+  kmsKeyName?: string;
+}
+
+/** Digits of the pointer sequence numbers (`<key>.d/000000000001`): sorts as text. */
+const SEQUENCE_DIGITS = 12;
+const SEQUENCE = /^\d{12}$/;
+
+export class GcsBucket implements ArtifactBucket {
+  readonly location: string;
+  private readonly prefix: string;
+
+  constructor(
+    private readonly storage: Storage,
+    private readonly options: GcsBucketOptions,
+  ) {
+    this.prefix = options.prefix ? `${options.prefix.replace(/\/+$/, "")}/` : "";
+    this.location = `gs://${options.bucket}/${this.prefix}`;
+  }
+
+  private file(key: string) {
+    return this.storage.bucket(this.options.bucket).file(this.prefix + key, this.options.kmsKeyName ? { kmsKeyName: this.options.kmsKeyName } : {});
+  }
+
+  /** The sequence numbers written for an overwritable key, ascending. */
+  private async sequence(key: string): Promise<string[]> {
+    const directory = `${key}.d/`;
+    return (await this.list(directory)).map((name) => name.slice(directory.length)).filter((name) => SEQUENCE.test(name));
+  }
+
+  async get(key: string): Promise<Buffer | undefined> {
+    checkKey(key);
+    const latest = (await this.sequence(key)).at(-1);
+    const name = latest === undefined ? key : `${key}.d/${latest}`;
+    try {
+      const [contents] = await this.file(name).download();
+      return contents;
+    } catch (error) {
+      if ((error as { code?: number }).code === 404) return undefined;
+      throw error;
+    }
+  }
+
+  async put(key: string, body: Buffer, options: { contentType: string; mode: WriteMode }): Promise<void> {
+    checkKey(key);
+    if (options.mode === "create") {
+      if (!(await this.create(key, body, options.contentType))) throw objectExists(this.location, key);
+      return;
+    }
+    // The retention policy refuses replacements: append the next pointer instead. A concurrent publisher taking the
+    // same number makes the create fail; read the sequence again and take the next one.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const last = (await this.sequence(key)).at(-1);
+      const next = String(last === undefined ? 1 : Number(last) + 1).padStart(SEQUENCE_DIGITS, "0");
+      if (await this.create(`${key}.d/${next}`, body, options.contentType)) return;
+    }
+    throw new FirmwareCheckError("pointer race", `${this.location}${key}: other publishers kept taking the next pointer number; run again`);
+  }
+
+  /** Writes `name` only if it does not exist yet; false when it does. */
+  private async create(name: string, body: Buffer, contentType: string): Promise<boolean> {
+    try {
+      await this.file(name).save(body, { resumable: false, contentType, preconditionOpts: { ifGenerationMatch: 0 } });
+      return true;
+    } catch (error) {
+      if ((error as { code?: number }).code === 412) return false;
+      throw error;
+    }
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const [files] = await this.storage.bucket(this.options.bucket).getFiles({ prefix: this.prefix + prefix, autoPaginate: true });
+    return files.map((file) => file.name.slice(this.prefix.length)).sort();
+  }
+}
+
+/** Opens a bucket from its URL (see the file comment). The clients are for tests. */
+export function openBucket(url: string, dependencies: { s3Client?: S3Client; gcsStorage?: Storage } = {}): ArtifactBucket {
   let parsed: URL;
   try {
     parsed = new URL(url);
@@ -206,9 +291,27 @@ export function openBucket(url: string, dependencies: { s3Client?: S3Client } = 
       if (kmsKeyId) options.kmsKeyId = kmsKeyId;
       return new S3Bucket(client, options);
     }
-    case "gs:":
-      throw new FirmwareUsageError("`gs://` buckets are designed but not built yet (see firmware-images/README.md); publish to a file:// directory and copy it with gcloud storage");
+    case "gs:": {
+      if (!parsed.hostname) throw new FirmwareUsageError(`\`--bucket\`: gs:// needs a bucket name (gs://<bucket>[/prefix]); given ${JSON.stringify(url)}`);
+      const endpoint = parsed.searchParams.get("endpoint") ?? undefined;
+      const storage = dependencies.gcsStorage ?? defaultStorage(endpoint);
+      const options: GcsBucketOptions = { bucket: parsed.hostname };
+      const prefix = parsed.pathname.replace(/^\/+/, "");
+      if (prefix) options.prefix = prefix;
+      const kmsKeyName = parsed.searchParams.get("kmsKeyName");
+      if (kmsKeyName) options.kmsKeyName = kmsKeyName;
+      return new GcsBucket(storage, options);
+    }
     default:
       throw new FirmwareUsageError(`\`--bucket\` must be a file://, s3:// or gs:// URL; given protocol ${parsed.protocol}`);
   }
+}
+
+/** Cloud Storage with Application Default Credentials, or an emulator at `endpoint` (no credentials sent). */
+function defaultStorage(endpoint: string | undefined): Storage {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand: only gs:// URLs need it
+  const { Storage: StorageClient } = require("@google-cloud/storage") as typeof import("@google-cloud/storage");
+  if (!endpoint) return new StorageClient();
+  if (!/^https?:\/\//.test(endpoint)) throw new FirmwareUsageError(`\`endpoint\` in the bucket URL must be an http(s) URL; given ${endpoint}`);
+  return new StorageClient({ apiEndpoint: endpoint, projectId: "emulator", useAuthWithCustomEndpoint: false });
 }

@@ -12,6 +12,7 @@ import { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
 import { ConfigError } from "../program/errors";
+import type { Storage } from "@google-cloud/storage";
 import { openBucket } from "./buckets";
 import { DEFAULT_CHANNELS_DIR, loadChannel } from "./channels";
 import { FirmwareCheckError, FirmwareUsageError } from "./errors";
@@ -25,6 +26,7 @@ export interface CliDependencies {
   /** GCP Cloud KMS; by default `@google-cloud/kms`, loaded only when `--gcp-kms-key` is given. */
   cloudKmsClient?: CloudKmsClient;
   s3Client?: S3Client;
+  gcsStorage?: Storage;
   stdout?: (line: string) => void;
   stderr?: (line: string) => void;
   now?: () => Date;
@@ -104,6 +106,11 @@ function describeImage(image: EspImage, size: number, lines: string[]): void {
 export function buildProgram(dependencies: CliDependencies = {}): Command {
   const out = dependencies.stdout ?? ((line: string) => process.stdout.write(`${line}\n`));
   const now = dependencies.now ?? (() => new Date());
+
+  const bucketClients = {
+    ...(dependencies.s3Client ? { s3Client: dependencies.s3Client } : {}),
+    ...(dependencies.gcsStorage ? { gcsStorage: dependencies.gcsStorage } : {}),
+  };
 
   const makeSigner = (options: SignerOptions): ImageSigner => {
     const given = [options.key && "`--key`", options.kmsKeyId && "`--kms-key-id`", options.gcpKmsKey && "`--gcp-kms-key`"].filter(Boolean);
@@ -203,7 +210,7 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
       program
         .command(name)
         .description(description)
-        .requiredOption("--bucket <url>", "file:///dir, s3://bucket[/prefix]?region=..&endpoint=..&sse=aws:kms|none")
+        .requiredOption("--bucket <url>", "file:///dir, s3://bucket[/prefix]?region=..&endpoint=..&sse=aws:kms|none or gs://bucket[/prefix]?kmsKeyName=..")
         .requiredOption("--channel <name>", "release channel (firmware-images/channels/<name>.yaml)")
         .option("--channels-dir <dir>", "where the channel YAML files live", DEFAULT_CHANNELS_DIR),
     );
@@ -215,7 +222,7 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
     .action(async (path: string, options: SignerOptions & { bucket: string; channel: string; channelsDir: string; name?: string; minSecureVersion?: number }) => {
       const channel = loadChannel(options.channel, options.channelsDir);
       const image = readInput(path);
-      const bucket = openBucket(options.bucket, dependencies.s3Client ? { s3Client: dependencies.s3Client } : {});
+      const bucket = openBucket(options.bucket, bucketClients);
       const manifest = await publish({
         bucket,
         channel,
@@ -234,7 +241,7 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
     .option("--actor <name>", "who rolls back (defaults to the OS user)")
     .action(async (options: SignerOptions & { bucket: string; channel: string; channelsDir: string; to: string; reason: string; actor?: string }) => {
       const channel = loadChannel(options.channel, options.channelsDir);
-      const bucket = openBucket(options.bucket, dependencies.s3Client ? { s3Client: dependencies.s3Client } : {});
+      const bucket = openBucket(options.bucket, bucketClients);
       const result = await rollback({
         bucket,
         channel,
@@ -255,7 +262,7 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
     .option("--channels-dir <dir>", "where the channel YAML files live", DEFAULT_CHANNELS_DIR)
     .action(async (options: { bucket: string; channel: string; channelsDir: string }) => {
       const channel = loadChannel(options.channel, options.channelsDir);
-      const bucket = openBucket(options.bucket, dependencies.s3Client ? { s3Client: dependencies.s3Client } : {});
+      const bucket = openBucket(options.bucket, bucketClients);
       const current = await verifyChannel(bucket, channel);
       const log = await readRollbackLog(bucket, channel);
       out(`OK: channel ${channel.channel} points at ${current.version} (secure_version ${current.secureVersion}, floor ${current.minSecureVersion}), ${current.imageKey}, SHA-256 ${current.sha256}; ${log.length} rollback record(s)`);
