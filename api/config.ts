@@ -35,6 +35,12 @@ const envSchema = z.object({
   CLAWSTACK_JWT_SECRET: z.string().min(1).optional(),
   /** Comma-separated origins allowed cross-origin. Empty (the default): no cross-origin access. */
   CLAWSTACK_CORS_ORIGINS: z.string().default(""),
+  /**
+   * Who may register: `invite` (the default) needs a single-use invitation from an admin (the first
+   * account, while no admin exists, may register from loopback without one); `open` lets anyone who
+   * reaches the API sign up.
+   */
+  CLAWSTACK_REGISTRATION: z.enum(["invite", "open"]).default("invite"),
   /** Requests per minute per client address on every route. */
   CLAWSTACK_RATE_LIMIT: z.coerce.number().int().min(1).default(100),
   /** Requests per minute per client address on login, registration and refresh. */
@@ -76,6 +82,7 @@ export interface ApiConfig {
   jwtSecret: string | undefined;
   corsOrigins: string[];
   rateLimit: { max: number; loginMax: number; windowMs: number };
+  registration: "invite" | "open";
   bodyLimit: number;
   trustProxy: boolean;
   passwordHashing: { concurrency: number; memoryKiB: number; timeCost: number };
@@ -124,6 +131,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     jwtSecret: e.CLAWSTACK_JWT_SECRET,
     corsOrigins,
     rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },
+    registration: e.CLAWSTACK_REGISTRATION,
     bodyLimit: e.CLAWSTACK_BODY_LIMIT,
     trustProxy: e.CLAWSTACK_TRUST_PROXY === "true",
     passwordHashing: {

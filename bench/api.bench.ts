@@ -50,6 +50,8 @@ export default async function benchApi(): Promise<void> {
     LOG_LEVEL: "info",
     CLAWSTACK_RATE_LIMIT: "100000000",
     CLAWSTACK_LOGIN_RATE_LIMIT: "100000000",
+    // The benchmark registers many accounts: sign-ups are opened explicitly (the default is invite-only).
+    CLAWSTACK_REGISTRATION: "open",
   });
   const app = await buildApp(config, { logStream: discard });
   try {

@@ -2,11 +2,12 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { revokeAllForUser } from "../auth/sessions-repo";
+import { createInvite, deleteInvite, listInvites } from "../auth/invites-repo";
 import { assignPlan, listPlans, MAX_PLAN_INSTANCES, PLAN_ID, upsertPlan } from "../auth/plans-repo";
 import { countAdmins, deleteUser, findUserById, listUsers, setRole } from "../auth/users-repo";
 import { conflict, notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
-import { planView, planViewSchema, userView, userViewSchema } from "./views";
+import { bearerSecurity, email, errorResponses, idParams } from "../http/schemas";
+import { inviteView, inviteViewSchema, planView, planViewSchema, userView, userViewSchema } from "./views";
 
 export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   const adminOnly = [app.authenticate, app.requireAdmin];
@@ -63,6 +64,60 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         return findUserById(trx, id);
       });
       return userView(user!);
+    },
+  );
+
+  app.post(
+    "/v1/admin/invites",
+    {
+      onRequest: adminOnly,
+      config: { audit: "admin.invite.create" },
+      schema: {
+        tags: ["admin"],
+        summary: "Invite an email to register: returns a single-use token, shown once (send it to the person)",
+        security: bearerSecurity,
+        body: z.strictObject({ email, expiresInDays: z.number().int().min(1).max(30).default(7) }),
+        response: { 201: inviteViewSchema.extend({ token: z.string() }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const { invite, token } = await createInvite(app.db, { email: request.body.email, createdBy: request.principal!.userId, expiresInDays: request.body.expiresInDays });
+      request.auditTarget = invite.id;
+      return reply.code(201).send({ ...inviteView(invite), token });
+    },
+  );
+
+  app.get(
+    "/v1/admin/invites",
+    {
+      onRequest: adminOnly,
+      schema: {
+        tags: ["admin"],
+        summary: "Invitations, newest first (never their tokens)",
+        security: bearerSecurity,
+        response: { 200: z.object({ invites: z.array(inviteViewSchema) }), ...errorResponses },
+      },
+    },
+    async () => ({ invites: (await listInvites(app.db)).map(inviteView) }),
+  );
+
+  app.delete(
+    "/v1/admin/invites/:id",
+    {
+      onRequest: adminOnly,
+      config: { audit: "admin.invite.delete" },
+      schema: {
+        tags: ["admin"],
+        summary: "Withdraw an unused invitation",
+        security: bearerSecurity,
+        params: idParams,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      request.auditTarget = request.params.id;
+      if (!(await deleteInvite(app.db, request.params.id))) throw notFound(`unused invitation \`${request.params.id}\``);
+      return reply.code(204).send(null);
     },
   );
 

@@ -8,10 +8,11 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { findSessionByHash, insertSession, revokeFamily, spendSession } from "../auth/sessions-repo";
 import { randomToken, sha256Hex } from "../auth/tokens";
-import { type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
+import { markInviteUser, spendInvite } from "../auth/invites-repo";
+import { countAdmins, type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
 import { isUniqueViolation, newId } from "../db/ids";
 import type { Role } from "../db/schema";
-import { conflict, unauthorized } from "../http/errors";
+import { conflict, HttpError, unauthorized } from "../http/errors";
 import { email, errorResponses, password } from "../http/schemas";
 import { userView, userViewSchema } from "./views";
 
@@ -33,20 +34,42 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { ...strict, audit: "auth.register" },
       schema: {
         tags: ["auth"],
-        summary: "Create an account (role `user`)",
-        body: z.strictObject({ email, password }),
+        summary: "Create an account (role `user`); with CLAWSTACK_REGISTRATION=invite (the default) send the admin's `invite`",
+        body: z.strictObject({ email, password, invite: z.string().min(1).max(200).optional() }),
         response: { 201: userViewSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
-      const { email: address, password: secret } = request.body;
+      const { email: address, password: secret, invite } = request.body;
+      // Without an invitation in invite mode, only the first-admin bootstrap may register: no admin yet, and the
+      // caller on this machine (the socket and, behind a trusted proxy, the forwarded client both loopback).
+      const bootstrap =
+        app.config.registration === "invite" &&
+        invite === undefined &&
+        isLoopback(request.socket.remoteAddress) &&
+        isLoopback(request.ip) &&
+        (await countAdmins(app.db)) === 0;
+      if (app.config.registration === "invite" && invite === undefined && !bootstrap) {
+        throw new HttpError(
+          403,
+          "`invite`: registration needs an invitation from an admin (POST /v1/admin/invites); the operator can open sign-ups with CLAWSTACK_REGISTRATION=open",
+          "body.invite",
+        );
+      }
       if (await findUserByEmail(app.db, address)) throw conflict("`email`: an account with this email already exists", "body.email");
       const passwordHash = await app.passwords.hash(secret);
       const user = await app.db
         .transaction()
-        .execute((trx) =>
-          insertUser(trx, { email: address, passwordHash, role: "user", keySalt: randomBytes(32).toString("base64") }),
-        )
+        .execute(async (trx) => {
+          // An invitation is spent in the transaction that creates the account (open mode still checks one it is given).
+          const spent = invite === undefined ? undefined : await spendInvite(trx, invite, address);
+          if (invite !== undefined && !spent) {
+            throw new HttpError(403, "`invite`: this invitation is not valid (unknown, already used, expired, or for another email)", "body.invite");
+          }
+          const created = await insertUser(trx, { email: address, passwordHash, role: "user", keySalt: randomBytes(32).toString("base64") });
+          if (spent) await markInviteUser(trx, spent.id, created.id);
+          return created;
+        })
         .catch((error: unknown) => {
           // Two registrations of one address at once: the second loses the unique index race.
           if (isUniqueViolation(error)) throw conflict("`email`: an account with this email already exists", "body.email");
@@ -166,4 +189,11 @@ async function issueTokens(app: FastifyInstance, userId: string, role: Role, fam
     expiresIn: app.accessTokens.ttl,
     refreshToken,
   };
+}
+
+/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
+function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
+  return v4.startsWith("127.") || address === "::1";
 }

@@ -1,5 +1,6 @@
 /** Response shapes: what the API shows of its rows (never a hash, a salt or ciphertext). */
 import { z } from "zod";
+import type { Invite } from "../auth/invites-repo";
 import type { ApiKey, AuditEntry, Credential, PlansTable, User } from "../db/schema";
 
 export const userViewSchema = z.object({
@@ -108,4 +109,16 @@ export const planViewSchema = z.object({ id: z.string(), name: z.string(), maxIn
 
 export function planView(plan: PlansTable): z.infer<typeof planViewSchema> {
   return { id: plan.id, name: plan.name, maxInstances: Number(plan.max_instances) };
+}
+
+export const inviteViewSchema = z.object({
+  id: z.string(),
+  email: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  usedAt: z.string().nullable(),
+});
+
+export function inviteView(invite: Invite): z.infer<typeof inviteViewSchema> {
+  return { id: invite.id, email: invite.email, createdAt: invite.created_at, expiresAt: invite.expires_at, usedAt: invite.used_at };
 }

@@ -55,6 +55,8 @@ const TEST_ENV = {
   CLAWSTACK_ARGON2_TIME_COST: "1",
   CLAWSTACK_RATE_LIMIT: "100000",
   CLAWSTACK_LOGIN_RATE_LIMIT: "100000",
+  // Tests register many accounts: sign-ups are opened explicitly (the default is invite-only).
+  CLAWSTACK_REGISTRATION: "open",
 };
 
 export interface StartOptions {

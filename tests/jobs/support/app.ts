@@ -57,6 +57,8 @@ export async function startTestApp(options: {
     CLAWSTACK_ARGON2_TIME_COST: "1",
     CLAWSTACK_RATE_LIMIT: "100000",
     CLAWSTACK_LOGIN_RATE_LIMIT: "100000",
+    // Tests register many accounts: sign-ups are opened explicitly (the default is invite-only).
+    CLAWSTACK_REGISTRATION: "open",
   };
   const jobEnv: Record<string, string> = {
     CLAWSTACK_JOB_LEASE_MS: "3000",

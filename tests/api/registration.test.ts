@@ -1,0 +1,122 @@
+/**
+ * Who may register, on SQLite and PostgreSQL. By default (`CLAWSTACK_REGISTRATION`
+ * unset = `invite`): the first account may register from loopback while no admin
+ * exists; after that only with a single-use invitation an admin created for that
+ * email (shown once, stored hashed). `open` lets anyone sign up.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEntries, bearer, engines, json, login, newAccount, remember, scanForSecrets, startApi, type TestApi } from "./support";
+
+describe.each(engines("the registration suite"))("registration on $engine", ({ engine, skip }) => {
+  let api: TestApi;
+  let adminToken: string;
+  const register = (payload: Record<string, unknown>, remoteAddress?: string) =>
+    api.inject({ method: "POST", url: "/v1/auth/register", payload, ...(remoteAddress ? { remoteAddress } : {}) });
+
+  beforeAll(async () => {
+    if (skip) return;
+    // The registration mode left at its default: the harness opens it, so take it back to the default here.
+    api = await startApi({ engine, env: { CLAWSTACK_REGISTRATION: "invite" } });
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it.skipIf(skip)("lets the first account register from loopback only, and only while no admin exists", async () => {
+    expect(api.config.registration).toBe("invite");
+    const remote = await register(newAccount(api, "remote"), "203.0.113.9");
+    expect(remote.statusCode).toBe(403);
+    expect(json(remote)).toMatchObject({ field: "body.invite" });
+    expect(String(json(remote).message)).toMatch(/needs an invitation from an admin.*CLAWSTACK_REGISTRATION=open/);
+
+    const first = newAccount(api, "first");
+    const created = await register(first);
+    expect(created.statusCode, created.body).toBe(201);
+    // Promote it (what `admin-cli promote` does): the bootstrap window closes.
+    await api.app.db.updateTable("users").set({ role: "admin" }).where("id", "=", String(json(created).id)).execute();
+    adminToken = (await login(api, first)).accessToken;
+
+    const late = await register(newAccount(api, "late"));
+    expect(late.statusCode).toBe(403);
+    expect(json(late)).toMatchObject({ field: "body.invite" });
+  });
+
+  it.skipIf(skip)("registers with an admin's invitation once, for its email only, before it expires", async () => {
+    const invited = newAccount(api, "invited");
+    const made = await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: invited.email.toUpperCase() } });
+    expect(made.statusCode, made.body).toBe(201);
+    const invite = json(made) as { id: string; email: string; token: string; expiresAt: string; usedAt: null };
+    remember(api, invite.token);
+    expect(invite.email).toBe(invited.email);
+    expect(invite.token).toMatch(/^csi_[A-Za-z0-9_-]{43}$/);
+    expect(Date.parse(invite.expiresAt) - Date.now()).toBeGreaterThan(6.9 * 86_400_000);
+
+    // Not for another email, not a made-up token.
+    const other = await register({ ...newAccount(api, "other"), invite: invite.token });
+    expect(other.statusCode).toBe(403);
+    expect(String(json(other).message)).toMatch(/not valid/);
+    expect((await register({ ...invited, invite: "csi_made-up" })).statusCode).toBe(403);
+
+    const ok = await register({ ...invited, invite: invite.token });
+    expect(ok.statusCode, ok.body).toBe(201);
+    // Spent: the token makes no second account (its email is taken now; any other email is not its own).
+    expect((await register({ ...newAccount(api, "again"), email: invited.email, invite: invite.token })).statusCode).toBe(409);
+    expect((await register({ ...newAccount(api, "again"), invite: invite.token })).statusCode).toBe(403);
+
+    const stored = await api.app.db.selectFrom("invites").selectAll().where("id", "=", invite.id).executeTakeFirstOrThrow();
+    expect(stored.used_by).toBe(String(json(ok).id));
+    expect(JSON.stringify(stored)).not.toContain(invite.token);
+    // Even with that account gone, the invitation stays spent.
+    await api.app.db.deleteFrom("users").where("id", "=", String(json(ok).id)).execute();
+    expect((await register({ ...invited, invite: invite.token })).statusCode).toBe(403);
+
+    const listed = await api.inject({ method: "GET", url: "/v1/admin/invites", headers: bearer(adminToken) });
+    const row = (json(listed).invites as { id: string; usedAt: string | null; token?: string }[]).find((entry) => entry.id === invite.id)!;
+    expect(row.usedAt).not.toBeNull();
+    expect(row.token).toBeUndefined();
+    expect(listed.body).not.toContain(invite.token);
+  });
+
+  it.skipIf(skip)("refuses expired and withdrawn invitations; only admins invite", async () => {
+    const expiring = newAccount(api, "expiring");
+    const made = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: expiring.email, expiresInDays: 1 } })) as { id: string; token: string };
+    remember(api, made.token);
+    await api.app.db.updateTable("invites").set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where("id", "=", made.id).execute();
+    expect((await register({ ...expiring, invite: made.token })).statusCode).toBe(403);
+
+    const withdrawn = newAccount(api, "withdrawn");
+    const second = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: withdrawn.email } })) as { id: string; token: string };
+    remember(api, second.token);
+    expect((await api.inject({ method: "DELETE", url: `/v1/admin/invites/${second.id}`, headers: bearer(adminToken) })).statusCode).toBe(204);
+    expect((await register({ ...withdrawn, invite: second.token })).statusCode).toBe(403);
+    expect((await api.inject({ method: "DELETE", url: `/v1/admin/invites/${second.id}`, headers: bearer(adminToken) })).statusCode).toBe(404);
+
+    const bad = await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: "x@example.com", expiresInDays: 90 } });
+    expect(bad.statusCode).toBe(400);
+    expect(json(bad)).toMatchObject({ field: "body.expiresInDays" });
+
+    const user = newAccount(api, "plain");
+    const invite = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: user.email } })) as { token: string };
+    remember(api, invite.token);
+    expect((await register({ ...user, invite: invite.token })).statusCode).toBe(201);
+    const userToken = (await login(api, user)).accessToken;
+    expect((await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(userToken), payload: { email: "y@example.com" } })).statusCode).toBe(403);
+
+    const actions = (await auditEntries(api)).map((entry) => entry.action);
+    expect(actions).toEqual(expect.arrayContaining(["admin.invite.create", "admin.invite.delete", "auth.register"]));
+  });
+
+  it.skipIf(skip)("keeps invitation tokens out of the database and the logs", async () => {
+    expect(await scanForSecrets(api)).toEqual([]);
+  });
+
+  it.skipIf(skip)("`open` lets anyone register; a bad value names the variable", async () => {
+    const open = await startApi({ engine, env: { CLAWSTACK_REGISTRATION: "open" } });
+    try {
+      expect((await open.inject({ method: "POST", url: "/v1/auth/register", payload: newAccount(open, "anyone"), remoteAddress: "203.0.113.9" })).statusCode).toBe(201);
+    } finally {
+      await open.close();
+    }
+    await expect(startApi({ engine, env: { CLAWSTACK_REGISTRATION: "public" } })).rejects.toThrow(/`CLAWSTACK_REGISTRATION`: .*invite.*open/);
+  });
+});
