@@ -47,6 +47,11 @@ export async function setRole(db: Db, id: string, role: Role): Promise<boolean> 
   return result.numUpdatedRows > 0n;
 }
 
+/** Replaces the password hash (argon2id, encoded). */
+export async function setPasswordHash(db: Db, id: string, passwordHash: string): Promise<void> {
+  await db.updateTable("users").set({ password_hash: passwordHash, updated_at: new Date().toISOString() }).where("id", "=", id).execute();
+}
+
 export async function countAdmins(db: Db): Promise<number> {
   const row = await db
     .selectFrom("users")

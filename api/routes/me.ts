@@ -1,9 +1,10 @@
-/** The signed-in account: read it, delete it (crypto-erasing its credentials). */
+/** The signed-in account: read it, change its password, delete it (crypto-erasing its credentials). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { deleteUser, findUserById } from "../auth/users-repo";
+import { revokeAllForUser } from "../auth/sessions-repo";
+import { deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
 import { notFound, unauthorized } from "../http/errors";
-import { bearerSecurity, errorResponses } from "../http/schemas";
+import { bearerSecurity, errorResponses, password } from "../http/schemas";
 import { userView, userViewSchema } from "./views";
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -22,6 +23,36 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       const user = await findUserById(app.db, request.principal!.userId);
       if (!user) throw notFound("account");
       return userView(user);
+    },
+  );
+
+  app.post(
+    "/v1/me/password",
+    {
+      onRequest: [app.authenticate, app.requireUser],
+      config: { audit: "account.password", rateLimit: { max: app.config.rateLimit.loginMax, timeWindow: app.config.rateLimit.windowMs } },
+      schema: {
+        tags: ["account"],
+        summary: "Change the password; every refresh token is revoked, so other devices sign in again",
+        security: bearerSecurity,
+        body: z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: password }),
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.principal!.userId;
+      const user = await findUserById(app.db, userId);
+      if (!user) throw notFound("account");
+      if (!(await app.passwords.verify(user.password_hash, request.body.currentPassword))) {
+        throw unauthorized("`currentPassword`: wrong password");
+      }
+      request.auditTarget = userId;
+      const passwordHash = await app.passwords.hash(request.body.newPassword);
+      await app.db.transaction().execute(async (trx) => {
+        await setPasswordHash(trx, userId, passwordHash);
+        await revokeAllForUser(trx, userId);
+      });
+      return reply.code(204).send(null);
     },
   );
 

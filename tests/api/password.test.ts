@@ -1,0 +1,62 @@
+/**
+ * Changing the password (`POST /v1/me/password`) on SQLite and PostgreSQL: the
+ * current password is required, the new one meets the same rule as at
+ * registration, every refresh token is revoked, agents cannot do it, it is
+ * audited, and neither password lands anywhere in plaintext.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { auditEntries, bearer, engines, json, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "./support";
+
+describe.each(engines("the password-change suite"))("password change on $engine", ({ engine, skip }) => {
+  let api: TestApi;
+  let user: Session;
+  const change = (token: string, payload: Record<string, unknown>) =>
+    api.inject({ method: "POST", url: "/v1/me/password", headers: bearer(token), payload });
+  const login = (email: string, password: string) => api.inject({ method: "POST", url: "/v1/auth/login", payload: { email, password } });
+
+  beforeAll(async () => {
+    if (skip) return;
+    api = await startApi({ engine });
+    user = await signUp(api, "changer");
+  });
+  afterAll(async () => {
+    await api?.close();
+  });
+
+  it.skipIf(skip)("needs the current password and a valid new one, then revokes every refresh token", async () => {
+    const next = "a brand new passphrase 42";
+    remember(api, next, "wrong-current-password");
+    const wrong = await change(user.accessToken, { currentPassword: "wrong-current-password", newPassword: next });
+    expect(wrong.statusCode).toBe(401);
+    expect(String(json(wrong).message)).toContain("`currentPassword`");
+    const short = await change(user.accessToken, { currentPassword: user.password, newPassword: "short" });
+    expect(short.statusCode).toBe(400);
+    expect(json(short)).toMatchObject({ field: "body.newPassword" });
+    expect((await login(user.email, user.password)).statusCode).toBe(200);
+
+    const ok = await change(user.accessToken, { currentPassword: user.password, newPassword: next });
+    expect(ok.statusCode, ok.body).toBe(204);
+    expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: user.refreshToken } })).statusCode).toBe(401);
+    expect((await login(user.email, user.password)).statusCode).toBe(401);
+    const fresh = await login(user.email, next);
+    expect(fresh.statusCode).toBe(200);
+    remember(api, String(json(fresh).accessToken), String(json(fresh).refreshToken));
+
+    const trail = (await auditEntries(api)).filter((entry) => entry.action === "account.password").map((entry) => entry.result);
+    expect(trail).toEqual(expect.arrayContaining(["ok", "denied"]));
+  });
+
+  it.skipIf(skip)("refuses agent API keys", async () => {
+    const other = await signUp(api, "agent-owner");
+    const created = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(other.accessToken), payload: { name: "agent", scopes: ["account:read"] } });
+    const key = String(json(created).key);
+    remember(api, key);
+    const response = await change(key, { currentPassword: other.password, newPassword: "agents may not do this 1" });
+    expect(response.statusCode).toBe(403);
+    expect((await login(other.email, other.password)).statusCode).toBe(200);
+  });
+
+  it.skipIf(skip)("leaves no password in plaintext in the database or the logs", async () => {
+    expect(await scanForSecrets(api)).toEqual([]);
+  });
+});
