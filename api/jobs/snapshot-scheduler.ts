@@ -3,15 +3,18 @@
  * schedule for block storage, so every worker runs the snapshot sweep
  * (`components/snapshots/digitalocean-volume-job.ts`) for each user with a
  * live DigitalOcean instance, every `CLAWSTACK_SNAPSHOT_INTERVAL_MS` (default
- * one hour; 0 turns it off). The sweep is idempotent per schedule slot (a
- * snapshot named for the slot is taken once, however many workers run it), so
- * workers need no coordination: more of them only means more API calls.
+ * one hour; 0 turns it off). Every worker keeps the timer, but each interval
+ * slot is claimed in `scheduler_runs` first, so one worker sweeps per slot
+ * however many run (the sweep itself is idempotent per snapshot slot too, so a
+ * worker that dies mid-sweep costs at most that slot's retry).
  * The user's token is decrypted for the sweep only and never logged.
  */
+import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import { runDigitalOceanVolumeSnapshotSweep } from "../../components/snapshots/digitalocean-volume-job";
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
+import { isUniqueViolation } from "./queue";
 import "./tables";
 import type { WorkerLogger } from "./worker";
 
@@ -27,6 +30,23 @@ export interface SnapshotSchedulerOptions {
   logger: WorkerLogger;
   /** The sweep to run (tests pass a recorder); default: the DigitalOcean API. */
   sweep?: SnapshotSweep;
+}
+
+const TASK = "digitalocean-snapshot-sweep";
+const DEFAULT_HOLDER = `${hostname()}-${process.pid}`;
+
+export interface SchedulerRunsTable {
+  task: string;
+  slot: string;
+  holder: string;
+  started_at: string;
+  finished_at: string | null;
+}
+
+declare module "../db/schema" {
+  interface Database {
+    scheduler_runs: SchedulerRunsTable;
+  }
 }
 
 /** Instances whose volumes exist: everything but never-provisioned and destroyed ones. */
@@ -81,11 +101,36 @@ export class SnapshotScheduler {
     return { users: seen.size, snapshots, failures };
   }
 
+  /**
+   * Claims the interval slot of `now` for this worker and sweeps if the claim
+   * won; undefined when another worker has the slot. Rows older than a week go.
+   */
+  async runSlot(now = new Date(), holder = DEFAULT_HOLDER): Promise<{ users: number; snapshots: number; failures: number } | undefined> {
+    const intervalMs = this.options.intervalMs;
+    if (intervalMs <= 0) throw new Error("runSlot needs a positive interval");
+    const slot = String(Math.floor(now.getTime() / intervalMs));
+    const { db } = this.options;
+    try {
+      await db.insertInto("scheduler_runs").values({ task: TASK, slot, holder, started_at: now.toISOString(), finished_at: null }).execute();
+    } catch (error) {
+      if (isUniqueViolation(error)) return undefined;
+      throw error;
+    }
+    await db
+      .deleteFrom("scheduler_runs")
+      .where("task", "=", TASK)
+      .where("started_at", "<", new Date(now.getTime() - 7 * 86_400_000).toISOString())
+      .execute();
+    const summary = await this.runOnce(now);
+    await db.updateTable("scheduler_runs").set({ finished_at: new Date().toISOString() }).where("task", "=", TASK).where("slot", "=", slot).execute();
+    return summary;
+  }
+
   start(): void {
     if (this.options.intervalMs <= 0 || this.timer) return;
     const tick = () => {
-      this.running ??= this.runOnce()
-        .then((summary) => this.options.logger.info(summary, "snapshot sweep done"))
+      this.running ??= this.runSlot()
+        .then((summary) => (summary ? this.options.logger.info(summary, "snapshot sweep done") : this.options.logger.info({}, "snapshot slot taken by another worker")))
         .catch((error: unknown) => this.options.logger.error({ err: String(error) }, "snapshot sweep crashed"))
         .finally(() => {
           this.running = undefined;

@@ -9,7 +9,7 @@ import type { CredentialProvider } from "../../api/jobs/credentials";
 import { SnapshotScheduler, type SnapshotSweep } from "../../api/jobs/snapshot-scheduler";
 import type { InstanceStatus } from "../../api/jobs/tables";
 import { newInstanceId, stackNameFor } from "../../api/stacks/naming";
-import { createSqliteDatabase, insertUser, type TestDatabase } from "./support/db";
+import { createPostgresDatabase, createSqliteDatabase, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
 
 describe("snapshot scheduler", () => {
   let database: TestDatabase;
@@ -73,5 +73,56 @@ describe("snapshot scheduler", () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain(bob);
     expect(warnings.join("\n")).not.toContain("dop_v1_");
+  });
+});
+
+describe.each([
+  { engine: "sqlite", skip: undefined, create: () => createSqliteDatabase() },
+  { engine: "postgres", skip: skipReasonWithoutPostgres("the PostgreSQL scheduler slots"), create: () => createPostgresDatabase() },
+])("snapshot scheduler slots on $engine", ({ skip, create }) => {
+  it.skipIf(skip !== undefined)("lets one of several workers sweep each interval slot", async () => {
+    const database = await create();
+    try {
+      const owner = await insertUser(database.handle);
+      const id = newInstanceId();
+      const at = new Date().toISOString();
+      await database.handle.db
+        .insertInto("instances")
+        .values({
+          id, user_id: owner, cloud: "digitalocean", region: "nyc3", size: "small", credential_id: "cred_x", config: "{}",
+          stack_name: stackNameFor(owner, id), status: "ready", outputs: null, last_job_id: null, idempotency_key: null,
+          request_hash: null, gateway_token_ref: null, tls_fingerprint: null, registered_at: null, created_at: at, updated_at: at,
+        })
+        .execute();
+      const sweeps: string[] = [];
+      const workers = ["w1", "w2", "w3", "w4"].map(
+        (name) =>
+          new SnapshotScheduler({
+            db: database.handle.db,
+            credentials: { choose: async () => "x", forJob: async () => ({ env: { DIGITALOCEAN_TOKEN: "dop_v1_test" }, secrets: [] }) },
+            intervalMs: 3_600_000,
+            sweep: async () => {
+              sweeps.push(name);
+              return { results: [{}], failures: [] };
+            },
+            logger: { info() {}, warn() {}, error() {} },
+          }),
+      );
+      const hour = new Date("2026-11-23T10:05:00Z");
+      const first = await Promise.all(workers.map((worker, index) => worker.runSlot(hour, `w${index + 1}`)));
+      expect(first.filter((summary) => summary !== undefined)).toEqual([{ users: 1, snapshots: 1, failures: 0 }]);
+      expect(sweeps).toHaveLength(1);
+      // Later in the same hour: nobody sweeps. The next hour: one does.
+      expect(await workers[1]!.runSlot(new Date("2026-11-23T10:55:00Z"), "w2")).toBeUndefined();
+      const next = await Promise.all(workers.map((worker, index) => worker.runSlot(new Date("2026-11-23T11:00:01Z"), `w${index + 1}`)));
+      expect(next.filter((summary) => summary !== undefined)).toHaveLength(1);
+      expect(sweeps).toHaveLength(2);
+      const rows = await database.handle.db.selectFrom("scheduler_runs").selectAll().orderBy("slot").execute();
+      expect(rows).toHaveLength(2);
+      expect(rows.every((row) => row.finished_at !== null)).toBe(true);
+      expect(new Set(rows.map((row) => row.holder)).size).toBeLessThanOrEqual(2);
+    } finally {
+      await database.dispose();
+    }
   });
 });
