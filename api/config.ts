@@ -29,6 +29,13 @@ const envSchema = z.object({
    * new data keys. Unset: the key file below, generated (mode 600) on first start.
    */
   CLAWSTACK_MASTER_KEYS: z.string().min(1).optional(),
+  /**
+   * AWS KMS keys that wrap the vault's data keys instead of the local keyring, as
+   * `version:keyArn[,version:keyArn...]` (the highest version wraps new keys). Unset: the local keyring.
+   */
+  CLAWSTACK_KMS_KEYS: z.string().min(1).optional(),
+  /** AWS region of the KMS keys (defaults to the SDK's: AWS_REGION). */
+  CLAWSTACK_KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1").optional(),
   /** Master key file (JSON keyring). Defaults to `<data dir>/master-keys.json`. */
   CLAWSTACK_MASTER_KEY_FILE: z.string().min(1).optional(),
   /** HS256 JWT signing secret, base64, at least 32 bytes. Unset: `<data dir>/jwt-secret` generated (mode 600). */
@@ -78,6 +85,9 @@ export interface ApiConfig {
   /** Inline master keys (`version:base64`), or undefined to use `masterKeyFile`. */
   masterKeys: string | undefined;
   masterKeyFile: string;
+  /** `CLAWSTACK_KMS_KEYS` as given (parsed by the vault plugin), and the KMS region. */
+  kmsKeys: string | undefined;
+  kmsRegion: string | undefined;
   /** Inline JWT secret (base64), or undefined to use `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
   corsOrigins: string[];
@@ -128,6 +138,8 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     redisUrl: e.REDIS_URL,
     masterKeys: e.CLAWSTACK_MASTER_KEYS,
     masterKeyFile: resolve(e.CLAWSTACK_MASTER_KEY_FILE ?? `${dataDir}/master-keys.json`),
+    kmsKeys: e.CLAWSTACK_KMS_KEYS,
+    kmsRegion: e.CLAWSTACK_KMS_REGION,
     jwtSecret: e.CLAWSTACK_JWT_SECRET,
     corsOrigins,
     rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },

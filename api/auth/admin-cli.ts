@@ -136,8 +136,11 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
       const wrapper = keyWrapperFor(cfg);
       await withDatabase(cfg, async (db) => {
         const counts = await countWrapsByVersion(db);
-        out(`current version: ${wrapper.currentVersion()}`);
-        for (const [version, n] of [...counts].sort(([a], [b]) => a - b)) out(`version ${version}: ${n} wrapped data key(s)`);
+        out(`current version: ${wrapper.currentVersion()}${wrapper.kind === "kms" ? " (AWS KMS, CLAWSTACK_KMS_KEYS)" : ""}`);
+        for (const [key, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
+          const [kind, version] = key.split(":");
+          out(`${kind === "local" ? "" : `${kind} `}version ${version}: ${n} wrapped data key(s)`);
+        }
         if (counts.size === 0) out("no wrapped data keys yet");
       });
     });
@@ -177,7 +180,7 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
       if (!ring.keys.has(version)) throw new Error(`\`version\`: the keyring has no version \`${raw}\``);
       if (version === ring.current) throw new Error(`\`version\`: ${version} is the current version; add a newer one first`);
       await withDatabase(cfg, async (db) => {
-        const still = (await countWrapsByVersion(db)).get(version) ?? 0;
+        const still = (await countWrapsByVersion(db)).get(`local:${version}`) ?? 0;
         if (still > 0) {
           throw new Error(`version ${version} still wraps ${still} data key(s): run \`master-key rewrap\` first`);
         }

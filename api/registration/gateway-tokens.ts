@@ -65,7 +65,7 @@ export async function readGatewayToken(db: Kysely<Database>, wrapper: KeyWrapper
   const salt = await findUserKeySalt(db, row.user_id);
   if (!salt) return undefined;
   const context: WrapContext = { userId: row.user_id, userKeySalt: salt, credentialId: row.id, kind: KIND };
-  const dataKey = await wrapper.unwrap(context, row.wrapped_key, row.key_version);
+  const dataKey = await wrapper.unwrap(context, row.wrapped_key, row.key_version, row.wrap_kind);
   try {
     return open({ ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag }, dataKey, context).toString("utf8");
   } finally {

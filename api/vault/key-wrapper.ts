@@ -2,9 +2,8 @@
  * Wrapping of per-credential data keys. The vault only talks to the
  * `KeyWrapper` interface; `LocalKeyWrapper` derives a per-user key with
  * HKDF-SHA256 from the versioned master key and the user's random salt, and
- * wraps with AES-256-GCM. A KMS-backed wrapper implements the same interface
- * (wrap = KMS Encrypt of the data key with the context as encryption context,
- * unwrap = KMS Decrypt; `keyVersion` names the KMS key version) — see docs/api.md.
+ * wraps with AES-256-GCM. `KmsKeyWrapper` (kms-key-wrapper.ts) implements the
+ * same interface with AWS KMS Encrypt/Decrypt — see docs/api.md.
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import type { MasterKeyring } from "./keyring";
@@ -22,7 +21,8 @@ export interface KeyWrapper {
   readonly kind: "local" | "kms";
   currentVersion(): number;
   wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }>;
-  unwrap(context: WrapContext, wrapped: string, keyVersion: number): Promise<Buffer>;
+  /** `wrapKind` is the row's recorded `wrap_kind` (`local`, `kms`); wrappers of one kind may ignore it. */
+  unwrap(context: WrapContext, wrapped: string, keyVersion: number, wrapKind?: string | null): Promise<Buffer>;
   /** Drops anything cached for this user (called when the user is deleted). */
   forgetUser(userId: string): void;
 }

@@ -153,7 +153,7 @@ export class Vault {
       passphraseKey = await this.hasher.deriveKey(passphrase, Buffer.from(row.passphrase_salt, "base64"));
     }
     const context: WrapContext = { userId: row.user_id, userKeySalt, credentialId: row.id, kind: row.kind };
-    const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
+    const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version, row.wrap_kind);
     try {
       const plaintext = open(
         { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag },
@@ -185,16 +185,16 @@ export class Vault {
     let rewrapped = 0;
     for (const table of WRAPPED_KEY_TABLES) {
       for (;;) {
-        const rows = await listStaleWraps(this.db, table, target, batchSize);
+        const rows = await listStaleWraps(this.db, table, { version: target, kind: this.wrapper.kind }, batchSize);
         let progressed = false;
         for (const row of rows) {
           const salt = await findUserKeySalt(this.db, row.user_id);
           if (!salt) continue;
           const context: WrapContext = { userId: row.user_id, userKeySalt: salt, credentialId: row.id, kind: row.kind };
-          const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version);
+          const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version, row.wrap_kind);
           try {
             const next = await this.wrapper.wrap(context, dataKey);
-            if (await replaceWrap(this.db, table, row.id, row.key_version, { wrappedKey: next.wrapped, keyVersion: next.keyVersion })) rewrapped += 1;
+            if (await replaceWrap(this.db, table, row, { wrappedKey: next.wrapped, keyVersion: next.keyVersion, kind: this.wrapper.kind })) rewrapped += 1;
           } finally {
             dataKey.fill(0);
           }

@@ -1,0 +1,163 @@
+/**
+ * The vault with AWS KMS wrapping its data keys (`CLAWSTACK_KMS_KEYS`), on SQLite
+ * and PostgreSQL, against a stand-in KMS (`aws-sdk-client-mock`) that, like KMS,
+ * decrypts only under the key and the exact encryption context it encrypted
+ * with. Covers: new credentials wrapped by KMS with the secret never sent to it;
+ * rows wrapped locally before the switch still open; `master-key rewrap` moves
+ * them (and gateway tokens) to KMS; a changed context or key is refused; an
+ * account's deletion still crypto-erases; bad configuration names the variable.
+ */
+import { randomBytes } from "node:crypto";
+import { DecryptCommand, EncryptCommand, KMSClient, type DecryptCommandInput, type EncryptCommandInput } from "@aws-sdk/client-kms";
+import { mockClient } from "aws-sdk-client-mock";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { buildCli } from "../../api/auth/admin-cli";
+import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
+import { VaultKeyError } from "../../api/vault/key-wrapper";
+import { parseKmsKeys } from "../../api/vault/kms-key-wrapper";
+import { engines, remember, scanForSecrets, signUp, startApi, type TestApi } from "./support";
+
+const KEY_1 = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555";
+const KEY_2 = "arn:aws:kms:eu-west-1:111122223333:key/66666666-7777-8888-9999-000000000000";
+
+/** A KMS stand-in: the "ciphertext blob" is an opaque handle to what was encrypted, under which key and context. */
+function standInKms() {
+  const kms = mockClient(KMSClient);
+  const blobs = new Map<string, { keyId: string; context: string; plaintext: Buffer }>();
+  const encrypts: EncryptCommandInput[] = [];
+  const decrypts: DecryptCommandInput[] = [];
+  kms.on(EncryptCommand).callsFake((input: EncryptCommandInput) => {
+    encrypts.push(input);
+    const handle = randomBytes(24);
+    blobs.set(handle.toString("hex"), { keyId: input.KeyId!, context: JSON.stringify(input.EncryptionContext), plaintext: Buffer.from(input.Plaintext!) });
+    return { CiphertextBlob: new Uint8Array(handle), KeyId: input.KeyId };
+  });
+  kms.on(DecryptCommand).callsFake((input: DecryptCommandInput) => {
+    decrypts.push(input);
+    const blob = blobs.get(Buffer.from(input.CiphertextBlob!).toString("hex"));
+    if (!blob || blob.context !== JSON.stringify(input.EncryptionContext) || (input.KeyId !== undefined && input.KeyId !== blob.keyId)) {
+      throw Object.assign(new Error("InvalidCiphertextException"), { name: input.KeyId !== blob?.keyId && blob ? "IncorrectKeyException" : "InvalidCiphertextException" });
+    }
+    return { Plaintext: new Uint8Array(blob.plaintext), KeyId: blob.keyId };
+  });
+  return { kms, encrypts, decrypts };
+}
+
+describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", ({ engine, skip }) => {
+  let kms: ReturnType<typeof standInKms>;
+  let local: TestApi;
+  beforeAll(async () => {
+    if (skip) return;
+    kms = standInKms();
+    local = await startApi({ engine });
+  });
+  afterEach(() => undefined);
+  afterAll(async () => {
+    kms?.kms.restore();
+    await local?.close();
+  });
+
+  it.skipIf(skip)("wraps new data keys with KMS, keeps opening local rows, and rewraps everything onto KMS", async () => {
+    // Before the switch: a credential and a gateway token wrapped by the local keyring.
+    const alice = await signUp(local, "alice");
+    const oldToken = `dop_v1_${randomBytes(32).toString("hex")}`;
+    remember(local, oldToken);
+    const old = await local.app.vault.create(alice.userId, { kind: "digitalocean", name: "before", token: oldToken });
+    expect(old.wrap_kind).toBe("local");
+
+    // The same data and keyring, now with KMS configured.
+    const env = { CLAWSTACK_KMS_KEYS: `1:${KEY_1}`, CLAWSTACK_KMS_REGION: "eu-west-1" };
+    const api = await startApi({ engine, share: local, env });
+    try {
+      const newToken = `dop_v1_${randomBytes(32).toString("hex")}`;
+      remember(api, newToken);
+      const fresh = await api.app.vault.create(alice.userId, { kind: "digitalocean", name: "after", token: newToken });
+      expect(fresh).toMatchObject({ wrap_kind: "kms", key_version: 1 });
+      expect(kms.encrypts).toHaveLength(1);
+      expect(kms.encrypts[0]!.KeyId).toBe(KEY_1);
+      expect(kms.encrypts[0]!.EncryptionContext).toMatchObject({ purpose: "clawstack-vault-data-key", user: alice.userId, secret: fresh.id, kind: "digitalocean" });
+      // KMS only ever sees a 32-byte data key, never the token.
+      expect(Buffer.from(kms.encrypts[0]!.Plaintext!).length).toBe(32);
+      expect(Buffer.from(kms.encrypts[0]!.Plaintext!).toString("latin1")).not.toContain("dop_v1_");
+
+      expect(await api.app.vault.decrypt(alice.userId, fresh.id)).toEqual({ kind: "digitalocean", token: newToken });
+      expect(await api.app.vault.decrypt(alice.userId, old.id)).toEqual({ kind: "digitalocean", token: oldToken });
+      expect(kms.decrypts.map((input) => input.KeyId)).toEqual([KEY_1]);
+
+      // A gateway token from before the switch is re-wrapped too.
+      const instanceId = `inst_${randomBytes(6).toString("hex")}`;
+      const at = new Date().toISOString();
+      await api.app.db
+        .insertInto("instances")
+        .values({
+          id: instanceId, user_id: alice.userId, cloud: "digitalocean", region: "fra1", size: "small", credential_id: null, config: "{}",
+          stack_name: `u-kms-${instanceId}`, status: "ready", outputs: null, last_job_id: null, idempotency_key: null, request_hash: null,
+          gateway_token_ref: null, tls_fingerprint: null, registered_at: at, created_at: at, updated_at: at,
+        })
+        .execute();
+      const gatewayToken = randomBytes(32).toString("hex");
+      remember(api, gatewayToken);
+      await storeGatewayToken(api.app.db, local.app.vault.wrapper, { userId: alice.userId, instanceId, token: gatewayToken });
+
+      const lines: string[] = [];
+      const cli = buildCli({ CLAWSTACK_DATA_DIR: api.dataDir, CLAWSTACK_ARGON2_MEMORY_KIB: "8192", ...env, ...(api.databaseUrl ? { DATABASE_URL: api.databaseUrl } : {}) }, (line) => lines.push(line));
+      await cli.parseAsync(["node", "admin-cli", "master-key", "status"]);
+      expect(lines.join("\n")).toMatch(/current version: 1 \(AWS KMS/);
+      expect(lines.join("\n")).toMatch(/^version 1: 2 wrapped data key\(s\)$/m);
+      expect(lines.join("\n")).toMatch(/^kms version 1: 1 wrapped data key\(s\)$/m);
+      lines.length = 0;
+      await buildCli({ CLAWSTACK_DATA_DIR: api.dataDir, CLAWSTACK_ARGON2_MEMORY_KIB: "8192", ...env, ...(api.databaseUrl ? { DATABASE_URL: api.databaseUrl } : {}) }, (line) => lines.push(line)).parseAsync(["node", "admin-cli", "master-key", "rewrap"]);
+      expect(lines.join("\n")).toMatch(/re-wrapped 2 data key\(s\)/);
+
+      const rows = await api.app.db.selectFrom("credentials").select(["wrap_kind", "key_version"]).where("user_id", "=", alice.userId).execute();
+      expect(rows.every((row) => row.wrap_kind === "kms" && row.key_version === 1)).toBe(true);
+      const secret = await api.app.db.selectFrom("instance_secrets").selectAll().where("instance_id", "=", instanceId).executeTakeFirstOrThrow();
+      expect(secret.wrap_kind).toBe("kms");
+      expect(await readGatewayToken(api.app.db, api.app.vault.wrapper, instanceId)).toBe(gatewayToken);
+      expect(await api.app.vault.decrypt(alice.userId, old.id)).toEqual({ kind: "digitalocean", token: oldToken });
+
+      // A KMS-wrapped key does not open under another context (a row moved to another user or id).
+      const moved = { ...(await api.app.db.selectFrom("credentials").selectAll().where("id", "=", fresh.id).executeTakeFirstOrThrow()), id: "cred_other" };
+      const salt = Buffer.from((await api.app.db.selectFrom("user_keys").select("key_salt").where("user_id", "=", alice.userId).executeTakeFirstOrThrow()).key_salt, "base64");
+      await expect(api.app.vault.open(moved, salt)).rejects.toBeInstanceOf(VaultKeyError);
+      // Deleting the account destroys its salt: the context can no longer be formed, so nothing decrypts.
+      await expect(api.app.vault.open({ ...moved, id: fresh.id }, randomBytes(32))).rejects.toBeInstanceOf(VaultKeyError);
+      expect(await scanForSecrets(api)).toEqual([]);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it.skipIf(skip)("moves to a new KMS key version with rewrap, pinning each row's key on Decrypt", async () => {
+    const bob = await signUp(local, "bob");
+    const v1 = await startApi({ engine, share: local, env: { CLAWSTACK_KMS_KEYS: `1:${KEY_1}`, CLAWSTACK_KMS_REGION: "eu-west-1" } });
+    const token = `dop_v1_${randomBytes(32).toString("hex")}`;
+    remember(local, token);
+    let id: string;
+    try {
+      id = (await v1.app.vault.create(bob.userId, { kind: "digitalocean", name: "v1", token })).id;
+    } finally {
+      await v1.close();
+    }
+    const both = await startApi({ engine, share: local, env: { CLAWSTACK_KMS_KEYS: `1:${KEY_1},2:${KEY_2}`, CLAWSTACK_KMS_REGION: "eu-west-1" } });
+    try {
+      kms.decrypts.length = 0;
+      expect(await both.app.vault.decrypt(bob.userId, id)).toEqual({ kind: "digitalocean", token });
+      expect(kms.decrypts.at(-1)!.KeyId).toBe(KEY_1);
+      await both.app.vault.rewrapAll();
+      const row = await both.app.db.selectFrom("credentials").selectAll().where("id", "=", id).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ wrap_kind: "kms", key_version: 2 });
+      expect(await both.app.vault.decrypt(bob.userId, id)).toEqual({ kind: "digitalocean", token });
+      expect(kms.decrypts.at(-1)!.KeyId).toBe(KEY_2);
+    } finally {
+      await both.close();
+    }
+  });
+
+  it("refuses a bad CLAWSTACK_KMS_KEYS naming the variable", () => {
+    for (const value of ["arn:aws:kms:eu-west-1:111122223333:key/x", "0:" + KEY_1, "1:not-an-arn", `1:${KEY_1},1:${KEY_2}`]) {
+      expect(() => parseKmsKeys(value), value).toThrow(/CLAWSTACK_KMS_KEYS/);
+    }
+    expect(parseKmsKeys(`2:${KEY_2}, 1:${KEY_1}`).current).toBe(2);
+  });
+});
