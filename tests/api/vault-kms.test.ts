@@ -15,6 +15,7 @@ import { buildCli } from "../../api/auth/admin-cli";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
 import { parseKmsKeys } from "../../api/vault/kms-key-wrapper";
+import { insertInstance } from "../jobs/support/db";
 import { engines, remember, scanForSecrets, signUp, startApi, type TestApi } from "./support";
 
 const KEY_1 = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555";
@@ -85,16 +86,7 @@ describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", (
       expect(kms.decrypts.map((input) => input.KeyId)).toEqual([KEY_1]);
 
       // A gateway token from before the switch is re-wrapped too.
-      const instanceId = `inst_${randomBytes(6).toString("hex")}`;
-      const at = new Date().toISOString();
-      await api.app.db
-        .insertInto("instances")
-        .values({
-          id: instanceId, user_id: alice.userId, cloud: "digitalocean", region: "fra1", size: "small", credential_id: null, config: "{}",
-          stack_name: `u-kms-${instanceId}`, status: "ready", outputs: null, last_job_id: null, idempotency_key: null, request_hash: null,
-          gateway_token_ref: null, tls_fingerprint: null, registered_at: at, created_at: at, updated_at: at,
-        })
-        .execute();
+      const { id: instanceId } = await insertInstance(api.app.db, { userId: alice.userId, credentialId: null, registeredAt: new Date().toISOString() });
       const gatewayToken = randomBytes(32).toString("hex");
       remember(api, gatewayToken);
       await storeGatewayToken(api.app.db, local.app.vault.wrapper, { userId: alice.userId, instanceId, token: gatewayToken });

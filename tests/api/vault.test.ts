@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
 import type { Credential } from "../../api/db/schema";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
+import { insertInstance } from "../jobs/support/db";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
 import {
   auditEntries,
@@ -371,16 +372,7 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
       const before = await api.app.db.selectFrom("credentials").selectAll().where("wrapped_key", "is not", null).execute();
       expect(before.length).toBeGreaterThan(3);
       // A registered host's gateway token is wrapped by the same keyring and must survive the rotation too.
-      const instanceId = `inst_${randomBytes(6).toString("hex")}`;
-      const at = new Date().toISOString();
-      await api.app.db
-        .insertInto("instances")
-        .values({
-          id: instanceId, user_id: alice.userId, cloud: "digitalocean", region: "fra1", size: "small", credential_id: null, config: "{}",
-          stack_name: `u-rotation-${instanceId}`, status: "ready", outputs: null, last_job_id: null, idempotency_key: null, request_hash: null,
-          gateway_token_ref: null, tls_fingerprint: null, registered_at: at, created_at: at, updated_at: at,
-        })
-        .execute();
+      const { id: instanceId } = await insertInstance(api.app.db, { userId: alice.userId, credentialId: null, registeredAt: new Date().toISOString() });
       const gatewayToken = randomBytes(32).toString("hex");
       remember(api, gatewayToken);
       await storeGatewayToken(api.app.db, api.app.vault.wrapper, { userId: alice.userId, instanceId, token: gatewayToken });

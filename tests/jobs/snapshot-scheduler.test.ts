@@ -8,8 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { CredentialProvider } from "../../api/jobs/credentials";
 import { SnapshotScheduler, type SnapshotSweep } from "../../api/jobs/snapshot-scheduler";
 import type { InstanceStatus } from "../../api/jobs/tables";
-import { newInstanceId, stackNameFor } from "../../api/stacks/naming";
-import { createPostgresDatabase, createSqliteDatabase, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
+import { createPostgresDatabase, createSqliteDatabase, insertInstance, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
 
 describe("snapshot scheduler", () => {
   let database: TestDatabase;
@@ -21,17 +20,9 @@ describe("snapshot scheduler", () => {
   });
 
   async function instance(userId: string, cloud: "digitalocean" | "aws", status: InstanceStatus): Promise<void> {
-    const id = newInstanceId();
-    const at = new Date().toISOString();
-    await database.handle.db
-      .insertInto("instances")
-      .values({
-        id, user_id: userId, cloud, region: cloud === "aws" ? "us-east-1" : "nyc3", size: "small", credential_id: `cred_${userId}`,
-        config: "{}", stack_name: stackNameFor(userId, id), status, outputs: null, last_job_id: null, idempotency_key: null,
-        request_hash: null, gateway_token_ref: null, tls_fingerprint: null, registered_at: null, created_at: at, updated_at: at,
-      })
-      .execute();
+    await insertInstance(database.handle.db, { userId, cloud, status, credentialId: `cred_${userId}` });
   }
+
 
   it("sweeps each user with a live DigitalOcean instance once, with their own token", async () => {
     const alice = await insertUser(database.handle);
@@ -84,16 +75,7 @@ describe.each([
     const database = await create();
     try {
       const owner = await insertUser(database.handle);
-      const id = newInstanceId();
-      const at = new Date().toISOString();
-      await database.handle.db
-        .insertInto("instances")
-        .values({
-          id, user_id: owner, cloud: "digitalocean", region: "nyc3", size: "small", credential_id: "cred_x", config: "{}",
-          stack_name: stackNameFor(owner, id), status: "ready", outputs: null, last_job_id: null, idempotency_key: null,
-          request_hash: null, gateway_token_ref: null, tls_fingerprint: null, registered_at: null, created_at: at, updated_at: at,
-        })
-        .execute();
+      await insertInstance(database.handle.db, { userId: owner, credentialId: "cred_x" });
       const sweeps: string[] = [];
       const workers = ["w1", "w2", "w3", "w4"].map(
         (name) =>

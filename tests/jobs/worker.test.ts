@@ -12,8 +12,7 @@ import { cancelJob, claimJob, enqueueJob, getJob, retryDelayMs } from "../../api
 import type { QueueSettings, WorkerSettings } from "../../api/jobs/settings";
 import type { Job } from "../../api/jobs/tables";
 import { JobWorker } from "../../api/jobs/worker";
-import { newInstanceId, stackNameFor } from "../../api/stacks/naming";
-import { createSqliteDatabase, insertUser, type TestDatabase } from "./support/db";
+import { createSqliteDatabase, insertInstance, insertUser, type TestDatabase } from "./support/db";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const QUEUE: QueueSettings = { memoryMb: { up: 600, refresh: 400, destroy: 400, preview: 150 }, maxAttempts: 3, retryBaseMs: 40, retryMaxMs: 200 };
@@ -62,20 +61,9 @@ describe("job worker on SQLite", () => {
   }
 
   async function newInstance(): Promise<{ id: string; stackName: string }> {
-    const id = newInstanceId();
-    const stackName = stackNameFor(userId, id);
-    const at = new Date().toISOString();
-    await database.handle.db
-      .insertInto("instances")
-      .values({
-        id, user_id: userId, cloud: "digitalocean", region: "nyc3", size: "small", credential_id: "cred_test",
-        config: JSON.stringify({ cloud: "digitalocean", region: "nyc3" }), stack_name: stackName, status: "pending",
-        outputs: null, last_job_id: null, idempotency_key: null, request_hash: null, gateway_token_ref: null,
-        tls_fingerprint: null, registered_at: null, created_at: at, updated_at: at,
-      })
-      .execute();
-    return { id, stackName };
+    return insertInstance(database.handle.db, { userId, status: "pending" });
   }
+
 
   async function enqueue(operation: Job["operation"], memoryMb?: number) {
     const instance = await newInstance();

@@ -7,9 +7,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Kysely } from "kysely";
 import { Client } from "pg";
 import { type DatabaseHandle, openDatabase } from "../../../api/db/connect";
 import { migrateToLatest } from "../../../api/db/migrate";
+import type { Database } from "../../../api/db/schema";
+import type { Cloud, InstanceStatus } from "../../../api/jobs/tables";
+import { newInstanceId, stackNameFor } from "../../../api/stacks/naming";
 import "../../../api/jobs/tables";
 
 export interface TestDatabase {
@@ -76,4 +80,26 @@ export async function insertUser(handle: DatabaseHandle, id = `usr_${randomBytes
     .values({ id, email: `${id}@example.test`, password_hash: "x", role: "user", plan_id: "free", created_at: at, updated_at: at })
     .execute();
   return id;
+}
+
+/** An instance row (no job) for tests that need one to exist: defaults to a ready DigitalOcean host. */
+export async function insertInstance(
+  db: Kysely<Database>,
+  values: { userId: string; cloud?: Cloud; status?: InstanceStatus; region?: string; credentialId?: string | null; registeredAt?: string | null },
+): Promise<{ id: string; stackName: string }> {
+  const id = newInstanceId();
+  const stackName = stackNameFor(values.userId, id);
+  const cloud = values.cloud ?? "digitalocean";
+  const region = values.region ?? (cloud === "aws" ? "us-east-1" : cloud === "gcp" ? "europe-west1" : "nyc3");
+  const at = new Date().toISOString();
+  await db
+    .insertInto("instances")
+    .values({
+      id, user_id: values.userId, cloud, region, size: "small", credential_id: values.credentialId === undefined ? "cred_test" : values.credentialId,
+      config: JSON.stringify({ cloud, region }), stack_name: stackName, status: values.status ?? "ready", outputs: null, last_job_id: null,
+      idempotency_key: null, request_hash: null, gateway_token_ref: null, tls_fingerprint: null, registered_at: values.registeredAt ?? null,
+      created_at: at, updated_at: at,
+    })
+    .execute();
+  return { id, stackName };
 }
