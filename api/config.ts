@@ -44,8 +44,7 @@ const envSchema = z.object({
   CLAWSTACK_CORS_ORIGINS: z.string().default(""),
   /**
    * Who may register: `invite` (the default) needs a single-use invitation from an admin (the first
-   * account, while no admin exists, may register from loopback without one); `open` lets anyone who
-   * reaches the API sign up.
+   * admin comes from `admin-cli create-admin`); `open` lets anyone who reaches the API sign up.
    */
   CLAWSTACK_REGISTRATION: z.enum(["invite", "open"]).default("invite"),
   /** Requests per minute per client address on every route. */

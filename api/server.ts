@@ -41,10 +41,8 @@ async function main(): Promise<void> {
     process.stdout.write(
       [
         "",
-        "No admin account yet. To create the first one (from this machine: until an admin exists, registering",
-        "without an invitation is accepted from loopback only):",
-        `  1. register:  curl -sX POST http://${config.host}:${config.port}/v1/auth/register -H 'content-type: application/json' -d '{"email":"you@example.com","password":"<12+ characters>"}'`,
-        "  2. promote it (same environment as this server): npx tsx api/auth/admin-cli.ts promote you@example.com",
+        "No admin account yet. Create the first one in this server's environment (it reads the password from stdin):",
+        "  npx tsx api/auth/admin-cli.ts create-admin you@example.com",
         config.registration === "invite"
           ? "Then invite other people (POST /v1/admin/invites); CLAWSTACK_REGISTRATION=open lets anyone sign up."
           : "Registration is open (CLAWSTACK_REGISTRATION=open): anyone who reaches this API can sign up.",

@@ -2,7 +2,8 @@
  * Operator commands, run in the same environment as the API (they read the
  * same configuration and open the same database):
  *
- *   npx tsx api/auth/admin-cli.ts promote <email>        make a registered account admin (first-admin bootstrap)
+ *   npx tsx api/auth/admin-cli.ts create-admin <email>   create an admin account, password from stdin (the first admin)
+ *   npx tsx api/auth/admin-cli.ts promote <email>        make a registered account admin
  *   npx tsx api/auth/admin-cli.ts master-key status      master key versions and how many data keys each wraps
  *   npx tsx api/auth/admin-cli.ts master-key add         add a new master key version to the key file
  *   npx tsx api/auth/admin-cli.ts master-key rewrap      re-wrap every data key under the newest version
@@ -13,18 +14,20 @@
  *
  * Nothing secret is printed. Exits non-zero on failure.
  */
+import { randomBytes } from "node:crypto";
 import { Command } from "commander";
 import { ConfigError } from "../../program/errors";
 import { loadConfig, type ApiConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { migrateToLatest } from "../db/migrate";
+import { email, password } from "../http/schemas";
 import { addKeyringVersion, loadKeyringFile, retireKeyringVersion } from "../vault/keyring";
 import { keyWrapperFor } from "../vault/plugin";
 import { Vault } from "../vault/vault";
 import { countWrapsByVersion } from "../vault/wrapped-keys";
 import { PasswordHasher } from "./password";
 import { assignPlan, findPlan, listPlans, MAX_PLAN_INSTANCES, upsertPlan } from "./plans-repo";
-import { findUserByEmail, setRole } from "./users-repo";
+import { findUserByEmail, insertUser, setRole } from "./users-repo";
 
 async function withDatabase<T>(config: ApiConfig, task: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>): Promise<T> {
   const handle = openDatabase(config.database, { poolSize: 2 });
@@ -46,9 +49,63 @@ function requireKeyFile(config: ApiConfig, command: string): void {
   }
 }
 
-export function buildCli(env: Record<string, string | undefined>, out: (line: string) => void): Command {
+/** Reads all of standard input (a password piped in or typed, ended by Ctrl-D). */
+async function readStandardInput(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+export function buildCli(
+  env: Record<string, string | undefined>,
+  out: (line: string) => void,
+  io: { readStdin?: () => Promise<string> } = {},
+): Command {
   const program = new Command("admin-cli").description("ClawStack API operator commands").exitOverride();
   const config = () => loadConfig(env);
+
+  program
+    .command("create-admin")
+    .argument("<email>", "the new admin's email")
+    .description("create an admin account (the first one, or any later): the password is read from stdin, never from the command line")
+    .action(async (address: string) => {
+      const cfg = config();
+      const parsedEmail = email.safeParse(address);
+      if (!parsedEmail.success) throw new Error(`\`email\`: must be an email address; given ${JSON.stringify(address)}`);
+      if (process.stdin.isTTY && !io.readStdin) process.stderr.write("password (at least 12 characters), then Ctrl-D: ");
+      // One trailing newline (echo, a here-string) is not part of the password.
+      const secret = (await (io.readStdin ?? readStandardInput)()).replace(/\r?\n$/, "");
+      const parsedPassword = password.safeParse(secret);
+      if (!parsedPassword.success) throw new Error(`\`password\` (stdin): ${parsedPassword.error.issues[0]?.message ?? "invalid"}`);
+      await withDatabase(cfg, async (db) => {
+        if (await findUserByEmail(db, parsedEmail.data)) {
+          throw new Error(`\`email\`: an account with \`${parsedEmail.data}\` already exists; to make it admin run \`promote ${parsedEmail.data}\``);
+        }
+        const passwordHash = await new PasswordHasher(cfg.passwordHashing).hash(parsedPassword.data);
+        const user = await db.transaction().execute((trx) =>
+          insertUser(trx, { email: parsedEmail.data, passwordHash, role: "admin", keySalt: randomBytes(32).toString("base64") }),
+        );
+        await db
+          .insertInto("audit_log")
+          .values({
+            at: new Date().toISOString(),
+            actor_user_id: null,
+            actor_kind: "system",
+            api_key_id: null,
+            action: "admin.user.create.cli",
+            target: user.id,
+            result: "ok",
+            status_code: null,
+            bytes_in: 0,
+            bytes_out: 0,
+            latency_ms: 0,
+            ip: null,
+            request_id: null,
+          })
+          .execute();
+        out(`${parsedEmail.data} (${user.id}) is an admin; sign in with POST /v1/auth/login`);
+      });
+    });
 
   program
     .command("promote")
@@ -58,7 +115,7 @@ export function buildCli(env: Record<string, string | undefined>, out: (line: st
       const email = address.trim().toLowerCase();
       await withDatabase(config(), async (db) => {
         const user = await findUserByEmail(db, email);
-        if (!user) throw new Error(`no account with the email \`${email}\`: register it first (POST /v1/auth/register)`);
+        if (!user) throw new Error(`no account with the email \`${email}\`: create it with \`create-admin ${email}\` (or have it register first)`);
         await setRole(db, user.id, "admin");
         await db
           .insertInto("audit_log")

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { findSessionByHash, insertSession, revokeFamily, spendSession } from "../auth/sessions-repo";
 import { randomToken, sha256Hex } from "../auth/tokens";
 import { markInviteUser, spendInvite } from "../auth/invites-repo";
-import { countAdmins, type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
+import { type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
 import { isUniqueViolation, newId } from "../db/ids";
 import type { Role } from "../db/schema";
 import { conflict, HttpError, unauthorized } from "../http/errors";
@@ -41,15 +41,9 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { email: address, password: secret, invite } = request.body;
-      // Without an invitation in invite mode, only the first-admin bootstrap may register: no admin yet, and the
-      // caller on this machine (the socket and, behind a trusted proxy, the forwarded client both loopback).
-      const bootstrap =
-        app.config.registration === "invite" &&
-        invite === undefined &&
-        isLoopback(request.socket.remoteAddress) &&
-        isLoopback(request.ip) &&
-        (await countAdmins(app.db)) === 0;
-      if (app.config.registration === "invite" && invite === undefined && !bootstrap) {
+      // Invite mode (the default): no account without an admin's invitation. The first admin is created
+      // with `admin-cli create-admin`, by whoever can reach the server's database, never over HTTP.
+      if (app.config.registration === "invite" && invite === undefined) {
         throw new HttpError(
           403,
           "`invite`: registration needs an invitation from an admin (POST /v1/admin/invites); the operator can open sign-ups with CLAWSTACK_REGISTRATION=open",
@@ -191,9 +185,3 @@ async function issueTokens(app: FastifyInstance, userId: string, role: Role, fam
   };
 }
 
-/** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6. */
-function isLoopback(address: string | undefined): boolean {
-  if (!address) return false;
-  const v4 = address.startsWith("::ffff:") ? address.slice(7) : address;
-  return v4.startsWith("127.") || address === "::1";
-}

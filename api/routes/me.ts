@@ -2,8 +2,8 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { revokeAllForUser } from "../auth/sessions-repo";
-import { deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
-import { notFound, unauthorized } from "../http/errors";
+import { countAdmins, deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
+import { conflict, notFound, unauthorized } from "../http/errors";
 import { bearerSecurity, errorResponses, password } from "../http/schemas";
 import { userView, userViewSchema } from "./views";
 
@@ -77,7 +77,13 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
         throw unauthorized("`password`: wrong password");
       }
       request.auditTarget = userId;
-      await app.db.transaction().execute((trx) => deleteUser(trx, userId));
+      await app.db.transaction().execute(async (trx) => {
+        // The last admin cannot leave: nobody could manage accounts, invitations or plans afterwards.
+        if (user.role === "admin" && (await countAdmins(trx)) <= 1) {
+          throw conflict("this is the last admin; make another account admin first (PATCH /v1/admin/users/{id})");
+        }
+        await deleteUser(trx, userId);
+      });
       app.vault.forgetUser(userId);
       return reply.code(204).send(null);
     },

@@ -112,10 +112,11 @@ describe("npm start from a clean directory", () => {
   it("creates and migrates ./data (WAL), generates mode-600 keys, prints the first-admin step without a secret, and stops cleanly on SIGTERM", async () => {
     const cwd = mkdtempSync(join(tmpdir(), "clawstack-start-"));
     const port = await freePort();
-    const server = startServer(cwd, { PORT: String(port) });
+    // Open sign-ups so the in-flight request below is a real (slow, argon2) registration.
+    const server = startServer(cwd, { PORT: String(port), CLAWSTACK_REGISTRATION: "open" });
     try {
       await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 90_000);
-      await waitFor(async () => server.output().includes("admin-cli.ts promote"), 5_000);
+      await waitFor(async () => server.output().includes("admin-cli.ts create-admin"), 5_000);
       const data = join(cwd, "data");
       expect(statSync(data).mode & 0o777).toBe(0o700);
       for (const file of ["clawstack.sqlite", "master-keys.json", "jwt-secret"]) {
@@ -123,7 +124,7 @@ describe("npm start from a clean directory", () => {
       }
       const output = server.output();
       expect(output).toContain("No admin account yet");
-      expect(output).toContain(`http://127.0.0.1:${port}/v1/auth/register`);
+      expect(output).toContain("npx tsx api/auth/admin-cli.ts create-admin you@example.com");
       const keyring = JSON.parse(readFileSync(join(data, "master-keys.json"), "utf8")) as { keys: Record<string, string> };
       expect(Object.keys(keyring.keys)).toEqual(["1"]);
       expect(Buffer.from(keyring.keys["1"]!, "base64")).toHaveLength(32);

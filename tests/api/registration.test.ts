@@ -1,17 +1,18 @@
 /**
  * Who may register, on SQLite and PostgreSQL. By default (`CLAWSTACK_REGISTRATION`
- * unset = `invite`): the first account may register from loopback while no admin
- * exists; after that only with a single-use invitation an admin created for that
- * email (shown once, stored hashed). `open` lets anyone sign up.
+ * unset = `invite`) only with a single-use invitation an admin created for that
+ * email (shown once, stored hashed); the first admin is created with
+ * `admin-cli create-admin` (password from stdin), never over HTTP. `open` lets
+ * anyone sign up.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli } from "../../api/auth/admin-cli";
 import { auditEntries, bearer, engines, json, login, newAccount, remember, scanForSecrets, startApi, type TestApi } from "./support";
 
 describe.each(engines("the registration suite"))("registration on $engine", ({ engine, skip }) => {
   let api: TestApi;
   let adminToken: string;
-  const register = (payload: Record<string, unknown>, remoteAddress?: string) =>
-    api.inject({ method: "POST", url: "/v1/auth/register", payload, ...(remoteAddress ? { remoteAddress } : {}) });
+  const register = (payload: Record<string, unknown>) => api.inject({ method: "POST", url: "/v1/auth/register", payload });
 
   beforeAll(async () => {
     if (skip) return;
@@ -22,23 +23,46 @@ describe.each(engines("the registration suite"))("registration on $engine", ({ e
     await api?.close();
   });
 
-  it.skipIf(skip)("lets the first account register from loopback only, and only while no admin exists", async () => {
+  it.skipIf(skip)("refuses every registration without an invitation, the first one and loopback included; the first admin comes from admin-cli", async () => {
     expect(api.config.registration).toBe("invite");
-    const remote = await register(newAccount(api, "remote"), "203.0.113.9");
-    expect(remote.statusCode).toBe(403);
-    expect(json(remote)).toMatchObject({ field: "body.invite" });
-    expect(String(json(remote).message)).toMatch(/needs an invitation from an admin.*CLAWSTACK_REGISTRATION=open/);
+    const cases: { remoteAddress?: string; headers?: Record<string, string> }[] = [
+      {},
+      { remoteAddress: "203.0.113.9" },
+      { headers: { "x-forwarded-for": "127.0.0.1" } },
+      { remoteAddress: "::1" },
+    ];
+    for (const { remoteAddress, headers } of cases) {
+      const response = await api.inject({ method: "POST", url: "/v1/auth/register", payload: newAccount(api, "early"), ...(remoteAddress ? { remoteAddress } : {}), ...(headers ? { headers } : {}) });
+      expect(response.statusCode, JSON.stringify({ remoteAddress, headers })).toBe(403);
+      expect(json(response)).toMatchObject({ field: "body.invite" });
+      expect(String(json(response).message)).toMatch(/needs an invitation from an admin.*CLAWSTACK_REGISTRATION=open/);
+    }
+    expect(Number((await api.app.db.selectFrom("users").select((eb) => eb.fn.countAll<number>().as("n")).executeTakeFirstOrThrow()).n)).toBe(0);
 
+    // The operator creates the first admin where the server's database is: the password comes from stdin.
     const first = newAccount(api, "first");
-    const created = await register(first);
-    expect(created.statusCode, created.body).toBe(201);
-    // Promote it (what `admin-cli promote` does): the bootstrap window closes.
-    await api.app.db.updateTable("users").set({ role: "admin" }).where("id", "=", String(json(created).id)).execute();
+    const cli = (stdin: string, ...args: string[]) => {
+      const lines: string[] = [];
+      const env = { CLAWSTACK_DATA_DIR: api.dataDir, CLAWSTACK_ARGON2_MEMORY_KIB: "8192", ...(api.databaseUrl ? { DATABASE_URL: api.databaseUrl } : {}) };
+      return buildCli(env, (line) => lines.push(line), { readStdin: async () => stdin })
+        .parseAsync(["node", "admin-cli", ...args])
+        .then(() => lines.join("\n"));
+    };
+    await expect(cli("too short\n", "create-admin", first.email)).rejects.toThrow(/`password` \(stdin\): must be at least 12 characters/);
+    await expect(cli(`${first.password}\n`, "create-admin", "not-an-email")).rejects.toThrow(/`email`: must be an email address/);
+    const made = await cli(`${first.password}\n`, "create-admin", first.email);
+    expect(made).toMatch(/is an admin; sign in/);
+    expect(made).not.toContain(first.password);
+    await expect(cli(`${first.password}\n`, "create-admin", first.email)).rejects.toThrow(/already exists; to make it admin run `promote/);
     adminToken = (await login(api, first)).accessToken;
+    const me = json(await api.inject({ method: "GET", url: "/v1/me", headers: bearer(adminToken) }));
+    expect(me).toMatchObject({ email: first.email, role: "admin" });
+    expect((await auditEntries(api)).map((entry) => entry.action)).toContain("admin.user.create.cli");
 
-    const late = await register(newAccount(api, "late"));
-    expect(late.statusCode).toBe(403);
-    expect(json(late)).toMatchObject({ field: "body.invite" });
+    // The only admin cannot delete their own account (nobody could manage the API afterwards).
+    const leave = await api.inject({ method: "DELETE", url: "/v1/me", headers: bearer(adminToken), payload: { password: first.password } });
+    expect(leave.statusCode).toBe(409);
+    expect(String(json(leave).message)).toMatch(/last admin/);
   });
 
   it.skipIf(skip)("registers with an admin's invitation once, for its email only, before it expires", async () => {
