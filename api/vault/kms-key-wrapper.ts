@@ -1,23 +1,26 @@
 /**
  * Data keys wrapped by AWS KMS instead of the local master keyring
  * (`CLAWSTACK_KMS_KEYS=1:<key ARN>[,2:<key ARN>...]`, the highest version
- * wraps new keys). `Encrypt` binds the data key to an encryption context of the
- * user, the secret's id and kind and a SHA-256 of the user's random key salt:
- * `Decrypt` needs the exact context, so deleting the account (its salt) still
- * crypto-erases its credentials. Decrypt pins the key ARN of the row's version.
- * The plaintext data key exists only in memory; KMS never sees the secret
+ * wraps new keys). Two layers: the data key is first sealed (AES-256-GCM)
+ * under a key derived with HKDF from the user's random key salt, and that is
+ * what KMS `Encrypt` wraps, with an encryption context of the user, the
+ * secret's id and kind. So deleting the account (its salt) still
+ * crypto-erases its credentials, and nothing derived from the salt ever
+ * reaches KMS or CloudTrail (which logs encryption contexts in clear).
+ * Decrypt pins the key ARN of the row's version. KMS never sees the secret
  * itself (it is sealed locally with the data key).
  *
  * `CompositeKeyWrapper` lets one vault hold rows of both kinds while
- * `master-key rewrap` moves local rows to KMS (or the other way).
+ * `master-key rewrap` moves local rows to KMS (or onto a newer KMS version).
  */
-import { createHash } from "node:crypto";
+import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { DecryptCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
 import { ConfigError } from "../../program/errors";
 import { type KeyWrapper, VaultKeyError, type WrapContext } from "./key-wrapper";
 
 export const KMS_KEYS_ENV = "CLAWSTACK_KMS_KEYS";
-const KMS_KEY = /^(arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)\/[A-Za-z0-9/_+=,.@-]+|alias\/[A-Za-z0-9/_+=,.@-]+)$/;
+/** Key ARNs only: an alias can be re-pointed, which would strand every row wrapped under the old key. */
+const KMS_KEY = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
 /** Parses `version:keyId` pairs; throws a `ConfigError` naming the variable. */
 export function parseKmsKeys(value: string): { keys: Map<number, string>; current: number } {
@@ -28,7 +31,7 @@ export function parseKmsKeys(value: string): { keys: Map<number, string>; curren
     if (!match || version < 1 || !KMS_KEY.test(match[2]!)) {
       throw new ConfigError(
         KMS_KEYS_ENV,
-        `\`${KMS_KEYS_ENV}\` must be \`version:keyArn\` entries (version ≥ 1, a KMS key or alias ARN) separated by commas; an entry does not match`,
+        `\`${KMS_KEYS_ENV}\` must be \`version:keyArn\` entries (version ≥ 1, a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>; aliases are refused) separated by commas; an entry does not match`,
       );
     }
     if (keys.has(version)) throw new ConfigError(KMS_KEYS_ENV, `\`${KMS_KEYS_ENV}\` names version ${version} twice`);
@@ -38,13 +41,41 @@ export function parseKmsKeys(value: string): { keys: Map<number, string>; curren
 }
 
 function encryptionContext(context: WrapContext): Record<string, string> {
-  return {
-    purpose: "clawstack-vault-data-key",
-    user: context.userId,
-    secret: context.credentialId,
-    kind: context.kind,
-    userKeySalt: createHash("sha256").update(context.userKeySalt).digest("hex"),
-  };
+  return { purpose: "clawstack-vault-data-key", user: context.userId, secret: context.credentialId, kind: context.kind };
+}
+
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+/** The inner layer's key: only derivable while the user's salt exists. */
+function innerKey(context: WrapContext): Buffer {
+  return Buffer.from(hkdfSync("sha256", context.userKeySalt, "clawstack/kms-inner", `${context.userId}|${context.credentialId}|${context.kind}`, 32));
+}
+
+function sealInner(context: WrapContext, dataKey: Buffer): Buffer {
+  const key = innerKey(context);
+  try {
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv("aes-256-gcm", key, iv);
+    const body = Buffer.concat([cipher.update(dataKey), cipher.final()]);
+    return Buffer.concat([iv, body, cipher.getAuthTag()]);
+  } finally {
+    key.fill(0);
+  }
+}
+
+function openInner(context: WrapContext, inner: Buffer): Buffer {
+  if (inner.length <= IV_BYTES + TAG_BYTES) throw new VaultKeyError("the KMS-wrapped data key is truncated");
+  const key = innerKey(context);
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, inner.subarray(0, IV_BYTES));
+    decipher.setAuthTag(inner.subarray(inner.length - TAG_BYTES));
+    return Buffer.concat([decipher.update(inner.subarray(IV_BYTES, inner.length - TAG_BYTES)), decipher.final()]);
+  } catch {
+    throw new VaultKeyError("the data key does not unwrap under this user's key (deleted account, wrong context or tampering)");
+  } finally {
+    key.fill(0);
+  }
 }
 
 export class KmsKeyWrapper implements KeyWrapper {
@@ -61,8 +92,9 @@ export class KmsKeyWrapper implements KeyWrapper {
 
   async wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }> {
     const keyVersion = this.keys.current;
+    const inner = sealInner(context, dataKey);
     const response = await this.client.send(
-      new EncryptCommand({ KeyId: this.keys.keys.get(keyVersion)!, Plaintext: dataKey, EncryptionContext: encryptionContext(context) }),
+      new EncryptCommand({ KeyId: this.keys.keys.get(keyVersion)!, Plaintext: inner, EncryptionContext: encryptionContext(context) }),
     );
     if (!response.CiphertextBlob) throw new VaultKeyError("KMS Encrypt returned no ciphertext");
     return { wrapped: Buffer.from(response.CiphertextBlob).toString("base64"), keyVersion };
@@ -71,18 +103,24 @@ export class KmsKeyWrapper implements KeyWrapper {
   async unwrap(context: WrapContext, wrapped: string, keyVersion: number): Promise<Buffer> {
     const keyId = this.keys.keys.get(keyVersion);
     if (!keyId) throw new VaultKeyError(`KMS key version ${keyVersion} is not in ${KMS_KEYS_ENV}`);
+    let inner: Buffer;
     try {
       const response = await this.client.send(
         new DecryptCommand({ KeyId: keyId, CiphertextBlob: Buffer.from(wrapped, "base64"), EncryptionContext: encryptionContext(context) }),
       );
       if (!response.Plaintext) throw new Error("no plaintext");
-      return Buffer.from(response.Plaintext);
+      inner = Buffer.from(response.Plaintext);
     } catch (error) {
       const name = (error as { name?: string }).name ?? "";
       if (name === "InvalidCiphertextException" || name === "IncorrectKeyException" || (error as Error).message === "no plaintext") {
-        throw new VaultKeyError("the data key does not unwrap under KMS (wrong key, context or tampering)");
+        throw new VaultKeyError(`the data key does not unwrap under KMS key version ${keyVersion} (${name || "no plaintext"}: wrong key, context or tampering)`);
       }
       throw error;
+    }
+    try {
+      return openInner(context, inner);
+    } finally {
+      inner.fill(0);
     }
   }
 
@@ -111,7 +149,8 @@ export class CompositeKeyWrapper implements KeyWrapper {
   }
 
   unwrap(context: WrapContext, wrapped: string, keyVersion: number, wrapKind?: string | null): Promise<Buffer> {
-    const kind = wrapKind ?? this.primary.kind;
+    // Rows from before `wrap_kind` was recorded were wrapped by the local keyring.
+    const kind = wrapKind ?? "local";
     const wrapper = [this.primary, ...this.others].find((candidate) => candidate.kind === kind);
     if (!wrapper) {
       throw new VaultKeyError(

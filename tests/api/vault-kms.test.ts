@@ -5,12 +5,13 @@
  * with. Covers: new credentials wrapped by KMS with the secret never sent to it;
  * rows wrapped locally before the switch still open; `master-key rewrap` moves
  * them (and gateway tokens) to KMS; a changed context or key is refused; an
- * account's deletion still crypto-erases; bad configuration names the variable.
+ * account's deletion still crypto-erases, with nothing salt-derived in any KMS
+ * request; aliases and other bad configuration are refused naming the variable.
  */
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { DecryptCommand, EncryptCommand, KMSClient, type DecryptCommandInput, type EncryptCommandInput } from "@aws-sdk/client-kms";
 import { mockClient } from "aws-sdk-client-mock";
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
@@ -52,7 +53,6 @@ describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", (
     kms = standInKms();
     local = await startApi({ engine });
   });
-  afterEach(() => undefined);
   afterAll(async () => {
     kms?.kms.restore();
     await local?.close();
@@ -76,9 +76,10 @@ describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", (
       expect(fresh).toMatchObject({ wrap_kind: "kms", key_version: 1 });
       expect(kms.encrypts).toHaveLength(1);
       expect(kms.encrypts[0]!.KeyId).toBe(KEY_1);
-      expect(kms.encrypts[0]!.EncryptionContext).toMatchObject({ purpose: "clawstack-vault-data-key", user: alice.userId, secret: fresh.id, kind: "digitalocean" });
-      // KMS only ever sees a 32-byte data key, never the token.
-      expect(Buffer.from(kms.encrypts[0]!.Plaintext!).length).toBe(32);
+      // The context CloudTrail would log: nothing derived from the user's salt.
+      expect(kms.encrypts[0]!.EncryptionContext).toEqual({ purpose: "clawstack-vault-data-key", user: alice.userId, secret: fresh.id, kind: "digitalocean" });
+      // KMS only ever sees the data key sealed under the salt-derived inner key (12 + 32 + 16 bytes), never the token.
+      expect(Buffer.from(kms.encrypts[0]!.Plaintext!).length).toBe(60);
       expect(Buffer.from(kms.encrypts[0]!.Plaintext!).toString("latin1")).not.toContain("dop_v1_");
 
       expect(await api.app.vault.decrypt(alice.userId, fresh.id)).toEqual({ kind: "digitalocean", token: newToken });
@@ -112,9 +113,20 @@ describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", (
       const moved = { ...(await api.app.db.selectFrom("credentials").selectAll().where("id", "=", fresh.id).executeTakeFirstOrThrow()), id: "cred_other" };
       const salt = Buffer.from((await api.app.db.selectFrom("user_keys").select("key_salt").where("user_id", "=", alice.userId).executeTakeFirstOrThrow()).key_salt, "base64");
       await expect(api.app.vault.open(moved, salt)).rejects.toBeInstanceOf(VaultKeyError);
-      // Deleting the account destroys its salt: the context can no longer be formed, so nothing decrypts.
-      await expect(api.app.vault.open({ ...moved, id: fresh.id }, randomBytes(32))).rejects.toBeInstanceOf(VaultKeyError);
+      // A leaked copy of the row does not open without the user's salt (KMS itself still answers).
+      const leaked = await api.app.db.selectFrom("credentials").selectAll().where("id", "=", fresh.id).executeTakeFirstOrThrow();
+      await expect(api.app.vault.open(leaked, randomBytes(32))).rejects.toThrow(/deleted account, wrong context or tampering/);
       expect(await scanForSecrets(api)).toEqual([]);
+
+      // Deleting the account destroys its salt: with the row, KMS access and CloudTrail's contexts, nothing opens.
+      const deleted = await api.inject({ method: "DELETE", url: "/v1/me", headers: { authorization: `Bearer ${alice.accessToken}` }, payload: { password: alice.password } });
+      expect(deleted.statusCode).toBe(204);
+      expect(await api.app.db.selectFrom("user_keys").selectAll().where("user_id", "=", alice.userId).execute()).toEqual([]);
+      const contexts = kms.encrypts.map((input) => JSON.stringify(input.EncryptionContext));
+      for (const derived of [salt.toString("base64"), salt.toString("hex"), createHash("sha256").update(salt).digest("hex")]) {
+        expect(contexts.join("\n")).not.toContain(derived);
+      }
+      await expect(api.app.vault.open(leaked, randomBytes(32))).rejects.toBeInstanceOf(VaultKeyError);
     } finally {
       await api.close();
     }
@@ -147,7 +159,7 @@ describe.each(engines("the KMS vault suite"))("vault with AWS KMS on $engine", (
   });
 
   it("refuses a bad CLAWSTACK_KMS_KEYS naming the variable", () => {
-    for (const value of ["arn:aws:kms:eu-west-1:111122223333:key/x", "0:" + KEY_1, "1:not-an-arn", `1:${KEY_1},1:${KEY_2}`]) {
+    for (const value of [KEY_1, "0:" + KEY_1, "1:not-an-arn", `1:${KEY_1},1:${KEY_2}`, "1:arn:aws:kms:eu-west-1:111122223333:alias/vault", "1:alias/vault"]) {
       expect(() => parseKmsKeys(value), value).toThrow(/CLAWSTACK_KMS_KEYS/);
     }
     expect(parseKmsKeys(`2:${KEY_2}, 1:${KEY_1}`).current).toBe(2);
