@@ -12,10 +12,12 @@
  * - `gs://bucket[/prefix][?kmsKeyName=..&endpoint=..]`: Cloud Storage
  *   (`@google-cloud/storage`, loaded only for gs:// URLs). Every write is
  *   create-only (`ifGenerationMatch: 0`), because the ClawStack bucket's
- *   retention policy forbids replacing any object; an `overwrite` write (the
- *   channel pointer) therefore appends `<key>.d/<12-digit sequence>` and a read
- *   of `<key>` returns the newest of those. CMEK comes from the bucket default
- *   or `kmsKeyName`; `endpoint` is for emulators (unauthenticated).
+ *   retention policy forbids replacing any object; moving a channel pointer
+ *   (`current.json`, the only `overwrite` write) therefore creates
+ *   `<key>.d/<12-digit n+1>` where n is the number this run read (a lost race
+ *   is refused, never silently reordered), and a read of the pointer returns
+ *   the newest. CMEK comes from the bucket default or `kmsKeyName`; `endpoint`
+ *   is for emulators (unauthenticated).
  */
 import { randomBytes } from "node:crypto";
 import { linkSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from "node:fs";
@@ -196,10 +198,15 @@ export interface GcsBucketOptions {
 /** Digits of the pointer sequence numbers (`<key>.d/000000000001`): sorts as text. */
 const SEQUENCE_DIGITS = 12;
 const SEQUENCE = /^\d{12}$/;
+const MAX_SEQUENCE = 10 ** SEQUENCE_DIGITS - 1;
+/** The only keys written in `overwrite` mode: channel pointers. */
+const POINTER_KEY = /(^|\/)current\.json$/;
 
 export class GcsBucket implements ArtifactBucket {
   readonly location: string;
   private readonly prefix: string;
+  /** The pointer sequence number each pointer key had when this process last read it (0: none yet). */
+  private readonly seen = new Map<string, number>();
 
   constructor(
     private readonly storage: Storage,
@@ -213,16 +220,26 @@ export class GcsBucket implements ArtifactBucket {
     return this.storage.bucket(this.options.bucket).file(this.prefix + key, this.options.kmsKeyName ? { kmsKeyName: this.options.kmsKeyName } : {});
   }
 
-  /** The sequence numbers written for an overwritable key, ascending. */
-  private async sequence(key: string): Promise<string[]> {
+  /** The newest sequence number written for a pointer key (0 when none). */
+  private async latest(key: string): Promise<number> {
     const directory = `${key}.d/`;
-    return (await this.list(directory)).map((name) => name.slice(directory.length)).filter((name) => SEQUENCE.test(name));
+    let newest = 0;
+    for (const name of await this.list(directory)) {
+      const suffix = name.slice(directory.length);
+      if (SEQUENCE.test(suffix)) newest = Math.max(newest, Number(suffix));
+    }
+    return newest;
   }
 
   async get(key: string): Promise<Buffer | undefined> {
     checkKey(key);
-    const latest = (await this.sequence(key)).at(-1);
-    const name = latest === undefined ? key : `${key}.d/${latest}`;
+    let name = key;
+    if (POINTER_KEY.test(key)) {
+      const latest = await this.latest(key);
+      this.seen.set(key, latest);
+      if (latest === 0) return undefined;
+      name = `${key}.d/${String(latest).padStart(SEQUENCE_DIGITS, "0")}`;
+    }
     try {
       const [contents] = await this.file(name).download();
       return contents;
@@ -238,14 +255,17 @@ export class GcsBucket implements ArtifactBucket {
       if (!(await this.create(key, body, options.contentType))) throw objectExists(this.location, key);
       return;
     }
-    // The retention policy refuses replacements: append the next pointer instead. A concurrent publisher taking the
-    // same number makes the create fail; read the sequence again and take the next one.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const last = (await this.sequence(key)).at(-1);
-      const next = String(last === undefined ? 1 : Number(last) + 1).padStart(SEQUENCE_DIGITS, "0");
-      if (await this.create(`${key}.d/${next}`, body, options.contentType)) return;
+    if (!POINTER_KEY.test(key)) throw new FirmwareUsageError(`${this.location}${key}: on gs:// only channel pointers (current.json) are moved; everything else is create-only`);
+    // The retention policy refuses replacements: the pointer is the next number after the one this run read
+    // (compare-and-swap). Another publisher taking that number first means this run's checks were made against
+    // a pointer that is no longer current: refuse, and let the command run again against the new one.
+    const base = this.seen.get(key) ?? (await this.latest(key));
+    const next = base + 1;
+    if (next > MAX_SEQUENCE) throw new FirmwareCheckError("pointer race", `${this.location}${key}: the pointer sequence is exhausted`);
+    if (!(await this.create(`${key}.d/${String(next).padStart(SEQUENCE_DIGITS, "0")}`, body, options.contentType))) {
+      throw new FirmwareCheckError("pointer race", `${this.location}${key}: another publish or rollback moved the channel at the same time; run the command again`);
     }
-    throw new FirmwareCheckError("pointer race", `${this.location}${key}: other publishers kept taking the next pointer number; run again`);
+    this.seen.set(key, next);
   }
 
   /** Writes `name` only if it does not exist yet; false when it does. */

@@ -170,6 +170,9 @@ export async function rollback(args: RollbackArgs): Promise<{ pointer: ReleaseMa
   const current = await readCurrent(bucket, channel);
   if (!current) throw new FirmwareCheckError("rollback target", `channel ${channel.channel} has no release to roll back from`);
   const target = await readManifest(bucket, keys.manifest(args.toVersion), channel);
+  if (target && target.version !== args.toVersion) {
+    throw new FirmwareCheckError("manifest format", `${keys.manifest(args.toVersion)} describes version ${target.version}, not ${args.toVersion}`);
+  }
   if (!target) throw new FirmwareCheckError("rollback target", `version ${args.toVersion} was never published on channel ${channel.channel}`);
   if (target.version === current.version) throw new FirmwareCheckError("rollback target", `channel ${channel.channel} already points at ${target.version}`);
   if (target.publishedAt >= current.publishedAt) {

@@ -3,14 +3,15 @@
  * against a loopback stand-in for the Cloud Storage JSON API that behaves like
  * the ClawStack bucket's locked retention policy (no object is ever replaced or
  * deleted). The release workflow runs end to end; the channel pointer becomes an
- * append-only sequence; concurrent pointer moves all land, in order.
+ * append-only sequence moved by compare-and-swap, so of concurrent moves one
+ * lands and the others are refused (their checks were made against an old pointer).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { GcsBucket, openBucket } from "../../firmware-images/buckets";
+import { openBucket } from "../../firmware-images/buckets";
 import { main } from "../../firmware-images/cli";
-import { FirmwareUsageError } from "../../firmware-images/errors";
+import { FirmwareCheckError, FirmwareUsageError } from "../../firmware-images/errors";
 import { buildTestImage } from "../../firmware-images/testdata/generate";
 import { startGcsStandIn, type GcsStandIn } from "./gcs-stand-in";
 import { tempDir, writeChannel } from "./helpers";
@@ -95,18 +96,33 @@ describe("gs:// release workflow", () => {
 });
 
 describe("GcsBucket", () => {
-  it("moves a pointer from several publishers at once: every write lands with its own sequence number", async () => {
-    const bucket = openBucket(`gs://claw-firmware/race?endpoint=${gcs.url}`) as GcsBucket;
-    expect(bucket).toBeInstanceOf(GcsBucket);
-    const bodies = ["a", "b", "c", "d", "e"].map((body) => Buffer.from(body));
-    await Promise.all(bodies.map((body) => bucket.put("channels/x/current.json", body, { contentType: "application/json", mode: "overwrite" })));
-    const sequence = await bucket.list("channels/x/current.json.d/");
-    expect(sequence).toEqual(["1", "2", "3", "4", "5"].map((n) => `channels/x/current.json.d/${n.padStart(12, "0")}`));
-    const written = new Set(sequence.map((name) => gcs.objects.get(`race/${name}`)!.data.toString()));
-    expect(written).toEqual(new Set(["a", "b", "c", "d", "e"]));
-    const latest = gcs.objects.get(`race/${sequence.at(-1)}`)!.data;
-    expect((await bucket.get("channels/x/current.json"))!.equals(latest)).toBe(true);
-    expect(await bucket.get("channels/x/none.json")).toBeUndefined();
+  it("moves a pointer by compare-and-swap: of several publishers that read the same pointer, one wins and the rest are refused", async () => {
+    const url = `gs://claw-firmware/race?endpoint=${gcs.url}`;
+    const first = openBucket(url);
+    await first.get("channels/x/current.json");
+    await first.put("channels/x/current.json", Buffer.from("v1"), { contentType: "application/json", mode: "overwrite" });
+    // Five publishers (one bucket object each, as five processes would have) all read pointer 1, then all move it.
+    const publishers = ["a", "b", "c", "d", "e"].map(() => openBucket(url));
+    for (const publisher of publishers) expect((await publisher.get("channels/x/current.json"))!.toString()).toBe("v1");
+    const outcomes = await Promise.allSettled(
+      publishers.map((publisher, index) => publisher.put("channels/x/current.json", Buffer.from(`v2-${index}`), { contentType: "application/json", mode: "overwrite" })),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === "fulfilled")).toHaveLength(1);
+    const refused = outcomes.filter((outcome): outcome is PromiseRejectedResult => outcome.status === "rejected");
+    expect(refused).toHaveLength(4);
+    for (const outcome of refused) expect((outcome.reason as FirmwareCheckError).check).toBe("pointer race");
+    const sequence = await first.list("channels/x/current.json.d/");
+    expect(sequence).toEqual(["1", "2"].map((n) => `channels/x/current.json.d/${n.padStart(12, "0")}`));
+    const winner = gcs.objects.get(`race/${sequence[1]}`)!.data.toString();
+    expect((await openBucket(url).get("channels/x/current.json"))!.toString()).toBe(winner);
+    // Only pointers move; every other key is create-only, and a pointer-like suffix never shadows it.
+    await expect(first.put("channels/x/releases/1.0.0/manifest.json", Buffer.from("m"), { contentType: "application/json", mode: "overwrite" })).rejects.toThrow(
+      /only channel pointers/,
+    );
+    await first.put("channels/x/releases/1.0.0/manifest.json", Buffer.from("m"), { contentType: "application/json", mode: "create" });
+    gcs.objects.set("race/channels/x/releases/1.0.0/manifest.json.d/000000000009", { data: Buffer.from("shadow"), contentType: "application/json", generation: 1 });
+    expect((await first.get("channels/x/releases/1.0.0/manifest.json"))!.toString()).toBe("m");
+    expect(await first.get("channels/x/none.json")).toBeUndefined();
   });
 
   it("refuses a gs:// URL without a bucket, a non-http endpoint and a bad key", async () => {
