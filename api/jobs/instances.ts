@@ -158,8 +158,9 @@ export async function createInstance(
       return { instance: { ...instance, last_job_id: job.id }, job, created: true };
     });
   } catch (error) {
-    // Two requests with one key at once: the unique index lets one through; the other replays it.
-    if (idempotencyKey !== undefined && isUniqueViolation(error)) {
+    // Two requests with one key at once: the unique index lets one through; the other replays it. The loser may
+    // also have met the plan limit the winner just reached: a replay answers it too.
+    if (idempotencyKey !== undefined && (isUniqueViolation(error) || (error instanceof HttpError && error.field === "plan"))) {
       const earlier = await replay(db, userId, idempotencyKey, hash);
       if (earlier) return earlier;
     }

@@ -121,7 +121,14 @@ export class SnapshotScheduler {
       .where("task", "=", TASK)
       .where("started_at", "<", new Date(now.getTime() - 7 * 86_400_000).toISOString())
       .execute();
-    const summary = await this.runOnce(now);
+    let summary: { users: number; snapshots: number; failures: number };
+    try {
+      summary = await this.runOnce(now);
+    } catch (error) {
+      // The pass did not happen: give the slot back so another worker (or the next tick) runs it.
+      await db.deleteFrom("scheduler_runs").where("task", "=", TASK).where("slot", "=", slot).where("holder", "=", holder).execute();
+      throw error;
+    }
     await db.updateTable("scheduler_runs").set({ finished_at: new Date().toISOString() }).where("task", "=", TASK).where("slot", "=", slot).execute();
     return summary;
   }

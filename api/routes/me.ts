@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { revokeAllForUser } from "../auth/sessions-repo";
 import { countAdmins, deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
-import { conflict, notFound, unauthorized } from "../http/errors";
+import { conflict, HttpError, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, password } from "../http/schemas";
 import { userView, userViewSchema } from "./views";
 
@@ -44,7 +44,8 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       const user = await findUserById(app.db, userId);
       if (!user) throw notFound("account");
       if (!(await app.passwords.verify(user.password_hash, request.body.currentPassword))) {
-        throw unauthorized("`currentPassword`: wrong password");
+        // 403, not 401: the session is fine (a 401 would make clients refresh and retry).
+        throw new HttpError(403, "`currentPassword`: wrong password", "body.currentPassword");
       }
       request.auditTarget = userId;
       const passwordHash = await app.passwords.hash(request.body.newPassword);
@@ -74,7 +75,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       const user = await findUserById(app.db, userId);
       if (!user) throw notFound("account");
       if (!(await app.passwords.verify(user.password_hash, request.body.password))) {
-        throw unauthorized("`password`: wrong password");
+        throw new HttpError(403, "`password`: wrong password", "body.password");
       }
       request.auditTarget = userId;
       await app.db.transaction().execute(async (trx) => {

@@ -322,7 +322,7 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
 
       const wrongPassword = await api.inject({ method: "DELETE", url: "/v1/me", headers: bearer(carol.accessToken), payload: { password: "not-carols-password" } });
       remember(api, "not-carols-password");
-      expect(wrongPassword.statusCode).toBe(401);
+      expect(wrongPassword.statusCode).toBe(403);
       expect(await countRows(api, "user_keys")).toBeGreaterThan(0);
 
       const response = await api.inject({ method: "DELETE", url: "/v1/me", headers: bearer(carol.accessToken), payload: { password: carol.password } });

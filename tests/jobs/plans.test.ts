@@ -75,6 +75,18 @@ for (const database of databases) {
       await waitForJob(harness.app, user, (third.json() as { job: { id: string } }).job.id);
     });
 
+    it("replays a repeated request (same Idempotency-Key) even when the first one took the plan's last slot", async () => {
+      const user = await registerUser(harness.app);
+      await addDigitalOceanCredential(harness.app, user);
+      const headers = { ...user.auth, "idempotency-key": `last-slot-${database.name}` };
+      const responses = await Promise.all(
+        [1, 2, 3].map(() => harness.app.inject({ method: "POST", url: "/v1/instances", headers, payload: digitalOceanInstance({ name: "last" }) })),
+      );
+      expect(responses.map((response) => response.statusCode).sort()).toEqual([200, 200, 201]);
+      expect(new Set(responses.map((response) => (response.json() as { instance: { id: string } }).instance.id)).size).toBe(1);
+      await waitForJob(harness.app, user, (responses[0]!.json() as { job: { id: string } }).job.id);
+    });
+
     it("lets an admin define a plan and move an account onto it; concurrent requests never overshoot the limit", async () => {
       const user = await registerUser(harness.app);
       await addDigitalOceanCredential(harness.app, user);

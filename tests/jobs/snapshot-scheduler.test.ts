@@ -99,6 +99,16 @@ describe.each([
       const next = await Promise.all(workers.map((worker, index) => worker.runSlot(new Date("2026-11-23T11:00:01Z"), `w${index + 1}`)));
       expect(next.filter((summary) => summary !== undefined)).toHaveLength(1);
       expect(sweeps).toHaveLength(2);
+      // A pass that crashes gives its slot back: another worker takes the same hour.
+      class Crashing extends SnapshotScheduler {
+        override async runOnce(): Promise<never> {
+          throw new Error("database went away");
+        }
+      }
+      const crashing = new Crashing({ db: database.handle.db, credentials: { choose: async () => "x", forJob: async () => ({ env: {}, secrets: [] }) }, intervalMs: 3_600_000, logger: { info() {}, warn() {}, error() {} } });
+      await expect(crashing.runSlot(new Date("2026-11-23T12:00:00Z"), "crashing")).rejects.toThrow(/went away/);
+      expect(await workers[0]!.runSlot(new Date("2026-11-23T12:10:00Z"), "w1")).toEqual({ users: 1, snapshots: 1, failures: 0 });
+      await database.handle.db.deleteFrom("scheduler_runs").where("slot", "=", String(Math.floor(Date.parse("2026-11-23T12:00:00Z") / 3_600_000))).execute();
       const rows = await database.handle.db.selectFrom("scheduler_runs").selectAll().orderBy("slot").execute();
       expect(rows).toHaveLength(2);
       expect(rows.every((row) => row.finished_at !== null)).toBe(true);
