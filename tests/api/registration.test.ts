@@ -101,6 +101,18 @@ describe.each(engines("the registration suite"))("registration on $engine", ({ e
     expect(listed.body).not.toContain(invite.token);
   });
 
+  it.skipIf(skip)("spends an invitation once under concurrent registrations", async () => {
+    const racer = newAccount(api, "racer");
+    const made = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: racer.email } })) as { token: string };
+    remember(api, made.token);
+    const responses = await Promise.all([1, 2, 3, 4].map(() => register({ ...racer, invite: made.token })));
+    const codes = responses.map((response) => response.statusCode);
+    expect(codes.filter((code) => code === 201)).toHaveLength(1);
+    expect(codes.every((code) => code === 201 || code === 403 || code === 409)).toBe(true);
+    const accounts = await api.app.db.selectFrom("users").select("id").where("email", "=", racer.email).execute();
+    expect(accounts).toHaveLength(1);
+  });
+
   it.skipIf(skip)("refuses expired and withdrawn invitations; only admins invite", async () => {
     const expiring = newAccount(api, "expiring");
     const made = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: expiring.email, expiresInDays: 1 } })) as { id: string; token: string };
