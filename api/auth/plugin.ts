@@ -70,6 +70,10 @@ export const authPlugin = fp<{ config: ApiConfig }>(
       // The role comes from the database, so a demotion or deletion takes effect at once.
       const user = await findUserById(app.db, claims.userId);
       if (!user) throw unauthorized("access token is not valid: the account no longer exists");
+      // Signed out everywhere (password change, admin revocation): tokens issued before then stop at once.
+      if (user.tokens_valid_after && (claims.issuedAtMs ?? 0) < Date.parse(user.tokens_valid_after)) {
+        throw unauthorized("access token is not valid: the account was signed out everywhere; sign in again");
+      }
       return { userId: user.id, role: user.role, kind: "user", scopes: SCOPES };
     }
 

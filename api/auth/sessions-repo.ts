@@ -47,7 +47,9 @@ export async function revokeFamily(db: Db, familyId: string): Promise<void> {
     .execute();
 }
 
+/** Signs the account out everywhere: every refresh token revoked, every access token issued so far refused. */
 export async function revokeAllForUser(db: Db, userId: string): Promise<void> {
+  await db.updateTable("users").set({ tokens_valid_after: nowIso() }).where("id", "=", userId).execute();
   await db
     .updateTable("sessions")
     .set({ revoked_at: nowIso() })

@@ -16,6 +16,8 @@ const AUDIENCE = "clawstack-api";
 export interface AccessClaims {
   userId: string;
   role: Role;
+  /** When it was issued, in milliseconds since the epoch (set on verify). */
+  issuedAtMs?: number;
 }
 
 export class AccessTokens {
@@ -25,7 +27,8 @@ export class AccessTokens {
   ) {}
 
   sign(claims: AccessClaims): Promise<string> {
-    return new SignJWT({ role: claims.role, typ: "access" })
+    // `iat_ms`: the issue time in milliseconds, so a sign-out everywhere refuses exactly the tokens issued before it.
+    return new SignJWT({ role: claims.role, typ: "access", iat_ms: Date.now() })
       .setProtectedHeader({ alg: "HS256" })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
@@ -46,7 +49,8 @@ export class AccessTokens {
       });
       if (payload.typ !== "access" || typeof payload.sub !== "string") return { refused: "invalid" };
       const role = payload.role === "admin" ? "admin" : "user";
-      return { userId: payload.sub, role };
+      const issuedAtMs = typeof payload.iat_ms === "number" ? payload.iat_ms : typeof payload.iat === "number" ? payload.iat * 1000 : 0;
+      return { userId: payload.sub, role, issuedAtMs };
     } catch (error) {
       if (error instanceof joseErrors.JWTExpired) return { refused: "expired" };
       return { refused: "invalid" };

@@ -26,6 +26,7 @@ export async function insertUser(
     plan_id: "free",
     created_at: now,
     updated_at: now,
+    tokens_valid_after: null,
   };
   await db.insertInto("users").values(row).execute();
   await db.insertInto("user_keys").values({ user_id: row.id, key_salt: user.keySalt, created_at: now }).execute();

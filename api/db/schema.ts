@@ -42,6 +42,8 @@ export interface UsersTable {
   plan_id: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Access tokens issued before this are refused (password change, sign-out everywhere); null: none yet. */
+  tokens_valid_after?: Timestamp | null;
 }
 
 /**

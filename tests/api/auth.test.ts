@@ -278,7 +278,7 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       expect(actors.has(admin.userId)).toBe(true);
     });
 
-    it("lets an admin sign an account out everywhere (every refresh token revoked)", async () => {
+    it("lets an admin sign an account out everywhere (every refresh token revoked, earlier access tokens refused)", async () => {
       const victim = await signUp(api, "victim");
       const second = await login(api, victim);
       const response = await api.inject({ method: "DELETE", url: `/v1/admin/users/${victim.userId}/sessions`, headers: bearer(admin.accessToken) });
@@ -286,7 +286,10 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       for (const refreshToken of [victim.refreshToken, second.refreshToken]) {
         expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken } })).statusCode).toBe(401);
       }
-      const byUser = await api.inject({ method: "DELETE", url: `/v1/admin/users/${admin.userId}/sessions`, headers: bearer(victim.accessToken) });
+      // Access tokens issued before the revocation stop at once too.
+      expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(victim.accessToken) })).statusCode).toBe(401);
+      const again = await login(api, victim);
+      const byUser = await api.inject({ method: "DELETE", url: `/v1/admin/users/${admin.userId}/sessions`, headers: bearer(again.accessToken) });
       expect(byUser.statusCode).toBe(403);
       const missing = await api.inject({ method: "DELETE", url: "/v1/admin/users/usr_nobody/sessions", headers: bearer(admin.accessToken) });
       expect(missing.statusCode).toBe(404);

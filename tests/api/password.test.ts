@@ -1,7 +1,8 @@
 /**
  * Changing the password (`POST /v1/me/password`) on SQLite and PostgreSQL: the
  * current password is required, the new one meets the same rule as at
- * registration, every refresh token is revoked, agents cannot do it, it is
+ * registration, every refresh token is revoked and earlier access tokens stop
+ * at once, agents cannot do it, it is
  * audited, and neither password lands anywhere in plaintext.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,9 +39,14 @@ describe.each(engines("the password-change suite"))("password change on $engine"
     expect(ok.statusCode, ok.body).toBe(204);
     expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: user.refreshToken } })).statusCode).toBe(401);
     expect((await login(user.email, user.password)).statusCode).toBe(401);
+    // The access token from before the change stops at once; one from a new sign-in works.
+    const before = await api.inject({ method: "GET", url: "/v1/me", headers: bearer(user.accessToken) });
+    expect(before.statusCode).toBe(401);
+    expect(String(json(before).message)).toMatch(/signed out everywhere/);
     const fresh = await login(user.email, next);
     expect(fresh.statusCode).toBe(200);
     remember(api, String(json(fresh).accessToken), String(json(fresh).refreshToken));
+    expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(String(json(fresh).accessToken)) })).statusCode).toBe(200);
 
     const trail = (await auditEntries(api)).filter((entry) => entry.action === "account.password").map((entry) => entry.result);
     expect(trail).toEqual(expect.arrayContaining(["ok", "denied"]));
