@@ -49,6 +49,28 @@ function requireKeyFile(config: ApiConfig, command: string): void {
   }
 }
 
+/** An audit entry for an operator command (actor `system`: whoever can reach the database). */
+async function auditSystem(db: ReturnType<typeof openDatabase>["db"], action: string, target: string): Promise<void> {
+  await db
+    .insertInto("audit_log")
+    .values({
+      at: new Date().toISOString(),
+      actor_user_id: null,
+      actor_kind: "system",
+      api_key_id: null,
+      action,
+      target,
+      result: "ok",
+      status_code: null,
+      bytes_in: 0,
+      bytes_out: 0,
+      latency_ms: 0,
+      ip: null,
+      request_id: null,
+    })
+    .execute();
+}
+
 /** Reads all of standard input (a password piped in or typed, ended by Ctrl-D). */
 async function readStandardInput(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -85,24 +107,7 @@ export function buildCli(
         const user = await db.transaction().execute((trx) =>
           insertUser(trx, { email: parsedEmail.data, passwordHash, role: "admin", keySalt: randomBytes(32).toString("base64") }),
         );
-        await db
-          .insertInto("audit_log")
-          .values({
-            at: new Date().toISOString(),
-            actor_user_id: null,
-            actor_kind: "system",
-            api_key_id: null,
-            action: "admin.user.create.cli",
-            target: user.id,
-            result: "ok",
-            status_code: null,
-            bytes_in: 0,
-            bytes_out: 0,
-            latency_ms: 0,
-            ip: null,
-            request_id: null,
-          })
-          .execute();
+        await auditSystem(db, "admin.user.create.cli", user.id);
         out(`${parsedEmail.data} (${user.id}) is an admin; sign in with POST /v1/auth/login`);
       });
     });
@@ -117,24 +122,7 @@ export function buildCli(
         const user = await findUserByEmail(db, email);
         if (!user) throw new Error(`no account with the email \`${email}\`: create it with \`create-admin ${email}\` (or have it register first)`);
         await setRole(db, user.id, "admin");
-        await db
-          .insertInto("audit_log")
-          .values({
-            at: new Date().toISOString(),
-            actor_user_id: null,
-            actor_kind: "system",
-            api_key_id: null,
-            action: "admin.user.promote.cli",
-            target: user.id,
-            result: "ok",
-            status_code: null,
-            bytes_in: 0,
-            bytes_out: 0,
-            latency_ms: 0,
-            ip: null,
-            request_id: null,
-          })
-          .execute();
+        await auditSystem(db, "admin.user.promote.cli", user.id);
         out(`${email} (${user.id}) is now an admin`);
       });
     });
