@@ -34,6 +34,11 @@ const envSchema = z.object({
    * `version:keyArn[,version:keyArn...]` (the highest version wraps new keys). Unset: the local keyring.
    */
   CLAWSTACK_KMS_KEYS: z.string().min(1).optional(),
+  /**
+   * GCP Cloud KMS symmetric keys that wrap the vault's data keys instead, as
+   * `version:projects/../cryptoKeys/<key>[,...]`. At most one of this and `CLAWSTACK_KMS_KEYS`.
+   */
+  CLAWSTACK_GCP_KMS_KEYS: z.string().min(1).optional(),
   /** AWS region of the KMS keys (defaults to the SDK's: AWS_REGION). */
   CLAWSTACK_KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1").optional(),
   /** Master key file (JSON keyring). Defaults to `<data dir>/master-keys.json`. */
@@ -87,6 +92,8 @@ export interface ApiConfig {
   /** `CLAWSTACK_KMS_KEYS` as given (parsed by the vault plugin), and the KMS region. */
   kmsKeys: string | undefined;
   kmsRegion: string | undefined;
+  /** `CLAWSTACK_GCP_KMS_KEYS` as given (parsed by the vault plugin). */
+  gcpKmsKeys: string | undefined;
   /** Inline JWT secret (base64), or undefined to use `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
   corsOrigins: string[];
@@ -128,6 +135,9 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       );
     }
   }
+  if (e.CLAWSTACK_KMS_KEYS !== undefined && e.CLAWSTACK_GCP_KMS_KEYS !== undefined) {
+    throw new ConfigError("CLAWSTACK_GCP_KMS_KEYS", "`CLAWSTACK_GCP_KMS_KEYS`: set it or `CLAWSTACK_KMS_KEYS` (AWS), not both");
+  }
   return {
     host: e.HOST,
     port: e.PORT,
@@ -139,6 +149,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     masterKeyFile: resolve(e.CLAWSTACK_MASTER_KEY_FILE ?? `${dataDir}/master-keys.json`),
     kmsKeys: e.CLAWSTACK_KMS_KEYS,
     kmsRegion: e.CLAWSTACK_KMS_REGION,
+    gcpKmsKeys: e.CLAWSTACK_GCP_KMS_KEYS,
     jwtSecret: e.CLAWSTACK_JWT_SECRET,
     corsOrigins,
     rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },

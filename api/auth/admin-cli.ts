@@ -181,7 +181,8 @@ export function buildCli(
       const wrapper = keyWrapperFor(cfg);
       await withDatabase(cfg, async (db) => {
         const counts = await countWrapsByVersion(db);
-        out(`current version: ${wrapper.currentVersion()}${wrapper.kind === "kms" ? " (AWS KMS, CLAWSTACK_KMS_KEYS)" : ""}`);
+        const where = { local: "", kms: " (AWS KMS, CLAWSTACK_KMS_KEYS)", "gcp-kms": " (GCP Cloud KMS, CLAWSTACK_GCP_KMS_KEYS)" }[wrapper.kind];
+        out(`current version: ${wrapper.currentVersion()}${where}`);
         for (const [key, n] of [...counts].sort(([a], [b]) => a.localeCompare(b))) {
           const [kind, version] = key.split(":");
           out(`${kind === "local" ? "" : `${kind} `}version ${version}: ${n} wrapped data key(s)`);

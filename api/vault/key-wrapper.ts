@@ -18,7 +18,7 @@ export interface WrapContext {
 }
 
 export interface KeyWrapper {
-  readonly kind: "local" | "kms";
+  readonly kind: "local" | "kms" | "gcp-kms";
   currentVersion(): number;
   wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }>;
   /** `wrapKind` is the row's recorded `wrap_kind` (`local`, `kms`); wrappers of one kind may ignore it. */

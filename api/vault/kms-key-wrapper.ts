@@ -129,9 +129,91 @@ export class KmsKeyWrapper implements KeyWrapper {
   }
 }
 
+export const GCP_KMS_KEYS_ENV = "CLAWSTACK_GCP_KMS_KEYS";
+/** A Cloud KMS symmetric key (not a version: Cloud KMS encrypts with the primary version and finds the version on decrypt). */
+const GCP_KMS_KEY = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[A-Za-z0-9_-]{1,63}\/cryptoKeys\/[A-Za-z0-9_-]{1,63}$/;
+
+/** Parses `version:projects/../cryptoKeys/<key>` pairs; throws a `ConfigError` naming the variable. */
+export function parseGcpKmsKeys(value: string): { keys: Map<number, string>; current: number } {
+  const keys = new Map<number, string>();
+  for (const part of value.split(",")) {
+    const match = /^\s*(\d{1,6}):(\S+)\s*$/.exec(part);
+    const version = match ? Number(match[1]) : 0;
+    if (!match || version < 1 || !GCP_KMS_KEY.test(match[2]!)) {
+      throw new ConfigError(
+        GCP_KMS_KEYS_ENV,
+        `\`${GCP_KMS_KEYS_ENV}\` must be \`version:projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>\` entries (version ≥ 1, a symmetric key, not a key version) separated by commas; an entry does not match`,
+      );
+    }
+    if (keys.has(version)) throw new ConfigError(GCP_KMS_KEYS_ENV, `\`${GCP_KMS_KEYS_ENV}\` names version ${version} twice`);
+    keys.set(version, match[2]!);
+  }
+  return { keys, current: Math.max(...keys.keys()) };
+}
+
+/** What the Cloud KMS wrapper needs of `@google-cloud/kms`'s `KeyManagementServiceClient` (which satisfies it). */
+export interface GcpKmsClient {
+  encrypt(request: { name: string; plaintext: Buffer; additionalAuthenticatedData: Buffer }): Promise<[{ ciphertext?: Uint8Array | string | null }, ...unknown[]]>;
+  decrypt(request: { name: string; ciphertext: Buffer; additionalAuthenticatedData: Buffer }): Promise<[{ plaintext?: Uint8Array | string | null }, ...unknown[]]>;
+}
+
+/** Cloud KMS binds a ciphertext to its additional authenticated data: the same fields as AWS's encryption context. */
+function additionalData(context: WrapContext): Buffer {
+  return Buffer.from(`clawstack-vault-data-key|${context.userId}|${context.credentialId}|${context.kind}`, "utf8");
+}
+
+const asBuffer = (value: Uint8Array | string): Buffer => (typeof value === "string" ? Buffer.from(value, "base64") : Buffer.from(value));
+
+/** The same two layers as `KmsKeyWrapper`, with GCP Cloud KMS `Encrypt`/`Decrypt` and additional authenticated data. */
+export class GcpKmsKeyWrapper implements KeyWrapper {
+  readonly kind = "gcp-kms" as const;
+
+  constructor(
+    private readonly client: GcpKmsClient,
+    private readonly keys: { keys: Map<number, string>; current: number },
+  ) {}
+
+  currentVersion(): number {
+    return this.keys.current;
+  }
+
+  async wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }> {
+    const keyVersion = this.keys.current;
+    const [response] = await this.client.encrypt({ name: this.keys.keys.get(keyVersion)!, plaintext: sealInner(context, dataKey), additionalAuthenticatedData: additionalData(context) });
+    if (!response.ciphertext) throw new VaultKeyError("Cloud KMS Encrypt returned no ciphertext");
+    return { wrapped: asBuffer(response.ciphertext).toString("base64"), keyVersion };
+  }
+
+  async unwrap(context: WrapContext, wrapped: string, keyVersion: number): Promise<Buffer> {
+    const name = this.keys.keys.get(keyVersion);
+    if (!name) throw new VaultKeyError(`Cloud KMS key version ${keyVersion} is not in ${GCP_KMS_KEYS_ENV}`);
+    let inner: Buffer;
+    try {
+      const [response] = await this.client.decrypt({ name, ciphertext: Buffer.from(wrapped, "base64"), additionalAuthenticatedData: additionalData(context) });
+      if (!response.plaintext) throw Object.assign(new Error("no plaintext"), { code: 3 });
+      inner = asBuffer(response.plaintext);
+    } catch (error) {
+      // gRPC INVALID_ARGUMENT (3): the ciphertext does not decrypt under this key and data.
+      if ((error as { code?: number }).code === 3) {
+        throw new VaultKeyError(`the data key does not unwrap under Cloud KMS key version ${keyVersion} (wrong key, data or tampering)`);
+      }
+      throw error;
+    }
+    try {
+      return openInner(context, inner);
+    } finally {
+      inner.fill(0);
+    }
+  }
+
+  forgetUser(): void {
+    // Nothing cached: every unwrap asks Cloud KMS.
+  }
+}
+
 /** Wraps with `primary`; unwraps each row with the wrapper of its recorded `wrap_kind`. */
 export class CompositeKeyWrapper implements KeyWrapper {
-  readonly kind: "local" | "kms";
+  readonly kind: KeyWrapper["kind"];
 
   constructor(
     private readonly primary: KeyWrapper,
@@ -156,7 +238,7 @@ export class CompositeKeyWrapper implements KeyWrapper {
       throw new VaultKeyError(
         kind === "local"
           ? "this data key is wrapped by the local master keyring, which is not configured (CLAWSTACK_MASTER_KEYS or the key file)"
-          : `this data key is wrapped by ${kind}, which is not configured (${KMS_KEYS_ENV})`,
+          : `this data key is wrapped by ${kind}, which is not configured (${kind === "gcp-kms" ? GCP_KMS_KEYS_ENV : KMS_KEYS_ENV})`,
       );
     }
     return wrapper.unwrap(context, wrapped, keyVersion, kind);
