@@ -22,22 +22,24 @@ export const KMS_KEYS_ENV = "CLAWSTACK_KMS_KEYS";
 /** Key ARNs only: an alias can be re-pointed, which would strand every row wrapped under the old key. */
 const KMS_KEY = /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[A-Za-z0-9-]+$/;
 
-/** Parses `version:keyId` pairs; throws a `ConfigError` naming the variable. */
-export function parseKmsKeys(value: string): { keys: Map<number, string>; current: number } {
+/** Parses `version:<key>` pairs (the highest version wraps new keys); throws a `ConfigError` naming `variable`. */
+function parseVersionedKeys(value: string, variable: string, key: RegExp, what: string): { keys: Map<number, string>; current: number } {
   const keys = new Map<number, string>();
   for (const part of value.split(",")) {
     const match = /^\s*(\d{1,6}):(\S+)\s*$/.exec(part);
     const version = match ? Number(match[1]) : 0;
-    if (!match || version < 1 || !KMS_KEY.test(match[2]!)) {
-      throw new ConfigError(
-        KMS_KEYS_ENV,
-        `\`${KMS_KEYS_ENV}\` must be \`version:keyArn\` entries (version ≥ 1, a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>; aliases are refused) separated by commas; an entry does not match`,
-      );
+    if (!match || version < 1 || !key.test(match[2]!)) {
+      throw new ConfigError(variable, `\`${variable}\` must be \`version:${what}\` entries separated by commas; an entry does not match`);
     }
-    if (keys.has(version)) throw new ConfigError(KMS_KEYS_ENV, `\`${KMS_KEYS_ENV}\` names version ${version} twice`);
+    if (keys.has(version)) throw new ConfigError(variable, `\`${variable}\` names version ${version} twice`);
     keys.set(version, match[2]!);
   }
   return { keys, current: Math.max(...keys.keys()) };
+}
+
+/** `CLAWSTACK_KMS_KEYS`: `version:keyArn` pairs. */
+export function parseKmsKeys(value: string): { keys: Map<number, string>; current: number } {
+  return parseVersionedKeys(value, KMS_KEYS_ENV, KMS_KEY, "keyArn (version ≥ 1, a KMS key ARN arn:aws:kms:<region>:<account>:key/<id>; aliases are refused)");
 }
 
 function encryptionContext(context: WrapContext): Record<string, string> {
@@ -78,13 +80,19 @@ function openInner(context: WrapContext, inner: Buffer): Buffer {
   }
 }
 
-export class KmsKeyWrapper implements KeyWrapper {
-  readonly kind = "kms" as const;
+/**
+ * A KMS-backed wrapper: the data key sealed under the user's salt-derived
+ * inner key, that wrapped by the KMS key of the current version. Subclasses
+ * only talk to their KMS; they throw `KmsRefused` when it refuses a ciphertext.
+ */
+abstract class TwoLayerKmsWrapper implements KeyWrapper {
+  abstract readonly kind: "kms" | "gcp-kms";
+  protected abstract readonly service: string;
 
-  constructor(
-    private readonly client: KMSClient,
-    private readonly keys: { keys: Map<number, string>; current: number },
-  ) {}
+  constructor(protected readonly keys: { keys: Map<number, string>; current: number }) {}
+
+  protected abstract encryptInner(key: string, inner: Buffer, context: WrapContext): Promise<Buffer>;
+  protected abstract decryptInner(key: string, wrapped: Buffer, context: WrapContext): Promise<Buffer>;
 
   currentVersion(): number {
     return this.keys.current;
@@ -92,28 +100,19 @@ export class KmsKeyWrapper implements KeyWrapper {
 
   async wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }> {
     const keyVersion = this.keys.current;
-    const inner = sealInner(context, dataKey);
-    const response = await this.client.send(
-      new EncryptCommand({ KeyId: this.keys.keys.get(keyVersion)!, Plaintext: inner, EncryptionContext: encryptionContext(context) }),
-    );
-    if (!response.CiphertextBlob) throw new VaultKeyError("KMS Encrypt returned no ciphertext");
-    return { wrapped: Buffer.from(response.CiphertextBlob).toString("base64"), keyVersion };
+    const wrapped = await this.encryptInner(this.keys.keys.get(keyVersion)!, sealInner(context, dataKey), context);
+    return { wrapped: wrapped.toString("base64"), keyVersion };
   }
 
   async unwrap(context: WrapContext, wrapped: string, keyVersion: number): Promise<Buffer> {
-    const keyId = this.keys.keys.get(keyVersion);
-    if (!keyId) throw new VaultKeyError(`KMS key version ${keyVersion} is not in ${KMS_KEYS_ENV}`);
+    const key = this.keys.keys.get(keyVersion);
+    if (!key) throw new VaultKeyError(`${this.service} key version ${keyVersion} is not configured`);
     let inner: Buffer;
     try {
-      const response = await this.client.send(
-        new DecryptCommand({ KeyId: keyId, CiphertextBlob: Buffer.from(wrapped, "base64"), EncryptionContext: encryptionContext(context) }),
-      );
-      if (!response.Plaintext) throw new Error("no plaintext");
-      inner = Buffer.from(response.Plaintext);
+      inner = await this.decryptInner(key, Buffer.from(wrapped, "base64"), context);
     } catch (error) {
-      const name = (error as { name?: string }).name ?? "";
-      if (name === "InvalidCiphertextException" || name === "IncorrectKeyException" || (error as Error).message === "no plaintext") {
-        throw new VaultKeyError(`the data key does not unwrap under KMS key version ${keyVersion} (${name || "no plaintext"}: wrong key, context or tampering)`);
+      if (error instanceof KmsRefused) {
+        throw new VaultKeyError(`the data key does not unwrap under ${this.service} key version ${keyVersion} (${error.message}: wrong key, context or tampering)`);
       }
       throw error;
     }
@@ -125,7 +124,40 @@ export class KmsKeyWrapper implements KeyWrapper {
   }
 
   forgetUser(): void {
-    // Nothing cached: every unwrap asks KMS.
+    // Nothing cached: every unwrap asks the KMS.
+  }
+}
+
+class KmsRefused extends Error {}
+
+export class KmsKeyWrapper extends TwoLayerKmsWrapper {
+  readonly kind = "kms" as const;
+  protected readonly service = "AWS KMS";
+
+  constructor(
+    private readonly client: KMSClient,
+    keys: { keys: Map<number, string>; current: number },
+  ) {
+    super(keys);
+  }
+
+  protected async encryptInner(key: string, inner: Buffer, context: WrapContext): Promise<Buffer> {
+    const response = await this.client.send(new EncryptCommand({ KeyId: key, Plaintext: inner, EncryptionContext: encryptionContext(context) }));
+    if (!response.CiphertextBlob) throw new VaultKeyError("KMS Encrypt returned no ciphertext");
+    return Buffer.from(response.CiphertextBlob);
+  }
+
+  protected async decryptInner(key: string, wrapped: Buffer, context: WrapContext): Promise<Buffer> {
+    try {
+      // KeyId pins the row's key: a ciphertext of any other key is refused.
+      const response = await this.client.send(new DecryptCommand({ KeyId: key, CiphertextBlob: wrapped, EncryptionContext: encryptionContext(context) }));
+      if (!response.Plaintext) throw new KmsRefused("no plaintext");
+      return Buffer.from(response.Plaintext);
+    } catch (error) {
+      const name = (error as { name?: string }).name ?? "";
+      if (name === "InvalidCiphertextException" || name === "IncorrectKeyException") throw new KmsRefused(name);
+      throw error;
+    }
   }
 }
 
@@ -133,22 +165,14 @@ export const GCP_KMS_KEYS_ENV = "CLAWSTACK_GCP_KMS_KEYS";
 /** A Cloud KMS symmetric key (not a version: Cloud KMS encrypts with the primary version and finds the version on decrypt). */
 const GCP_KMS_KEY = /^projects\/[a-z][a-z0-9-]{4,28}[a-z0-9]\/locations\/[a-z0-9-]+\/keyRings\/[A-Za-z0-9_-]{1,63}\/cryptoKeys\/[A-Za-z0-9_-]{1,63}$/;
 
-/** Parses `version:projects/../cryptoKeys/<key>` pairs; throws a `ConfigError` naming the variable. */
+/** `CLAWSTACK_GCP_KMS_KEYS`: `version:projects/../cryptoKeys/<key>` pairs. */
 export function parseGcpKmsKeys(value: string): { keys: Map<number, string>; current: number } {
-  const keys = new Map<number, string>();
-  for (const part of value.split(",")) {
-    const match = /^\s*(\d{1,6}):(\S+)\s*$/.exec(part);
-    const version = match ? Number(match[1]) : 0;
-    if (!match || version < 1 || !GCP_KMS_KEY.test(match[2]!)) {
-      throw new ConfigError(
-        GCP_KMS_KEYS_ENV,
-        `\`${GCP_KMS_KEYS_ENV}\` must be \`version:projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key>\` entries (version ≥ 1, a symmetric key, not a key version) separated by commas; an entry does not match`,
-      );
-    }
-    if (keys.has(version)) throw new ConfigError(GCP_KMS_KEYS_ENV, `\`${GCP_KMS_KEYS_ENV}\` names version ${version} twice`);
-    keys.set(version, match[2]!);
-  }
-  return { keys, current: Math.max(...keys.keys()) };
+  return parseVersionedKeys(
+    value,
+    GCP_KMS_KEYS_ENV,
+    GCP_KMS_KEY,
+    "projects/<project>/locations/<location>/keyRings/<ring>/cryptoKeys/<key> (version ≥ 1, a symmetric key, not a key version)",
+  );
 }
 
 /** What the Cloud KMS wrapper needs of `@google-cloud/kms`'s `KeyManagementServiceClient` (which satisfies it). */
@@ -164,50 +188,34 @@ function additionalData(context: WrapContext): Buffer {
 
 const asBuffer = (value: Uint8Array | string): Buffer => (typeof value === "string" ? Buffer.from(value, "base64") : Buffer.from(value));
 
-/** The same two layers as `KmsKeyWrapper`, with GCP Cloud KMS `Encrypt`/`Decrypt` and additional authenticated data. */
-export class GcpKmsKeyWrapper implements KeyWrapper {
+/** The same two layers with GCP Cloud KMS `Encrypt`/`Decrypt` and additional authenticated data. */
+export class GcpKmsKeyWrapper extends TwoLayerKmsWrapper {
   readonly kind = "gcp-kms" as const;
+  protected readonly service = "Cloud KMS";
 
   constructor(
     private readonly client: GcpKmsClient,
-    private readonly keys: { keys: Map<number, string>; current: number },
-  ) {}
-
-  currentVersion(): number {
-    return this.keys.current;
+    keys: { keys: Map<number, string>; current: number },
+  ) {
+    super(keys);
   }
 
-  async wrap(context: WrapContext, dataKey: Buffer): Promise<{ wrapped: string; keyVersion: number }> {
-    const keyVersion = this.keys.current;
-    const [response] = await this.client.encrypt({ name: this.keys.keys.get(keyVersion)!, plaintext: sealInner(context, dataKey), additionalAuthenticatedData: additionalData(context) });
+  protected async encryptInner(name: string, inner: Buffer, context: WrapContext): Promise<Buffer> {
+    const [response] = await this.client.encrypt({ name, plaintext: inner, additionalAuthenticatedData: additionalData(context) });
     if (!response.ciphertext) throw new VaultKeyError("Cloud KMS Encrypt returned no ciphertext");
-    return { wrapped: asBuffer(response.ciphertext).toString("base64"), keyVersion };
+    return asBuffer(response.ciphertext);
   }
 
-  async unwrap(context: WrapContext, wrapped: string, keyVersion: number): Promise<Buffer> {
-    const name = this.keys.keys.get(keyVersion);
-    if (!name) throw new VaultKeyError(`Cloud KMS key version ${keyVersion} is not in ${GCP_KMS_KEYS_ENV}`);
-    let inner: Buffer;
+  protected async decryptInner(name: string, wrapped: Buffer, context: WrapContext): Promise<Buffer> {
     try {
-      const [response] = await this.client.decrypt({ name, ciphertext: Buffer.from(wrapped, "base64"), additionalAuthenticatedData: additionalData(context) });
-      if (!response.plaintext) throw Object.assign(new Error("no plaintext"), { code: 3 });
-      inner = asBuffer(response.plaintext);
+      const [response] = await this.client.decrypt({ name, ciphertext: wrapped, additionalAuthenticatedData: additionalData(context) });
+      if (!response.plaintext) throw new KmsRefused("no plaintext");
+      return asBuffer(response.plaintext);
     } catch (error) {
       // gRPC INVALID_ARGUMENT (3): the ciphertext does not decrypt under this key and data.
-      if ((error as { code?: number }).code === 3) {
-        throw new VaultKeyError(`the data key does not unwrap under Cloud KMS key version ${keyVersion} (wrong key, data or tampering)`);
-      }
+      if ((error as { code?: number }).code === 3) throw new KmsRefused("INVALID_ARGUMENT");
       throw error;
     }
-    try {
-      return openInner(context, inner);
-    } finally {
-      inner.fill(0);
-    }
-  }
-
-  forgetUser(): void {
-    // Nothing cached: every unwrap asks Cloud KMS.
   }
 }
 
