@@ -61,7 +61,8 @@ export async function deleteInvite(db: Db, id: string): Promise<boolean> {
 
 /**
  * Spends the invitation `token` for `email` inside the registering transaction:
- * true when it was unused, unexpired and for this email (and is now used).
+ * the invitation when it was unused, unexpired and for this email (it is now
+ * used), otherwise undefined.
  */
 export async function spendInvite(trx: Transaction<Database>, token: string, email: string, now = new Date()): Promise<Invite | undefined> {
   const invite = await trx.selectFrom("invites").selectAll().where("token_hash", "=", sha256Hex(token)).executeTakeFirst();

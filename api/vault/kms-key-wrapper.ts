@@ -1,7 +1,8 @@
 /**
- * Data keys wrapped by AWS KMS instead of the local master keyring
- * (`CLAWSTACK_KMS_KEYS=1:<key ARN>[,2:<key ARN>...]`, the highest version
- * wraps new keys). Two layers: the data key is first sealed (AES-256-GCM)
+ * Data keys wrapped by a KMS instead of the local master keyring: AWS KMS
+ * (`CLAWSTACK_KMS_KEYS=1:<key ARN>[,2:<key ARN>...]`) or GCP Cloud KMS
+ * (`CLAWSTACK_GCP_KMS_KEYS`, additional authenticated data in place of the
+ * encryption context); the highest version wraps new keys. Two layers: the data key is first sealed (AES-256-GCM)
  * under a key derived with HKDF from the user's random key salt, and that is
  * what KMS `Encrypt` wraps, with an encryption context of the user, the
  * secret's id and kind. So deleting the account (its salt) still

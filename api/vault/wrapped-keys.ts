@@ -15,13 +15,12 @@ export type WrappedKeyTable = (typeof WRAPPED_KEY_TABLES)[number];
 
 /** What re-wrapping one data key needs: its wrap context (user, id, kind), the wrapped key and who wrapped it. */
 export interface WrappedKeyRow {
-  table: WrappedKeyTable;
   id: string;
   user_id: string;
   kind: string;
   wrapped_key: string;
   key_version: number;
-  /** `local` (the master keyring) or `kms`; rows from before the column was filled count as `local`. */
+  /** `local` (the master keyring), `kms` (AWS) or `gcp-kms`; rows from before the column was filled count as `local`. */
   wrap_kind: string;
 }
 
@@ -39,7 +38,7 @@ export async function listStaleWraps(db: Db, table: WrappedKeyTable, target: { v
   return rows.flatMap((row) =>
     row.wrapped_key === null || row.key_version === null
       ? []
-      : [{ table, id: row.id, user_id: row.user_id, kind: row.kind, wrapped_key: row.wrapped_key, key_version: Number(row.key_version), wrap_kind: row.wrap_kind ?? "local" }],
+      : [{ id: row.id, user_id: row.user_id, kind: row.kind, wrapped_key: row.wrapped_key, key_version: Number(row.key_version), wrap_kind: row.wrap_kind ?? "local" }],
   );
 }
 
