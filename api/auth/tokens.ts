@@ -12,6 +12,10 @@ import type { Role } from "../db/schema";
 
 const ISSUER = "clawstack-api";
 const AUDIENCE = "clawstack-api";
+/** The JOSE header `typ` of an access token (RFC 9068), so no other JWT signed with the same key passes for one. */
+const ACCESS_TOKEN_TYPE = "at+jwt";
+/** Claims every access token must carry: a token without an expiry or an issue time is refused, whoever signed it. */
+const REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"];
 
 export interface AccessClaims {
   userId: string;
@@ -29,7 +33,7 @@ export class AccessTokens {
   sign(claims: AccessClaims): Promise<string> {
     // `iat_ms`: the issue time in milliseconds, so a sign-out everywhere refuses exactly the tokens issued before it.
     return new SignJWT({ role: claims.role, typ: "access", iat_ms: Date.now() })
-      .setProtectedHeader({ alg: "HS256" })
+      .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYPE })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
@@ -39,13 +43,22 @@ export class AccessTokens {
       .sign(this.secret);
   }
 
-  /** The claims, or a reason the token is refused (`expired`, `invalid`). */
+  /**
+   * The claims, or a reason the token is refused (`expired`, `invalid`).
+   * Refused unless it has every claim of `REQUIRED_CLAIMS`, this issuer and
+   * audience, header `typ: at+jwt`, payload `typ: access`, and is no older
+   * than the access token lifetime (so a signed token with a far `exp` still
+   * dies when ours would).
+   */
   async verify(token: string): Promise<AccessClaims | { refused: "expired" | "invalid" }> {
     try {
       const { payload } = await jwtVerify(token, this.secret, {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: ["HS256"],
+        typ: ACCESS_TOKEN_TYPE,
+        requiredClaims: REQUIRED_CLAIMS,
+        maxTokenAge: this.ttlSeconds,
       });
       if (payload.typ !== "access" || typeof payload.sub !== "string") return { refused: "invalid" };
       const role = payload.role === "admin" ? "admin" : "user";

@@ -3,6 +3,7 @@
  * engines; every action leaves an audit entry; nothing secret is left in
  * plaintext in the database or the logs.
  */
+import { readFileSync } from "node:fs";
 import { SignJWT } from "jose";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -192,10 +193,11 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
         "base64",
       );
       const expired = await new SignJWT({ role: "user", typ: "access" })
-        .setProtectedHeader({ alg: "HS256" })
+        .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
         .setSubject(session.userId)
         .setIssuer("clawstack-api")
         .setAudience("clawstack-api")
+        .setJti("expired-token")
         .setIssuedAt(Math.floor(Date.now() / 1000) - 1000)
         .setExpirationTime(Math.floor(Date.now() / 1000) - 100)
         .sign(secret);
@@ -204,6 +206,52 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       expect(response.statusCode).toBe(401);
       expect(json(response).message).toContain("expired");
       expect(json(response).message).toContain("/v1/auth/refresh");
+    });
+
+    it("refuses a token signed with the real key unless it has exp, iat, iss, aud, sub, jti, both types and a sane age", async () => {
+      const secret = Buffer.from(readFileSync(`${api.config.dataDir}/jwt-secret`, "utf8").trim(), "base64");
+      const nowSeconds = Math.floor(Date.now() / 1000);
+      type Shape = { header?: Record<string, unknown>; drop?: string[]; claims?: Record<string, unknown> };
+      // Built by hand (not with SignJWT's setters) so a claim can be left out entirely.
+      const forge = async ({ header = { alg: "HS256", typ: "at+jwt" }, drop = [], claims = {} }: Shape) => {
+        const payload: Record<string, unknown> = {
+          role: "user",
+          typ: "access",
+          sub: session.userId,
+          iss: "clawstack-api",
+          aud: "clawstack-api",
+          jti: `forged-${Math.random()}`,
+          iat: nowSeconds,
+          exp: nowSeconds + 300,
+          ...claims,
+        };
+        for (const name of drop) delete payload[name];
+        const token = await new SignJWT(payload).setProtectedHeader(header as { alg: string }).sign(secret);
+        remember(api, token);
+        return api.inject({ method: "GET", url: "/v1/me", headers: bearer(token) });
+      };
+      // The complete shape is accepted, so each refusal below is caused by the one thing it changes.
+      expect((await forge({})).statusCode).toBe(200);
+      const refusals: Record<string, Shape> = {
+        "no exp": { drop: ["exp"] },
+        "no iat": { drop: ["iat"] },
+        "no iss": { drop: ["iss"] },
+        "no aud": { drop: ["aud"] },
+        "no sub": { drop: ["sub"] },
+        "no jti": { drop: ["jti"] },
+        "no payload typ": { drop: ["typ"] },
+        "payload typ refresh": { claims: { typ: "refresh" } },
+        "no header typ": { header: { alg: "HS256" } },
+        "header typ JWT": { header: { alg: "HS256", typ: "JWT" } },
+        "foreign issuer": { claims: { iss: "someone-else" } },
+        "foreign audience": { claims: { aud: "someone-else" } },
+        "exp a year out, iat an hour ago": { claims: { iat: nowSeconds - 3600, exp: nowSeconds + 31_536_000 } },
+        "iat in the future": { claims: { iat: nowSeconds + 3600, exp: nowSeconds + 3900 } },
+      };
+      for (const [name, shape] of Object.entries(refusals)) {
+        const response = await forge(shape);
+        expect(response.statusCode, name).toBe(401);
+      }
     });
 
     it("refuses a refresh token that was never issued, an empty one, and an expired one", async () => {
