@@ -36,7 +36,7 @@ export interface ReviewResource {
 export interface ReviewOptions {
   /** Stack name, used for URNs and for violations on the stack as a whole. */
   stack?: string;
-  /** The stack's `clawstack:*` config, prefix stripped (`gatewayCidrs`, `sshAccess`, `policyExemptions`). */
+  /** The stack's `clawstack:*` config, prefix stripped (`gatewayCidrs`, `sshAccess`, `snapshots`, `publisherRoleArn`, `publisherMember`, `policyExemptions`). */
   config?: Record<string, unknown>;
   /** The rules to run; the whole pack by default (the benchmark passes `[]` for its baseline). */
   policies?: readonly ClawRule[];
@@ -105,12 +105,18 @@ function containsUnknown(value: unknown): boolean {
 
 /**
  * The policy config every rule gets, from the stack's config. Closed defaults:
- * no gateway CIDRs, no SSH access, no exemptions. Throws `ReviewInputError`
+ * no gateway CIDRs, no SSH access, snapshots required, no firmware publisher,
+ * no exemptions. Throws `ReviewInputError`
  * for exemptions that are not a list or name a rule the pack does not have.
  */
 export function ruleConfigFromStackConfig(config: Record<string, unknown> = {}, knownIds: readonly string[] = policyIds()): RuleConfig {
   const gatewayCidrs = Array.isArray(config.gatewayCidrs) ? config.gatewayCidrs.map(String) : [];
   const sshAccess = isRecord(config.sshAccess);
+  // Only the explicit `snapshots: {enabled: false}` turns the requirement off (issue 14, item 7).
+  const snapshotsEnabled = !(isRecord(config.snapshots) && config.snapshots.enabled === false);
+  const firmwarePublishers = [config.publisherRoleArn, config.publisherMember].filter(
+    (value): value is string => typeof value === "string" && value.length > 0,
+  );
   const raw = config.policyExemptions ?? [];
   if (!Array.isArray(raw)) {
     throw new ReviewInputError(
@@ -134,7 +140,7 @@ export function ruleConfigFromStackConfig(config: Record<string, unknown> = {}, 
       expires: entry.expires instanceof Date ? entry.expires.toISOString() : String(entry.expires ?? ""),
     };
   });
-  return { gatewayCidrs, sshAccess, exemptions };
+  return { gatewayCidrs, sshAccess, snapshotsEnabled, firmwarePublishers, exemptions };
 }
 
 /** The (`$`-joined, parent-first) type part of a URN: `urn:pulumi:stack::project::<type>::name`. */

@@ -5,8 +5,10 @@
  * `--policy-pack-config <file>` (one entry per policy ID; print the file for a
  * stack with `npm run policy:review -- --stack <name> --pack-config`). The
  * engine-free reviewer derives it from the stack's config: `clawstack:gatewayCidrs`,
- * `clawstack:sshAccess` and `clawstack:policyExemptions`. Missing values are
- * the closed defaults: no gateway CIDRs, no SSH access, no exemptions.
+ * `clawstack:sshAccess`, `clawstack:snapshots`, `clawstack:publisherRoleArn` /
+ * `clawstack:publisherMember` and `clawstack:policyExemptions`. Missing values
+ * are the closed defaults: no gateway CIDRs, no SSH access, snapshots required,
+ * no firmware publisher (so nobody may write a bucket), no exemptions.
  */
 import type { PolicyConfigSchema } from "@pulumi/policy";
 
@@ -26,6 +28,18 @@ export interface RuleConfig {
   gatewayCidrs?: string[];
   /** Whether the stack configures SSH access for its host. */
   sshAccess?: boolean;
+  /**
+   * `false` only when the stack says `snapshots: {enabled: false}` in so many
+   * words: the snapshot rules then report an explicit opt-out instead of a
+   * missing schedule. Anything else (absent, `true`, unknown) means required.
+   */
+  snapshotsEnabled?: boolean;
+  /**
+   * The principals allowed to write firmware buckets: the AWS publisher role
+   * ARN (`clawstack:publisherRoleArn`) and the GCP publisher member
+   * (`clawstack:publisherMember`). Empty: no principal may write.
+   */
+  firmwarePublishers?: string[];
   /** Exemptions; each rule applies those whose `policy` is its own ID. */
   exemptions?: Exemption[];
 }
@@ -41,6 +55,8 @@ export const RULE_CONFIG_SCHEMA: PolicyConfigSchema = {
   properties: {
     gatewayCidrs: { type: "array", items: { type: "string" } },
     sshAccess: { type: "boolean" },
+    snapshotsEnabled: { type: "boolean" },
+    firmwarePublishers: { type: "array", items: { type: "string" } },
     exemptions: {
       type: "array",
       items: {

@@ -41,11 +41,16 @@ describe("aws-ec2-imdsv2-required", () => {
       expect.stringContaining('must be "required" (IMDSv2); got "optional"'),
     ]);
   });
-  it("catches missing metadataOptions (AWS defaults may allow IMDSv1)", async () => {
-    expect(await messages(id, [withPath(INSTANCE, "inputs.metadataOptions", undefined)])).toHaveLength(1);
+  it("catches missing metadataOptions (AWS defaults may allow IMDSv1 and the AMI picks the hop limit)", async () => {
+    expect(await messages(id, [withPath(INSTANCE, "inputs.metadataOptions", undefined)])).toEqual([
+      expect.stringContaining("`metadataOptions.httpTokens`"),
+      expect.stringContaining("`metadataOptions.httpPutResponseHopLimit`"),
+    ]);
   });
   it("catches a launch template without IMDSv2", async () => {
-    expect(await messages(id, [{ type: "aws:ec2/launchTemplate:LaunchTemplate", inputs: { metadataOptions: { httpTokens: "optional" } } }])).toHaveLength(1);
+    expect(
+      await messages(id, [{ type: "aws:ec2/launchTemplate:LaunchTemplate", inputs: { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } } }]),
+    ).toEqual([expect.stringContaining('must be "required" (IMDSv2); got "optional"')]);
   });
   it("fails closed on unknown httpTokens", async () => {
     expect(await messages(id, [withPath(INSTANCE, "inputs.metadataOptions.httpTokens", UNKNOWN)])).toEqual([

@@ -32,7 +32,7 @@ const VIOLATING = {
     { type: "aws:ec2/securityGroup:SecurityGroup", name: "sg", inputs: { ingress: [{ protocol: "tcp", fromPort: 22, toPort: 22, cidrBlocks: ["0.0.0.0/0"] }], tags: TAGS } },
   ],
 };
-const ADVISORY_ONLY = { stack: "cli", resources: [{ type: "digitalocean:index/droplet:Droplet", name: "d", inputs: { backups: false, tags: ["ManagedBy:claw-cloud"] } }] };
+const ADVISORY_ONLY = { stack: "cli", resources: [{ type: "aws:kms/key:Key", name: "untagged-key", inputs: { enableKeyRotation: true, tags: {} } }] };
 const PREVIEW = {
   config: { "clawstack:gatewayCidrs": '["203.0.113.0/24"]' },
   steps: [
@@ -68,7 +68,7 @@ describe("exit status", () => {
   });
   it("0 with advisory violations only", async () => {
     expect(await main(["--resources", file("advisory.json", ADVISORY_ONLY)])).toBe(0);
-    expect(out).toContain("digitalocean-droplet-backups");
+    expect(out).toContain("stack-ownership-tags");
   });
   it("1 when a mandatory violation remains", async () => {
     expect(await main(["--resources", file("violating.json", VIOLATING)])).toBe(1);
@@ -76,7 +76,7 @@ describe("exit status", () => {
   it("0 once the violation carries a valid exemption (given with --config)", async () => {
     const config = file(
       "Pulumi.cli.yaml",
-      `config:\n  clawstack:policyExemptions:\n    - policy: aws-ebs-encrypted\n      resource: state\n      reason: Holds only public build caches, rebuilt nightly.\n      expires: "${nextYear()}"\n    - policy: aws-security-group-no-world-admin-ports\n      resource: sg\n      reason: Bastion for the incident drill, removed after it.\n      expires: "${nextYear()}"\n`,
+      `config:\n  clawstack:policyExemptions:\n    - policy: aws-ebs-encrypted\n      resource: state\n      reason: Holds only public build caches, rebuilt nightly.\n      expires: "${nextYear()}"\n    - policy: aws-security-group-no-world-admin-ports\n      resource: sg\n      reason: Bastion for the incident drill, removed after it.\n      expires: "${nextYear()}"\n    - policy: stack-state-disk-snapshot-schedule\n      resource: state\n      reason: Holds only public build caches, rebuilt nightly.\n      expires: "${nextYear()}"\n`,
     );
     expect(await main(["--resources", file("violating.json", VIOLATING), "--config", config])).toBe(0);
   });
@@ -106,8 +106,8 @@ describe("output", () => {
     const report = JSON.parse(out) as { violations: Array<Record<string, unknown>>; summary: Record<string, unknown> };
     expect(Object.keys(report)).toEqual(["violations", "summary"]);
     expect(Object.keys(report.summary)).toEqual(["mandatory", "advisory", "resources"]);
-    // The advisory one: no DLM snapshot policy covers the volume.
-    expect(report.summary).toEqual({ mandatory: 2, advisory: 1, resources: 2 });
+    // The third: no DLM snapshot policy covers the volume (mandatory since snapshots are).
+    expect(report.summary).toEqual({ mandatory: 3, advisory: 0, resources: 2 });
     for (const violation of report.violations) {
       expect(Object.keys(violation)).toEqual(["policy", "severity", "enforcementLevel", "resourceType", "resourceName", "message"]);
     }
@@ -126,7 +126,7 @@ describe("output", () => {
     expect(lines[0]).toBe("| policy | severity | enforcement | resource | message | fix |");
     const row = lines.find((line) => line.startsWith("| aws-ebs-encrypted |"));
     expect(row).toContain("| high | mandatory | state (aws:ebs/volume:Volume) | `encrypted` must be true; got false | Set `encrypted: true`");
-    expect(lines.at(-1)).toContain("2 resources reviewed, 2 mandatory and 1 advisory violations");
+    expect(lines.at(-1)).toContain("2 resources reviewed, 3 mandatory and 0 advisory violations");
   });
   it("accepts `pulumi preview --json` output and uses the config it carries", async () => {
     expect(await main(["--resources", file("preview.json", PREVIEW), "--json"])).toBe(0);
@@ -151,7 +151,7 @@ describe("the real command", () => {
   it("`npm run policy:review -- --resources <file> --json` exits 1 on a mandatory violation", () => {
     const run = spawnSync("npm", ["run", "-s", "policy:review", "--", "--resources", file("violating.json", VIOLATING), "--json"], { cwd: ROOT, encoding: "utf8" });
     expect(run.status, run.stderr).toBe(1);
-    expect((JSON.parse(run.stdout) as { summary: { mandatory: number } }).summary.mandatory).toBe(2);
+    expect((JSON.parse(run.stdout) as { summary: { mandatory: number } }).summary.mandatory).toBe(3);
   });
   it("an unknown stack exits 2 from the shell too", () => {
     const bad = spawnSync(process.execPath, ["--import", "tsx", "policies/review-cli.ts", "--stack", "nope-nope"], { cwd: ROOT, encoding: "utf8" });

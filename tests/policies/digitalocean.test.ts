@@ -23,10 +23,19 @@ describe("digitalocean-droplet-backups", () => {
     expect(await messages(id, [DROPLET])).toEqual([]);
   });
   it("catches backups off", async () => {
-    expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)])).toEqual(["`backups` must be true"]);
+    expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)])).toEqual(["`backups` must be true; got false"]);
   });
-  it("skips (advisory) a backups value not known yet", async () => {
-    expect(await messages(id, [withPath(DROPLET, "inputs.backups", UNKNOWN)])).toEqual([]);
+  it("catches backups left out", async () => {
+    expect(await messages(id, [withPath(DROPLET, "inputs.backups", undefined)])).toEqual(["`backups` must be true; got null"]);
+  });
+  it("fails closed (mandatory) on a backups value not known yet", async () => {
+    expect(await messages(id, [withPath(DROPLET, "inputs.backups", UNKNOWN)])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+  it("accepts backups off when the stack says snapshots: {enabled: false}", async () => {
+    expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)], { snapshots: { enabled: false } })).toEqual([]);
+  });
+  it("does not take a snapshots block without enabled: false as an opt-out", async () => {
+    expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)], { snapshots: { frequency: "daily" } })).toHaveLength(1);
   });
 });
 

@@ -48,7 +48,7 @@ describe("rule documentation matches registered metadata", () => {
   });
 
   it("the comparison catches a drifted severity", () => {
-    const drifted = `/**\n * Droplets have backups on.\n *\n * @severity low\n * @enforcement advisory\n * @unknown skip\n */\nexport default x;`;
+    const drifted = `/**\n * Droplets have backups on, unless the stack opts out of snapshots explicitly.\n *\n * @severity low\n * @enforcement mandatory\n * @unknown violation\n */\nexport default x;`;
     const backups = policies.find((policy) => policy.name === "digitalocean-droplet-backups")!;
     expect(ruleDoc(drifted)!.summary).toBe(backups.description);
     expect(ruleDoc(drifted)!.tags.severity).not.toBe(backups.severity);

@@ -31,15 +31,20 @@ const EXPECTED: ReadonlyArray<[string, "mandatory" | "advisory"]> = [
   ["aws-iam-no-wildcard-principal", "mandatory"],
   ["aws-iam-passrole-requires-passed-to-service", "mandatory"],
   ["aws-iam-role-requires-external-id", "mandatory"],
+  ["aws-kms-key-rotation", "mandatory"],
   ["aws-managed-by-tag", "mandatory"],
   ["aws-s3-bucket-kms-encryption", "mandatory"],
+  ["aws-s3-bucket-no-public-acl", "mandatory"],
   ["aws-s3-bucket-object-lock", "mandatory"],
+  ["aws-s3-bucket-policy-writes-publisher-only", "mandatory"],
   ["aws-s3-bucket-public-access-blocked", "mandatory"],
   ["aws-s3-bucket-tls-only", "mandatory"],
   ["aws-s3-bucket-versioning", "mandatory"],
   ["aws-security-group-gateway-port-restricted", "mandatory"],
   ["aws-security-group-no-world-admin-ports", "mandatory"],
-  ["digitalocean-droplet-backups", "advisory"],
+  ["aws-ssm-parameter-secrets-encrypted", "mandatory"],
+  ["digitalocean-droplet-backups", "mandatory"],
+  ["digitalocean-droplet-behind-firewall", "mandatory"],
   ["digitalocean-droplet-no-ssh-keys-without-ssh", "mandatory"],
   ["digitalocean-firewall-gateway-port-restricted", "mandatory"],
   ["digitalocean-firewall-no-world-admin-ports", "mandatory"],
@@ -49,17 +54,22 @@ const EXPECTED: ReadonlyArray<[string, "mandatory" | "advisory"]> = [
   ["gcp-block-project-ssh-keys", "mandatory"],
   ["gcp-firewall-gateway-port-restricted", "mandatory"],
   ["gcp-firewall-no-world-admin-ports", "mandatory"],
+  ["gcp-kms-crypto-key-rotation", "mandatory"],
   ["gcp-no-primitive-roles", "mandatory"],
+  ["gcp-no-public-members", "mandatory"],
   ["gcp-no-service-account-keys", "mandatory"],
+  ["gcp-no-ssh-keys-without-ssh", "mandatory"],
   ["gcp-shielded-vm", "mandatory"],
   ["gcp-storage-bucket-cmek", "mandatory"],
   ["gcp-storage-bucket-locked-retention", "mandatory"],
   ["gcp-storage-bucket-public-access-prevented", "mandatory"],
   ["gcp-storage-bucket-versioning", "mandatory"],
+  ["gcp-storage-bucket-writes-publisher-only", "mandatory"],
   ["gcp-workload-identity-provider-attribute-condition", "mandatory"],
   ["stack-exemptions-valid", "mandatory"],
   ["stack-ownership-tags", "advisory"],
-  ["stack-state-disk-snapshot-schedule", "advisory"],
+  ["stack-snapshots-opted-out", "advisory"],
+  ["stack-state-disk-snapshot-schedule", "mandatory"],
 ];
 
 function ruleFiles(): string[] {
@@ -84,8 +94,8 @@ describe("the pack's rules", () => {
   });
   it("security rules (critical or high severity, outside backups and bookkeeping) are mandatory", () => {
     const advisoryHigh = policies.filter((p) => p.enforcementLevel === "advisory" && (p.severity === "critical" || p.severity === "high"));
-    // The one high-severity advisory rule is about recoverability, not exposure: a host may opt out of snapshots with an exemption.
-    expect(advisoryHigh.map((p) => p.name)).toEqual(["stack-state-disk-snapshot-schedule"]);
+    // Snapshot rules are mandatory too (issue 14): a stack opts out only with `snapshots: {enabled: false}`.
+    expect(advisoryHigh.map((p) => p.name)).toEqual([]);
   });
 });
 
@@ -145,7 +155,7 @@ describe("the analyzer the engine talks to", () => {
     const served = info.getPoliciesList().map((policy) => [policy.getName(), policy.getEnforcementlevel() === 1 ? "mandatory" : "advisory"]);
     expect(served).toEqual(EXPECTED);
     for (const policy of info.getPoliciesList()) {
-      expect(Object.keys(policy.getConfigschema()?.getProperties()?.toJavaScript() ?? {}).sort()).toEqual(["exemptions", "gatewayCidrs", "sshAccess"]);
+      expect(Object.keys(policy.getConfigschema()?.getProperties()?.toJavaScript() ?? {}).sort()).toEqual(["exemptions", "firmwarePublishers", "gatewayCidrs", "snapshotsEnabled", "sshAccess"]);
     }
   });
 });

@@ -35,8 +35,8 @@ describe("exemptions", () => {
   it("a reason under 20 characters silences nothing and is itself a mandatory violation", async () => {
     const report = await reviewResources([UNENCRYPTED], { config: { policyExemptions: [{ ...exemption, reason: "temporary" }] } });
     const mandatory = report.violations.filter((v) => v.enforcementLevel === "mandatory").map((v) => v.policy);
-    expect(mandatory.sort()).toEqual(["aws-ebs-encrypted", "aws-managed-by-tag", "stack-exemptions-valid"]);
-    expect(report.summary.mandatory).toBe(3);
+    expect(mandatory.sort()).toEqual(["aws-ebs-encrypted", "aws-managed-by-tag", "stack-exemptions-valid", "stack-state-disk-snapshot-schedule"]);
+    expect(report.summary.mandatory).toBe(4);
   });
   it("an expired exemption silences nothing and is itself a violation", async () => {
     const report = await reviewResources([UNENCRYPTED], { config: { policyExemptions: [{ ...exemption, expires: "2021-06-30" }] } });

@@ -116,7 +116,7 @@ describe("stack-ownership-tags (advisory)", () => {
   });
 });
 
-describe("stack-state-disk-snapshot-schedule (advisory)", () => {
+describe("stack-state-disk-snapshot-schedule (mandatory)", () => {
   const id = "stack-state-disk-snapshot-schedule";
   const ebs: Planned = { type: "aws:ebs/volume:Volume", name: "state", inputs: { encrypted: true, tags: { ManagedBy: "claw-cloud", "clawstack-snapshots": "openclaw" } } };
   const dlm: Planned = {
@@ -131,7 +131,7 @@ describe("stack-state-disk-snapshot-schedule (advisory)", () => {
     expect(await messages(id, [ebs, dlm, gcpDisk, gcpAttachment, doVolume])).toEqual([]);
   });
   it("catches an EBS volume no DLM policy targets", async () => {
-    expect(await messages(id, [ebs])).toEqual([expect.stringContaining("no enabled DLM lifecycle policy")]);
+    expect(await messages(id, [ebs])).toEqual([expect.stringContaining("no ENABLED DLM snapshot policy")]);
   });
   it("catches a DLM policy that is disabled", async () => {
     expect(await messages(id, [ebs, { ...dlm, inputs: { ...dlm.inputs, state: "DISABLED" } }])).toHaveLength(1);
@@ -142,7 +142,7 @@ describe("stack-state-disk-snapshot-schedule (advisory)", () => {
     expect(await messages(id, [ebs, other])).toHaveLength(1);
   });
   it("catches a GCP disk without a snapshot resource policy", async () => {
-    expect(await messages(id, [gcpDisk])).toEqual(["no snapshot resource policy is attached to this disk"]);
+    expect(await messages(id, [gcpDisk])).toEqual([expect.stringContaining("no snapshot-schedule resource policy is attached to this disk")]);
   });
   it("catches a DigitalOcean volume without the snapshot-job tag", async () => {
     expect(await messages(id, [{ ...doVolume, inputs: { tags: ["ManagedBy:claw-cloud"] } }])).toEqual([expect.stringContaining("`clawstack-snapshots` tag")]);
