@@ -1,16 +1,17 @@
 /**
  * `clawchat`: init (security directory, bootstrap key, first security file),
- * issue (a further security file), serve (the UDP server) and connect (the
- * client). Bad input exits 2 with a message naming the field; nothing secret is
- * ever printed.
+ * issue (a further security file), serve (the UDP server), status (the running
+ * server's counts) and connect (the client). Bad input exits 2 with a message
+ * naming the field; a failed connection or a server error exits 1; nothing
+ * secret is ever printed.
  */
-import { Command, InvalidArgumentError } from "commander";
 import { createSocket } from "node:dgram";
 import { promises as fs } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { ConfigError } from "../../program/errors";
+import { commandHelp, integer, parseFlags, programHelp, type CommandSpec, type Flag, type Values } from "./cli-args";
 import { ClawChatClient, parseServerOverride } from "./client";
 import { SystemClock } from "./clock";
 import { gatewayChatHandler } from "./gateway";
@@ -29,16 +30,6 @@ import {
 import { ClawChatServer } from "./server";
 
 export const VERSION = "2.0.0";
-
-function integer(field: string, min: number, max: number): (value: string) => number {
-  return (value) => {
-    const parsed = Number(value);
-    if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
-      throw new InvalidArgumentError(`\`--${field}\` must be an integer from ${min} to ${max}; got ${JSON.stringify(value)}`);
-    }
-    return parsed;
-  };
-}
 
 /** The first non-internal IPv4 address: a default only; clouds with NAT need `--server-ip`. */
 function guessServerIp(): string {
@@ -69,6 +60,17 @@ interface IssueFlags {
   name: string;
   validDays: number;
   iterations: number;
+}
+
+function issueFlags(values: Values): IssueFlags {
+  return {
+    dir: values.dir as string,
+    serverIp: values["server-ip"],
+    port: integer("port", 1, 65535, values.port),
+    name: values.name as string,
+    validDays: integer("valid-days", 1, 365, values["valid-days"]) as number,
+    iterations: integer("iterations", 100_000, 10_000_000, values.iterations) as number,
+  };
 }
 
 async function ensureDirectory(dir: string): Promise<void> {
@@ -128,128 +130,169 @@ async function issue(dir: string, key: Buffer, flags: IssueFlags): Promise<strin
   return path;
 }
 
-function addIssueOptions(command: Command): Command {
-  return command
-    .requiredOption("--dir <dir>", "security directory (created with mode 700)")
-    .option("--server-ip <ip>", "address clients connect to (default: first non-loopback IPv4; give the public IP behind NAT)")
-    .option("--port <n>", "home UDP port written into the file (default: a free port in 49152-65535)", integer("port", 1, 65535))
-    .option("--name <name>", "server name shown to clients", "OpenClaw")
-    .option("--valid-days <n>", "days a security file admits new sessions (valid_until)", integer("valid-days", 1, 365), 7)
-    .option("--iterations <n>", "PBKDF2-HMAC-SHA256 iterations", integer("iterations", 100_000, 10_000_000), DEFAULT_ITERATIONS);
+const ISSUE_FLAGS: Flag[] = [
+  { name: "dir", value: "<dir>", help: "security directory (created with mode 700)", required: true },
+  { name: "server-ip", value: "<ip>", help: "address clients connect to (default: first non-loopback IPv4; give the public IP behind NAT)" },
+  { name: "port", value: "<n>", help: "home UDP port written into the file (default: a free port in 49152-65535)" },
+  { name: "name", value: "<name>", help: "server name shown to clients", default: "OpenClaw" },
+  { name: "valid-days", value: "<n>", help: "days a security file admits new sessions (valid_until)", default: "7" },
+  { name: "iterations", value: "<n>", help: "PBKDF2-HMAC-SHA256 iterations", default: String(DEFAULT_ITERATIONS) },
+];
+
+const COMMANDS: CommandSpec[] = [
+  { name: "init", summary: "create the security directory, the bootstrap key and the first security file (idempotent)", flags: ISSUE_FLAGS },
+  { name: "issue", summary: "write a further security file with a new shared secret (out-of-band re-issue)", flags: ISSUE_FLAGS },
+  {
+    name: "serve",
+    summary: "run the ClawChat server",
+    flags: [
+      { name: "dir", value: "<dir>", help: "security directory written by `clawchat init`", required: true },
+      { name: "bind", value: "<addr>", help: "address to bind (0.0.0.0 to accept the internet)", default: "127.0.0.1" },
+      { name: "port", value: "<n>", help: "home UDP port (default: server_udp_port of the security file)" },
+      { name: "gateway-url", value: "<url>", help: "OpenClaw gateway on loopback (default: $OPENCLAW_GATEWAY_URL, else http://127.0.0.1:<gateway.port or 18789>)" },
+      { name: "openclaw-config", value: "<path>", help: "openclaw.json holding gateway.auth.token (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)" },
+      { name: "log-level", value: "<level>", help: "debug, info, warn or error", default: "info" },
+    ],
+  },
+  {
+    name: "status",
+    summary: "print the running server's status: sessions, gateway calls, drops by reason (written every 10 s)",
+    flags: [{ name: "dir", value: "<dir>", help: "security directory of the server", required: true }],
+  },
+  {
+    name: "connect",
+    summary: "connect to a ClawChat server and chat (stdin lines, or --message)",
+    flags: [
+      { name: "security-file", value: "<file>", help: "the .sec file from the server (mode 600)", required: true },
+      { name: "bootstrap-key", value: "<file>", help: "the bootstrap key file (mode 600)", required: true },
+      { name: "server", value: "<host:port>", help: "override the address in the security file" },
+      { name: "message", value: "<text>", help: "send one message, print the answer, exit (non-zero with the server's reason on failure)" },
+      { name: "timeout", value: "<seconds>", help: "give up on an answer after this long", default: "150" },
+      { name: "compromised", value: "<reason>", implied: "user_initiated", help: "send the compromised signal: both sides delete their keys and files" },
+    ],
+  },
+];
+
+async function serve(values: Values): Promise<void> {
+  const logLevel = values["log-level"] as string;
+  if (!["debug", "info", "warn", "error"].includes(logLevel)) {
+    throw new ConfigError("log-level", `\`--log-level\` must be debug, info, warn or error; got ${JSON.stringify(logLevel)}`);
+  }
+  const port = integer("port", 1, 65535, values.port);
+  const server = new ClawChatServer({
+    dir: resolve(values.dir as string),
+    bind: values.bind,
+    port,
+    logger: new JsonLinesLogger(undefined, logLevel as LogLevel),
+    chatHandler: gatewayChatHandler({ url: values["gateway-url"] ?? process.env.OPENCLAW_GATEWAY_URL, configPath: values["openclaw-config"] }),
+  });
+  await server.start();
+  await new Promise<void>((resolveStop) => {
+    const stop = (): void => resolveStop();
+    process.once("SIGTERM", stop);
+    process.once("SIGINT", stop);
+  });
+  await server.close();
 }
 
-export function buildProgram(): Command {
-  const program = new Command("clawchat")
-    .description("ClawChat v2: end-to-end encrypted UDP chat with an OpenClaw host (protocol: docs/clawchat-protocol.md)")
-    .version(VERSION);
+async function status(values: Values): Promise<void> {
+  const path = join(resolve(values.dir as string), "status.json");
+  const text = await fs.readFile(path, "utf8").catch(() => {
+    throw new ConfigError("dir", `\`--dir\` has no status.json (${path}): is \`clawchat serve\` running with this directory?`);
+  });
+  const written = Date.parse((JSON.parse(text) as { time?: string }).time ?? "");
+  process.stdout.write(text);
+  process.stderr.write(`written ${Math.round((Date.now() - written) / 1000)} s ago\n`);
+}
 
-  addIssueOptions(program.command("init").description("create the security directory, the bootstrap key and the first security file (idempotent)")).action(
-    async (flags: IssueFlags) => init(flags),
-  );
+/** Rejects after `seconds` unless `work` settles first (the CLI must exit, whatever the server does). */
+function within<T>(seconds: number, work: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
 
-  addIssueOptions(program.command("issue").description("write a further security file with a new shared secret (out-of-band re-issue)")).action(
-    async (flags: IssueFlags) => {
+async function connect(values: Values): Promise<void> {
+  const timeout = integer("timeout", 1, 86_400, values.timeout) as number;
+  const client = await ClawChatClient.open(resolve(values["security-file"] as string), resolve(values["bootstrap-key"] as string), {
+    clock: new SystemClock(),
+    server: values.server ? parseServerOverride(values.server) : undefined,
+  });
+  process.stderr.write(`connected (session ${client.connectionId})\n`);
+  try {
+    if (values.compromised !== undefined) {
+      const ack = await client.reportCompromised(values.compromised);
+      process.stdout.write(`server acknowledged: ${ack.action}; new security file ready: ${ack.new_file_ready}. Local security file deleted.\n`);
+      return;
+    }
+    if (values.message !== undefined) {
+      process.stdout.write(`${await within(timeout, client.chat(values.message))}\n`);
+      return;
+    }
+    const lines = createInterface({ input: process.stdin, terminal: false });
+    for await (const line of lines) {
+      if (line.trim() === "") continue;
+      try {
+        process.stdout.write(`${await within(timeout, client.chat(line))}\n`);
+      } catch (error) {
+        process.stderr.write(`error: ${(error as Error).message}\n`);
+        if (!client.isOpen) break;
+      }
+    }
+  } finally {
+    await client.close();
+  }
+}
+
+async function run(command: CommandSpec, values: Values): Promise<void> {
+  switch (command.name) {
+    case "init":
+      return init(issueFlags(values));
+    case "issue": {
+      const flags = issueFlags(values);
       const dir = resolve(flags.dir);
       await checkSecurityDirectory(dir);
       const key = await readBootstrapKey(join(dir, BOOTSTRAP_KEY_FILE));
       process.stdout.write(`${await issue(dir, key, flags)}\n`);
       key.fill(0);
-    },
-  );
-
-  program
-    .command("serve")
-    .description("run the ClawChat server")
-    .requiredOption("--dir <dir>", "security directory written by `clawchat init`")
-    .option("--bind <addr>", "address to bind (0.0.0.0 to accept the internet)", "127.0.0.1")
-    .option("--port <n>", "home UDP port (default: server_udp_port of the security file)", integer("port", 1, 65535))
-    .option("--gateway-url <url>", "OpenClaw gateway on loopback (default: $OPENCLAW_GATEWAY_URL, else http://127.0.0.1:<gateway.port or 18789>)")
-    .option("--openclaw-config <path>", "openclaw.json holding gateway.auth.token (default: $OPENCLAW_CONFIG_PATH or ~/.openclaw/openclaw.json)")
-    .option("--log-level <level>", "debug, info, warn or error", "info")
-    .action(async (flags: { dir: string; bind: string; port?: number; gatewayUrl?: string; openclawConfig?: string; logLevel: string }) => {
-      if (!["debug", "info", "warn", "error"].includes(flags.logLevel)) {
-        throw new ConfigError("log-level", `\`--log-level\` must be debug, info, warn or error; got ${JSON.stringify(flags.logLevel)}`);
-      }
-      const server = new ClawChatServer({
-        dir: resolve(flags.dir),
-        bind: flags.bind,
-        port: flags.port,
-        logger: new JsonLinesLogger(undefined, flags.logLevel as LogLevel),
-        chatHandler: gatewayChatHandler({ url: flags.gatewayUrl ?? process.env.OPENCLAW_GATEWAY_URL, configPath: flags.openclawConfig }),
-      });
-      await server.start();
-      await new Promise<void>((resolveStop) => {
-        const stop = (): void => resolveStop();
-        process.once("SIGTERM", stop);
-        process.once("SIGINT", stop);
-      });
-      await server.close();
-    });
-
-  program
-    .command("connect")
-    .description("connect to a ClawChat server and chat (stdin lines, or --message)")
-    .requiredOption("--security-file <file>", "the .sec file from the server (mode 600)")
-    .requiredOption("--bootstrap-key <file>", "the bootstrap key file (mode 600)")
-    .option("--server <host:port>", "override the address in the security file")
-    .option("--message <text>", "send one message, print the answer, exit")
-    .option("--compromised [reason]", "send the compromised signal: both sides delete their keys and files")
-    .action(async (flags: { securityFile: string; bootstrapKey: string; server?: string; message?: string; compromised?: string | boolean }) => {
-      const client = await ClawChatClient.open(resolve(flags.securityFile), resolve(flags.bootstrapKey), {
-        clock: new SystemClock(),
-        server: flags.server ? parseServerOverride(flags.server) : undefined,
-      });
-      process.stderr.write(`connected (session ${client.connectionId})\n`);
-      if (flags.compromised !== undefined) {
-        const ack = await client.reportCompromised(typeof flags.compromised === "string" ? flags.compromised : "user_initiated");
-        process.stdout.write(`server acknowledged: ${ack.action}; new security file ready: ${ack.new_file_ready}. Local security file deleted.\n`);
-        return;
-      }
-      if (flags.message !== undefined) {
-        process.stdout.write(`${await client.chat(flags.message)}\n`);
-        await client.close();
-        return;
-      }
-      const lines = createInterface({ input: process.stdin, terminal: false });
-      for await (const line of lines) {
-        if (line.trim() === "") continue;
-        try {
-          process.stdout.write(`${await client.chat(line)}\n`);
-        } catch (error) {
-          process.stderr.write(`error: ${(error as Error).message}\n`);
-          if (!client.isOpen) break;
-        }
-      }
-      await client.close();
-    });
-
-  return program;
+      return;
+    }
+    case "serve":
+      return serve(values);
+    case "status":
+      return status(values);
+    default:
+      return connect(values);
+  }
 }
 
+const DESCRIPTION = "ClawChat v2: end-to-end encrypted UDP chat with an OpenClaw host (protocol: docs/clawchat-protocol.md)";
+
+/** Runs the CLI; resolves with the exit code: 0 done, 1 failed (network, server), 2 bad input. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
-  program.exitOverride();
-  program.configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  const [name, ...rest] = argv.slice(2);
+  if (name === "--version" || name === "-V") return void process.stdout.write(`${VERSION}\n`), 0;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") return void process.stdout.write(programHelp(DESCRIPTION, COMMANDS)), name === undefined ? 2 : 0;
   try {
-    await program.parseAsync(argv);
+    const command = COMMANDS.find((candidate) => candidate.name === name);
+    if (!command) throw new ConfigError("command", `unknown command ${JSON.stringify(name)}; commands: ${COMMANDS.map((c) => c.name).join(", ")}`);
+    const values = parseFlags(command, rest);
+    if (values === "help") return void process.stdout.write(commandHelp(command)), 0;
+    await run(command, values);
     return 0;
   } catch (error) {
-    if (error instanceof ConfigError) {
-      process.stderr.write(`clawchat: ${error.message}\n`);
-      return 2;
-    }
-    const code = (error as { code?: string; exitCode?: number }).code;
-    if (typeof code === "string" && code.startsWith("commander.")) {
-      return (error as { exitCode?: number }).exitCode ?? 2;
-    }
     process.stderr.write(`clawchat: ${(error as Error).message}\n`);
-    return 1;
+    return error instanceof ConfigError ? 2 : 1;
   }
 }
 
 main(process.argv).then(
   (code) => {
     process.exitCode = code;
+    // A client or server left open by a failure must not keep the process alive.
+    if (code !== 0) setTimeout(() => process.exit(code), 100).unref();
   },
   (error: unknown) => {
     process.stderr.write(`clawchat: ${String(error)}\n`);

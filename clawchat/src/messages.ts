@@ -75,7 +75,8 @@ export function decodeFileMessage(plaintext: Buffer): FileMessage | undefined {
     if (count === 0 || index >= count || nameLength === 0 || plaintext.length < 18 + nameLength) return undefined;
     const data = plaintext.subarray(18 + nameLength);
     if (data.length > CHUNK_BYTES) return undefined;
-    const name = plaintext.toString("utf8", 18, 18 + nameLength);
+    const name = decodeUtf8(plaintext.subarray(18, 18 + nameLength));
+    if (name === undefined) return undefined;
     return { op: "chunk", chunk: { id: plaintext.subarray(1, 9), index, count, data }, name };
   }
   if (plaintext[0] === FileOp.result && plaintext.length >= 10) {
@@ -98,8 +99,21 @@ export function encodePresence(status: PresenceName, note = ""): Buffer {
 export function decodePresence(plaintext: Buffer): { status: PresenceName; note: string } | undefined {
   const status = PRESENCE_NAMES[plaintext[0] ?? 255];
   if (status === undefined || plaintext.length > 257) return undefined;
-  return { status, note: plaintext.toString("utf8", 1) };
+  const note = decodeUtf8(plaintext.subarray(1));
+  return note === undefined ? undefined : { status, note };
 }
+
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
+
+/** Text fields must be valid UTF-8 (§6): undefined for anything else, never a silent U+FFFD. */
+export function decodeUtf8(bytes: Uint8Array): string | undefined {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
 
 export const KeyRotationOp = { offer: 0x01, accept: 0x02, confirm: 0x03, request: 0x04 } as const;
 
@@ -206,6 +220,8 @@ export const ErrorCode = {
   sessionTerminated: 3,
   tooLarge: 4,
   busy: 5,
+  /** Too many gateway calls running for this session or this server (§6.4); nothing was asked, retry later. */
+  overloaded: 6,
 } as const;
 
 /** Error: code (u16) ‖ reference (8: the chat or file ID it answers, or zeros) ‖ UTF-8 text (≤ 512 bytes). */

@@ -38,6 +38,7 @@ export const MessageType = {
   compromisedAck: 0x0a,
   hello: 0x0b,
   welcome: 0x0c,
+  ack: 0x0d,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
