@@ -2,7 +2,8 @@
  * The audit log: metadata of every state-changing request, login, API-key
  * use and credential access (who, when, action, target, result, bytes,
  * latency). Never a body, a secret or content. Append-only: the API has no
- * route that edits or deletes entries.
+ * route that edits or deletes entries (`complete` only fills in the answer's
+ * size and latency on the entry its own request wrote).
  *
  *   app.audit.record({ action: "instance.create", actorUserId, target: id, result: "ok" })
  */
@@ -39,8 +40,12 @@ export interface AuditQuery {
 export class AuditLog {
   constructor(private readonly db: Kysely<Database>) {}
 
-  async record(entry: AuditRecord, db: Kysely<Database> = this.db): Promise<void> {
-    await db
+  /**
+   * Appends an entry and returns its id. Pass the transaction of the change
+   * it records, so both commit or neither does.
+   */
+  async record(entry: AuditRecord, db: Kysely<Database> = this.db): Promise<number> {
+    const row = await db
       .insertInto("audit_log")
       .values({
         at: nowIso(),
@@ -57,6 +62,25 @@ export class AuditLog {
         ip: entry.ip ?? null,
         request_id: entry.requestId ?? null,
       })
+      .returning("id")
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
+
+  /**
+   * Fills in what only the answer knows (final status, bytes sent, latency)
+   * on the entry a request wrote in the transaction of its change.
+   */
+  async complete(id: number, answer: { result: AuditResult; statusCode: number; bytesOut: number; latencyMs: number }): Promise<void> {
+    await this.db
+      .updateTable("audit_log")
+      .set({
+        result: answer.result,
+        status_code: answer.statusCode,
+        bytes_out: answer.bytesOut,
+        latency_ms: Math.round(answer.latencyMs * 1000) / 1000,
+      })
+      .where("id", "=", id)
       .execute();
   }
 

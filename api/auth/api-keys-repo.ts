@@ -45,6 +45,18 @@ export async function revokeApiKey(db: Db, userId: string, id: string): Promise<
   return "revoked";
 }
 
+/** Revokes every active key of the account at once; returns the ids it revoked. */
+export async function revokeAllApiKeys(db: Db, userId: string): Promise<string[]> {
+  const revoked = await db
+    .updateTable("api_keys")
+    .set({ revoked_at: nowIso() })
+    .where("user_id", "=", userId)
+    .where("revoked_at", "is", null)
+    .returning("id")
+    .execute();
+  return revoked.map((row) => row.id).sort();
+}
+
 export async function touchApiKey(db: Db, id: string, at: string): Promise<void> {
   await db.updateTable("api_keys").set({ last_used_at: at }).where("id", "=", id).execute();
 }

@@ -10,6 +10,7 @@ import { ConfigError } from "../../program/errors";
 import { parseHostConfig } from "../../program/host-config";
 import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Database } from "../db/schema";
+import { plainTransaction, type TransactOf } from "../db/transact";
 import type { Operation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
@@ -102,6 +103,8 @@ export async function createInstance(
   db: Kysely<Database>,
   deps: { credentials: CredentialProvider; queue: QueueSettings; dbEngine: "sqlite" | "postgres" },
   request: { userId: string; body: CreateInstanceRequest; idempotencyKey: string | undefined },
+  /** Runs the insert transaction (the route passes one that adds the audit entry). */
+  transact: TransactOf<CreateInstanceResult> = plainTransaction(db),
 ): Promise<CreateInstanceResult> {
   const { userId, body, idempotencyKey } = request;
   const hash = requestHash(body);
@@ -123,7 +126,7 @@ export async function createInstance(
   const stackName = stackNameFor(userId, id);
   const at = now();
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await transact(async (trx) => {
       await assertInstanceAllowed(trx, userId, deps.dbEngine);
       const instance: Instance = {
         id,
@@ -211,12 +214,14 @@ export async function enqueueOperation(
   queue: QueueSettings,
   instance: Instance,
   operation: Operation,
+  /** Runs the enqueue transaction (the route passes one that adds the audit entry). */
+  transact: TransactOf<Job> = plainTransaction(db),
 ): Promise<Job> {
   if (instance.status === "destroyed" && operation !== "preview") {
     throw new HttpError(409, `the instance is destroyed; \`${operation}\` needs a live stack`);
   }
   try {
-    return await db.transaction().execute(async (trx) => {
+    return await transact(async (trx) => {
       const job = await enqueueJob(trx, {
         instanceId: instance.id,
         userId: instance.user_id,

@@ -268,29 +268,32 @@ export type CancelOutcome = "cancelled" | "requested" | "finished" | "not_found"
  * sees the request at its next heartbeat and aborts the engine).
  */
 export async function cancelJob(db: Kysely<Database>, jobId: string): Promise<CancelOutcome> {
-  return db.transaction().execute(async (trx) => {
-    const at = now();
-    const queued = await trx
-      .updateTable("jobs")
-      .set({ state: "cancelled", finished_at: at, updated_at: at, error: "cancelled before it started", error_code: "cancelled" })
-      .where("id", "=", jobId)
-      .where("state", "=", "queued")
-      .returning(["instance_id", "operation"])
-      .executeTakeFirst();
-    if (queued) {
-      if (queued.operation !== "preview") await settleCancelledInstance(trx, queued.instance_id);
-      return "cancelled";
-    }
-    const running = await trx
-      .updateTable("jobs")
-      .set({ cancel_requested: 1, updated_at: at })
-      .where("id", "=", jobId)
-      .where("state", "=", "running")
-      .executeTakeFirst();
-    if (Number(running.numUpdatedRows) === 1) return "requested";
-    const exists = await trx.selectFrom("jobs").select("id").where("id", "=", jobId).executeTakeFirst();
-    return exists ? "finished" : "not_found";
-  });
+  return db.transaction().execute((trx) => cancelJobIn(trx, jobId));
+}
+
+/** `cancelJob` inside the caller's transaction (the route's, which also holds its audit entry). */
+export async function cancelJobIn(trx: Transaction<Database>, jobId: string): Promise<CancelOutcome> {
+  const at = now();
+  const queued = await trx
+    .updateTable("jobs")
+    .set({ state: "cancelled", finished_at: at, updated_at: at, error: "cancelled before it started", error_code: "cancelled" })
+    .where("id", "=", jobId)
+    .where("state", "=", "queued")
+    .returning(["instance_id", "operation"])
+    .executeTakeFirst();
+  if (queued) {
+    if (queued.operation !== "preview") await settleCancelledInstance(trx, queued.instance_id);
+    return "cancelled";
+  }
+  const running = await trx
+    .updateTable("jobs")
+    .set({ cancel_requested: 1, updated_at: at })
+    .where("id", "=", jobId)
+    .where("state", "=", "running")
+    .executeTakeFirst();
+  if (Number(running.numUpdatedRows) === 1) return "requested";
+  const exists = await trx.selectFrom("jobs").select("id").where("id", "=", jobId).executeTakeFirst();
+  return exists ? "finished" : "not_found";
 }
 
 /** An instance whose only queued operation was cancelled goes back to what its outputs say. */

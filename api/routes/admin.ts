@@ -1,13 +1,13 @@
 /** Administration of accounts (role `admin` only). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { revokeAllForUser } from "../auth/sessions-repo";
+import { signOutEverywhere } from "../auth/sign-out";
 import { createInvite, deleteInvite, listInvites } from "../auth/invites-repo";
 import { assignPlan, listPlans, MAX_PLAN_INSTANCES, PLAN_ID, upsertPlan } from "../auth/plans-repo";
 import { countAdmins, deleteUser, findUserById, listUsers, setRole } from "../auth/users-repo";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, email, errorResponses, idParams } from "../http/schemas";
-import { inviteView, inviteViewSchema, planView, planViewSchema, userView, userViewSchema } from "./views";
+import { inviteView, inviteViewSchema, planView, planViewSchema, signOutViewSchema, userView, userViewSchema } from "./views";
 
 export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   const adminOnly = [app.authenticate, app.requireAdmin];
@@ -50,7 +50,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       const { id } = request.params;
       const { role, plan } = request.body;
       request.auditTarget = id;
-      const user = await app.db.transaction().execute(async (trx) => {
+      const user = await app.audited(request, 200, async (trx) => {
         const current = await findUserById(trx, id);
         if (!current) throw notFound(`account \`${id}\``);
         if (role !== undefined) {
@@ -81,8 +81,11 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const { invite, token } = await createInvite(app.db, { email: request.body.email, createdBy: request.principal!.userId, expiresInDays: request.body.expiresInDays });
-      request.auditTarget = invite.id;
+      const { invite, token } = await app.audited(request, 201, async (trx) => {
+        const created = await createInvite(trx, { email: request.body.email, createdBy: request.principal!.userId, expiresInDays: request.body.expiresInDays });
+        request.auditTarget = created.invite.id;
+        return created;
+      });
       return reply.code(201).send({ ...inviteView(invite), token });
     },
   );
@@ -116,7 +119,9 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       request.auditTarget = request.params.id;
-      if (!(await deleteInvite(app.db, request.params.id))) throw notFound(`unused invitation \`${request.params.id}\``);
+      await app.audited(request, 204, async (trx) => {
+        if (!(await deleteInvite(trx, request.params.id))) throw notFound(`unused invitation \`${request.params.id}\``);
+      });
       return reply.code(204).send(null);
     },
   );
@@ -151,7 +156,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       request.auditTarget = request.params.id;
-      return planView(await upsertPlan(app.db, { id: request.params.id, ...request.body }));
+      return planView(await app.audited(request, 200, (trx) => upsertPlan(trx, { id: request.params.id, ...request.body })));
     },
   );
 
@@ -171,7 +176,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const { id } = request.params;
       request.auditTarget = id;
-      await app.db.transaction().execute(async (trx) => {
+      await app.audited(request, 204, async (trx) => {
         const current = await findUserById(trx, id);
         if (!current) throw notFound(`account \`${id}\``);
         if (current.role === "admin" && (await countAdmins(trx)) <= 1) {
@@ -191,18 +196,29 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { audit: "admin.user.sessions.revoke" },
       schema: {
         tags: ["admin"],
-        summary: "Sign an account out everywhere: revoke every refresh token (access tokens end within their 15 minutes)",
+        summary:
+          "Sign an account out everywhere: every refresh token revoked, every access token issued before now refused, and every agent API key revoked unless `keepApiKeys` is true",
         security: bearerSecurity,
         params: idParams,
-        response: { 204: z.null(), ...errorResponses },
+        body: z
+          .strictObject({ keepApiKeys: z.boolean().default(false).describe("Leave the account's agent API keys working (default: revoke them all)") })
+          .nullish(),
+        response: { 200: signOutViewSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
       const { id } = request.params;
       request.auditTarget = id;
-      if (!(await findUserById(app.db, id))) throw notFound(`account \`${id}\``);
-      await revokeAllForUser(app.db, id);
-      return reply.code(204).send(null);
+      const answer = await app.audited(request, 200, async (trx) => {
+        if (!(await findUserById(trx, id))) throw notFound(`account \`${id}\``);
+        return signOutEverywhere(trx, app.audit, {
+          userId: id,
+          keepApiKeys: request.body?.keepApiKeys ?? false,
+          reason: "sign_out",
+          by: { userId: request.principal!.userId, ip: request.ip, requestId: request.id },
+        });
+      });
+      return reply.code(200).send(answer);
     },
   );
 };

@@ -5,7 +5,7 @@ import { generateApiKey } from "../auth/api-key-format";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys-repo";
 import { SCOPES } from "../auth/principal";
 import { sha256Hex } from "../auth/tokens";
-import { notFound } from "../http/errors";
+import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
 import { apiKeyView, apiKeyViewSchema } from "./views";
 
@@ -33,27 +33,25 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const userId = request.principal!.userId;
-      const existing = await listApiKeys(app.db, userId);
-      if (existing.filter((k) => k.revoked_at === null).length >= MAX_KEYS_PER_USER) {
-        return reply.code(409).send({
-          statusCode: 409,
-          error: "Conflict",
-          message: `at most ${MAX_KEYS_PER_USER} active API keys per account: revoke one first`,
-          requestId: request.id,
-        });
-      }
       const generated = generateApiKey();
       const { expiresInDays } = request.body;
-      const row = await insertApiKey(app.db, {
-        id: `key_${generated.id}`,
-        userId,
-        name: request.body.name,
-        prefix: generated.prefix,
-        keyHash: sha256Hex(generated.key),
-        scopes: [...new Set(request.body.scopes)],
-        expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000).toISOString() : null,
+      const row = await app.audited(request, 201, async (trx) => {
+        const existing = await listApiKeys(trx, userId);
+        if (existing.filter((k) => k.revoked_at === null).length >= MAX_KEYS_PER_USER) {
+          throw conflict(`at most ${MAX_KEYS_PER_USER} active API keys per account: revoke one first`);
+        }
+        const inserted = await insertApiKey(trx, {
+          id: `key_${generated.id}`,
+          userId,
+          name: request.body.name,
+          prefix: generated.prefix,
+          keyHash: sha256Hex(generated.key),
+          scopes: [...new Set(request.body.scopes)],
+          expiresAt: expiresInDays ? new Date(Date.now() + expiresInDays * 86_400_000).toISOString() : null,
+        });
+        request.auditTarget = inserted.id;
+        return inserted;
       });
-      request.auditTarget = row.id;
       return reply.code(201).send({ ...apiKeyView(row), key: generated.key });
     },
   );
@@ -87,8 +85,10 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       request.auditTarget = request.params.id;
-      const outcome = await revokeApiKey(app.db, request.principal!.userId, request.params.id);
-      if (outcome === "missing") throw notFound(`API key \`${request.params.id}\``);
+      await app.audited(request, 204, async (trx) => {
+        const outcome = await revokeApiKey(trx, request.principal!.userId, request.params.id);
+        if (outcome === "missing") throw notFound(`API key \`${request.params.id}\``);
+      });
       return reply.code(204).send(null);
     },
   );

@@ -25,6 +25,13 @@ const tokenPair = z.object({
 
 const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
 
+/** A refresh that changed nothing: its transaction is rolled back and the route answers 401. */
+class RefreshRefused extends Error {
+  constructor(readonly outcome: "reused" | "gone") {
+    super(`refresh token ${outcome}`);
+  }
+}
+
 export const authRoutes: FastifyPluginAsyncZod = async (app) => {
   const strict = { rateLimit: { max: app.config.rateLimit.loginMax, timeWindow: app.config.rateLimit.windowMs } };
 
@@ -52,9 +59,8 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       if (await findUserByEmail(app.db, address)) throw conflict("`email`: an account with this email already exists", "body.email");
       const passwordHash = await app.passwords.hash(secret);
-      const user = await app.db
-        .transaction()
-        .execute(async (trx) => {
+      const user = await app
+        .audited(request, 201, async (trx) => {
           // An invitation is spent in the transaction that creates the account (open mode still checks one it is given).
           const spent = invite === undefined ? undefined : await spendInvite(trx, invite, address);
           if (invite !== undefined && !spent) {
@@ -62,6 +68,8 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
           }
           const created = await insertUser(trx, { email: address, passwordHash, role: "user", keySalt: randomBytes(32).toString("base64") });
           if (spent) await markInviteUser(trx, spent.id, created.id);
+          request.auditActor = created.id;
+          request.auditTarget = created.id;
           return created;
         })
         .catch((error: unknown) => {
@@ -69,8 +77,6 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
           if (isUniqueViolation(error)) throw conflict("`email`: an account with this email already exists", "body.email");
           throw error;
         });
-      request.auditActor = user.id;
-      request.auditTarget = user.id;
       return reply.code(201).send(userView(user));
     },
   );
@@ -91,7 +97,8 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       const ok = await app.passwords.verify(user?.password_hash, request.body.password);
       if (user) request.auditActor = user.id;
       if (!user || !ok) throw unauthorized("email or password is wrong");
-      return issueTokens(app, user.id, user.role, newId("fam"));
+      // The new session and the login's audit entry commit together.
+      return app.audited(request, 200, (trx) => issueTokens(app, user.id, user.role, newId("fam"), trx));
     },
   );
 
@@ -113,32 +120,42 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       request.auditTarget = session.family_id;
       if (session.revoked_at !== null) throw unauthorized("refresh token was revoked: sign in again");
       const expired = Date.parse(session.expires_at) <= Date.now();
-      // Spending the old token and storing the next one happen together or not at all.
+      // Spending the old token, storing the next one and the audit entry happen together or not at all.
       const outcome =
         session.spent_at !== null
           ? ("reused" as const)
           : expired
             ? ("expired" as const)
-            : await app.db.transaction().execute(async (trx) => {
-                // Another request may have spent it since we read it: that is reuse too.
-                if (!(await spendSession(trx, session.id))) return "reused" as const;
-                const user = await findUserById(trx, session.user_id);
-                if (!user) return "gone" as const;
-                return issueTokens(app, user.id, user.role, session.family_id, trx);
-              });
+            : await app
+                .audited(request, 200, async (trx) => {
+                  // Another request may have spent it since we read it: that is reuse too.
+                  if (!(await spendSession(trx, session.id))) throw new RefreshRefused("reused");
+                  const user = await findUserById(trx, session.user_id);
+                  if (!user) throw new RefreshRefused("gone");
+                  return issueTokens(app, user.id, user.role, session.family_id, trx);
+                })
+                .catch((error: unknown) => {
+                  if (error instanceof RefreshRefused) return error.outcome;
+                  throw error;
+                });
       if (outcome === "expired") throw unauthorized("refresh token expired: sign in again");
       if (outcome === "gone") throw unauthorized("refresh token is not valid");
       if (outcome === "reused") {
-        // A spent token presented again: stolen or replayed. End the whole session family.
-        await revokeFamily(app.db, session.family_id);
-        await app.audit.record({
-          action: "auth.refresh.reuse",
-          result: "denied",
-          actorUserId: session.user_id,
-          actorKind: "user",
-          target: session.family_id,
-          ip: request.ip,
-          requestId: request.id,
+        // A spent token presented again: stolen or replayed. End the whole session family, with its own entry.
+        await app.db.transaction().execute(async (trx) => {
+          await revokeFamily(trx, session.family_id);
+          await app.audit.record(
+            {
+              action: "auth.refresh.reuse",
+              result: "denied",
+              actorUserId: session.user_id,
+              actorKind: "user",
+              target: session.family_id,
+              ip: request.ip,
+              requestId: request.id,
+            },
+            trx,
+          );
         });
         throw unauthorized("refresh token was already used: every session of this login is revoked; sign in again");
       }
@@ -162,7 +179,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       if (session) {
         request.auditActor = session.user_id;
         request.auditTarget = session.family_id;
-        await revokeFamily(app.db, session.family_id);
+        await app.audited(request, 204, (trx) => revokeFamily(trx, session.family_id));
       }
       return reply.code(204).send(null);
     },

@@ -28,8 +28,11 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const userId = request.principal!.userId;
-      const row = await app.db.transaction().execute((trx) => app.vault.create(userId, request.body, trx));
-      request.auditTarget = row.id;
+      const row = await app.audited(request, 201, async (trx) => {
+        const created = await app.vault.create(userId, request.body, trx);
+        request.auditTarget = created.id;
+        return created;
+      });
       return reply.code(201).send(credentialView(row));
     },
   );
@@ -82,10 +85,9 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       request.auditTarget = request.params.id;
-      const deleted = await app.db
-        .transaction()
-        .execute((trx) => deleteCredential(trx, request.principal!.userId, request.params.id));
-      if (!deleted) throw notFound(`credential \`${request.params.id}\``);
+      await app.audited(request, 204, async (trx) => {
+        if (!(await deleteCredential(trx, request.principal!.userId, request.params.id))) throw notFound(`credential \`${request.params.id}\``);
+      });
       return reply.code(204).send(null);
     },
   );
@@ -113,7 +115,7 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
         actor: { kind: principal.kind, apiKeyId: principal.apiKeyId ?? null, requestId: request.id, ip: request.ip },
       });
       const result = await testCredential(secret, { digitalOceanApiUrl: app.config.digitalOceanApiUrl });
-      await markTested(app.db, request.params.id, result.ok);
+      await app.audited(request, 200, (trx) => markTested(trx, request.params.id, result.ok));
       return result;
     },
   );

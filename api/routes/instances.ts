@@ -105,6 +105,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         app.db,
         { credentials: app.jobs.credentials, queue: app.jobs.settings.queue, dbEngine: app.dbEngine },
         { userId: request.principal!.userId, body: request.body, idempotencyKey: request.headers["idempotency-key"] },
+        (work) =>
+          app.audited(request, 201, async (trx) => {
+            const created = await work(trx);
+            request.auditTarget = created.instance.id;
+            return created;
+          }),
       );
       request.auditTarget = result.instance.id;
       if (result.created) app.jobs.wake();
@@ -167,7 +173,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const instance = await ownInstance(request.principal!.userId, request.params.id);
       request.auditTarget = instance.id;
-      let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview");
+      let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview", (work) => app.audited(request, 202, work));
       app.jobs.wake();
       const deadline = Date.now() + request.query.wait * 1000;
       while (!isFinished(job) && Date.now() < deadline) {
@@ -195,7 +201,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       handler: async (request, reply) => {
         const instance = await ownInstance(request.principal!.userId, request.params.id);
         request.auditTarget = instance.id;
-        const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation);
+        const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation, (work) => app.audited(request, 202, work));
         app.jobs.wake();
         return reply.code(202).send({ job: jobView(job) });
       },
@@ -221,7 +227,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       const { id } = request.params;
       request.auditTarget = id;
       const { registrationToken, gatewayToken, tlsCertSha256 } = request.body;
-      await app.db.transaction().execute(async (trx) => {
+      await app.audited(request, 204, async (trx) => {
         const instance = await trx.selectFrom("instances").selectAll().where("id", "=", id).executeTakeFirst();
         // An unknown instance answers like an unknown token: ids are not confirmed to strangers.
         if (!instance) throw new HttpError(401, REDEEM_REFUSALS.unknown[1], "body.registrationToken");

@@ -14,7 +14,7 @@ import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
 import { readJobEvents } from "../jobs/events";
 import { findUserJob, isFinished } from "../jobs/instances";
-import { cancelJob, getJob } from "../jobs/queue";
+import { cancelJobIn, getJob } from "../jobs/queue";
 import type { Job } from "../jobs/tables";
 import { jobView, jobViewSchema } from "../jobs/views";
 
@@ -70,9 +70,16 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       const job = await ownJob(request.principal!.userId, request.params.id);
       request.auditTarget = job.id;
-      const outcome = await cancelJob(app.db, job.id);
-      if (outcome === "finished") throw conflict(`job \`${job.id}\` already finished (${job.state}); nothing to cancel`);
-      if (outcome === "not_found") throw notFound(`job \`${job.id}\``);
+      const outcome = await app.audited(
+        request,
+        (cancelled) => (cancelled === "cancelled" ? 200 : 202),
+        async (trx) => {
+          const result = await cancelJobIn(trx, job.id);
+          if (result === "finished") throw conflict(`job \`${job.id}\` already finished (${job.state}); nothing to cancel`);
+          if (result === "not_found") throw notFound(`job \`${job.id}\``);
+          return result;
+        },
+      );
       if (outcome === "requested") app.jobs.worker?.cancelLocal(job.id);
       const latest = (await getJob(app.db, job.id)) ?? job;
       return reply.code(outcome === "cancelled" ? 200 : 202).send(jobView(latest));

@@ -1,11 +1,11 @@
 /** The signed-in account: read it, change its password, delete it (crypto-erasing its credentials). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { revokeAllForUser } from "../auth/sessions-repo";
+import { signOutEverywhere } from "../auth/sign-out";
 import { countAdmins, deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
 import { conflict, HttpError, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, password } from "../http/schemas";
-import { userView, userViewSchema } from "./views";
+import { signOutViewSchema, userView, userViewSchema } from "./views";
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
@@ -33,10 +33,15 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       config: { audit: "account.password", rateLimit: { max: app.config.rateLimit.loginMax, timeWindow: app.config.rateLimit.windowMs } },
       schema: {
         tags: ["account"],
-        summary: "Change the password; every refresh token is revoked, so other devices sign in again",
+        summary:
+          "Change the password: the account is signed out everywhere (refresh tokens, earlier access tokens) and its agent API keys are revoked unless `keepApiKeys` is true",
         security: bearerSecurity,
-        body: z.strictObject({ currentPassword: z.string().min(1).max(1024), newPassword: password }),
-        response: { 204: z.null(), ...errorResponses },
+        body: z.strictObject({
+          currentPassword: z.string().min(1).max(1024),
+          newPassword: password,
+          keepApiKeys: z.boolean().default(false).describe("Leave the account's agent API keys working (default: revoke them all)"),
+        }),
+        response: { 200: signOutViewSchema, ...errorResponses },
       },
     },
     async (request, reply) => {
@@ -49,11 +54,16 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       }
       request.auditTarget = userId;
       const passwordHash = await app.passwords.hash(request.body.newPassword);
-      await app.db.transaction().execute(async (trx) => {
+      const answer = await app.audited(request, 200, async (trx) => {
         await setPasswordHash(trx, userId, passwordHash);
-        await revokeAllForUser(trx, userId);
+        return signOutEverywhere(trx, app.audit, {
+          userId,
+          keepApiKeys: request.body.keepApiKeys,
+          reason: "password_change",
+          by: { userId, ip: request.ip, requestId: request.id },
+        });
       });
-      return reply.code(204).send(null);
+      return reply.code(200).send(answer);
     },
   );
 
@@ -78,7 +88,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
         throw new HttpError(403, "`password`: wrong password", "body.password");
       }
       request.auditTarget = userId;
-      await app.db.transaction().execute(async (trx) => {
+      await app.audited(request, 204, async (trx) => {
         // The last admin cannot leave: nobody could manage accounts, invitations or plans afterwards.
         if (user.role === "admin" && (await countAdmins(trx)) <= 1) {
           throw conflict("this is the last admin; make another account admin first (PATCH /v1/admin/users/{id})");

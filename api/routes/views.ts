@@ -15,6 +15,11 @@ export function userView(user: User): z.infer<typeof userViewSchema> {
   return { id: user.id, email: user.email, role: user.role, plan: user.plan_id, createdAt: user.created_at };
 }
 
+/** What a sign-out everywhere (password change, forced sign-out) answers. */
+export const signOutViewSchema = z.object({
+  apiKeysRevoked: z.number().int().describe("How many agent API keys were revoked (0 with `keepApiKeys: true`)"),
+});
+
 export const apiKeyViewSchema = z.object({
   id: z.string(),
   name: z.string(),

@@ -107,33 +107,37 @@ export class Vault {
     options: { passphrase?: string; actor?: DecryptActor } = {},
   ): Promise<CredentialSecret> {
     const started = performance.now();
-    let result: AuditResult = "error";
+    const actor = options.actor ?? { kind: "system" as const };
+    const entry = (result: AuditResult) => ({
+      action: "credential.decrypt",
+      result,
+      actorUserId: userId,
+      actorKind: actor.kind,
+      apiKeyId: actor.apiKeyId ?? null,
+      target: credentialId,
+      latencyMs: performance.now() - started,
+      ip: actor.ip ?? null,
+      requestId: actor.requestId ?? null,
+    });
+    let secret: CredentialSecret;
+    let rowId: string;
     try {
       const row = await findCredential(this.db, userId, credentialId);
       if (!row) throw new VaultError(404, `credential \`${credentialId}\` not found`);
       const salt = await findUserKeySalt(this.db, userId);
       if (!salt) throw new VaultError(404, "user not found");
-      const secret = await this.open(row, salt, options.passphrase);
-      await markUsed(this.db, row.id);
-      result = "ok";
-      return secret;
+      secret = await this.open(row, salt, options.passphrase);
+      rowId = row.id;
     } catch (error) {
-      if (error instanceof VaultError) result = error.statusCode === 403 ? "denied" : "invalid";
+      await this.audit?.record(entry(error instanceof VaultError ? (error.statusCode === 403 ? "denied" : "invalid") : "error"));
       throw error;
-    } finally {
-      const actor = options.actor ?? { kind: "system" as const };
-      await this.audit?.record({
-        action: "credential.decrypt",
-        result,
-        actorUserId: userId,
-        actorKind: actor.kind,
-        apiKeyId: actor.apiKeyId ?? null,
-        target: credentialId,
-        latencyMs: performance.now() - started,
-        ip: actor.ip ?? null,
-        requestId: actor.requestId ?? null,
-      });
     }
+    // The use mark and its audit entry commit together; without the entry the secret is not handed out.
+    await this.db.transaction().execute(async (trx) => {
+      await markUsed(trx, rowId);
+      await this.audit?.record(entry("ok"), trx);
+    });
+    return secret;
   }
 
   /** Decrypts a row in memory (no database access). Exposed for the rotation tool and the benchmark. */

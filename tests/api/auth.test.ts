@@ -330,7 +330,8 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       const victim = await signUp(api, "victim");
       const second = await login(api, victim);
       const response = await api.inject({ method: "DELETE", url: `/v1/admin/users/${victim.userId}/sessions`, headers: bearer(admin.accessToken) });
-      expect(response.statusCode).toBe(204);
+      expect(response.statusCode).toBe(200);
+      expect(json(response)).toEqual({ apiKeysRevoked: 0 });
       for (const refreshToken of [victim.refreshToken, second.refreshToken]) {
         expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken } })).statusCode).toBe(401);
       }
@@ -339,9 +340,58 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       const again = await login(api, victim);
       const byUser = await api.inject({ method: "DELETE", url: `/v1/admin/users/${admin.userId}/sessions`, headers: bearer(again.accessToken) });
       expect(byUser.statusCode).toBe(403);
-      const missing = await api.inject({ method: "DELETE", url: "/v1/admin/users/usr_nobody/sessions", headers: bearer(admin.accessToken) });
+      const missing = await api.inject({ method: "DELETE", url: "/v1/admin/users/usr_nobodyAAAAAAAAAAAAAAAA/sessions", headers: bearer(admin.accessToken) });
       expect(missing.statusCode).toBe(404);
       expect((await auditEntries(api)).filter((e) => e.action === "admin.user.sessions.revoke").map((e) => e.result)).toEqual(["ok", "denied", "invalid"]);
+    });
+
+    it("revokes the account's agent API keys with a forced sign-out unless the admin keeps them, counting and auditing each", async () => {
+      const victim = await signUp(api, "key-holder");
+      const mint = async (name: string) => {
+        const created = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(victim.accessToken), payload: { name, scopes: ["account:read"] } });
+        expect(created.statusCode).toBe(201);
+        remember(api, String(json(created).key));
+        return { id: String(json(created).id), key: String(json(created).key) };
+      };
+      const works = async (key: string) => (await api.inject({ method: "GET", url: "/v1/me", headers: bearer(key) })).statusCode;
+      const first = await mint("agent one");
+      const second = await mint("agent two");
+      const revokedEarlier = await mint("already revoked");
+      await api.inject({ method: "DELETE", url: `/v1/api-keys/${revokedEarlier.id}`, headers: bearer(victim.accessToken) });
+
+      const kept = await api.inject({
+        method: "DELETE",
+        url: `/v1/admin/users/${victim.userId}/sessions`,
+        headers: bearer(admin.accessToken),
+        payload: { keepApiKeys: true },
+      });
+      expect(kept.statusCode).toBe(200);
+      expect(json(kept)).toEqual({ apiKeysRevoked: 0 });
+      expect(await works(first.key)).toBe(200);
+      expect(await works(second.key)).toBe(200);
+
+      const revoked = await api.inject({ method: "DELETE", url: `/v1/admin/users/${victim.userId}/sessions`, headers: bearer(admin.accessToken) });
+      expect(revoked.statusCode).toBe(200);
+      expect(json(revoked)).toEqual({ apiKeysRevoked: 2 });
+      expect(await works(first.key)).toBe(401);
+      expect(await works(second.key)).toBe(401);
+
+      const entries = await auditEntries(api);
+      const request = entries.find((e) => e.action === "admin.user.sessions.revoke" && e.target === victim.userId && e.result === "ok" && e.request_id !== null && entries.some((k) => k.action === "api_key.revoke.sign_out" && k.request_id === e.request_id));
+      expect(request).toBeDefined();
+      const perKey = entries.filter((e) => e.action === "api_key.revoke.sign_out" && e.request_id === request!.request_id);
+      expect(perKey.map((e) => e.target).sort()).toEqual([first.id, second.id].sort());
+      for (const entry of perKey) expect(entry).toMatchObject({ actor_user_id: admin.userId, result: "ok" });
+      expect(entries.filter((e) => e.action === "api_key.keep.sign_out" && e.target === victim.userId)).toHaveLength(1);
+
+      const badFlag = await api.inject({
+        method: "DELETE",
+        url: `/v1/admin/users/${victim.userId}/sessions`,
+        headers: bearer(admin.accessToken),
+        payload: { keepApiKeys: "yes" },
+      });
+      expect(badFlag.statusCode).toBe(400);
+      expect(json(badFlag).field).toBe("body.keepApiKeys");
     });
 
     it("never demotes or deletes the last admin", async () => {

@@ -36,7 +36,8 @@ describe.each(engines("the password-change suite"))("password change on $engine"
     expect((await login(user.email, user.password)).statusCode).toBe(200);
 
     const ok = await change(user.accessToken, { currentPassword: user.password, newPassword: next });
-    expect(ok.statusCode, ok.body).toBe(204);
+    expect(ok.statusCode, ok.body).toBe(200);
+    expect(json(ok)).toEqual({ apiKeysRevoked: 0 });
     expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken: user.refreshToken } })).statusCode).toBe(401);
     expect((await login(user.email, user.password)).statusCode).toBe(401);
     // The access token from before the change stops at once; one from a new sign-in works.
@@ -60,6 +61,43 @@ describe.each(engines("the password-change suite"))("password change on $engine"
     const response = await change(key, { currentPassword: other.password, newPassword: "agents may not do this 1" });
     expect(response.statusCode).toBe(403);
     expect((await login(other.email, other.password)).statusCode).toBe(200);
+  });
+
+  it.skipIf(skip)("revokes the account's agent API keys unless `keepApiKeys: true`, says how many, and audits each", async () => {
+    const owner = await signUp(api, "key-owner");
+    const mint = async () => {
+      const created = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(owner.accessToken), payload: { name: "agent", scopes: ["account:read"] } });
+      remember(api, String(json(created).key));
+      return { id: String(json(created).id), key: String(json(created).key) };
+    };
+    const works = async (key: string) => (await api.inject({ method: "GET", url: "/v1/me", headers: bearer(key) })).statusCode;
+    const first = await mint();
+    const second = await mint();
+
+    const keep = "kept keys passphrase 1";
+    remember(api, keep);
+    const kept = await change(owner.accessToken, { currentPassword: owner.password, newPassword: keep, keepApiKeys: true });
+    expect(kept.statusCode, kept.body).toBe(200);
+    expect(json(kept)).toEqual({ apiKeysRevoked: 0 });
+    expect(await works(first.key)).toBe(200);
+
+    const signedIn = await login(owner.email, keep);
+    const token = String(json(signedIn).accessToken);
+    remember(api, token, String(json(signedIn).refreshToken));
+    const revokeNext = "revoke keys passphrase 2";
+    remember(api, revokeNext);
+    const revoked = await change(token, { currentPassword: keep, newPassword: revokeNext });
+    expect(revoked.statusCode, revoked.body).toBe(200);
+    expect(json(revoked)).toEqual({ apiKeysRevoked: 2 });
+    expect(await works(first.key)).toBe(401);
+    expect(await works(second.key)).toBe(401);
+
+    const entries = await auditEntries(api);
+    const perKey = entries.filter((e) => e.action === "api_key.revoke.password_change" && e.actor_user_id === owner.userId);
+    expect(perKey.map((e) => e.target).sort()).toEqual([first.id, second.id].sort());
+    const request = entries.filter((e) => e.action === "account.password" && e.actor_user_id === owner.userId && e.result === "ok").at(-1);
+    expect(perKey.every((e) => e.request_id === request?.request_id)).toBe(true);
+    expect(entries.filter((e) => e.action === "api_key.keep.password_change" && e.target === owner.userId)).toHaveLength(1);
   });
 
   it.skipIf(skip)("leaves no password in plaintext in the database or the logs", async () => {

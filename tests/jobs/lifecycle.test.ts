@@ -129,7 +129,7 @@ for (const database of databases) {
         [digitalOceanInstance({ options: { versions: { openclaw: "1.2.3", node: "22.11.0" } } }), "body.options.gatewayCidrs", /gatewayCidrs/],
         [digitalOceanInstance({ options: { gatewayCidrs: ["10.0.0.1/8"], versions: { openclaw: "1.2.3", node: "22.11.0" } } }), "body.options.gatewayCidrs[0]", /host bits/],
         [digitalOceanInstance({ cloud: "aws", region: "us-east-1" }), "body.cloud", /no aws credential/],
-        [digitalOceanInstance({ credentialId: "cred_nope" }), "body.credentialId", /no credential `cred_nope`/],
+        [digitalOceanInstance({ credentialId: "cred_nopeAAAAAAAAAAAAAAAAAA" }), "body.credentialId", /no credential `cred_nopeAAAAAAAAAAAAAAAAAA`/],
         [
           digitalOceanInstance({ options: { gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "1.2.3", node: "22.11.0" }, gatewayToken: "s3cr3t-".repeat(6) } }),
           "body.options.gatewayToken",
