@@ -6,9 +6,11 @@
  * 1. its property dependencies (or dependencies) name the target: the engine
  *    and `pulumi preview --json` record them;
  * 2. its reference property (`bucket`, `disk`) equals the target's name or id;
- * 3. it has the same parent component as the target, and the target is the
+ * 3. its reference property is not a known string (an id not computed yet),
+ *    it has the same parent component as the target, and the target is the
  *    only one of its kind under that parent (the offline synth records parents
- *    but no ids).
+ *    but no ids). A known reference that names no target in the plan (another
+ *    disk, an existing bucket) joins nothing.
  * A split resource that joins nothing joins no target: the target then lacks
  * it, which fails closed.
  */
@@ -63,11 +65,10 @@ export function joinSplitResources(
       owner = byUrn.get(dependency.urn);
       if (owner) break;
     }
-    if (!owner) {
-      const reference = readSafely(split, referenceKey);
-      if (typeof reference === "string" && reference.length > 0) owner = byKeyValue.get(reference);
-    }
-    if (!owner) {
+    const reference = readSafely(split, referenceKey);
+    const knownReference = typeof reference === "string" && reference.length > 0;
+    if (!owner && knownReference) owner = byKeyValue.get(reference);
+    if (!owner && !knownReference) {
       const siblings = perParent.get(parentUrn(split)) ?? [];
       if (siblings.length === 1) owner = siblings[0];
     }

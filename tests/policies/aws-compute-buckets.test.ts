@@ -327,3 +327,301 @@ describe("AWS artifact bucket rules", () => {
     expect(found).toEqual([expect.stringContaining("is not known until the update runs")]);
   });
 });
+
+/** Issue 19, class 1: the same controls on a launch template, and the IMDS hop limit. */
+const LAUNCH_TEMPLATE: Planned = {
+  type: "aws:ec2/launchTemplate:LaunchTemplate",
+  name: "openclaw-template",
+  inputs: {
+    imageId: "ami-0123456789abcdef0",
+    metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 },
+    blockDeviceMappings: [
+      { deviceName: "/dev/sda1", ebs: { encrypted: "true", volumeSize: 20 } },
+      { deviceName: "/dev/sdb", virtualName: "ephemeral0" },
+    ],
+    tags: TAGS,
+  },
+};
+
+describe("aws-ec2-imdsv2-required: hop limit, on instances and launch templates", () => {
+  const id = "aws-ec2-imdsv2-required";
+  it("accepts a launch template with IMDSv2 and hop limit 1", async () => {
+    expect(await messages(id, [LAUNCH_TEMPLATE])).toEqual([]);
+  });
+  it("catches an instance with hop limit 2 (containers on the host reach the token)", async () => {
+    expect(await messages(id, [withPath(INSTANCE, "inputs.metadataOptions.httpPutResponseHopLimit", 2)])).toEqual([
+      expect.stringContaining("`metadataOptions.httpPutResponseHopLimit` must be 1"),
+    ]);
+  });
+  it("catches a launch template with hop limit 3", async () => {
+    expect(await messages(id, [withPath(LAUNCH_TEMPLATE, "inputs.metadataOptions.httpPutResponseHopLimit", 3)])).toEqual([
+      expect.stringContaining("got 3"),
+    ]);
+  });
+  it("catches a hop limit given as the string \"2\"", async () => {
+    expect(await messages(id, [withPath(INSTANCE, "inputs.metadataOptions.httpPutResponseHopLimit", "2")])).toHaveLength(1);
+  });
+  it("catches a hop limit left to the AMI (v2.0 AMIs default to 2)", async () => {
+    expect(await messages(id, [withPath(LAUNCH_TEMPLATE, "inputs.metadataOptions.httpPutResponseHopLimit", undefined)])).toEqual([
+      expect.stringContaining("got null"),
+    ]);
+  });
+  it("catches a launch configuration with httpTokens optional", async () => {
+    const config: Planned = { type: "aws:ec2/launchConfiguration:LaunchConfiguration", inputs: { metadataOptions: { httpTokens: "optional", httpPutResponseHopLimit: 1 } } };
+    expect(await messages(id, [config])).toHaveLength(1);
+  });
+  it("fails closed on an unknown hop limit", async () => {
+    expect(await messages(id, [withPath(LAUNCH_TEMPLATE, "inputs.metadataOptions.httpPutResponseHopLimit", UNKNOWN)])).toEqual([
+      expect.stringContaining("is not known until the update runs"),
+    ]);
+  });
+});
+
+describe("aws-ebs-encrypted: launch templates", () => {
+  const id = "aws-ebs-encrypted";
+  const mapping = "inputs.blockDeviceMappings";
+  const root = (ebs: Record<string, unknown>) => withPath(LAUNCH_TEMPLATE, mapping, [{ deviceName: "/dev/sda1", ebs }]);
+  it("accepts encrypted: \"true\" (the provider's string form) next to an instance-store mapping", async () => {
+    expect(await messages(id, [LAUNCH_TEMPLATE])).toEqual([]);
+  });
+  it("accepts encrypted: true (boolean)", async () => {
+    expect(await messages(id, [root({ encrypted: true })])).toEqual([]);
+  });
+  it("catches encrypted: false (boolean)", async () => {
+    expect(await messages(id, [root({ encrypted: false })])).toEqual(['`blockDeviceMappings[0].ebs.encrypted` must be "true"; got false']);
+  });
+  it("catches encrypted: \"false\" (string)", async () => {
+    expect(await messages(id, [root({ encrypted: "false" })])).toEqual(['`blockDeviceMappings[0].ebs.encrypted` must be "true"; got "false"']);
+  });
+  it("catches an ebs block without encrypted", async () => {
+    expect(await messages(id, [root({ volumeSize: 20 })])).toEqual([expect.stringContaining("got null")]);
+  });
+  it("catches a second, unencrypted data mapping", async () => {
+    const two = withPath(LAUNCH_TEMPLATE, mapping, [
+      { deviceName: "/dev/sda1", ebs: { encrypted: "true" } },
+      { deviceName: "/dev/sdf", ebs: { encrypted: "false" } },
+    ]);
+    expect(await messages(id, [two])).toEqual([expect.stringContaining("`blockDeviceMappings[1].ebs.encrypted`")]);
+  });
+  it("catches a launch template with no EBS mapping (the AMI's default root volume)", async () => {
+    expect(await messages(id, [withPath(LAUNCH_TEMPLATE, mapping, undefined)])).toEqual([expect.stringContaining("sets no `ebs` block")]);
+  });
+  it("fails closed on unknown encryption", async () => {
+    expect(await messages(id, [root({ encrypted: UNKNOWN })])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+describe("aws-ec2-no-key-pair-without-ssh: launch configurations and spot requests", () => {
+  it("catches keyName on a launch configuration without sshAccess", async () => {
+    const config: Planned = { type: "aws:ec2/launchConfiguration:LaunchConfiguration", inputs: { keyName: "ops" } };
+    expect(await messages("aws-ec2-no-key-pair-without-ssh", [config])).toHaveLength(1);
+  });
+});
+
+/** Issue 19, class 2: rotation of symmetric keys; asymmetric keys are the safe look-alike. */
+describe("aws-kms-key-rotation", () => {
+  const id = "aws-kms-key-rotation";
+  const KEY: Planned = {
+    type: "aws:kms/key:Key",
+    name: "state-key",
+    inputs: { keyUsage: "ENCRYPT_DECRYPT", customerMasterKeySpec: "SYMMETRIC_DEFAULT", enableKeyRotation: true, tags: TAGS },
+  };
+  it("accepts a symmetric key with rotation on", async () => {
+    expect(await messages(id, [KEY])).toEqual([]);
+  });
+  it("accepts an asymmetric signing key (ECC_NIST_P256, SIGN_VERIFY) without rotation", async () => {
+    const signing = { ...KEY, inputs: { keyUsage: "SIGN_VERIFY", customerMasterKeySpec: "ECC_NIST_P256", tags: TAGS } };
+    expect(await messages(id, [signing])).toEqual([]);
+  });
+  it("accepts an RSA encryption key (keySpec RSA_2048), which KMS cannot rotate", async () => {
+    expect(await messages(id, [{ ...KEY, inputs: { keyUsage: "ENCRYPT_DECRYPT", keySpec: "RSA_2048", tags: TAGS } }])).toEqual([]);
+  });
+  it("catches rotation off", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.enableKeyRotation", false)])).toEqual([
+      "symmetric encryption key: `enableKeyRotation` must be true; got false",
+    ]);
+  });
+  it("catches rotation left out on a key with every default (symmetric)", async () => {
+    expect(await messages(id, [{ ...KEY, inputs: { tags: TAGS } }])).toHaveLength(1);
+  });
+  it("catches rotation off on a key given as keySpec SYMMETRIC_DEFAULT", async () => {
+    expect(await messages(id, [{ ...KEY, inputs: { keySpec: "SYMMETRIC_DEFAULT", tags: TAGS } }])).toHaveLength(1);
+  });
+  it("catches a rotation period over a year", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.rotationPeriodInDays", 730)])).toEqual([expect.stringContaining("at most 365; got 730")]);
+  });
+  it("fails closed on an unknown key usage", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.keyUsage", UNKNOWN)])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+/** Issue 19, class 4: who may write a firmware bucket. */
+const PUBLISHER = "arn:aws:iam::123456789012:role/firmware-publisher";
+const READER = "arn:aws:iam::123456789012:role/energy-core-update-service";
+const FIRMWARE_CONFIG = { publisherRoleArn: PUBLISHER };
+const BUCKET_ARN = "arn:aws:s3:::example-energy-core-firmware";
+
+function bucketPolicy(...statements: Array<Record<string, unknown>>): Planned {
+  return { type: "aws:s3/bucketPolicy:BucketPolicy", name: "firmware-policy", inputs: { bucket: "example-energy-core-firmware", policy: doc(...statements) } };
+}
+const DENY_OTHERS = {
+  Effect: "Deny",
+  Principal: { AWS: "*" },
+  Action: ["s3:PutObject", "s3:DeleteObject"],
+  Resource: `${BUCKET_ARN}/*`,
+  Condition: { StringNotEquals: { "aws:PrincipalArn": PUBLISHER } },
+};
+const PUBLISHER_WRITES = { Effect: "Allow", Principal: { AWS: PUBLISHER }, Action: ["s3:PutObject", "s3:GetObject", "s3:ListBucket"], Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`] };
+const READERS_READ = { Effect: "Allow", Principal: { AWS: [READER] }, Action: ["s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket"], Resource: [BUCKET_ARN, `${BUCKET_ARN}/*`] };
+
+describe("aws-s3-bucket-policy-writes-publisher-only", () => {
+  const id = "aws-s3-bucket-policy-writes-publisher-only";
+  it("accepts writes by the configured publisher and reads by readers", async () => {
+    expect(await messages(id, [bucketPolicy(DENY_OTHERS, PUBLISHER_WRITES, READERS_READ)], FIRMWARE_CONFIG)).toEqual([]);
+  });
+  it("accepts the firmware component's own policy", async () => {
+    const { renderFirmwareBucketPolicy, resolveAwsFirmwareBucketArgs } = await import("../../components/firmware/aws");
+    const resolved = resolveAwsFirmwareBucketArgs({ bucketName: "example-energy-core-firmware", accountId: "123456789012", publisherRoleArn: PUBLISHER, readerRoleArns: [READER] });
+    const policy = renderFirmwareBucketPolicy(resolved, BUCKET_ARN, "arn:aws:kms:eu-west-1:123456789012:key/k");
+    expect(await messages(id, [{ ...bucketPolicy(), inputs: { policy: JSON.stringify(policy) } }], FIRMWARE_CONFIG)).toEqual([]);
+  });
+  it("accepts Principal \"*\" narrowed to the publisher by aws:PrincipalArn", async () => {
+    const narrowed = { ...PUBLISHER_WRITES, Principal: "*", Condition: { ArnEquals: { "aws:PrincipalArn": PUBLISHER } } };
+    expect(await messages(id, [bucketPolicy(narrowed)], FIRMWARE_CONFIG)).toEqual([]);
+  });
+  it.each([
+    ["s3:PutObject", "s3:PutObject"],
+    ["s3:PutObject*", "s3:PutObject*"],
+    ["s3:DeleteObjectVersion", "s3:DeleteObjectVersion"],
+    ["s3:PutBucketPolicy", "s3:PutBucketPolicy"],
+    ["s3:*", "s3:*"],
+    ["*", "*"],
+  ])("catches a reader role allowed %s", async (action, shown) => {
+    const found = await messages(id, [bucketPolicy(DENY_OTHERS, PUBLISHER_WRITES, { ...READERS_READ, Action: ["s3:GetObject", action] })], FIRMWARE_CONFIG);
+    expect(found).toEqual([expect.stringContaining(`allows "${shown}" to "${READER}"`)]);
+  });
+  it("catches writes allowed to every principal", async () => {
+    const found = await messages(id, [bucketPolicy({ ...PUBLISHER_WRITES, Principal: "*" })], FIRMWARE_CONFIG);
+    expect(found).toEqual([expect.stringContaining('to "*"')]);
+  });
+  it("catches writes allowed to the account root (every principal of the account)", async () => {
+    const found = await messages(id, [bucketPolicy({ ...PUBLISHER_WRITES, Principal: { AWS: "arn:aws:iam::123456789012:root" } })], FIRMWARE_CONFIG);
+    expect(found).toHaveLength(1);
+  });
+  it("catches an Allow with NotAction given to a reader", async () => {
+    const found = await messages(id, [bucketPolicy({ Effect: "Allow", Principal: { AWS: READER }, NotAction: "s3:GetObject", Resource: "*" })], FIRMWARE_CONFIG);
+    expect(found).toEqual([expect.stringContaining('"NotAction"')]);
+  });
+  it("catches any writer when no publisher role is configured (closed default)", async () => {
+    expect(await messages(id, [bucketPolicy(PUBLISHER_WRITES)])).toEqual([expect.stringContaining("no publisher role is configured")]);
+  });
+  it("catches a reader allowed to write in a bucket's inline policy", async () => {
+    const bucket: Planned = { type: "aws:s3/bucket:Bucket", inputs: { policy: doc({ ...READERS_READ, Action: "s3:PutObject" }) } };
+    expect(await messages(id, [bucket], FIRMWARE_CONFIG)).toHaveLength(1);
+  });
+  it("fails closed on a policy not known yet", async () => {
+    expect(await messages(id, [{ ...bucketPolicy(), inputs: { policy: UNKNOWN } }], FIRMWARE_CONFIG)).toEqual([
+      expect.stringContaining("is not known until the update runs"),
+    ]);
+  });
+});
+
+/** Issue 19, class 5: public ACLs are side doors even behind Block Public Access. */
+describe("aws-s3-bucket-no-public-acl", () => {
+  const id = "aws-s3-bucket-no-public-acl";
+  const ACL: Planned = {
+    type: "aws:s3/bucketAclV2:BucketAclV2",
+    name: "firmware-acl",
+    inputs: {
+      bucket: "b",
+      accessControlPolicy: {
+        owner: { id: "owner-canonical-id" },
+        grants: [{ permission: "FULL_CONTROL", grantee: { type: "CanonicalUser", id: "owner-canonical-id" } }],
+      },
+    },
+  };
+  const ALL_USERS = "http://acs.amazonaws.com/groups/global/AllUsers";
+  it("accepts a private ACL and grants to the owner", async () => {
+    expect(await messages(id, [ACL, { type: "aws:s3/bucketAcl:BucketAcl", inputs: { bucket: "b", acl: "private" } }])).toEqual([]);
+  });
+  it("accepts log-delivery-write (not public)", async () => {
+    expect(await messages(id, [{ type: "aws:s3/bucketAcl:BucketAcl", inputs: { bucket: "b", acl: "log-delivery-write" } }])).toEqual([]);
+  });
+  it.each(["public-read", "public-read-write", "authenticated-read"])("catches the canned ACL %s on a BucketAclV2", async (acl) => {
+    expect(await messages(id, [{ ...ACL, inputs: { bucket: "b", acl } }])).toEqual([`\`acl\` is "${acl}"`]);
+  });
+  it("catches a canned public ACL on a BucketAcl (provider v7 name)", async () => {
+    expect(await messages(id, [{ type: "aws:s3/bucketAcl:BucketAcl", inputs: { bucket: "b", acl: "public-read" } }])).toHaveLength(1);
+  });
+  it("catches a grant to AllUsers", async () => {
+    const grants = [{ permission: "READ", grantee: { type: "Group", uri: ALL_USERS } }];
+    expect(await messages(id, [withPath(ACL, "inputs.accessControlPolicy.grants", grants)])).toEqual([
+      "`accessControlPolicy.grants[0]` grants AllUsers",
+    ]);
+  });
+  it("catches a grant to AuthenticatedUsers (any AWS account)", async () => {
+    const grants = [{ permission: "READ", grantee: { type: "Group", uri: "http://acs.amazonaws.com/groups/global/AuthenticatedUsers" } }];
+    expect(await messages(id, [withPath(ACL, "inputs.accessControlPolicy.grants", grants)])).toEqual([expect.stringContaining("AuthenticatedUsers")]);
+  });
+  it("catches acl on the bucket itself, and inline grants", async () => {
+    expect(await messages(id, [{ type: "aws:s3/bucket:Bucket", inputs: { acl: "public-read" } }])).toHaveLength(1);
+    expect(await messages(id, [{ type: "aws:s3/bucketV2:BucketV2", inputs: { grants: [{ type: "Group", uri: ALL_USERS, permissions: ["READ"] }] } }])).toHaveLength(1);
+  });
+  it("catches a public object ACL", async () => {
+    expect(await messages(id, [{ type: "aws:s3/bucketObjectv2:BucketObjectv2", inputs: { bucket: "b", key: "k", acl: "public-read" } }])).toHaveLength(1);
+  });
+  it("fails closed on an ACL not known yet", async () => {
+    expect(await messages(id, [{ ...ACL, inputs: { bucket: "b", acl: UNKNOWN } }])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+/** Issue 19, class 8: plaintext secrets in SSM String parameters; public keys are the safe look-alike. */
+describe("aws-ssm-parameter-secrets-encrypted", () => {
+  const id = "aws-ssm-parameter-secrets-encrypted";
+  // Built at run time so no secret-looking literal sits in the source.
+  const privateKey = ["-----BEGIN", "OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAA\n-----END OPENSSH PRIVATE KEY-----"].join(" ");
+  const token = Buffer.from(Array.from({ length: 32 }, (_, i) => (i * 73 + 41) % 256)).toString("base64url");
+  const param = (inputs: Record<string, unknown>): Planned => ({ type: "aws:ssm/parameter:Parameter", name: "param", inputs: { tags: TAGS, ...inputs } });
+  it("accepts a SecureString holding a private key", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/host/deploy-key", type: "SecureString", value: privateKey })])).toEqual([]);
+  });
+  it("accepts an SSH public key in a String parameter named like a key", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/host/ssh-public-key", type: "String", value: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl you@laptop" })])).toEqual([]);
+  });
+  it("accepts plain values: an AMI id, a URL, a UUID, a digest under a digest name", async () => {
+    expect(
+      await messages(id, [
+        param({ name: "/clawstack/ami", type: "String", value: "ami-0123456789abcdef0" }),
+        param({ name: "/clawstack/bundle-url", type: "String", value: "https://artifacts.example.com/clawchat.js" }),
+        param({ name: "/clawstack/instance", type: "String", value: "0d2b5c9e-3a1f-4b7e-9c6d-8e2f1a3b4c5d" }),
+        param({ name: "/clawstack/clawchat-sha256", type: "String", value: "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08" }),
+        param({ name: "/clawstack/kms-key-arn", type: "String", value: "arn:aws:kms:eu-west-1:123456789012:key/k" }),
+      ]),
+    ).toEqual([]);
+  });
+  it("catches a private key in a String parameter", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/host/deploy", type: "String", value: privateKey })])).toEqual([
+      expect.stringContaining("a private key block"),
+    ]);
+  });
+  it("catches a token in a StringList parameter", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/list", type: "StringList", value: `a,GATEWAY_TOKEN=${token}` })])).toHaveLength(1);
+  });
+  it("catches a parameter whose name says it holds a secret", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/gateway-token", type: "String", value: "correct horse battery staple" })])).toEqual([
+      expect.stringContaining("the name `/clawstack/gateway-token` says `value` is a secret"),
+    ]);
+  });
+  it("catches a standalone high-entropy token under a neutral name", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/gateway", type: "String", value: token })])).toEqual([expect.stringContaining("looks like a token")]);
+  });
+  it("catches a Pulumi secret stored as a String", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/x", type: "String", value: "[secret]" })])).toEqual([expect.stringContaining("Pulumi secret")]);
+  });
+  it("catches a secret in insecureValue", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/x", type: "String", insecureValue: privateKey })])).toHaveLength(1);
+  });
+  it("fails closed on a String value not known yet", async () => {
+    expect(await messages(id, [param({ name: "/clawstack/x", type: "String", value: UNKNOWN })])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});

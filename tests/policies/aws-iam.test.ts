@@ -276,3 +276,34 @@ describe("aws-iam-no-admin-managed-policies", () => {
     expect(await messages(id, [role, attachment])).toEqual([expect.stringContaining("`policyArn` is not known")]);
   });
 });
+
+/** Issue 19, class 3: a condition that looks like a tag condition but scopes nothing. */
+describe("aws-iam-no-unscoped-mutating-actions: the condition must bind ManagedBy to claw-cloud", () => {
+  const id = "aws-iam-no-unscoped-mutating-actions";
+  const terminate = (Condition: Record<string, unknown>) => rolePolicy({ Effect: "Allow", Action: "ec2:TerminateInstances", Resource: "*", Condition });
+  it("accepts StringEquals on aws:ResourceTag/ManagedBy, aws:RequestTag/ManagedBy or ec2:ResourceTag/ManagedBy = claw-cloud", async () => {
+    const ok = [
+      terminate({ StringEquals: { "aws:ResourceTag/ManagedBy": "claw-cloud" } }),
+      terminate({ StringEquals: { "aws:RequestTag/ManagedBy": ["claw-cloud"] } }),
+      terminate({ StringEquals: { "ec2:ResourceTag/ManagedBy": "claw-cloud" } }),
+      // Another condition beside the binding one only narrows further (conditions are ANDed).
+      terminate({ StringEquals: { "aws:ResourceTag/ManagedBy": "claw-cloud" }, Null: { "aws:ResourceTag/Team": "false" } }),
+    ];
+    expect(await messages(id, ok)).toEqual([]);
+  });
+  it.each([
+    ["another tag key", { StringEquals: { "aws:ResourceTag/Team": "claw-cloud" } }],
+    ["ManagedBy with another value", { StringEquals: { "aws:ResourceTag/ManagedBy": "someone-else" } }],
+    ["ManagedBy with claw-cloud or another value", { StringEquals: { "aws:ResourceTag/ManagedBy": ["claw-cloud", "ops"] } }],
+    ["ManagedBy StringLike \"*\" (any value)", { StringLike: { "aws:ResourceTag/ManagedBy": "*" } }],
+    ["ManagedBy StringLike with a wildcard", { StringLike: { "aws:ResourceTag/ManagedBy": "claw-*" } }],
+    ["ManagedBy only required to exist (Null false)", { Null: { "aws:ResourceTag/ManagedBy": "false" } }],
+    ["StringEqualsIfExists (a missing tag matches)", { StringEqualsIfExists: { "aws:ResourceTag/ManagedBy": "claw-cloud" } }],
+    ["ForAllValues:StringEquals (an empty set matches)", { "ForAllValues:StringEquals": { "aws:RequestTag/ManagedBy": "claw-cloud" } }],
+    ["StringNotEquals (everything else)", { StringNotEquals: { "aws:ResourceTag/ManagedBy": "claw-cloud" } }],
+    ["aws:TagKeys naming ManagedBy", { "ForAnyValue:StringEquals": { "aws:TagKeys": ["ManagedBy"] } }],
+    ["ec2:CreateAction with a wildcard", { StringLike: { "ec2:CreateAction": "*" } }],
+  ])("catches %s", async (_what, condition) => {
+    expect(await messages(id, [terminate(condition)])).toEqual([expect.stringContaining('"ec2:TerminateInstances" on every resource without a `StringEquals` condition')]);
+  });
+});

@@ -147,6 +147,48 @@ describe("output", () => {
   });
 });
 
+describe("--config carries the stack's publisher into the firmware rules", () => {
+  const publisher = "arn:aws:iam::123456789012:role/firmware-publisher";
+  const reader = "arn:aws:iam::123456789012:role/energy-core-update-service";
+  const plan = (readerActions: string[]) => ({
+    stack: "cli",
+    resources: [
+      {
+        type: "aws:s3/bucketPolicy:BucketPolicy",
+        name: "firmware-policy",
+        inputs: {
+          bucket: "example-energy-core-firmware",
+          policy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              { Effect: "Allow", Principal: { AWS: publisher }, Action: ["s3:PutObject"], Resource: "arn:aws:s3:::example-energy-core-firmware/*" },
+              { Effect: "Allow", Principal: { AWS: reader }, Action: readerActions, Resource: "arn:aws:s3:::example-energy-core-firmware/*" },
+            ],
+          }),
+        },
+      },
+    ],
+  });
+  const stackFile = join(ROOT, "stacks", "Pulumi.aws-firmware-example.yaml");
+  it("passes the publisher's writes with the firmware stack's config", async () => {
+    expect(await main(["--resources", file("firmware-ok.json", plan(["s3:GetObject"])), "--config", stackFile, "--json"])).toBe(0);
+  });
+  it("catches a reader that can also write", async () => {
+    expect(await main(["--resources", file("firmware-bad.json", plan(["s3:GetObject", "s3:PutObject"])), "--config", stackFile, "--json"])).toBe(1);
+    const report = JSON.parse(out) as { violations: Array<{ policy: string; message: string }> };
+    expect(report.violations.map((v) => v.policy)).toEqual(["aws-s3-bucket-policy-writes-publisher-only"]);
+    expect(report.violations[0]!.message).toContain(reader);
+  });
+  it("--pack-config hands the engine the same publisher and snapshot settings", async () => {
+    expect(await main(["--stack", "gcp-firmware-example", "--pack-config"])).toBe(0);
+    const packConfig = JSON.parse(out) as Record<string, { firmwarePublishers: string[]; snapshotsEnabled: boolean }>;
+    expect(packConfig["gcp-storage-bucket-writes-publisher-only"]!.firmwarePublishers).toEqual([
+      "serviceAccount:firmware-publisher@example-firmware-project.iam.gserviceaccount.com",
+    ]);
+    expect(packConfig["stack-state-disk-snapshot-schedule"]!.snapshotsEnabled).toBe(true);
+  });
+});
+
 describe("the real command", () => {
   it("`npm run policy:review -- --resources <file> --json` exits 1 on a mandatory violation", () => {
     const run = spawnSync("npm", ["run", "-s", "policy:review", "--", "--resources", file("violating.json", VIOLATING), "--json"], { cwd: ROOT, encoding: "utf8" });

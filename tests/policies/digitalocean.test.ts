@@ -1,6 +1,6 @@
 /** DigitalOcean rules: one compliant fixture each, then one failing case per broken property. */
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, messages, withPath, type Planned } from "./support";
+import { UNKNOWN, messages, violations, withPath, type Planned } from "./support";
 
 const GATEWAY = { gatewayCidrs: ["203.0.113.0/24"] };
 const SSH_ACCESS = { sshAccess: { publicKey: "ssh-ed25519 AAAA test", cidrs: ["198.51.100.0/24"] } };
@@ -34,8 +34,9 @@ describe("digitalocean-droplet-backups", () => {
   it("accepts backups off when the stack says snapshots: {enabled: false}", async () => {
     expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)], { snapshots: { enabled: false } })).toEqual([]);
   });
-  it("does not take a snapshots block without enabled: false as an opt-out", async () => {
-    expect(await messages(id, [withPath(DROPLET, "inputs.backups", false)], { snapshots: { frequency: "daily" } })).toHaveLength(1);
+  it("does not take a snapshots block without enabled: false as an opt-out, and reports backups off as mandatory", async () => {
+    const found = await violations(id, [withPath(DROPLET, "inputs.backups", false)], { snapshots: { frequency: "daily" } });
+    expect(found.map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
   });
 });
 
@@ -130,5 +131,46 @@ describe("digitalocean-tags-present", () => {
   });
   it("catches a volume without tags", async () => {
     expect(await messages(id, [withPath(VOLUME, "inputs.tags", undefined)])).toHaveLength(1);
+  });
+});
+
+/** Issue 19, class 6: a droplet no Cloud Firewall selects is open to the world. */
+describe("digitalocean-droplet-behind-firewall", () => {
+  const id = "digitalocean-droplet-behind-firewall";
+  const STACK = "urn:pulumi:test::clawstack::pulumi:pulumi:Stack::clawstack-test";
+  const HOST = "urn:pulumi:test::clawstack::clawstack:host:DigitalOceanHost::openclaw";
+  const host: Planned = { type: "clawstack:host:DigitalOceanHost", name: "openclaw", parent: STACK, inputs: {} };
+  const droplet: Planned = { ...DROPLET, parent: HOST };
+  const dropletUrn = `urn:pulumi:test::clawstack::clawstack:host:DigitalOceanHost$digitalocean:index/droplet:Droplet::${DROPLET.name}`;
+  const byId: Planned = { type: "digitalocean:index/firewall:Firewall", name: "openclaw-fw", parent: HOST, inputs: { dropletIds: [3033963026], inboundRules: [TLS] } };
+  it("accepts a droplet whose firewall lists its ID (same host component, the synth's shape)", async () => {
+    expect(await messages(id, [host, droplet, byId])).toEqual([]);
+  });
+  it("accepts a droplet selected by a firewall tag", async () => {
+    const byTag: Planned = { type: "digitalocean:index/firewall:Firewall", inputs: { tags: ["clawstack-snapshots"], inboundRules: [TLS] } };
+    expect(await messages(id, [DROPLET, byTag])).toEqual([]);
+  });
+  it("accepts a droplet its firewall's dropletIds depend on (pulumi preview --json)", async () => {
+    const dependent: Planned = { ...byId, parent: undefined, inputs: { dropletIds: [UNKNOWN], inboundRules: [TLS] }, propertyDependencies: { dropletIds: [dropletUrn] } };
+    expect(await messages(id, [{ ...DROPLET, urn: dropletUrn }, dependent])).toEqual([]);
+  });
+  it("catches a droplet with no firewall at all", async () => {
+    expect(await messages(id, [host, droplet])).toEqual([expect.stringContaining("no Cloud Firewall selects this droplet")]);
+  });
+  it("catches a firewall whose tags the droplet does not carry", async () => {
+    const otherTag: Planned = { type: "digitalocean:index/firewall:Firewall", inputs: { tags: ["web"], inboundRules: [TLS] } };
+    expect(await messages(id, [DROPLET, otherTag])).toHaveLength(1);
+  });
+  it("catches a firewall with no droplet IDs beside the droplet", async () => {
+    expect(await messages(id, [host, droplet, withPath(byId, "inputs.dropletIds", [])])).toHaveLength(1);
+  });
+  it("catches the second droplet of a component whose firewall names one ID (which one is not provable)", async () => {
+    const second: Planned = { ...droplet, name: "openclaw-second" };
+    expect(await messages(id, [host, droplet, second, byId])).toHaveLength(2);
+  });
+  it("outbound-only world rules are no reason to flag a firewalled droplet", async () => {
+    const egress = withPath(byId, "inputs.outboundRules", [{ protocol: "tcp", portRange: "1-65535", destinationAddresses: ["0.0.0.0/0", "::/0"] }]);
+    expect(await messages(id, [host, droplet, egress])).toEqual([]);
+    expect(await messages("digitalocean-firewall-no-world-admin-ports", [egress])).toEqual([]);
   });
 });

@@ -206,3 +206,128 @@ describe("GCS artifact bucket rules", () => {
     ]);
   });
 });
+
+/** Issue 19, class 2: Cloud KMS rotation; asymmetric signing keys are the safe look-alike. */
+describe("gcp-kms-crypto-key-rotation", () => {
+  const id = "gcp-kms-crypto-key-rotation";
+  const KEY: Planned = { type: "gcp:kms/cryptoKey:CryptoKey", name: "cmek", inputs: { keyRing: "ring", name: "firmware-bucket", purpose: "ENCRYPT_DECRYPT", rotationPeriod: "7776000s", labels: LABELS } };
+  it("accepts a symmetric key rotating every 90 days", async () => {
+    expect(await messages(id, [KEY])).toEqual([]);
+  });
+  it("accepts a shorter period with fractional seconds", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.rotationPeriod", "2592000.5s")])).toEqual([]);
+  });
+  it("accepts an asymmetric signing key (ASYMMETRIC_SIGN) without rotation", async () => {
+    const signing = { ...KEY, inputs: { keyRing: "ring", purpose: "ASYMMETRIC_SIGN", versionTemplate: { algorithm: "EC_SIGN_P256_SHA256", protectionLevel: "HSM" }, labels: LABELS } };
+    expect(await messages(id, [signing])).toEqual([]);
+  });
+  it("catches a symmetric key without a rotation period", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.rotationPeriod", undefined)])).toEqual([
+      expect.stringContaining("`rotationPeriod` must be set"),
+    ]);
+  });
+  it("catches a key with the default purpose and no rotation", async () => {
+    expect(await messages(id, [{ ...KEY, inputs: { keyRing: "ring", labels: LABELS } }])).toHaveLength(1);
+  });
+  it("catches a rotation period over 90 days", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.rotationPeriod", "31536000s")])).toEqual([expect.stringContaining('at most "7776000s" (90 days); got "31536000s"')]);
+  });
+  it("catches a rotation period that is not a duration", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.rotationPeriod", "90d")])).toHaveLength(1);
+  });
+  it("fails closed on an unknown purpose", async () => {
+    expect(await messages(id, [withPath(KEY, "inputs.purpose", UNKNOWN)])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+/** Issue 19, class 5: allUsers/allAuthenticatedUsers side doors, even behind public access prevention. */
+describe("gcp-no-public-members", () => {
+  const id = "gcp-no-public-members";
+  const MEMBER: Planned = { type: "gcp:storage/bucketIAMMember:BucketIAMMember", name: "readers", inputs: { bucket: "b", role: "roles/storage.objectViewer", member: "serviceAccount:reader@p.iam.gserviceaccount.com" } };
+  it("accepts grants to named members", async () => {
+    expect(await messages(id, [MEMBER, { type: "gcp:storage/bucketIAMBinding:BucketIAMBinding", inputs: { bucket: "b", role: "roles/storage.objectViewer", members: ["group:ops@example.com"] } }])).toEqual([]);
+  });
+  it.each(["allUsers", "allAuthenticatedUsers"])("catches a BucketIAMMember to %s", async (member) => {
+    expect(await messages(id, [withPath(MEMBER, "inputs.member", member)])).toEqual([`\`member\` grants \`roles/storage.objectViewer\` to "${member}"`]);
+  });
+  it("catches a BucketIAMBinding including allUsers", async () => {
+    const binding: Planned = { type: "gcp:storage/bucketIAMBinding:BucketIAMBinding", inputs: { bucket: "b", role: "roles/storage.objectViewer", members: ["group:ops@example.com", "allUsers"] } };
+    expect(await messages(id, [binding])).toHaveLength(1);
+  });
+  it("catches a BucketIAMPolicy binding allAuthenticatedUsers", async () => {
+    const policyData = JSON.stringify({ bindings: [{ role: "roles/storage.objectViewer", members: ["allAuthenticatedUsers"] }] });
+    expect(await messages(id, [{ type: "gcp:storage/bucketIAMPolicy:BucketIAMPolicy", inputs: { bucket: "b", policyData } }])).toEqual([
+      expect.stringContaining("`policyData.bindings[0]`"),
+    ]);
+  });
+  it("catches the same grant on another resource (a KMS key)", async () => {
+    expect(await messages(id, [{ type: "gcp:kms/cryptoKeyIAMMember:CryptoKeyIAMMember", inputs: { cryptoKeyId: "k", role: "roles/cloudkms.signerVerifier", member: "allUsers" } }])).toHaveLength(1);
+  });
+  it("catches public ACL entities and canned ACLs", async () => {
+    expect(await messages(id, [{ type: "gcp:storage/bucketAccessControl:BucketAccessControl", inputs: { bucket: "b", entity: "allUsers", role: "READER" } }])).toHaveLength(1);
+    expect(await messages(id, [{ type: "gcp:storage/bucketACL:BucketACL", inputs: { bucket: "b", roleEntities: ["READER:allAuthenticatedUsers"] } }])).toHaveLength(1);
+    expect(await messages(id, [{ type: "gcp:storage/bucketACL:BucketACL", inputs: { bucket: "b", predefinedAcl: "publicRead" } }])).toHaveLength(1);
+  });
+  it("fails closed on a member not known yet", async () => {
+    expect(await messages(id, [withPath(MEMBER, "inputs.member", UNKNOWN)])).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+/** Issue 19, class 4: who may write the firmware bucket on GCP. */
+describe("gcp-storage-bucket-writes-publisher-only", () => {
+  const id = "gcp-storage-bucket-writes-publisher-only";
+  const PUBLISHER = "serviceAccount:firmware-publisher@example-firmware-project.iam.gserviceaccount.com";
+  const DEVICE = "serviceAccount:device-fleet@example-firmware-project.iam.gserviceaccount.com";
+  const CONFIG = { publisherMember: PUBLISHER };
+  const WRITER: Planned = { type: "gcp:storage/bucketIAMMember:BucketIAMMember", name: "publisher-writes", inputs: { bucket: "b", role: "roles/storage.objectCreator", member: PUBLISHER } };
+  const READER: Planned = { type: "gcp:storage/bucketIAMMember:BucketIAMMember", name: "device-reads", inputs: { bucket: "b", role: "roles/storage.objectViewer", member: DEVICE } };
+  it("accepts objectCreator for the publisher and objectViewer for devices", async () => {
+    expect(await messages(id, [WRITER, READER], CONFIG)).toEqual([]);
+  });
+  it.each(["roles/storage.objectCreator", "roles/storage.objectUser", "roles/storage.objectAdmin", "roles/storage.admin", "roles/storage.legacyBucketWriter", "projects/p/roles/customWriter"])(
+    "catches %s for a device role",
+    async (role) => {
+      expect(await messages(id, [withPath(READER, "inputs.role", role)], CONFIG)).toEqual([expect.stringContaining(`grants \`${role}\`, which can write, to "${DEVICE}"`)]);
+    },
+  );
+  it("catches a binding that adds a device to the publisher's write role", async () => {
+    const binding: Planned = { type: "gcp:storage/bucketIAMBinding:BucketIAMBinding", inputs: { bucket: "b", role: "roles/storage.objectCreator", members: [PUBLISHER, DEVICE] } };
+    expect(await messages(id, [binding], CONFIG)).toHaveLength(1);
+  });
+  it("catches a write role in a BucketIAMPolicy", async () => {
+    const policyData = JSON.stringify({ bindings: [{ role: "roles/storage.objectAdmin", members: [DEVICE] }] });
+    expect(await messages(id, [{ type: "gcp:storage/bucketIAMPolicy:BucketIAMPolicy", inputs: { bucket: "b", policyData } }], CONFIG)).toHaveLength(1);
+  });
+  it("catches the publisher's own write grant when no publisher is configured (closed default)", async () => {
+    expect(await messages(id, [WRITER])).toEqual([expect.stringContaining("no publisher is configured")]);
+  });
+  it("fails closed on a role not known yet", async () => {
+    expect(await messages(id, [withPath(READER, "inputs.role", UNKNOWN)], CONFIG)).toEqual([expect.stringContaining("is not known until the update runs")]);
+  });
+});
+
+/** Issue 19, class 7: `ssh-keys` metadata is a key pair by another name. */
+describe("gcp-no-ssh-keys-without-ssh", () => {
+  const id = "gcp-no-ssh-keys-without-ssh";
+  const SSH_ACCESS = { sshAccess: { publicKey: "ssh-ed25519 AAAA test", cidrs: ["198.51.100.0/24"] } };
+  const withKeys = (key: string) => withPath(INSTANCE, `inputs.metadata`, { ...(INSTANCE.inputs.metadata as object), [key]: "ubuntu:ssh-ed25519 AAAA test" });
+  it("accepts an instance without ssh-keys", async () => {
+    expect(await messages(id, [INSTANCE])).toEqual([]);
+  });
+  it("accepts ssh-keys when the stack configures SSH access", async () => {
+    expect(await messages(id, [withKeys("ssh-keys")], SSH_ACCESS)).toEqual([]);
+  });
+  it.each(["ssh-keys", "sshKeys"])("catches metadata %s without sshAccess", async (key) => {
+    expect(await messages(id, [withKeys(key)])).toEqual([`\`metadata["${key}"]\` installs SSH keys but the stack configures no SSH access (\`clawstack:sshAccess\`)`]);
+  });
+  it("catches ssh-keys on an instance template", async () => {
+    expect(await messages(id, [{ type: "gcp:compute/instanceTemplate:InstanceTemplate", inputs: { metadata: { "ssh-keys": "ubuntu:ssh-ed25519 AAAA test" } } }])).toHaveLength(1);
+  });
+  it("catches ssh-keys in project metadata and a project metadata item", async () => {
+    expect(await messages(id, [{ type: "gcp:compute/projectMetadata:ProjectMetadata", inputs: { metadata: { "ssh-keys": "ubuntu:ssh-ed25519 AAAA test" } } }])).toHaveLength(1);
+    expect(await messages(id, [{ type: "gcp:compute/projectMetadataItem:ProjectMetadataItem", inputs: { key: "ssh-keys", value: "ubuntu:ssh-ed25519 AAAA test" } }])).toHaveLength(1);
+  });
+  it("fails closed on ssh-keys whose value is not known yet", async () => {
+    expect(await messages(id, [withKeys("ssh-keys")].map((r) => withPath(r, "inputs.metadata", { "ssh-keys": UNKNOWN })))).toHaveLength(1);
+  });
+});

@@ -165,3 +165,19 @@ describe("reading plans", () => {
     expect(() => parseReviewDocument(text, "plan.json")).toThrow(message);
   });
 });
+
+describe("the stack config the rules see", () => {
+  it("turns snapshots off only for snapshots: {enabled: false} written out", () => {
+    expect(ruleConfigFromStackConfig({ snapshots: { enabled: false } }).snapshotsEnabled).toBe(false);
+    for (const config of [{}, { snapshots: { enabled: true } }, { snapshots: {} }, { snapshots: false }, { snapshots: { enabled: "false" } }]) {
+      expect(ruleConfigFromStackConfig(config).snapshotsEnabled, JSON.stringify(config)).toBe(true);
+    }
+  });
+  it("takes the firmware publisher from publisherRoleArn (AWS) or publisherMember (GCP); none by default", () => {
+    expect(ruleConfigFromStackConfig({ publisherRoleArn: "arn:aws:iam::123456789012:role/p" }).firmwarePublishers).toEqual(["arn:aws:iam::123456789012:role/p"]);
+    expect(ruleConfigFromStackConfig({ publisherMember: "serviceAccount:p@x.iam.gserviceaccount.com" }).firmwarePublishers).toEqual([
+      "serviceAccount:p@x.iam.gserviceaccount.com",
+    ]);
+    expect(ruleConfigFromStackConfig({}).firmwarePublishers).toEqual([]);
+  });
+});

@@ -6,11 +6,13 @@
 import { randomBytes } from "node:crypto";
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { UNKNOWN, messages, nextYear, violations, type Planned } from "./support";
+import { UNKNOWN, messages, nextYear, violations, withPath, type Planned } from "./support";
 
 const upperAlnum = (length: number): string =>
   Array.from(randomBytes(length), (byte) => "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567"[byte % 32]).join("");
 const awsAccessKeyId = (): string => `AKIA${upperAlnum(16)}`;
+/** 48 hex characters with 3.87 bits of entropy per character: fixed, so the 3.5-bit threshold is never a coin toss (a random hex string falls below it now and then). */
+const HIGH_ENTROPY_HEX = "c2466a8067a352e9c10b2ef86b95bb1d4e10f46ea686370f";
 const doToken = (): string => `dop_v1_${randomBytes(32).toString("hex")}`;
 const jwt = (): string =>
   [{ alg: "HS256", typ: "JWT" }, { sub: "gateway", iat: 1 }].map((part) => Buffer.from(JSON.stringify(part)).toString("base64url")).join(".") +
@@ -66,7 +68,7 @@ describe("all-no-plaintext-secrets", () => {
     expect(found).toEqual(["`userData` contains a high-entropy value assigned to `GATEWAY_TOKEN`"]);
   });
   it("catches a high-entropy PASSWORD: assignment in a label value", async () => {
-    const instance: Planned = { type: "gcp:compute/instance:Instance", inputs: { labels: { "db-password": randomBytes(24).toString("hex") } } };
+    const instance: Planned = { type: "gcp:compute/instance:Instance", inputs: { labels: { "db-password": HIGH_ENTROPY_HEX } } };
     expect(await messages(id, [instance])).toEqual([expect.stringContaining("`labels.db-password` contains a high-entropy value")]);
   });
   it("catches a secret inside gzipped base64 user-data (userDataBase64)", async () => {
@@ -172,5 +174,74 @@ describe("stack-exemptions-valid", () => {
   it("reports against the stack itself", async () => {
     const found = await violations(id, [], { policyExemptions: [{ ...valid, reason: "" }] });
     expect(found.map((v) => [v.resourceType, v.resourceName])).toEqual([["pulumi:pulumi:Stack", "test"]]);
+  });
+});
+
+/** Issue 19, class 9 and issue 14, item 7: snapshots that exist but do not protect; the explicit opt-out. */
+describe("stack-state-disk-snapshot-schedule: schedules that do not protect", () => {
+  const id = "stack-state-disk-snapshot-schedule";
+  const TAGS = { ManagedBy: "claw-cloud", ClawStackStateSnapshots: "openclaw" };
+  const ebs: Planned = { type: "aws:ebs/volume:Volume", name: "state", inputs: { encrypted: true, tags: TAGS } };
+  const dlm: Planned = {
+    type: "aws:dlm/lifecyclePolicy:LifecyclePolicy",
+    name: "snapshots",
+    inputs: { state: "ENABLED", policyDetails: { resourceTypes: ["VOLUME"], targetTags: { ClawStackStateSnapshots: "openclaw" }, schedules: [{ name: "daily" }] } },
+  };
+  const gcpDisk: Planned = { type: "gcp:compute/disk:Disk", name: "state-disk", inputs: { name: "openclaw-state" } };
+  const schedule: Planned = { type: "gcp:compute/resourcePolicy:ResourcePolicy", name: "schedule", inputs: { name: "openclaw-state-snapshots", snapshotSchedulePolicy: { schedule: { dailySchedule: { daysInCycle: 1, startTime: "04:00" } } } } };
+  const attachment: Planned = { type: "gcp:compute/diskResourcePolicyAttachment:DiskResourcePolicyAttachment", name: "attach", inputs: { disk: "openclaw-state", name: "openclaw-state-snapshots" } };
+
+  it("accepts an enabled DLM policy, and one whose state is left to the API default (ENABLED)", async () => {
+    expect(await messages(id, [ebs, dlm])).toEqual([]);
+    expect(await messages(id, [ebs, withPath(dlm, "inputs.state", undefined)])).toEqual([]);
+  });
+  it("accepts a GCP schedule attached to the disk, or named in its resourcePolicies", async () => {
+    expect(await messages(id, [gcpDisk, schedule, attachment])).toEqual([]);
+    expect(await messages(id, [withPath(gcpDisk, "inputs.resourcePolicies", ["projects/p/regions/r/resourcePolicies/openclaw-state-snapshots"]), schedule])).toEqual([]);
+  });
+  it("catches a DLM policy in lower-case \"disabled\" or any state but ENABLED", async () => {
+    expect(await messages(id, [ebs, withPath(dlm, "inputs.state", "disabled")])).toHaveLength(1);
+  });
+  it("catches a DLM policy for AMIs (IMAGE_MANAGEMENT), not volumes", async () => {
+    expect(await messages(id, [ebs, withPath(dlm, "inputs.policyDetails.policyType", "IMAGE_MANAGEMENT")])).toHaveLength(1);
+  });
+  it("catches, as mandatory, a DLM policy with a target tag the volume does not carry (DLM needs all of them)", async () => {
+    const both = withPath(dlm, "inputs.policyDetails.targetTags", { ClawStackStateSnapshots: "openclaw", Tier: "gold" });
+    expect((await violations(id, [ebs, both])).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
+  });
+  it("catches a GCP schedule that exists but is attached to another disk", async () => {
+    expect(await messages(id, [gcpDisk, schedule, withPath(attachment, "inputs.disk", "some-other-disk")])).toEqual([
+      expect.stringContaining("no snapshot-schedule resource policy is attached to this disk"),
+    ]);
+  });
+  it("catches, as mandatory, a GCP schedule that is never attached", async () => {
+    expect((await violations(id, [gcpDisk, schedule])).map((v) => v.enforcementLevel)).toEqual(["mandatory"]);
+  });
+  it("catches an attached resource policy that is not a snapshot schedule", async () => {
+    const notSnapshots = { ...schedule, inputs: { name: "openclaw-state-snapshots", instanceSchedulePolicy: { timeZone: "UTC" } } };
+    expect(await messages(id, [gcpDisk, notSnapshots, attachment])).toHaveLength(1);
+  });
+  it("is mandatory and fails closed on volume tags not known yet", async () => {
+    const found = await violations(id, [withPath(ebs, "inputs.tags", UNKNOWN), dlm]);
+    expect(found.map((v) => [v.enforcementLevel, v.message])).toEqual([["mandatory", expect.stringContaining("is not known until the update runs")]]);
+  });
+  it("stays silent when the stack says snapshots: {enabled: false}, which stack-snapshots-opted-out reports (advisory)", async () => {
+    const optOut = { snapshots: { enabled: false } };
+    expect(await messages(id, [ebs, gcpDisk], optOut)).toEqual([]);
+    const reported = await violations("stack-snapshots-opted-out", [ebs, gcpDisk], optOut);
+    expect(reported.map((v) => [v.resourceName, v.enforcementLevel])).toEqual([
+      ["state", "advisory"],
+      ["state-disk", "advisory"],
+    ]);
+    expect(reported[0]!.message).toContain("explicit opt-out: `clawstack:snapshots: {enabled: false}`");
+  });
+  it.each([
+    ["no snapshots key", {}],
+    ["snapshots: {enabled: true}", { snapshots: { enabled: true } }],
+    ["snapshots without enabled", { snapshots: { frequency: "daily" } }],
+    ["enabled: \"false\" as a string", { snapshots: { enabled: "false" } }],
+  ])("%s is no opt-out", async (_what, config) => {
+    expect(await messages(id, [ebs], config)).toHaveLength(1);
+    expect(await messages("stack-snapshots-opted-out", [ebs], config)).toEqual([]);
   });
 });
