@@ -480,7 +480,7 @@ describe("aws-s3-bucket-policy-writes-publisher-only", () => {
     expect(await messages(id, [bucketPolicy(DENY_OTHERS, PUBLISHER_WRITES, READERS_READ)], FIRMWARE_CONFIG)).toEqual([]);
   });
   it("accepts the firmware component's own policy", async () => {
-    const { renderFirmwareBucketPolicy, resolveAwsFirmwareBucketArgs } = await import("../../components/firmware/aws");
+    const { renderFirmwareBucketPolicy, resolveAwsFirmwareBucketArgs } = await import("../../components/firmware/aws.js");
     const resolved = resolveAwsFirmwareBucketArgs({ bucketName: "example-energy-core-firmware", accountId: "123456789012", publisherRoleArn: PUBLISHER, readerRoleArns: [READER] });
     const policy = renderFirmwareBucketPolicy(resolved, BUCKET_ARN, "arn:aws:kms:eu-west-1:123456789012:key/k");
     expect(await messages(id, [{ ...bucketPolicy(), inputs: { policy: JSON.stringify(policy) } }], FIRMWARE_CONFIG)).toEqual([]);
