@@ -171,4 +171,29 @@ describe("init, serve and connect as real processes on loopback", () => {
     expect(events).toEqual(expect.arrayContaining(["server_started", "session_opened", "chat", "security_event", "security_file_issued", "server_stopped"]));
     for (const forbidden of [secretMessage, "calendar", token, keyText, Buffer.from(keyText, "base64").toString("hex")]) expect(log).not.toContain(forbidden);
   }, 60_000);
+
+  it("connect --message exits 1 with the server's reason when the gateway fails; status prints the server's counts", async () => {
+    const dir = join(root, "security-2");
+    const port = await freeUdpPort();
+    expect((await clawchat(["init", "--dir", dir, "--server-ip", "127.0.0.1", "--port", String(port), "--iterations", "100000"])).code).toBe(0);
+    const closedGateway = `http://127.0.0.1:${await freeUdpPort()}`; // nothing listens on TCP there
+    const out: string[] = [];
+    const failing = spawn(process.execPath, [bundle, "serve", "--dir", dir, "--gateway-url", closedGateway], { stdio: ["ignore", "pipe", "pipe"] });
+    failing.stdout?.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
+    try {
+      await waitFor(() => out.join("").includes("server_started"), 15_000);
+      const [securityFile] = await listSecurityFiles(dir);
+      const started = Date.now();
+      const chat = await clawchat(["connect", "--security-file", securityFile as string, "--bootstrap-key", join(dir, "bootstrap.key"), "--message", "hello?"]);
+      expect(chat.code).toBe(1);
+      expect(chat.stderr).toMatch(/server error 2: the assistant is unavailable; try again later/);
+      expect(Date.now() - started).toBeLessThan(25_000); // not the 30 s kill of `clawchat()`: it exited by itself
+      const status = await clawchat(["status", "--dir", dir]);
+      expect(status.code).toBe(0);
+      expect(JSON.parse(status.stdout)).toMatchObject({ home_port: port, sessions: expect.any(Number), dropped: expect.any(Object) });
+      expect((await clawchat(["status", "--dir", join(root, "nowhere")])).code).toBe(2);
+    } finally {
+      failing.kill("SIGTERM");
+    }
+  }, 60_000);
 });
