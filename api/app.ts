@@ -20,12 +20,10 @@
  *   HttpError / badRequest / notFound ... (api/http/errors.ts): throw them; the one error handler answers
  *   Routes: append a FastifyPluginAsyncZod to `routePlugins` in api/routes/index.ts.
  */
-import { randomUUID } from "node:crypto";
+import { createServer, type ServerOptions } from "node:http";
 import cors from "@fastify/cors";
-import helmet from "@fastify/helmet";
-import rateLimit from "@fastify/rate-limit";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -38,8 +36,11 @@ import { auditPlugin } from "./audit/plugin";
 import { authPlugin } from "./auth/plugin";
 import type { ApiConfig } from "./config";
 import { dbPlugin } from "./db/plugin";
-import { registerErrorHandler } from "./http/error-handler";
+import { answerClientError, answerFrameworkError, registerErrorHandler } from "./http/error-handler";
+import { registerJsonBodyParser } from "./http/json-body";
 import { createLogger } from "./http/logging";
+import { rateLimitPlugin } from "./http/rate-limit";
+import { requestIdOf, stampResponse } from "./http/security-headers";
 import { routePlugins } from "./routes/index";
 import { vaultPlugin } from "./vault/plugin";
 
@@ -61,17 +62,26 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
     loggerInstance: createLogger(config, options.logStream),
     bodyLimit: config.bodyLimit,
     trustProxy: config.trustProxy,
-    genReqId: () => randomUUID(),
+    // The id stamped on the answer by the server factory (X-Request-Id) is the request's id.
+    genReqId: (request) => requestIdOf(request),
     requestIdHeader: false,
     return503OnClosing: true,
+    // Answers Fastify and Node write themselves keep the API's error shape, headers and request id.
+    frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    serverFactory: stampingServer,
   }).withTypeProvider<ZodTypeProvider>();
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate("config", config);
-  // JSON only: any other content type is answered 415 rather than reaching a schema as a string.
-  app.removeContentTypeParser(["text/plain"]);
+  // JSON only (bounded nesting): any other content type is answered 415 rather than reaching a schema as a string.
+  registerJsonBodyParser(app);
   registerErrorHandler(app);
+  // First hook of every request (`inject` bypasses the server factory): security headers and X-Request-Id.
+  app.addHook("onRequest", async (request, reply) => {
+    stampResponse(request.raw, reply.raw);
+  });
 
   // Graceful shutdown: once closing, answers in flight tell keep-alive clients to hang up, so
   // `app.close()` does not wait for their idle connections (Fastify keeps them 72 s by default).
@@ -84,28 +94,6 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
     return payload;
   });
 
-  await app.register(helmet, {
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: {
-        defaultSrc: ["'none'"],
-        frameAncestors: ["'none'"],
-        baseUri: ["'none'"],
-        formAction: ["'none'"],
-      },
-    },
-    frameguard: { action: "deny" },
-    hsts: { maxAge: 31_536_000, includeSubDomains: true },
-    noSniff: true,
-    referrerPolicy: { policy: "no-referrer" },
-  });
-  await app.register(cors, {
-    // Empty allow-list: no cross-origin access at all.
-    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
-    methods: ["GET", "POST", "PATCH", "DELETE"],
-    credentials: false,
-  });
-
   const redis = config.redisUrl
     ? new Redis(config.redisUrl, { connectTimeout: 2_000, maxRetriesPerRequest: 1, lazyConnect: false })
     : undefined;
@@ -115,11 +103,13 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
       await redis.quit().catch(() => redis.disconnect());
     });
   }
-  await app.register(rateLimit, {
-    global: true,
-    max: config.rateLimit.max,
-    timeWindow: config.rateLimit.windowMs,
-    ...(redis ? { redis, nameSpace: "clawstack-rate-limit:" } : {}),
+  // Before CORS (a preflight counts) and before every route's authentication hooks.
+  await app.register(rateLimitPlugin, { limits: config.rateLimit, redis });
+  await app.register(cors, {
+    // Empty allow-list: no cross-origin access at all.
+    origin: config.corsOrigins.length > 0 ? config.corsOrigins : false,
+    methods: ["GET", "POST", "PATCH", "DELETE"],
+    credentials: false,
   });
 
   await app.register(swagger, {
@@ -150,4 +140,30 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
 
   await app.ready();
   return app;
+}
+
+/**
+ * Fastify's own HTTP/1.1 server (same timeouts), with the security headers and the request id
+ * set on every `ServerResponse` before Fastify handles it: answers Fastify writes straight to the
+ * response (503 while closing, bad URL) carry them too.
+ */
+const stampingServer: FastifyServerFactory = (handler, factoryOptions) => {
+  const options = factoryOptions as ServerTimeouts & { http?: ServerOptions };
+  const server = createServer(options.http ?? {}, (request, response) => {
+    stampResponse(request, response);
+    handler(request, response);
+  });
+  server.keepAliveTimeout = options.keepAliveTimeout ?? 72_000;
+  server.requestTimeout = options.requestTimeout ?? 0;
+  server.setTimeout(options.connectionTimeout ?? 0);
+  if (options.maxRequestsPerSocket !== undefined && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+  return server;
+};
+
+/** The server settings Fastify resolves and passes to the server factory. */
+interface ServerTimeouts {
+  keepAliveTimeout?: number;
+  requestTimeout?: number;
+  connectionTimeout?: number;
+  maxRequestsPerSocket?: number;
 }

@@ -2,11 +2,17 @@
  * The one error handler. 4xx answers say what was wrong and name the field;
  * 5xx answers say only "internal error" and the request id (details go to the
  * log, with secrets redacted). Every answer has the same shape:
- * `{ statusCode, error, message, field? , requestId }`.
+ * `{ statusCode, error, message, field? , requestId }`, including the ones
+ * Fastify and Node would otherwise write themselves: `answerFrameworkError`
+ * (Fastify's `frameworkErrors`: a path that is not valid percent-encoding, an
+ * over-long path parameter) and `answerClientError` (Node's `clientError`: a
+ * request the HTTP parser refused, answered on the raw socket).
  */
-import type { FastifyError, FastifyInstance } from "fastify";
+import type { Socket } from "node:net";
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { hasZodFastifySchemaValidationErrors } from "fastify-type-provider-zod";
 import { HttpError } from "./errors";
+import { rawErrorAnswer, stampResponse } from "./security-headers";
 
 interface ErrorBody {
   statusCode: number;
@@ -23,10 +29,13 @@ const STATUS_NAMES: Record<number, string> = {
   404: "Not Found",
   405: "Method Not Allowed",
   409: "Conflict",
+  408: "Request Timeout",
   413: "Payload Too Large",
+  414: "URI Too Long",
   415: "Unsupported Media Type",
   422: "Unprocessable Entity",
   429: "Too Many Requests",
+  431: "Request Header Fields Too Large",
   500: "Internal Server Error",
   502: "Bad Gateway",
   503: "Service Unavailable",
@@ -91,13 +100,13 @@ function describeError(error: FastifyError, requestId: string, bodyLimit: number
 
   const code = error.code;
   if (code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    return make(413, `request body is larger than the ${bodyLimit}-byte limit`);
+    return make(413, `\`body\`: larger than the ${bodyLimit}-byte limit`, "body");
   }
   if (code === "FST_ERR_CTP_INVALID_MEDIA_TYPE") {
-    return make(415, "unsupported `content-type`: send `application/json`");
+    return make(415, "unsupported `content-type`: send `application/json`", "headers.content-type");
   }
   if (code === "FST_ERR_CTP_EMPTY_JSON_BODY") {
-    return make(400, "`body`: empty body with `content-type: application/json`; send a JSON object");
+    return make(400, "`body`: empty body with `content-type: application/json`; send a JSON object", "body");
   }
   if (error instanceof SyntaxError || code === "FST_ERR_CTP_INVALID_JSON_BODY") {
     return make(400, "`body`: malformed JSON (it does not parse)", "body");
@@ -105,4 +114,37 @@ function describeError(error: FastifyError, requestId: string, bodyLimit: number
   const status = typeof error.statusCode === "number" ? error.statusCode : 500;
   if (status >= 400 && status < 500) return make(status, error.message);
   return make(500, `internal error (request ${requestId})`);
+}
+
+/**
+ * Fastify's `frameworkErrors`: requests it refuses before routing. The reply is outside every
+ * hook, so the headers are stamped here (the server factory already did for real sockets).
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  stampResponse(request.raw, reply.raw);
+  const answer = (statusCode: number, message: string, field: string) =>
+    reply.code(statusCode).send({ statusCode, error: STATUS_NAMES[statusCode] ?? "Bad Request", message, field, requestId: request.id } satisfies ErrorBody);
+  if (error.code === "FST_ERR_MAX_PARAM_LENGTH") {
+    answer(414, "`params`: a path parameter is longer than 100 characters (no id of this API is)", "params");
+  } else if (error.code === "FST_ERR_BAD_URL") {
+    answer(400, "`url`: the path is not valid percent-encoded UTF-8", "url");
+  } else {
+    request.log.error({ err: error }, "request refused before routing");
+    answer(400, "`url`: this request cannot be routed", "url");
+  }
+}
+
+/** Node's `clientError`: the HTTP parser refused the request; answered on the raw socket, headers written by hand. */
+export function answerClientError(this: FastifyInstance, error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === "ECONNRESET" || socket.destroyed) return;
+  const [statusCode, message, field] =
+    error.code === "HPE_HEADER_OVERFLOW"
+      ? [431, "`headers`: the request line and headers are larger than the server accepts", "headers"]
+      : error.code === "ERR_HTTP_REQUEST_TIMEOUT"
+        ? [408, "`request`: the request was not received in time", "request"]
+        : [400, "`request`: malformed HTTP request (request line, headers or body framing)", "request"];
+  const { text, requestId } = rawErrorAnswer(statusCode, STATUS_NAMES[statusCode]!, message, field);
+  this.log.info({ requestId, code: error.code, statusCode }, "refused a malformed HTTP request");
+  if (socket.writable) socket.write(text);
+  socket.destroy();
 }

@@ -4,9 +4,9 @@ import { z } from "zod";
 import { signOutEverywhere } from "../auth/sign-out";
 import { createInvite, deleteInvite, listInvites } from "../auth/invites-repo";
 import { assignPlan, listPlans, MAX_PLAN_INSTANCES, PLAN_ID, upsertPlan } from "../auth/plans-repo";
-import { countAdmins, deleteUser, findUserById, listUsers, setRole } from "../auth/users-repo";
+import { countAdmins, deleteUser, findUserByEmail, findUserById, listUsers, setRole } from "../auth/users-repo";
 import { conflict, notFound } from "../http/errors";
-import { bearerSecurity, email, errorResponses, idParams } from "../http/schemas";
+import { bearerSecurity, email, errorResponses, idParamsOf, resourceId, trimmedText } from "../http/schemas";
 import { inviteView, inviteViewSchema, planView, planViewSchema, signOutViewSchema, userView, userViewSchema } from "./views";
 
 export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -22,7 +22,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         security: bearerSecurity,
         querystring: z.strictObject({
           limit: z.coerce.number().int().min(1).max(500).default(100),
-          after: z.string().max(64).optional(),
+          after: resourceId("usr").optional().describe("Accounts with an id after this one (paging)"),
         }),
         response: { 200: z.object({ users: z.array(userViewSchema) }), ...errorResponses },
       },
@@ -39,9 +39,9 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["admin"],
         summary: "Change an account's role and/or plan",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("usr"),
         body: z
-          .strictObject({ role: z.enum(["user", "admin"]).optional(), plan: z.string().min(1).max(40).optional() })
+          .strictObject({ role: z.enum(["user", "admin"]).optional(), plan: z.string().regex(PLAN_ID, "must be a plan id: 1-40 lower-case letters, digits or dashes, starting with a letter or digit").optional() })
           .refine((body) => body.role !== undefined || body.plan !== undefined, { message: "send `role`, `plan` or both" }),
         response: { 200: userViewSchema, ...errorResponses },
       },
@@ -71,7 +71,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
     "/v1/admin/invites",
     {
       onRequest: adminOnly,
-      config: { audit: "admin.invite.create" },
+      config: { audit: "admin.invite.create", rateLimit: { max: app.config.rateLimit.loginMax } },
       schema: {
         tags: ["admin"],
         summary: "Invite an email to register: returns a single-use token, shown once (send it to the person)",
@@ -81,6 +81,10 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
+      // An account needs no invitation (and registering with one would fail on its email).
+      if (await findUserByEmail(app.db, request.body.email)) {
+        throw conflict("`email`: an account with this email already exists; it needs no invitation", "body.email");
+      }
       const { invite, token } = await app.audited(request, 201, async (trx) => {
         const created = await createInvite(trx, { email: request.body.email, createdBy: request.principal!.userId, expiresInDays: request.body.expiresInDays });
         request.auditTarget = created.invite.id;
@@ -113,7 +117,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["admin"],
         summary: "Withdraw an unused invitation",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("inv"),
         response: { 204: z.null(), ...errorResponses },
       },
     },
@@ -150,7 +154,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Create a plan or change its name and instance limit",
         security: bearerSecurity,
         params: z.strictObject({ id: z.string().regex(PLAN_ID, "1-40 lower-case letters, digits or dashes, starting with a letter or digit") }),
-        body: z.strictObject({ name: z.string().trim().min(1).max(80), maxInstances: z.number().int().min(0).max(MAX_PLAN_INSTANCES) }),
+        body: z.strictObject({ name: trimmedText(1, 80), maxInstances: z.number().int().min(0).max(MAX_PLAN_INSTANCES) }),
         response: { 200: planViewSchema, ...errorResponses },
       },
     },
@@ -169,7 +173,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["admin"],
         summary: "Delete an account; its credentials become undecryptable (its vault key is destroyed)",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("usr"),
         response: { 204: z.null(), ...errorResponses },
       },
     },
@@ -199,7 +203,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         summary:
           "Sign an account out everywhere: every refresh token revoked, every access token issued before now refused, and every agent API key revoked unless `keepApiKeys` is true",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("usr"),
         body: z
           .strictObject({ keepApiKeys: z.boolean().default(false).describe("Leave the account's agent API keys working (default: revoke them all)") })
           .nullish(),

@@ -6,7 +6,7 @@ import { insertApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys-repo";
 import { SCOPES } from "../auth/principal";
 import { sha256Hex } from "../auth/tokens";
 import { conflict, notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import { bearerSecurity, errorResponses, idParamsOf, trimmedText } from "../http/schemas";
 import { apiKeyView, apiKeyViewSchema } from "./views";
 
 const MAX_KEYS_PER_USER = 50;
@@ -24,7 +24,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
         summary: "Create an agent API key; the key is in this answer only",
         security: bearerSecurity,
         body: z.strictObject({
-          name: z.string().trim().min(1).max(100),
+          name: trimmedText(1, 100),
           scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
           expiresInDays: z.number().int().min(1).max(365).optional(),
         }),
@@ -79,7 +79,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["api-keys"],
         summary: "Revoke an API key (at once, for every process)",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("key"),
         response: { 204: z.null(), ...errorResponses },
       },
     },

@@ -1,13 +1,13 @@
 /** Reading the audit log: users their own entries, admins everyone's. No route edits or deletes. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
-import { bearerSecurity, errorResponses } from "../http/schemas";
+import { bearerSecurity, errorResponses, resourceId, text } from "../http/schemas";
 import { auditView, auditViewSchema } from "./views";
 
 const auditQuery = z.strictObject({
   limit: z.coerce.number().int().min(1).max(500).default(100),
   before: z.coerce.number().int().min(1).optional().describe("Entries with an id below this (paging)"),
-  action: z.string().max(200).optional(),
+  action: text(1, 200).optional().describe("Only entries of this action, e.g. `instance.create`"),
 });
 
 const auditPage = z.object({ entries: z.array(auditViewSchema) });
@@ -40,7 +40,7 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["admin"],
         summary: "Every audit entry (admins), optionally one user's",
         security: bearerSecurity,
-        querystring: auditQuery.extend({ userId: z.string().max(64).optional() }),
+        querystring: auditQuery.extend({ userId: resourceId("usr").optional() }),
         response: { 200: auditPage, ...errorResponses },
       },
     },

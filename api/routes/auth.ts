@@ -8,12 +8,12 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { findSessionByHash, insertSession, revokeFamily, spendSession } from "../auth/sessions-repo";
 import { randomToken, sha256Hex } from "../auth/tokens";
-import { markInviteUser, spendInvite } from "../auth/invites-repo";
+import { INVITE_PREFIX, markInviteUser, spendInvite } from "../auth/invites-repo";
 import { type Db, findUserByEmail, findUserById, insertUser } from "../auth/users-repo";
 import { isUniqueViolation, newId } from "../db/ids";
 import type { Role } from "../db/schema";
 import { conflict, HttpError, unauthorized } from "../http/errors";
-import { email, errorResponses, password } from "../http/schemas";
+import { email, errorResponses, opaqueToken, password, presentedPassword } from "../http/schemas";
 import { userView, userViewSchema } from "./views";
 
 const tokenPair = z.object({
@@ -23,7 +23,7 @@ const tokenPair = z.object({
   refreshToken: z.string().describe("Opaque, single use: exchange it at /v1/auth/refresh"),
 });
 
-const refreshBody = z.strictObject({ refreshToken: z.string().min(1).max(200) });
+const refreshBody = z.strictObject({ refreshToken: opaqueToken("", "a refresh token") });
 
 /** A refresh that changed nothing: its transaction is rolled back and the route answers 401. */
 class RefreshRefused extends Error {
@@ -42,7 +42,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ["auth"],
         summary: "Create an account (role `user`); with CLAWSTACK_REGISTRATION=invite (the default) send the admin's `invite`",
-        body: z.strictObject({ email, password, invite: z.string().min(1).max(200).optional() }),
+        body: z.strictObject({ email, password, invite: opaqueToken(INVITE_PREFIX, "an invitation token").optional() }),
         response: { 201: userViewSchema, ...errorResponses },
       },
     },
@@ -88,7 +88,7 @@ export const authRoutes: FastifyPluginAsyncZod = async (app) => {
       schema: {
         tags: ["auth"],
         summary: "Exchange email and password for an access token and a refresh token",
-        body: z.strictObject({ email, password: z.string().min(1).max(1024) }),
+        body: z.strictObject({ email, password: presentedPassword }),
         response: { 200: tokenPair, ...errorResponses },
       },
     },

@@ -9,7 +9,7 @@ import { deleteCredential, findCredential, listCredentials, markTested } from ".
 import { testCredential } from "../vault/credential-test";
 import { credentialInput } from "../vault/kinds";
 import { notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import { bearerSecurity, errorResponses, idParamsOf, presentedPassword } from "../http/schemas";
 import { credentialView, credentialViewSchema } from "./views";
 
 export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -59,7 +59,7 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["credentials"],
         summary: "One credential's metadata",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("cred"),
         response: { 200: credentialViewSchema, ...errorResponses },
       },
     },
@@ -79,7 +79,7 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["credentials"],
         summary: "Delete a credential (its ciphertext and wrapped data key)",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("cred"),
         response: { 204: z.null(), ...errorResponses },
       },
     },
@@ -101,8 +101,8 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["credentials"],
         summary: "Decrypt the credential in memory and check it with its cloud",
         security: bearerSecurity,
-        params: idParams,
-        body: z.strictObject({ passphrase: z.string().min(1).max(1024).optional() }).nullish(),
+        params: idParamsOf("cred"),
+        body: z.strictObject({ passphrase: presentedPassword.optional() }).nullish(),
         response: { 200: z.object({ ok: z.boolean(), detail: z.string() }), ...errorResponses },
       },
     },

@@ -17,7 +17,8 @@ import fp from "fastify-plugin";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import { boundedJsonObject } from "../http/bounded-json";
+import { bearerSecurity, errorResponses, idParamsOf, opaqueToken, resourceId, text } from "../http/schemas";
 import {
   createInstance,
   enqueueOperation,
@@ -33,15 +34,16 @@ import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";
 
 const createBody = z.strictObject({
-  cloud: z.string().min(1).max(32).describe("`digitalocean`, `aws` or `gcp`"),
-  region: z.string().min(1).max(64).describe("A region of that cloud, e.g. `nyc3`, `us-east-1`, `us-central1`"),
-  size: z.string().min(1).max(32).optional().describe("Size preset: `small` (default), `medium`, `large`"),
-  name: z.string().min(1).max(64).optional().describe("Base name of the host's resources (default `openclaw`)"),
-  credentialId: z.string().min(1).max(64).optional().describe("Which of your credentials to use (default: your newest of that cloud)"),
-  options: z
-    .record(z.string(), z.unknown())
+  cloud: text(1, 32).describe("`digitalocean`, `aws` or `gcp`"),
+  region: text(1, 64).describe("A region of that cloud, e.g. `nyc3`, `us-east-1`, `us-central1`"),
+  size: text(1, 32).optional().describe("Size preset: `small` (default), `medium`, `large`"),
+  name: text(1, 64).optional().describe("Base name of the host's resources (default `openclaw`)"),
+  credentialId: resourceId("cred").optional().describe("Which of your credentials to use (default: your newest of that cloud)"),
+  options: boundedJsonObject()
     .optional()
-    .describe("Every other `clawstack:*` stack config key: `gatewayCidrs` and `versions` (required), `zone`, `sshAccess`, `snapshots`, `tags`..."),
+    .describe(
+      "Every other `clawstack:*` stack config key: `gatewayCidrs` and `versions` (required), `zone`, `sshAccess`, `snapshots`, `tags`... (at most 8 levels deep, 1000 values, strings of 8192 characters, no control characters)",
+    ),
 });
 
 const idempotencyHeaders = z.object({
@@ -55,13 +57,14 @@ const idempotencyHeaders = z.object({
 const instanceAndJob = z.object({ instance: instanceViewSchema, job: jobViewSchema });
 
 const registerBody = z.strictObject({
-  registrationToken: z.string().min(1).max(200).describe("The single-use `csreg_...` token from user-data"),
+  registrationToken: opaqueToken("csreg_", "a registration token").describe("The single-use `csreg_...` token from user-data"),
   gatewayToken: z
     .string()
-    .regex(/^\S{32,512}$/, "must be 32 to 512 characters without whitespace")
+    .regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces")
     .describe("The host's gateway token; stored encrypted in the vault, never shown"),
   tlsCertSha256: z
     .string()
+    .max(95, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed")
     .transform((value) => value.replace(/:/g, "").toLowerCase())
     .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
     .describe("SHA-256 fingerprint of the gateway's TLS certificate, pinned from now on"),
@@ -144,7 +147,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         tags: ["instances"],
         summary: "One instance: status, outputs, last job",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("inst"),
         response: { 200: instanceViewSchema, ...errorResponses },
       },
     },
@@ -163,7 +166,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         tags: ["instances"],
         summary: "Preview: the offline plan (the real program under mocks) and the policy review; needs no CLI and no credentials",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("inst"),
         querystring: z.strictObject({
           wait: z.coerce.number().int().min(0).max(60).default(0).describe("Seconds to wait for the result (0: answer 202 at once)"),
         }),
@@ -195,7 +198,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         tags: ["instances"],
         summary: `${summary} (409 while another operation is queued or running)`,
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("inst"),
         response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
       },
       handler: async (request, reply) => {
@@ -213,12 +216,12 @@ const routes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/v1/instances/:id/register",
     {
-      config: { audit: "instance.register" },
+      config: { audit: "instance.register", rateLimit: { max: app.config.rateLimit.loginMax } },
       schema: {
         tags: ["instances"],
         summary:
           "First-boot registration by the host (authenticated by its single-use registration token): stores the gateway token in the vault and pins the TLS fingerprint",
-        params: idParams,
+        params: idParamsOf("inst"),
         body: registerBody,
         response: { 204: z.null(), ...errorResponses, 410: errorResponses[404] },
       },

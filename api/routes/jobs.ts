@@ -11,7 +11,7 @@ import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { conflict, notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, idParams } from "../http/schemas";
+import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { readJobEvents } from "../jobs/events";
 import { findUserJob, isFinished } from "../jobs/instances";
 import { cancelJobIn, getJob } from "../jobs/queue";
@@ -47,7 +47,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["jobs"],
         summary: "One job: state, attempts, error, result",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("job"),
         response: { 200: jobViewSchema, ...errorResponses },
       },
     },
@@ -63,7 +63,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["jobs"],
         summary: "Cancel a job: 200 when it was still queued (cancelled), 202 when it is running (abort requested)",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("job"),
         response: { 200: jobViewSchema, 202: jobViewSchema, ...errorResponses },
       },
     },
@@ -94,7 +94,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["jobs"],
         summary: "Follow a job's progress as server-sent events (`text/event-stream`), resumable with `Last-Event-ID`",
         security: bearerSecurity,
-        params: idParams,
+        params: idParamsOf("job"),
         headers: z.object({ "last-event-id": z.string().regex(/^\d{1,12}$/, "must be an event id (a number)").optional() }),
         querystring: z.strictObject({
           after: z.coerce.number().int().min(0).optional().describe("Start after this event id (as `Last-Event-ID`)"),

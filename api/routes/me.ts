@@ -4,7 +4,7 @@ import { z } from "zod";
 import { signOutEverywhere } from "../auth/sign-out";
 import { countAdmins, deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
 import { conflict, HttpError, notFound } from "../http/errors";
-import { bearerSecurity, errorResponses, password } from "../http/schemas";
+import { bearerSecurity, errorResponses, password, presentedPassword } from "../http/schemas";
 import { signOutViewSchema, userView, userViewSchema } from "./views";
 
 export const meRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -37,7 +37,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
           "Change the password: the account is signed out everywhere (refresh tokens, earlier access tokens) and its agent API keys are revoked unless `keepApiKeys` is true",
         security: bearerSecurity,
         body: z.strictObject({
-          currentPassword: z.string().min(1).max(1024),
+          currentPassword: presentedPassword,
           newPassword: password,
           keepApiKeys: z.boolean().default(false).describe("Leave the account's agent API keys working (default: revoke them all)"),
         }),
@@ -76,7 +76,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
         tags: ["account"],
         summary: "Delete the account: sessions, API keys and credentials go, and the account's vault key is destroyed",
         security: bearerSecurity,
-        body: z.strictObject({ password: z.string().min(1).max(1024) }),
+        body: z.strictObject({ password: presentedPassword }),
         response: { 204: z.null(), ...errorResponses },
       },
     },

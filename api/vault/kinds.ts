@@ -11,14 +11,17 @@
  */
 import { z } from "zod";
 import type { CredentialKind } from "../db/schema";
+import { FREE_FORM_JSON_BOUNDS, refineWithinBounds } from "../http/bounded-json";
+import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters, trimmedText } from "../http/schemas";
 
 export const CREDENTIAL_KINDS = ["aws", "gcp", "digitalocean"] as const satisfies readonly CredentialKind[];
 
-const name = z.string().trim().min(1).max(100).describe("A label of your choice");
+const name = trimmedText(1, 100).describe("A label of your choice");
 const passphrase = z
   .string()
   .min(12, "must be at least 12 characters")
   .max(1024)
+  .refine((value) => !hasControlCharacters(value), CONTROL_CHARACTERS_MESSAGE)
   .optional()
   .describe("Passphrase mode: the credential can then only be decrypted with this passphrase");
 
@@ -44,7 +47,9 @@ const gcpExternalAccount = z
   .refine((config) => !("private_key" in config), {
     message: "service-account keys are refused: use a Workload Identity Federation configuration",
     path: ["private_key"],
-  });
+  })
+  // Its other members are free-form: bounded before anything walks them.
+  .superRefine(refineWithinBounds(FREE_FORM_JSON_BOUNDS));
 
 export const gcpCredentialInput = z.strictObject({
   kind: z.literal("gcp"),

@@ -218,6 +218,58 @@ describe.each(engines("the rate-limit suite"))("rate limits on $engine", ({ engi
   });
 });
 
+describe.each(engines("the limiter-order suite"))("the limiter counts every request before authentication, on $engine", ({ engine, skip }) => {
+  it.skipIf(skip)("counts refused, unauthenticated, API-key-guess and unknown-route requests in the per-address bucket", async () => {
+    const api = await startApi({ engine, env: { CLAWSTACK_RATE_LIMIT: "6", CLAWSTACK_LOGIN_RATE_LIMIT: "100" } });
+    try {
+      const session = await signUp(api);
+      const from = (url: string, headers: Record<string, string> = {}) => api.inject({ method: "GET", url, headers, remoteAddress: "203.0.113.20" });
+      const refused = [
+        await from("/v1/me"),
+        await from("/v1/me", bearer("not-a-token")),
+        await from(`/v1/me`, bearer(`clk_${"A".repeat(12)}_${"B".repeat(43)}`)),
+        await from("/v1/admin/users", bearer(session.accessToken)),
+        await from("/v1/nothing"),
+        await from("/v1/audit?limit=0", bearer(session.accessToken)),
+      ];
+      expect(refused.map((response) => response.statusCode)).toEqual([401, 401, 401, 403, 404, 400]);
+      // The seventh request is refused before authentication, however good its token.
+      const limited = await from("/v1/me", bearer(session.accessToken));
+      expect(limited.statusCode).toBe(429);
+      expect(Number(limited.headers["retry-after"])).toBeGreaterThan(0);
+      expect(limited.headers["x-content-type-options"]).toBe("nosniff");
+      expect(json(limited).requestId).toBe(limited.headers["x-request-id"]);
+      // Other addresses are not affected.
+      expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(session.accessToken), remoteAddress: "203.0.113.21" })).statusCode).toBe(200);
+    } finally {
+      await api.close();
+    }
+  });
+
+  it.skipIf(skip)("keeps the stricter buckets for invitations and host registration, counting refused attempts", async () => {
+    const api = await startApi({ engine, env: { CLAWSTACK_RATE_LIMIT: "1000", CLAWSTACK_LOGIN_RATE_LIMIT: "3" } });
+    try {
+      const user = await signUp(api);
+      const invite = () =>
+        api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(user.accessToken), payload: { email: "x@example.com" }, remoteAddress: "203.0.113.30" });
+      for (let i = 0; i < 3; i += 1) expect((await invite()).statusCode).toBe(403);
+      expect((await invite()).statusCode).toBe(429);
+
+      const registerHost = () =>
+        api.inject({
+          method: "POST",
+          url: `/v1/instances/inst_${"0".repeat(32)}/register`,
+          payload: { registrationToken: `csreg_${"A".repeat(43)}`, gatewayToken: "a".repeat(64), tlsCertSha256: "ab".repeat(32) },
+          remoteAddress: "203.0.113.31",
+        });
+      for (let i = 0; i < 3; i += 1) expect((await registerHost()).statusCode).toBe(401);
+      expect((await registerHost()).statusCode).toBe(429);
+    } finally {
+      await api.close();
+    }
+  });
+});
+
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();

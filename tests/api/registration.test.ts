@@ -79,7 +79,11 @@ describe.each(engines("the registration suite"))("registration on $engine", ({ e
     const other = await register({ ...newAccount(api, "other"), invite: invite.token });
     expect(other.statusCode).toBe(403);
     expect(String(json(other).message)).toMatch(/not valid/);
-    expect((await register({ ...invited, invite: "csi_made-up" })).statusCode).toBe(403);
+    expect((await register({ ...invited, invite: `csi_${"A".repeat(43)}` })).statusCode).toBe(403);
+    // A token that cannot be one is refused by its format, naming the field.
+    const malformed = await register({ ...invited, invite: "csi_made-up" });
+    expect(malformed.statusCode).toBe(400);
+    expect(json(malformed)).toMatchObject({ field: "body.invite" });
 
     const ok = await register({ ...invited, invite: invite.token });
     expect(ok.statusCode, ok.body).toBe(201);
@@ -140,6 +144,22 @@ describe.each(engines("the registration suite"))("registration on $engine", ({ e
 
     const actions = (await auditEntries(api)).map((entry) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(["admin.invite.create", "admin.invite.delete", "auth.register"]));
+  });
+
+  it.skipIf(skip)("refuses to invite an email that already has an account, naming the field", async () => {
+    const member = newAccount(api, "member");
+    const first = json(await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: member.email } })) as { token: string };
+    remember(api, first.token);
+    expect((await register({ ...member, invite: first.token })).statusCode).toBe(201);
+    const invites = await api.app.db.selectFrom("invites").select("id").execute();
+
+    for (const address of [member.email, member.email.toUpperCase(), ` ${member.email} `]) {
+      const again = await api.inject({ method: "POST", url: "/v1/admin/invites", headers: bearer(adminToken), payload: { email: address } });
+      expect(again.statusCode, address).toBe(409);
+      expect(json(again)).toMatchObject({ field: "body.email" });
+      expect(String(json(again).message)).toMatch(/already exists/);
+    }
+    expect(await api.app.db.selectFrom("invites").select("id").execute()).toHaveLength(invites.length);
   });
 
   it.skipIf(skip)("keeps invitation tokens out of the database and the logs", async () => {

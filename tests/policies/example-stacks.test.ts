@@ -42,6 +42,20 @@ describe("example stacks", () => {
     }
   });
 
+  it.each(STACKS.filter((name) => String(stackConfig(name).kind ?? "host") === "host"))(
+    "%s with snapshots: {enabled: false} has no mandatory violation, and the opt-out is reported on its state disk",
+    async (name) => {
+      const config: Record<string, unknown> = { ...stackConfig(name), snapshots: { enabled: false } };
+      delete config.policyExemptions; // the pack's key, not the program's
+      const { resources } = await synthConfig(name, config);
+      const report = await reviewResources(resources, { stack: name, config });
+      expect(report.violations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([]);
+      const optOuts = report.violations.filter((v) => v.policy === "stack-snapshots-opted-out");
+      expect(optOuts.map((v) => v.enforcementLevel)).toEqual(["advisory"]);
+      expect(optOuts[0]!.message).toContain("explicit opt-out");
+    },
+  );
+
   it("the review really reads the synthesized resources: breaking one is caught", async (context) => {
     if (!STACKS.includes("do-example")) context.skip();
     const { resources, config } = await synthForReview("do-example");
