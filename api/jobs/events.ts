@@ -5,10 +5,10 @@
  * even by a worker that lost its lease while another took the job over: the
  * loser's insert fails and it stops.
  */
-import type { Kysely } from "kysely";
+import type { Kysely, Transaction } from "kysely";
+import { isUniqueViolation, nowIso } from "../db/ids";
 import type { Database } from "../db/schema";
 import type { ProgressEvent } from "../engine/types";
-import { isUniqueViolation, now } from "./queue";
 import type { Redactor } from "./redact";
 import type { JobEvent } from "./tables";
 
@@ -64,7 +64,7 @@ export class JobEventWriter {
       try {
         await this.db
           .insertInto("job_events")
-          .values({ job_id: this.jobId, seq, at: now(), type, data: JSON.stringify(rest) })
+          .values({ job_id: this.jobId, seq, at: nowIso(), type, data: JSON.stringify(rest) })
           .execute();
       } catch (error) {
         this.failure = isUniqueViolation(error) ? new EventConflictError(this.jobId, seq) : (error as Error);
@@ -82,6 +82,37 @@ export class JobEventWriter {
   get failed(): Error | undefined {
     return this.failure;
   }
+}
+
+/**
+ * Appends one event inside the caller's transaction, after the last stored
+ * one. The job's final state uses it for its `result` event, so a finished
+ * job always has its result row (both commit or neither). The caller holds
+ * the job (its lease, or a queued job's row lock), so no other writer races it;
+ * if one did, the primary key refuses the row and the whole transaction.
+ */
+export async function appendEventIn(trx: Transaction<Database>, jobId: string, data: JobEventData): Promise<number> {
+  const last = await trx
+    .selectFrom("job_events")
+    .select((eb) => eb.fn.max("seq").as("seq"))
+    .where("job_id", "=", jobId)
+    .executeTakeFirst();
+  const seq = Number(last?.seq ?? 0) + 1;
+  const { type, ...rest } = data;
+  await trx.insertInto("job_events").values({ job_id: jobId, seq, at: nowIso(), type, data: JSON.stringify(rest) }).execute();
+  return seq;
+}
+
+/** Whether the job's `result` event is among its events up to `seq` (what a follower has already received). */
+export async function resultSentBy(db: Kysely<Database>, jobId: string, seq: number): Promise<boolean> {
+  const row = await db
+    .selectFrom("job_events")
+    .select("seq")
+    .where("job_id", "=", jobId)
+    .where("type", "=", "result")
+    .where("seq", "<=", seq)
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /** Events of a job after `afterSeq`, oldest first. */

@@ -17,6 +17,7 @@ import type { Kysely, Transaction } from "kysely";
 import { newId } from "../db/ids";
 import type { Database } from "../db/schema";
 import type { Operation } from "../engine/types";
+import { appendEventIn, type JobEventData } from "./events";
 import type { Instance, InstanceStatus, Job, JobState } from "./tables";
 
 export type Dialect = "sqlite" | "postgres";
@@ -192,7 +193,11 @@ export interface FinishRequest {
   instance?: { status: InstanceStatus; outputs?: Record<string, unknown> };
 }
 
-/** Final state, written only by the lease owner. Returns false when the lease was lost. */
+/**
+ * Final state, written only by the lease owner, together with the job's
+ * `result` event (one transaction: a finished job always has its result row).
+ * Returns false when the lease was lost.
+ */
 export async function finishJob(
   db: Kysely<Database>,
   job: Pick<Job, "id" | "instance_id">,
@@ -220,6 +225,7 @@ export async function finishJob(
       .executeTakeFirst();
     if (Number(updated.numUpdatedRows) !== 1) return false;
     if (request.instance) await setInstanceStatus(trx, job.instance_id, request.instance.status, request.instance.outputs);
+    await appendEventIn(trx, job.id, resultEvent(request.state, request.error));
     return true;
   });
 }
@@ -261,6 +267,11 @@ export async function clearTakeover(db: Db, jobId: string, workerId: string): Pr
     .execute();
 }
 
+/** The `result` event of a final state (the error message is already redacted by whoever wrote it). */
+function resultEvent(state: FinishRequest["state"], error: FinishRequest["error"]): JobEventData {
+  return { type: "result", state, ...(error ? { error: error.message, errorCode: error.code } : {}) };
+}
+
 export type CancelOutcome = "cancelled" | "requested" | "finished" | "not_found";
 
 /**
@@ -283,6 +294,7 @@ export async function cancelJobIn(trx: Transaction<Database>, jobId: string): Pr
     .executeTakeFirst();
   if (queued) {
     if (queued.operation !== "preview") await settleCancelledInstance(trx, queued.instance_id);
+    await appendEventIn(trx, jobId, resultEvent("cancelled", { code: "cancelled", message: "cancelled before it started" }));
     return "cancelled";
   }
   const running = await trx

@@ -219,17 +219,18 @@ export class JobWorker {
 
     const finish = async (request: FinishRequest, message?: string): Promise<void> => {
       await events.flush().catch(() => undefined);
-      const finished = await finishJob(db, job, this.workerId, request);
+      // The final state and the `result` event commit together (finishJob writes both).
+      let finished: boolean;
+      try {
+        finished = await finishJob(db, job, this.workerId, request);
+      } catch (error) {
+        this.logger.error({ ...log, err: errorMessage(error) }, "the job's end could not be recorded; its lease expires and a worker runs it again");
+        return;
+      }
       if (!finished) {
         this.logger.warn(log, "lease lost before the job could be finished; another worker owns it");
         return;
       }
-      void events.append({
-        type: "result",
-        state: request.state,
-        ...(request.error ? { error: request.error.message, errorCode: request.error.code } : {}),
-      });
-      await events.flush().catch(() => undefined);
       this.logger.info({ ...log, state: request.state }, message ?? `job ${request.state}`);
     };
 

@@ -5,26 +5,19 @@
  *   POST /v1/jobs/:id/cancel   a queued job is cancelled at once; a running one is aborted (its worker sees the request)
  *   GET  /v1/jobs/:id/events   server-sent events of its progress (stored rows, secrets redacted before they were
  *                              written), resumable: `Last-Event-ID` (or `?after=`) skips what was already seen;
- *                              the stream ends with `event: end` once the job finished
+ *                              the stream ends with `event: end` once the job finished and its `result`
+ *                              event was sent (api/jobs/follow.ts)
  */
 import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
-import { readJobEvents } from "../jobs/events";
-import { findUserJob, isFinished } from "../jobs/instances";
+import { followJobEvents } from "../jobs/follow";
+import { findUserJob } from "../jobs/instances";
 import { cancelJobIn, getJob } from "../jobs/queue";
 import type { Job } from "../jobs/tables";
 import { jobView, jobViewSchema } from "../jobs/views";
-
-/** How often a follower's stream looks for new rows. */
-const POLL_MS = 200;
-/** A comment line this often keeps proxies from closing an idle stream. */
-const KEEPALIVE_MS = 15_000;
-/** After a job finished, how long to wait for its final `result` row before ending the stream anyway. */
-const RESULT_GRACE_MS = 2_000;
-const PAGE = 500;
 
 export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   // Open event streams end when the app closes (followers reconnect with Last-Event-ID).
@@ -122,37 +115,14 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       request.raw.on("close", () => {
         closed = true;
       });
-      let lastType = "";
-      let lastWrite = Date.now();
-      let finishedSince: number | undefined;
       try {
-        while (!closed && !closing) {
-          const events = await readJobEvents(app.db, job.id, after, PAGE);
-          for (const event of events) {
-            raw.write(`id: ${event.seq}\nevent: ${event.type}\ndata: ${JSON.stringify({ at: event.at, ...(event.data as object) })}\n\n`);
-            after = event.seq;
-            lastType = event.type;
-            lastWrite = Date.now();
-          }
-          if (events.length === PAGE) continue;
-          const current = await getJob(app.db, job.id);
-          if (!current || isFinished(current)) {
-            finishedSince ??= Date.now();
-            const resultStored =
-              lastType === "result" ||
-              (await app.db.selectFrom("job_events").select("seq").where("job_id", "=", job.id).where("type", "=", "result").executeTakeFirst()) !==
-                undefined;
-            if (resultStored || Date.now() - finishedSince > RESULT_GRACE_MS) {
-              raw.write(`event: end\ndata: ${JSON.stringify({ state: current?.state ?? "unknown" })}\n\n`);
-              break;
-            }
-          }
-          if (Date.now() - lastWrite > KEEPALIVE_MS) {
-            raw.write(": keep-alive\n\n");
-            lastWrite = Date.now();
-          }
-          await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-        }
+        await followJobEvents({
+          db: app.db,
+          jobId: job.id,
+          after,
+          write: (chunk) => raw.write(chunk),
+          stopped: () => closed || closing,
+        });
       } catch (error) {
         request.log.error({ err: error, jobId: job.id }, "job event stream failed");
       } finally {
