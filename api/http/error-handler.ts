@@ -112,7 +112,9 @@ function describeError(error: FastifyError, requestId: string, bodyLimit: number
     return make(400, "`body`: malformed JSON (it does not parse)", "body");
   }
   const status = typeof error.statusCode === "number" ? error.statusCode : 500;
-  if (status >= 400 && status < 500) return make(status, error.message);
+  // Fastify's other refusals of a body (length mismatch, unsupported encoding...) and of a request.
+  if (status >= 400 && status < 500 && code?.startsWith("FST_ERR_CTP_")) return make(status, `\`body\`: ${error.message}`, "body");
+  if (status >= 400 && status < 500) return make(status, `\`request\`: ${error.message}`, "request");
   return make(500, `internal error (request ${requestId})`);
 }
 

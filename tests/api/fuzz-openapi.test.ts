@@ -262,6 +262,7 @@ function casesFor(path: string, method: string, operation: Operation): FuzzCase[
     for (const [name, payload] of wholeBody) cases.push(request(`body: ${name}`, validUrl, ["body"], { payload, headers: json }));
     cases.push(request("body: empty with a JSON content type", validUrl, ["body"], { payload: "", headers: json }));
     cases.push(request("body: text/plain", validUrl, ["headers.content-type"], { payload: "fuzz", headers: { "content-type": "text/plain" } }));
+    cases.push(request("body: Content-Length shorter than the body", validUrl, ["body"], { payload: validPayload ?? "{}", headers: { ...json, "content-length": "3" } }));
 
     for (const base of bodies as Record<string, unknown>[]) {
       const variant = variantFor(bodySchema, base);
