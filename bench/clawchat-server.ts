@@ -20,7 +20,8 @@ async function main(): Promise<void> {
   }
   if (mode === "clawchat" && dir) {
     // Every benchmark packet comes from 127.0.0.1, so the per-address packet limit is raised.
-    const server = new ClawChatServer({ dir, port: 0, chatHandler: async (text) => text, limits: { packets: { perSecond: 1e9, burst: 1e9 } } });
+    // Files are accepted (and discarded) so the benchmark can time a 1 MiB transfer.
+    const server = new ClawChatServer({ dir, port: 0, chatHandler: async (text) => text, fileHandler: async () => true, statusFile: false, limits: { packets: { perSecond: 1e9, burst: 1e9 } } });
     await server.start();
     console.log(JSON.stringify({ port: server.homePort }));
     process.once("SIGTERM", () => void server.close().then(() => process.exit(0)));

@@ -6,7 +6,7 @@
  */
 import type { Clock, TimerHandle } from "./clock";
 import { decodeUtf8 } from "./messages";
-import { AckKind, allIndexes, decodeAck, encodeAck, Incoming, Outgoing, sendPaced, type TransferTimers } from "./transfer";
+import { AckKind, allIndexes, decodeAck, encodeAck, Incoming, Outgoing, type TransferTimers } from "./transfer";
 import { MessageType } from "./wire";
 
 export interface RequestsIo {
@@ -55,6 +55,7 @@ export class Requests {
   onChatPart(id: Buffer, index: number, count: number, data: Buffer): void {
     const pending = this.pending.get(key(AckKind.chat, id));
     if (!pending) return;
+    if (count === 1 && !pending.answer) return this.answered(id, pending, data); // one part: nothing to collect
     const clock = this.io.clock;
     const answer = (pending.answer ??= new Incoming(count, clock.now()));
     if (answer.count !== count) return;
@@ -64,9 +65,13 @@ export class Requests {
       answer.scheduleAck(clock, this.io.transfer, () => this.sendAck(AckKind.chat, ackId, count, answer.bitmap()));
       return;
     }
+    this.sendAck(AckKind.chat, ackId, count, answer.bitmap());
+    this.answered(id, pending, answer.join());
+  }
+
+  private answered(id: Buffer, pending: Pending, bytes: Buffer): void {
     this.finish(AckKind.chat, id, pending);
-    if (count > 1) this.sendAck(AckKind.chat, ackId, count, answer.bitmap());
-    const text = decodeUtf8(answer.join());
+    const text = decodeUtf8(bytes);
     if (text === undefined) pending.reject(new Error("the server's answer is not valid UTF-8"));
     else pending.resolve(text as never);
   }
@@ -114,7 +119,7 @@ export class Requests {
   }
 
   private transmit(pending: Pending, indexes: number[]): void {
-    sendPaced(pending.outgoing.parts, indexes, this.io.transfer.paceParts, (part) => this.io.send(pending.type, part), () => this.io.isOpen());
+    pending.outgoing.send(indexes, this.io.transfer.paceParts, (part) => this.io.send(pending.type, part), () => this.io.isOpen());
   }
 
   private sendAck(kind: AckKind, id: Buffer, count: number, bitmap: Buffer): void {

@@ -9,7 +9,6 @@ import { createSocket, type Socket } from "node:dgram";
 import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
 import { isIPv6 } from "node:net";
-import { ConfigError } from "../../program/errors";
 import { ClientCompromise } from "./client-compromised";
 import { runHandshake } from "./client-handshake";
 import { Requests } from "./client-requests";
@@ -19,44 +18,15 @@ import { connectionIdOf, deriveHandshakeKey, wipe } from "./keys";
 import { decodeChatPart, decodeError, decodeFileMessage, decodePresence, encodeChatPart, encodeFileChunk, encodeKeyRotation, encodePong, encodePresence, splitIntoChunks, type CompromisedAck, type PresenceName } from "./messages";
 import { randomId } from "./random-ids";
 import { checkValidity, loadSecurityFile, readBootstrapKey, type SecurityFileContent } from "./security-file";
-import { AckKind, DEFAULT_TRANSFER, type TransferTimers } from "./transfer";
+import type { ClientEvents, ClientOptions } from "./client-options";
+import { AckKind, DEFAULT_TRANSFER } from "./transfer";
 import { MessageType, parsePacket } from "./wire";
 
-export interface ClientOptions {
-  clock?: Clock;
-  /** Overrides `server_public_ip` / `server_udp_port` of the security file (e.g. behind NAT, or in tests). */
-  server?: { host: string; port: number };
-  /** The security file this client loaded: deleted by the compromised protocol. */
-  securityFilePath?: string;
-  /** HELLO retransmission. Defaults to 2,000 ms, 5 attempts. */
-  handshakeRetryMs?: number;
-  handshakeAttempts?: number;
-  /** Chat / file retransmission while unanswered. Defaults to 3,000 ms, 20 times. */
-  retransmitMs?: number;
-  retransmits?: number;
-  /** Keepalive PING period. Defaults to 15,000 ms (keeps NAT mappings open). */
-  keepaliveMs?: number;
-  /** Largest |local clock − packet timestamp| accepted. Defaults to 60,000 ms. */
-  skewMs?: number;
-  /** Old epoch keys still open packets this long after a key switch. Defaults to 60,000 ms. */
-  previousKeyLifetimeMs?: number;
-  /** ACK timing and pacing of multi-part messages (§6.9); `paceParts: Infinity` sends every part in one burst. */
-  transfer?: Partial<TransferTimers>;
-  /** SO_RCVBUF asked for the socket (the kernel caps it at net.core.rmem_max). Defaults to 4 MiB. */
-  recvBufferBytes?: number;
-}
+export { parseServerOverride, type ClientEvents, type ClientOptions } from "./client-options";
 
 interface Waiting<T> {
   resolve(value: T): void;
   reject(error: Error): void;
-}
-
-/** What `on(...)` reports: rotations and the end of the session. No key material ever. */
-export interface ClientEvents {
-  portRotated: [{ port: number }];
-  keyRotated: [{ epoch: number }];
-  serverError: [{ code: number; text: string }];
-  closed: [{ reason: string }];
 }
 
 export class ClawChatClient extends EventEmitter<ClientEvents> {
@@ -132,6 +102,11 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
 
   get dataPort(): number {
     return this.rotation.port;
+  }
+
+  /** The local UDP port (for operators and the benchmark's kernel drop count). */
+  get localPort(): number {
+    return this.socket.address().port;
   }
 
   get epoch(): number {
@@ -378,14 +353,4 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
       }
     }
   }
-}
-
-/** Reads the CLI's `--server host:port` override. */
-export function parseServerOverride(value: string): { host: string; port: number } {
-  const match = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(value);
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || port < 1 || port > 65535) {
-    throw new ConfigError("server", `\`--server\` must be <host>:<port> (IPv6 as [addr]:port); got ${JSON.stringify(value)}`);
-  }
-  return { host: match[1] as string, port };
 }

@@ -15,7 +15,7 @@ export interface Chunk {
 
 /** Chat: message ID (8) ‖ part index (u16) ‖ part count (u16) ‖ UTF-8 bytes. */
 export function encodeChatPart(chunk: Chunk): Buffer {
-  const out = Buffer.alloc(12 + chunk.data.length);
+  const out = Buffer.allocUnsafe(12 + chunk.data.length); // every byte is written below
   chunk.id.copy(out, 0, 0, 8);
   out.writeUInt16BE(chunk.index, 8);
   out.writeUInt16BE(chunk.count, 10);

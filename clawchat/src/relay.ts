@@ -8,7 +8,7 @@ import type { ChatContext, ChatHandler } from "./gateway";
 import { decodeChatPart, decodeFileMessage, decodeUtf8, encodeChatPart, encodeFileResult, ErrorCode, FileStatus, splitIntoChunks } from "./messages";
 import type { FileHandler } from "./server-config";
 import type { Answered, ServerContext, ServerSession, ServerStats } from "./server-session";
-import { AckKind, allIndexes, decodeAck, encodeAck, fullBitmap, Incoming, Outgoing, sendPaced } from "./transfer";
+import { AckKind, allIndexes, decodeAck, encodeAck, fullBitmap, Incoming, Outgoing } from "./transfer";
 import { CHUNK_BYTES, MessageType } from "./wire";
 
 const ANSWER_CACHE_MS = 300_000;
@@ -149,6 +149,12 @@ export class Relay {
     const { clock } = this.context;
     const key = id.toString("latin1");
     let incoming = table.get(key);
+    if (!incoming && count === 1 && data.length <= maxBytes) {
+      // The common one-part message: complete on arrival, nothing to keep or acknowledge.
+      incoming = new Incoming(1, 0, name);
+      incoming.add(0, data, 0);
+      return incoming;
+    }
     if (!incoming) {
       if (count * CHUNK_BYTES > maxBytes + CHUNK_BYTES) return "too_large";
       if (table.size >= MAX_ASSEMBLIES) return "busy";
@@ -186,8 +192,7 @@ export class Relay {
     const now = this.context.clock.now();
     if (indexes.length === 0 || (!forAck && entry.sentAt > 0 && now - entry.sentAt < this.context.timers.transfer.ackRepeatMs)) return;
     entry.sentAt = now;
-    const parts = entry.outgoing.parts;
-    sendPaced(parts, indexes, this.context.timers.transfer.paceParts, (part) => this.context.send(session, type, part), () => !session.terminated);
+    entry.outgoing.send(indexes, this.context.timers.transfer.paceParts, (part) => this.context.send(session, type, part), () => !session.terminated);
   }
 
   private remember(cache: Map<string, Answered>, key: string, outgoing: Outgoing): Answered {

@@ -11,7 +11,6 @@
  * (`server-security.ts`, `server-compromised.ts`), drop counting (`drops.ts`).
  */
 import type { Socket } from "node:dgram";
-import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { CLAWCHAT_PORT_RANGE } from "../../program/presets";
 import type { EpochKeys } from "./channel";
@@ -20,36 +19,23 @@ import { DropCounter } from "./drops";
 import { gatewayChatHandler } from "./gateway";
 import { wipe } from "./keys";
 import { silentLogger, type Logger } from "./log";
-import { decodePortRotation, decodePresence, encodeError, encodePong, encodePresence } from "./messages";
+import { encodeError } from "./messages";
 import { AddressRateLimiter } from "./rate-limit";
 import { Relay } from "./relay";
 import { Compromise } from "./server-compromised";
+import { dispatch, type SessionHandlers } from "./server-dispatch";
 import { DEFAULT_LIMITS, resolveTimers, type ProtocolTimers, type ServerLimits, type ServerOptions } from "./server-config";
 import { Handshakes } from "./server-handshake";
 import { KeyRotation } from "./server-key-rotation";
 import { Ports } from "./server-ports";
 import { SecurityFiles } from "./server-security";
 import type { ServerContext, ServerSession, ServerStats } from "./server-session";
-import { MessageType, parsePacket, type PacketView } from "./wire";
+import { StatusFile, type ServerStatus } from "./server-status";
+import { MessageType, parsePacket } from "./wire";
 
 export { DEFAULT_LIMITS, DEFAULT_TIMERS, type FileContext, type FileHandler, type ProtocolTimers, type ServerLimits, type ServerOptions } from "./server-config";
 export type { ServerStats } from "./server-session";
-
-/** What `status()` and the status file report: counts only, never content or keys. */
-export interface ServerStatus {
-  time: string;
-  uptime_s: number;
-  home_port: number;
-  data_ports: number[];
-  sessions: number;
-  gateway_calls: number;
-  handshakes: number;
-  refused: number;
-  overloaded: number;
-  received: number;
-  sent: number;
-  dropped: Record<string, number>;
-}
+export type { ServerStatus } from "./server-status";
 
 export class ClawChatServer {
   private readonly drops = new DropCounter();
@@ -69,8 +55,9 @@ export class ClawChatServer {
   private readonly compromise: Compromise;
   private readonly armed = new Set<TimerHandle>();
   private startedAt = 0;
+  private readonly statusFile: StatusFile;
+  private readonly handlers: SessionHandlers;
   private closed = false;
-  private statusWriting = false;
 
   constructor(private readonly options: ServerOptions) {
     this.clock = options.clock ?? new SystemClock();
@@ -90,6 +77,7 @@ export class ClawChatServer {
       dropSession: (session, reason) => this.dropSession(session, reason),
     };
     this.packetLimiter = new AddressRateLimiter(this.limits.packets);
+    this.statusFile = new StatusFile(options.statusFile === undefined ? join(options.dir, "status.json") : options.statusFile, this.logger);
     this.security = new SecurityFiles(this.context, options.dir, options.iterations);
     this.ports = new Ports(this.context, {
       bind: options.bind ?? "127.0.0.1",
@@ -102,6 +90,13 @@ export class ClawChatServer {
     this.handshakes = new Handshakes(this.context, this.stats);
     this.relay = new Relay(this.context, options.chatHandler ?? gatewayChatHandler(), options.fileHandler ?? (async () => false), this.stats);
     this.keyRotation = new KeyRotation(this.context);
+    this.handlers = {
+      context: this.context,
+      relay: this.relay,
+      keyRotation: this.keyRotation,
+      dataPort: () => this.ports.data.port,
+      compromise: (session, keys, plaintext, datagram) => this.compromise.onSignal(session, keys, plaintext, datagram),
+    };
     this.compromise = new Compromise(this.context, {
       sessions: this.sessions,
       security: this.security,
@@ -120,7 +115,7 @@ export class ClawChatServer {
     this.security.startExpiry();
     this.arm(() => this.sweep(), this.timers.sweepMs);
     this.logger.log("info", "server_started", { bind: this.options.bind ?? "127.0.0.1", home_port: this.homePort, data_port: this.dataPort, file: basename(this.security.file.path) });
-    await this.writeStatus();
+    this.statusFile.write(this.status());
   }
 
   get homePort(): number {
@@ -182,6 +177,7 @@ export class ClawChatServer {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.statusFile.close();
     for (const handle of this.armed) this.clock.clearTimeout(handle);
     this.armed.clear();
     for (const session of [...this.sessions.values()]) this.dropSession(session, "server_stopped");
@@ -276,52 +272,8 @@ export class ClawChatServer {
       this.logger.log("info", "session_established", { session: session.connectionId, address, port });
     }
     if (keys === session.previous) this.keyRotation.onPreviousEpoch(session);
-    this.dispatch(session, keys, packet, plaintext, datagram);
+    dispatch(this.handlers, session, keys, packet.type, plaintext, datagram);
     this.keyRotation.checkVolume(session);
-  }
-
-  private dispatch(session: ServerSession, keys: EpochKeys, packet: PacketView, plaintext: Buffer, datagram: Buffer): void {
-    switch (packet.type) {
-      case MessageType.chat:
-        return this.relay.onChat(session, plaintext);
-      case MessageType.fileTransfer:
-        return this.relay.onFile(session, plaintext);
-      case MessageType.ack:
-        return this.relay.onAck(session, plaintext);
-      case MessageType.presence: {
-        const presence = decodePresence(plaintext);
-        if (!presence) return this.drops.count("malformed", session.address);
-        session.presence = presence.status;
-        this.logger.log("info", "presence", { session: session.connectionId, status: presence.status });
-        this.send(session, MessageType.presence, encodePresence("online"));
-        if (presence.status === "offline") this.dropSession(session, "client_offline");
-        return;
-      }
-      case MessageType.keyRotation:
-        return this.keyRotation.onMessage(session, plaintext);
-      case MessageType.portRotation: {
-        const message = decodePortRotation(plaintext);
-        if (message?.op === "ack") session.acknowledgedRotation = Math.max(session.acknowledgedRotation, message.rotationId);
-        return;
-      }
-      case MessageType.error:
-        this.logger.log("info", "peer_error", { session: session.connectionId, bytes: plaintext.length });
-        return;
-      case MessageType.ping:
-        if (plaintext.length !== 8) return this.drops.count("malformed", session.address);
-        return this.send(session, MessageType.pong, encodePong(plaintext, this.ports.data.port));
-      case MessageType.pong:
-      case MessageType.compromisedAck:
-      case MessageType.hello:
-      case MessageType.welcome:
-        return;
-      case MessageType.compromised:
-        return this.compromise.onSignal(session, keys, plaintext, datagram);
-      default: {
-        const unreachable: never = packet.type;
-        return this.drops.count(`type_${String(unreachable)}`, session.address);
-      }
-    }
   }
 
   /* ------------------------------------------------------------ housekeeping */
@@ -353,23 +305,7 @@ export class ClawChatServer {
     this.handshakes.forget(now);
     this.compromise.sweep(now);
     this.drops.flush(this.logger);
-    void this.writeStatus();
+    this.statusFile.write(this.status());
     this.arm(() => this.sweep(), this.timers.sweepMs);
-  }
-
-  /** Writes `status()` to the status file (mode 600, replaced atomically); a failure is logged, never thrown. */
-  private async writeStatus(): Promise<void> {
-    const path = this.options.statusFile === undefined ? join(this.options.dir, "status.json") : this.options.statusFile;
-    if (path === false || this.statusWriting || this.closed) return;
-    this.statusWriting = true;
-    const temporary = `${path}.${process.pid}.tmp`;
-    try {
-      await fs.writeFile(temporary, `${JSON.stringify(this.status())}\n`, { mode: 0o600 });
-      await fs.rename(temporary, path);
-    } catch (error) {
-      if (!this.closed) this.logger.log("warn", "status_write_failed", { reason: error instanceof Error ? error.message : "unknown" });
-    } finally {
-      this.statusWriting = false;
-    }
   }
 }

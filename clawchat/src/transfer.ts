@@ -92,7 +92,8 @@ export class Incoming {
   /** Stores a copy of a part; false when it was already held. */
   add(index: number, data: Buffer, now: number): boolean {
     if (this.parts[index] !== undefined) return false;
-    this.parts[index] = Buffer.from(data);
+    // A view, not a copy: each part's plaintext is a fresh buffer of its own (the decipher's output).
+    this.parts[index] = data;
     this.received++;
     this.bytes += data.length;
     this.lastPartAt = now;
@@ -109,7 +110,7 @@ export class Incoming {
   }
 
   join(): Buffer {
-    return Buffer.concat(this.parts as Buffer[]);
+    return this.count === 1 ? (this.parts[0] as Buffer) : Buffer.concat(this.parts as Buffer[]);
   }
 
   /**
@@ -143,17 +144,46 @@ export class Incoming {
 /** One message being sent in parts, with what the peer acknowledged. */
 export class Outgoing {
   private readonly acked: Uint8Array;
+  /** Parts sent at least once: an ACK that arrives while pacing is still under way does not resend the rest. */
+  private readonly sent: Uint8Array;
   private ackedCount = 0;
 
   constructor(readonly parts: Buffer[]) {
     this.acked = new Uint8Array(parts.length);
+    this.sent = new Uint8Array(parts.length);
+  }
+
+  /**
+   * Sends the given parts, `paceParts` per event-loop turn (§6.9): the peer's
+   * receive buffer drains between bursts. An error of `send` in the first burst
+   * reaches the caller; later, it abandons the rest (the session closed).
+   */
+  send(indexes: ReadonlyArray<number>, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
+    let next = 0;
+    const burst = (): void => {
+      const end = Math.min(indexes.length, next + paceParts);
+      for (; next < end; next++) {
+        const index = indexes[next] as number;
+        this.sent[index] = 1;
+        send(this.parts[index] as Buffer);
+      }
+      if (next < indexes.length) setImmediate(later);
+    };
+    const later = (): void => {
+      try {
+        if (isOpen()) burst();
+      } catch {
+        // The session closed between bursts: the request fails through its own path.
+      }
+    };
+    burst();
   }
 
   get allAcknowledged(): boolean {
     return this.ackedCount === this.parts.length;
   }
 
-  /** Records an ACK's bitmap; returns the parts it reports missing (to resend now). */
+  /** Records an ACK's bitmap; returns the parts it reports missing that were sent already (to resend now). */
   applyAck(count: number, bitmap: Buffer): number[] {
     if (count !== this.parts.length) return [];
     const missing: number[] = [];
@@ -162,7 +192,7 @@ export class Outgoing {
       if (bitIsSet(bitmap, i)) {
         this.acked[i] = 1;
         this.ackedCount++;
-      } else missing.push(i);
+      } else if (this.sent[i] === 1) missing.push(i);
     }
     return missing;
   }
@@ -175,29 +205,12 @@ export class Outgoing {
   }
 }
 
-/**
- * Sends the given parts, `paceParts` per event-loop turn (§6.9): the peer's
- * receive buffer drains between bursts. An error of `send` in the first burst
- * reaches the caller; later, it abandons the rest (the session closed).
- */
-export function sendPaced(parts: ReadonlyArray<Buffer>, indexes: ReadonlyArray<number>, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
-  let next = 0;
-  const burst = (): void => {
-    const end = Math.min(indexes.length, next + paceParts);
-    for (; next < end; next++) send(parts[indexes[next] as number] as Buffer);
-    if (next < indexes.length) setImmediate(later);
-  };
-  const later = (): void => {
-    try {
-      if (isOpen()) burst();
-    } catch {
-      // The session closed between bursts: the request fails through its own path.
-    }
-  };
-  burst();
-}
-
 /** 0, 1, ..., n − 1. */
 export function allIndexes(count: number): number[] {
-  return Array.from({ length: count }, (_, i) => i);
+  if (count === 1) return ONE_PART;
+  const out = new Array<number>(count);
+  for (let i = 0; i < count; i++) out[i] = i;
+  return out;
 }
+
+const ONE_PART: number[] = [0];
