@@ -63,4 +63,4 @@ export function dispatch(handlers: SessionHandlers, session: ServerSession, keys
       return context.drop(`type_${String(unreachable)}`, session.address);
     }
   }
-  }
+}

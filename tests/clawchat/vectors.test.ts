@@ -32,6 +32,7 @@ interface Vectors {
   key_rotation: { offer_timestamp_ms: number; server_rotation_private: string; client_rotation_private: string; offer_plaintext: string; offer_datagram: string; accept_plaintext: string; accept_datagram: string; x25519_shared: string; epoch1: Keys; confirm_datagram: string };
   compromised: { signal: Record<string, string | number>; signal_signed_text: string; ack: Record<string, string | number | boolean>; ack_signed_text: string };
   security_file: { bootstrap_key_base64: string; salt: string; iv: string; iterations: number; content_json: string; package: Record<string, string | number> };
+  ack: { timestamp_ms: number; counter: number; chat_id: string; count: number; parts_held: number[]; plaintext: string; datagram: string };
 }
 
 const published = JSON.parse(readFileSync(join(__dirname, "..", "..", "docs", "clawchat-vectors.json"), "utf8")) as Vectors;
@@ -150,6 +151,19 @@ describe("the published test vectors", () => {
     const announce = h(v.session.port_announce.plaintext);
     expect([announce[0], announce.readUInt32BE(1), announce.readUInt16BE(5), announce.readUInt32BE(7), announce.readUInt32BE(11)]).toEqual([1, 1, 60_000, 120_000, 300_000]);
     for (const datagram of [v.session.ping.datagram, v.session.pong.datagram, v.session.chat.datagram, v.handshake.hello_datagram]) expect(h(datagram).length % 16).toBe(0);
+  });
+
+  it("ACK (§6.9): kind, chat ID, u32 part count, bitmap most significant bit first, sealed like any session packet", () => {
+    const v = published;
+    const k = v.handshake.epoch0;
+    const bitmap = Buffer.alloc(Math.ceil(v.ack.count / 8));
+    for (const index of v.ack.parts_held) bitmap[Math.floor(index / 8)] = (bitmap[Math.floor(index / 8)] as number) | (1 << (7 - (index % 8)));
+    const count = Buffer.alloc(4);
+    count.writeUInt32BE(v.ack.count);
+    const plain = Buffer.concat([Buffer.from([0x01]), h(v.ack.chat_id), count, bitmap]);
+    expect(plain.toString("hex")).toBe(v.ack.plaintext);
+    const id = messageId(h(v.inputs.session_id), 0, v.ack.counter);
+    expect(seal(h(k.encryption_key), id, v.ack.timestamp_ms, 0x0d, nonce(h(k.iv_key), 0, id), plain).toString("hex")).toBe(v.ack.datagram);
   });
 
   it("key rotation: epoch 1 mixes the next-key seed with a fresh X25519 secret", () => {

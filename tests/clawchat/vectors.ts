@@ -31,6 +31,7 @@ import {
   type CompromisedSignal,
 } from "../../clawchat/src/messages";
 import { buildContent, encryptSecurityFile } from "../../clawchat/src/security-file";
+import { AckKind, encodeAck } from "../../clawchat/src/transfer";
 import { MessageType } from "../../clawchat/src/wire";
 
 /** Bytes start, start+1, ... (mod 256): readable fixed inputs. */
@@ -95,6 +96,12 @@ export async function computeVectors(): Promise<Record<string, unknown>> {
   const offerPacket = server0.seal(INPUTS.sessionId, offerTimestampMs, MessageType.keyRotation, offer);
   const accept = encodeKeyRotation({ op: "accept", epoch: 1, publicKey: clientRotation.publicKey });
   const acceptPacket = client0.seal(INPUTS.sessionId, offerTimestampMs + 1, MessageType.keyRotation, accept);
+  // §6.9: the client acknowledges parts 0, 2 and 9 of a 10-part answer (still under epoch 0, its counter 3).
+  const ackHeld = [0, 2, 9];
+  const ackBitmap = Buffer.alloc(2);
+  for (const index of ackHeld) ackBitmap[index >> 3] = (ackBitmap[index >> 3] as number) | (0x80 >> (index & 7));
+  const ackBody = encodeAck({ kind: AckKind.chat, id: INPUTS.chatId, count: 10, bitmap: ackBitmap });
+  const ackPacket = client0.seal(INPUTS.sessionId, offerTimestampMs + 1, MessageType.ack, ackBody);
   const dh1 = x25519(clientRotation, serverRotation.publicKey) as Buffer;
   const epoch1 = deriveSessionKeys({ sharedSecret: INPUTS.sharedSecret, seed: epoch0.nextKeySeed, dh: dh1, connectionId, timestampMs: offerTimestampMs });
   const server1 = new EpochKeys(1, epoch1, Direction.serverToClient);
@@ -184,5 +191,6 @@ export async function computeVectors(): Promise<Record<string, unknown>> {
       content_json: JSON.stringify(content),
       package: pkg,
     },
+    ack: { timestamp_ms: offerTimestampMs + 1, counter: 3, chat_id: hex(INPUTS.chatId), count: 10, parts_held: ackHeld, plaintext: hex(ackBody), datagram: hex(ackPacket) },
   };
 }
