@@ -106,7 +106,7 @@ async function drainPreviews(baselineRate: number): Promise<void> {
       engine,
       layout,
       credentials: noCredentials,
-      worker: { memoryBudgetMb: 2048, leaseMs: 60_000, heartbeatMs: 20_000, pollMs: 5 },
+      worker: { memoryBudgetMb: 2048, slots: 16, previewSlots: 1, leaseMs: 60_000, heartbeatMs: 20_000, pollMs: 5 },
       queue: { memoryMb: DEFAULT_MEMORY_MB, maxAttempts: 1, retryBaseMs: 1000, retryMaxMs: 1000 },
     });
     const sampler = rssSampler();
@@ -123,7 +123,7 @@ async function drainPreviews(baselineRate: number): Promise<void> {
     const failed = await handle.db.selectFrom("jobs").select("id").where("state", "!=", "succeeded").execute();
     const rate = JOBS / seconds;
     console.log(
-      `queue     ${JOBS} preview jobs drained (1 worker, SQLite, budget 2048 MB = ${Math.floor(2048 / DEFAULT_MEMORY_MB.preview)} at once): ` +
+      `queue     ${JOBS} preview jobs drained (1 worker, SQLite, one preview at a time: synths are serialized per process): ` +
         `${seconds.toFixed(1)} s = ${rate.toFixed(2)} jobs/s, peak RSS ${mb(peak)}, ${failed.length} not succeeded, ` +
         `peak committed ${worker.peakCommittedMemoryMb} MB`,
     );

@@ -49,7 +49,7 @@ function requireKeyFile(config: ApiConfig, command: string): void {
   }
 }
 
-/** An audit entry for an operator command (actor `system`: whoever can reach the database). */
+/** An audit entry for an operator command (actor `system`: whoever can reach the database), in the command's transaction. */
 async function auditSystem(db: ReturnType<typeof openDatabase>["db"], action: string, target: string): Promise<void> {
   await db
     .insertInto("audit_log")
@@ -104,10 +104,11 @@ export function buildCli(
           throw new Error(`\`email\`: an account with \`${parsedEmail.data}\` already exists; to make it admin run \`promote ${parsedEmail.data}\``);
         }
         const passwordHash = await new PasswordHasher(cfg.passwordHashing).hash(parsedPassword.data);
-        const user = await db.transaction().execute((trx) =>
-          insertUser(trx, { email: parsedEmail.data, passwordHash, role: "admin", keySalt: randomBytes(32).toString("base64") }),
-        );
-        await auditSystem(db, "admin.user.create.cli", user.id);
+        const user = await db.transaction().execute(async (trx) => {
+          const created = await insertUser(trx, { email: parsedEmail.data, passwordHash, role: "admin", keySalt: randomBytes(32).toString("base64") });
+          await auditSystem(trx, "admin.user.create.cli", created.id);
+          return created;
+        });
         out(`${parsedEmail.data} (${user.id}) is an admin; sign in with POST /v1/auth/login`);
       });
     });
@@ -121,8 +122,10 @@ export function buildCli(
       await withDatabase(config(), async (db) => {
         const user = await findUserByEmail(db, email);
         if (!user) throw new Error(`no account with the email \`${email}\`: create it with \`create-admin ${email}\` (or have it register first)`);
-        await setRole(db, user.id, "admin");
-        await auditSystem(db, "admin.user.promote.cli", user.id);
+        await db.transaction().execute(async (trx) => {
+          await setRole(trx, user.id, "admin");
+          await auditSystem(trx, "admin.user.promote.cli", user.id);
+        });
         out(`${email} (${user.id}) is now an admin`);
       });
     });
@@ -150,8 +153,12 @@ export function buildCli(
     .action(async (id: string, options: { maxInstances: string; name?: string }) => {
       const maxInstances = /^\d+$/.test(options.maxInstances) ? Number(options.maxInstances) : Number.NaN;
       await withDatabase(config(), async (db) => {
-        const existing = await findPlan(db, id);
-        const saved = await upsertPlan(db, { id, name: options.name ?? existing?.name ?? id, maxInstances });
+        const saved = await db.transaction().execute(async (trx) => {
+          const existing = await findPlan(trx, id);
+          const upserted = await upsertPlan(trx, { id, name: options.name ?? existing?.name ?? id, maxInstances });
+          await auditSystem(trx, "admin.plan.set.cli", id);
+          return upserted;
+        });
         out(`plan ${saved.id} (${saved.name}): max ${Number(saved.max_instances)} instance(s)`);
       });
     });
@@ -166,7 +173,10 @@ export function buildCli(
       await withDatabase(config(), async (db) => {
         const user = await findUserByEmail(db, email);
         if (!user) throw new Error(`no account with the email \`${email}\``);
-        await assignPlan(db, user.id, id);
+        await db.transaction().execute(async (trx) => {
+          await assignPlan(trx, user.id, id);
+          await auditSystem(trx, "admin.plan.assign.cli", user.id);
+        });
         out(`${email} is now on the ${id} plan`);
       });
     });

@@ -121,6 +121,8 @@ export interface ClaimRequest {
   workerId: string;
   /** Memory the worker has left: only jobs whose estimate fits are claimed. Undefined: any job (an idle worker). */
   freeMemoryMb: number | undefined;
+  /** Operations the worker has no free slot for (a preview while its preview slots are taken). */
+  excludeOperations?: Operation[];
   leaseMs: number;
 }
 
@@ -142,6 +144,7 @@ export async function claimJob(db: Kysely<Database>, dialect: Dialect, request: 
         ]),
       )
       .$if(request.freeMemoryMb !== undefined, (qb) => qb.where("memory_mb", "<=", Math.floor(request.freeMemoryMb!)))
+      .$if((request.excludeOperations ?? []).length > 0, (qb) => qb.where("operation", "not in", request.excludeOperations!))
       .orderBy("run_after")
       .orderBy("created_at")
       .limit(1);

@@ -1,10 +1,12 @@
 /**
  * Queue and worker settings, read once from the environment at boot.
- * Admission is by memory: each operation has an estimate (an `up` runs the
- * CLI, the language host and provider plugins, hundreds of MB), and a worker
- * only claims a job whose estimate fits in what its budget has left.
+ * Admission is by memory and by slots: each operation has an estimate (an
+ * `up` runs the CLI, the language host and provider plugins, hundreds of MB),
+ * and a worker only claims a job it starts at once: one whose estimate fits in
+ * what its budget has left, while it has a free slot (and a free preview slot
+ * for a preview).
  */
-import { totalmem } from "node:os";
+import { availableParallelism, totalmem } from "node:os";
 import { ConfigError } from "../../program/errors";
 import { OPERATIONS, type Operation } from "../engine/types";
 
@@ -22,6 +24,18 @@ export interface QueueSettings {
 export interface WorkerSettings {
   /** Memory this worker may commit to running jobs, in MB. */
   memoryBudgetMb: number;
+  /**
+   * Jobs this worker runs at once, whatever their memory (`CLAWSTACK_WORKER_SLOTS`,
+   * default two per CPU core: an operation spends much of its time waiting on the cloud).
+   */
+  slots: number;
+  /**
+   * Previews this worker runs at once (`CLAWSTACK_WORKER_PREVIEW_SLOTS`, default 1): the
+   * offline synth behind every preview runs one at a time per process
+   * (`api/engine/plan.ts`), so a second claimed preview would only wait while
+   * holding its lease, and after a crash every such job would wait a full lease.
+   */
+  previewSlots: number;
   /** How long a claim stays valid without a heartbeat. */
   leaseMs: number;
   /** Heartbeat period (a third of the lease). */
@@ -46,6 +60,8 @@ export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): Worker
   const leaseMs = integer(env, "CLAWSTACK_JOB_LEASE_MS", 30_000, 300, 3_600_000);
   return {
     memoryBudgetMb: integer(env, "CLAWSTACK_WORKER_MEMORY_MB", defaultBudget, 64, 1_048_576),
+    slots: integer(env, "CLAWSTACK_WORKER_SLOTS", Math.max(2, availableParallelism() * 2), 1, 1_000),
+    previewSlots: integer(env, "CLAWSTACK_WORKER_PREVIEW_SLOTS", 1, 1, 1_000),
     leaseMs,
     heartbeatMs: Math.max(100, Math.floor(leaseMs / 3)),
     pollMs: integer(env, "CLAWSTACK_WORKER_POLL_MS", 500, 10, 60_000),

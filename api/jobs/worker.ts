@@ -1,5 +1,6 @@
 /**
- * A job worker: claims jobs that fit its memory budget, runs each through the
+ * A job worker: claims jobs it can start at once (a free slot, memory left in
+ * its budget, a free preview slot for a preview), runs each through the
  * engine with a heartbeat on its lease, stores progress as job events, and
  * finishes, retries (retryable failures only, exponential backoff) or cancels.
  * Many workers may share one PostgreSQL database; on SQLite one worker runs
@@ -149,14 +150,17 @@ export class JobWorker {
   private async loop(): Promise<void> {
     const { worker } = this.options;
     while (!this.stopping) {
+      // A claim is for a job this worker starts now: a free slot, memory left, and for a preview a free preview slot.
       // An idle worker takes any job, even one larger than its budget, so no job waits forever.
       const free = this.running.size === 0 ? undefined : worker.memoryBudgetMb - this.committedMemoryMb;
+      const previewsRunning = [...this.running.values()].filter((entry) => entry.job.operation === "preview").length;
       let job: Job | undefined;
-      if (free === undefined || free > 0) {
+      if (this.running.size < worker.slots && (free === undefined || free > 0)) {
         try {
           job = await claimJob(this.options.db, this.options.dialect, {
             workerId: this.workerId,
             freeMemoryMb: free,
+            excludeOperations: previewsRunning >= worker.previewSlots ? ["preview"] : [],
             leaseMs: worker.leaseMs,
           });
         } catch (error) {

@@ -3,12 +3,13 @@
  * on SQLite and PostgreSQL: with the audit insert refused (a trigger), every
  * audited mutating route answers 500 and leaves every table as it was; with
  * the insert allowed again, the same request succeeds, changes something and
- * leaves its entry. Refusals and agent reads whose entry cannot be written
- * answer 500 too.
+ * leaves its entry. The operator commands (admin-cli) behave the same way.
+ * Refusals and agent reads whose entry cannot be written answer 500 too.
  */
 import { randomBytes } from "node:crypto";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { buildCli } from "../../api/auth/admin-cli";
 import { issueRegistrationToken } from "../../api/registration/tokens";
 import { auditEntries, bearer, engines, json, login, newAccount, remember, type Session, signUp, signUpAdmin, startApi, type TestApi } from "./support";
 
@@ -281,6 +282,34 @@ describe.each(engines("the audit atomicity suite"))("audit entries commit with t
       const entry = (await auditEntries(api)).filter((e) => e.action === scenario.action).at(-1);
       expect(entry, scenario.name).toMatchObject({ result: "ok", status_code: scenario.success });
       expect(Number(entry!.bytes_out) > 0 || scenario.success === 204, `${scenario.name}: the answer size was filled in`).toBe(true);
+    }
+  });
+
+  it.skipIf(skip)("operator commands (admin-cli) commit their audit entry with their change, or neither", async () => {
+    const cli = (stdin: string, ...args: string[]) => {
+      const env = { CLAWSTACK_DATA_DIR: api.dataDir, CLAWSTACK_ARGON2_MEMORY_KIB: "8192", ...(api.databaseUrl ? { DATABASE_URL: api.databaseUrl } : {}) };
+      return buildCli(env, () => undefined, { readStdin: async () => stdin }).parseAsync(["node", "admin-cli", ...args]);
+    };
+    const operator = newAccount(api, "operator");
+    const target = await signUp(api, "cli-target");
+    const commands: { args: string[]; stdin?: string; action: string }[] = [
+      { args: ["create-admin", operator.email], stdin: `${operator.password}\n`, action: "admin.user.create.cli" },
+      { args: ["promote", target.email], action: "admin.user.promote.cli" },
+      { args: ["plan", "set", "cli-plan", "--max-instances", "3"], action: "admin.plan.set.cli" },
+      { args: ["plan", "assign", target.email, "cli-plan"], action: "admin.plan.assign.cli" },
+    ];
+    for (const command of commands) {
+      const before = await snapshot();
+      await refuseAudit();
+      try {
+        await expect(cli(command.stdin ?? "", ...command.args), command.action).rejects.toThrow(/audit insert refused/);
+      } finally {
+        await allowAudit();
+      }
+      expect(await snapshot(), `${command.action} changed the database without its audit entry`).toBe(before);
+      await cli(command.stdin ?? "", ...command.args);
+      expect(await snapshot(), `${command.action} changed nothing`).not.toBe(before);
+      expect((await auditEntries(api)).filter((e) => e.action === command.action)).toHaveLength(1);
     }
   });
 

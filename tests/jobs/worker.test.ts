@@ -12,11 +12,11 @@ import { cancelJob, claimJob, enqueueJob, getJob, retryDelayMs } from "../../api
 import type { QueueSettings, WorkerSettings } from "../../api/jobs/settings";
 import type { Job } from "../../api/jobs/tables";
 import { JobWorker } from "../../api/jobs/worker";
-import { createSqliteDatabase, insertInstance, insertUser, type TestDatabase } from "./support/db";
+import { createPostgresDatabase, createSqliteDatabase, insertInstance, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const QUEUE: QueueSettings = { memoryMb: { up: 600, refresh: 400, destroy: 400, preview: 150 }, maxAttempts: 3, retryBaseMs: 40, retryMaxMs: 200 };
-const WORKER: WorkerSettings = { memoryBudgetMb: 2000, leaseMs: 600, heartbeatMs: 200, pollMs: 10 };
+const WORKER: WorkerSettings = { memoryBudgetMb: 2000, slots: 50, previewSlots: 50, leaseMs: 600, heartbeatMs: 200, pollMs: 10 };
 
 const credentials: CredentialProvider = {
   async choose() {
@@ -140,6 +140,39 @@ describe("job worker on SQLite", () => {
     expect((await settled(big.job.id)).state).toBe("succeeded");
   });
 
+  it("claims only what it starts now: one preview at a time, and never more jobs than its slots", async () => {
+    const slow = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), steps: 3, stepMs: 30 });
+    /** Drains `jobs` and returns the most jobs ever held (running, leased) at once. */
+    const peakHeld = async (jobs: Job[]) => {
+      let peak = 0;
+      let done = false;
+      const sampling = (async () => {
+        while (!done) {
+          const held = await database.handle.db.selectFrom("jobs").select("id").where("state", "=", "running").execute();
+          peak = Math.max(peak, held.length);
+          await new Promise((resolve) => setTimeout(resolve, 5));
+        }
+      })();
+      for (const job of jobs) expect((await settled(job.id)).state).toBe("succeeded");
+      done = true;
+      await sampling;
+      return peak;
+    };
+
+    // Eight previews fit the memory budget 13 times over; the worker holds one, the rest stay claimable by others.
+    const previews = [];
+    for (let index = 0; index < 8; index += 1) previews.push((await enqueue("preview")).job);
+    const previewWorker = startWorker({ memoryBudgetMb: 2000, slots: 50, previewSlots: 1 }, slow);
+    expect(await peakHeld(previews)).toBe(1);
+    await previewWorker.stop();
+
+    // Five `up`s fit the memory budget; two slots hold two.
+    const ups = [];
+    for (let index = 0; index < 5; index += 1) ups.push((await enqueue("up")).job);
+    startWorker({ memoryBudgetMb: 100_000, slots: 2, previewSlots: 1 }, slow);
+    expect(await peakHeld(ups)).toBe(2);
+  });
+
   it("takes over a job whose worker stopped heartbeating and cancels its stale lock", async () => {
     const { instance, job } = await enqueue("up");
     // A worker claims it and "dies": it holds the stack lock and never heartbeats again.
@@ -208,5 +241,57 @@ describe("job worker on SQLite", () => {
     expect(Number(failed.attempt)).toBe(1);
     expect(noCli.calls.filter((call) => call.operation === "up")).toHaveLength(0);
     expect((await settled(preview.job.id)).state).toBe("succeeded");
+  });
+});
+
+describe.each([
+  { dialect: "sqlite" as const, skip: undefined as string | undefined },
+  { dialect: "postgres" as const, skip: skipReasonWithoutPostgres("the PostgreSQL run of the crash-takeover cost test") },
+])("a crashed worker's takeover on $dialect", ({ dialect, skip }) => {
+  it.skipIf(skip !== undefined)("costs one lease for the one preview it was running, not one per job it had claimed", async () => {
+    const database = dialect === "sqlite" ? await createSqliteDatabase() : await createPostgresDatabase(6);
+    const started: JobWorker[] = [];
+    try {
+      const db = database.handle.db;
+      const userId = await insertUser(database.handle);
+      const instance = await insertInstance(db, { userId, status: "ready" });
+      const jobs: Job[] = [];
+      for (let index = 0; index < 6; index += 1) {
+        jobs.push(await enqueueJob(db, { instanceId: instance.id, userId, stackName: instance.stackName, operation: "preview", memoryMb: QUEUE.memoryMb.preview, maxAttempts: 3 }));
+      }
+      const engine = new StandInEngine({ stateDir: mkdtempSync(join(tmpdir(), "stand-in-")), steps: 4, stepMs: 40 });
+      const worker = (workerId: string) => {
+        const created = new JobWorker({
+          db, dialect, engine, workerId, credentials, queue: QUEUE,
+          layout: { stacksDir: mkdtempSync(join(tmpdir(), "stacks-")), secretEnv: {} },
+          // Memory for all six at once: only the preview slot keeps the worker from claiming them all.
+          worker: { ...WORKER, memoryBudgetMb: 2000, slots: 50, previewSlots: 1 },
+        });
+        started.push(created);
+        created.start();
+        return created;
+      };
+      const doomed = worker("doomed");
+      const deadline = Date.now() + 5_000;
+      while ((await db.selectFrom("jobs").select("id").where("lease_owner", "=", "doomed").execute()).length === 0) {
+        if (Date.now() > deadline) throw new Error("the first worker claimed nothing");
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      // It dies mid-run: no final state, no heartbeat; whatever it holds waits for its lease to expire.
+      await doomed.stop({ abort: true });
+      const held = await db.selectFrom("jobs").select("id").where("lease_owner", "=", "doomed").where("state", "=", "running").execute();
+      expect(held.length).toBe(1);
+      worker("survivor");
+      const finished = async () => (await db.selectFrom("jobs").select(["state", "attempt"]).execute()).filter((job) => job.state === "succeeded");
+      while ((await finished()).length < jobs.length) {
+        if (Date.now() > deadline + 10_000) throw new Error("the survivor did not finish every job");
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const takenOver = (await finished()).filter((job) => Number(job.attempt) > 1);
+      expect(takenOver.length).toBe(1);
+    } finally {
+      for (const running of started) await running.stop({ abort: true });
+      await database.dispose();
+    }
   });
 });
