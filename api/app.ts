@@ -14,6 +14,8 @@
  *   app.audit.record({ action, result, actorUserId, actorKind, target, ... })   (api/audit/audit-log.ts)
  *                       state-changing requests are audited automatically; name the action with
  *                       route `config: { audit: "thing.verb" }` and the target with `request.auditTarget = id`
+ *   app.audited(request, status, async (trx) => change)   (api/audit/plugin.ts) every change goes through it:
+ *                       its audit entry commits in the change's transaction, or neither does (500)
  *   app.vault.decrypt(userId, credentialId, { passphrase?, actor? }) -> CredentialSecret (api/vault/kinds.ts);
  *                       the vault audits every decrypt itself (`credential.decrypt`, actor `system` by default)
  *   app.vault.create(userId, input, trx?)                    -> stored row (ciphertext only)
