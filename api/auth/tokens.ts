@@ -16,6 +16,7 @@ const AUDIENCE = "clawstack-api";
 const ACCESS_TOKEN_TYPE = "at+jwt";
 /** Claims every access token must carry: a token without an expiry or an issue time is refused, whoever signed it. */
 const REQUIRED_CLAIMS = ["exp", "iat", "iss", "aud", "sub", "jti", "typ"];
+const CLOCK_TOLERANCE_SECONDS = 5;
 
 export interface AccessClaims {
   userId: string;
@@ -59,6 +60,8 @@ export class AccessTokens {
         typ: ACCESS_TOKEN_TYPE,
         requiredClaims: REQUIRED_CLAIMS,
         maxTokenAge: this.ttlSeconds,
+        // Several API processes sign and verify: a few seconds of clock skew must not refuse a fresh token.
+        clockTolerance: CLOCK_TOLERANCE_SECONDS,
       });
       if (payload.typ !== "access" || typeof payload.sub !== "string") return { refused: "invalid" };
       const role = payload.role === "admin" ? "admin" : "user";
