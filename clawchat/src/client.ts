@@ -11,6 +11,7 @@ import { promises as fs } from "node:fs";
 import { isIPv6 } from "node:net";
 import { ClientCompromise } from "./client-compromised";
 import { runHandshake } from "./client-handshake";
+import { Keepalive } from "./client-keepalive";
 import { Requests } from "./client-requests";
 import { ClientRotation } from "./client-rotation";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
@@ -39,7 +40,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   private sessionId: Buffer = Buffer.alloc(8);
   private readonly rotation: ClientRotation;
   private readonly requests: Requests;
-  private readonly pings = new Map<string, Waiting<number> & { sentAt: number }>();
+  private readonly keepalive: Keepalive;
   private presenceWaiters: Array<Waiting<{ status: PresenceName; note: string }>> = [];
   private compromise?: ClientCompromise;
   private closedReason?: string;
@@ -66,6 +67,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
       keyRotated: (epoch) => this.emit("keyRotated", { epoch }),
       portRotated: (port) => this.emit("portRotated", { port }),
     });
+    this.keepalive = new Keepalive({ ...io, isOpen: () => this.isOpen });
     this.requests = new Requests({
       ...io,
       transfer: { ...DEFAULT_TRANSFER, ...options.transfer },
@@ -158,15 +160,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     this.rotation.current = established.keys;
     this.rotation.port = established.dataPort;
     await this.ping();
-    this.scheduleKeepalive();
-  }
-
-  private scheduleKeepalive(): void {
-    this.arm(() => {
-      if (!this.isOpen) return;
-      this.ping().catch(() => undefined);
-      this.scheduleKeepalive();
-    }, this.options.keepaliveMs ?? 15_000);
+    this.keepalive.schedule(this.options.keepaliveMs ?? 15_000);
   }
 
   /* ------------------------------------------------------------ send */
@@ -203,17 +197,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
 
   /** Round trip of a keepalive PING, in clock milliseconds. */
   ping(): Promise<number> {
-    return new Promise((resolve, reject) => {
-      const id = randomId();
-      const key = id.toString("latin1");
-      this.pings.set(key, { resolve, reject, sentAt: this.clock.now() });
-      try {
-        this.send(MessageType.ping, id);
-      } catch (error) {
-        this.pings.delete(key);
-        reject(error as Error);
-      }
-    });
+    return this.keepalive.ping();
   }
 
   /** Asks the server to rotate the session keys now (it initiates; §5.4). */
@@ -270,8 +254,8 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     wipe(this.sharedSecret, this.handshakeKey);
     const error = new Error(`the ClawChat session is closed (${reason})`);
     this.requests.rejectAll(error);
-    for (const waiting of [...this.pings.values(), ...this.presenceWaiters]) waiting.reject(error);
-    this.pings.clear();
+    this.keepalive.rejectAll(error);
+    for (const waiting of this.presenceWaiters) waiting.reject(error);
     this.presenceWaiters = [];
     await new Promise<void>((resolve) => {
       try {
@@ -334,12 +318,9 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
         if (plaintext.length === 8) this.send(MessageType.pong, encodePong(plaintext, 0));
         return;
       case MessageType.pong: {
-        if (plaintext.length !== 10) return;
-        const id = plaintext.toString("latin1", 0, 8);
-        const waiting = this.pings.get(id);
-        this.pings.delete(id);
-        waiting?.resolve(this.clock.now() - waiting.sentAt);
-        return this.rotation.onPongPort(plaintext.readUInt16BE(8));
+        const port = this.keepalive.onPong(plaintext);
+        if (port !== undefined) this.rotation.onPongPort(port);
+        return;
       }
       case MessageType.compromisedAck:
         return this.compromise?.onAck(plaintext);
