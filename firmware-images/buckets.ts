@@ -59,7 +59,7 @@ export class LocalDirBucket implements ArtifactBucket {
   readonly location: string;
 
   constructor(private readonly root: string) {
-    this.location = `file://${root}`;
+    this.location = `file://${root.endsWith("/") ? root : `${root}/`}`;
   }
 
   async get(key: string): Promise<Buffer | undefined> {

@@ -3,9 +3,10 @@
  * channel ships to and which signing keys (Secure Boot V2 key digests) may
  * sign its images and manifests. An empty key list refuses every publish.
  */
-import { readFileSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parse } from "yaml";
+import { parse, parseDocument } from "yaml";
 import { z } from "zod";
 import { ConfigError } from "../program/errors";
 import { CHIP_IDS } from "./esp-image";
@@ -57,4 +58,36 @@ export function loadChannel(name: string, directory: string = DEFAULT_CHANNELS_D
     throw new ConfigError("channel", `\`channel\` in ${path} must match the file name (${name}); given ${channel.channel}`);
   }
   return channel;
+}
+
+export type TrustResult = "added" | "already trusted";
+
+/**
+ * Adds a key digest to a channel's `signingKeyDigests` (at most three, as in
+ * eFuse), keeping the file's comments. The file is validated before and after
+ * and replaced atomically, so a refused change leaves it as it was.
+ */
+export function trustKeyDigest(name: string, digest: string, directory: string = DEFAULT_CHANNELS_DIR): TrustResult {
+  const channel = loadChannel(name, directory);
+  if (channel.signingKeyDigests.includes(digest)) return "already trusted";
+  if (channel.signingKeyDigests.length >= 3) {
+    throw new ConfigError(
+      "signingKeyDigests",
+      `\`signingKeyDigests\` of channel ${name} already holds 3 digests (the eFuse maximum); remove a revoked one first`,
+    );
+  }
+  const path = join(directory, `${name}.yaml`);
+  const document = parseDocument(readFileSync(path, "utf8"));
+  document.set("signingKeyDigests", [...channel.signingKeyDigests, digest]);
+  const text = document.toString();
+  parseChannel(text, path);
+  const temporary = `${path}.tmp-${randomBytes(6).toString("hex")}`;
+  try {
+    writeFileSync(temporary, text, { flag: "wx", mode: 0o644 });
+    renameSync(temporary, path);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+  return "added";
 }

@@ -14,7 +14,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { ConfigError } from "../program/errors";
 import type { Storage } from "@google-cloud/storage";
 import { openBucket } from "./buckets";
-import { DEFAULT_CHANNELS_DIR, loadChannel } from "./channels";
+import { DEFAULT_CHANNELS_DIR, loadChannel, trustKeyDigest } from "./channels";
 import { FirmwareCheckError, FirmwareUsageError } from "./errors";
 import type { EspImage } from "./esp-image";
 import { publish, readRollbackLog, rollback, verifyChannel } from "./release";
@@ -287,12 +287,33 @@ export function buildProgram(dependencies: CliDependencies = {}): Command {
       out(`wrote ${options.scheme} private key to ${options.out} (mode 600)\nkey digest: ${identity.keyDigest}\n${identity.publicKey.export({ format: "pem", type: "spki" }).toString().trimEnd()}`);
     });
 
-  addSignerOptions(program.command("pubkey").description("print a signing key's public key and Secure Boot V2 key digest (for channel YAML)")).action(
-    async (options: SignerOptions) => {
-      const identity = await signerIdentity(makeSigner(options));
-      out(`scheme: ${identity.scheme}\nkey digest: ${identity.keyDigest}\n${identity.publicKey.export({ format: "pem", type: "spki" }).toString().trimEnd()}`);
-    },
-  );
+  addSignerOptions(
+    program
+      .command("pubkey")
+      .description("print a signing key's public key and Secure Boot V2 key digest (for channel YAML)")
+      .option("--out <file>", "write only the public key (PEM, what `verify --pubkey` takes) to this file"),
+  ).action(async (options: SignerOptions & { out?: string }) => {
+    const identity = await signerIdentity(makeSigner(options));
+    const pem = `${identity.publicKey.export({ format: "pem", type: "spki" }).toString().trimEnd()}\n`;
+    if (options.out) {
+      writeOutput(options.out, Buffer.from(pem));
+      out(`wrote the public key to ${options.out}\nkey digest: ${identity.keyDigest}`);
+      return;
+    }
+    out(`scheme: ${identity.scheme}\nkey digest: ${identity.keyDigest}\n${pem.trimEnd()}`);
+  });
+
+  addSignerOptions(
+    program
+      .command("trust")
+      .description("allow a signing key on a channel: adds its key digest to the channel YAML's signingKeyDigests")
+      .requiredOption("--channel <name>", "release channel")
+      .option("--channels-dir <dir>", "where the channel YAML files live", DEFAULT_CHANNELS_DIR),
+  ).action(async (options: SignerOptions & { channel: string; channelsDir: string }) => {
+    const identity = await signerIdentity(makeSigner(options));
+    const result = trustKeyDigest(options.channel, identity.keyDigest, options.channelsDir);
+    out(`channel ${options.channel}: key digest ${identity.keyDigest} ${result === "added" ? "added" : "was already trusted"}`);
+  });
 
   return program;
 }

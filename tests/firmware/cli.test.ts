@@ -113,6 +113,59 @@ describe("keygen and pubkey", () => {
     expect(run.out).toContain(`key digest: ${digest}`);
     expect(run.out).not.toContain("PRIVATE KEY");
   });
+
+  it("pubkey --out writes only the public key, which verify takes", async () => {
+    const keyPath = join(work, "pubkey-out.pem");
+    const made = await cli("keygen", "--scheme", "ecdsa-p256", "--out", keyPath);
+    const digest = /key digest: ([0-9a-f]{64})/.exec(made.out)![1];
+    const pubPath = join(work, "pubkey-out.pub.pem");
+    const run = await cli("pubkey", "--key", keyPath, "--out", pubPath);
+    expect(run.code, run.err).toBe(0);
+    expect(run.out).toContain(`key digest: ${digest}`);
+    const written = readFileSync(pubPath, "utf8");
+    expect(written).toMatch(/^-----BEGIN PUBLIC KEY-----\n[\s\S]+\n-----END PUBLIC KEY-----\n$/);
+    const signedPath = join(work, "pubkey-out-signed.bin");
+    expect((await cli("sign", images.v100, "--key", keyPath, "-o", signedPath)).code).toBe(0);
+    const verified = await cli("verify", signedPath, "--pubkey", pubPath);
+    expect(verified.code, verified.err).toBe(0);
+  });
+});
+
+describe("trust", () => {
+  it("adds the key digest to the channel once, keeps the file's comments, refuses a fourth key and leaves the file as it was", async () => {
+    const dir = tempDir();
+    const original = readFileSync(join(REPO, "firmware-images/channels/stable.yaml"), "utf8");
+    writeFileSync(join(dir, "stable.yaml"), original);
+    const keys = await Promise.all(
+      [0, 1, 2, 3].map(async (n) => {
+        const path = join(dir, `k${n}.pem`);
+        const made = await cli("keygen", "--scheme", "ecdsa-p256", "--out", path);
+        return { path, digest: /key digest: ([0-9a-f]{64})/.exec(made.out)![1]! };
+      }),
+    );
+    let run = await cli("trust", "--key", keys[0]!.path, "--channel", "stable", "--channels-dir", dir);
+    expect(run.code, run.err).toBe(0);
+    expect(run.out).toContain(`${keys[0]!.digest} added`);
+    run = await cli("trust", "--key", keys[0]!.path, "--channel", "stable", "--channels-dir", dir);
+    expect(run.out).toContain("was already trusted");
+    const text = readFileSync(join(dir, "stable.yaml"), "utf8");
+    expect(text).toContain("# The channel every Energy Core follows by default.");
+    expect(text.match(new RegExp(keys[0]!.digest, "g"))).toHaveLength(1);
+    for (const key of keys.slice(1, 3)) expect((await cli("trust", "--key", key.path, "--channel", "stable", "--channels-dir", dir)).code).toBe(0);
+    const full = readFileSync(join(dir, "stable.yaml"), "utf8");
+    run = await cli("trust", "--key", keys[3]!.path, "--channel", "stable", "--channels-dir", dir);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/`signingKeyDigests`.*3 digests/);
+    expect(readFileSync(join(dir, "stable.yaml"), "utf8")).toBe(full);
+    expect(readdirSync(dir).filter((name) => name.includes(".tmp-"))).toEqual([]);
+  });
+
+  it("names a missing channel", async () => {
+    const dir = tempDir();
+    const run = await cli("trust", "--key", join(work, "pubkey-test.pem"), "--channel", "nightly", "--channels-dir", dir);
+    expect(run.code).toBe(2);
+    expect(run.err).toMatch(/`channel` nightly has no definition/);
+  });
 });
 
 describe.each(["ecdsa-p256", "rsa-3072"] as const)("sign, verify and inspect with a local %s key", (scheme) => {
@@ -270,6 +323,7 @@ describe("release workflow on a file:// bucket", () => {
     let run = await release("publish", signed.v100!, "--key", key);
     expect(run.code, run.err).toBe(0);
     expect(run.out).toContain("channel stable now points at 1.0.0");
+    expect(run.out).toContain(`to file://${bucketDir}/channels/stable/releases/1.0.0/`);
     run = await release("publish", signed.v110!, "--key", key);
     expect(run.code, run.err).toBe(0);
     run = await release("verify-release");
