@@ -67,6 +67,37 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
+  app.post(
+    "/v1/me/sign-out-everywhere",
+    {
+      onRequest: [app.authenticate, app.requireUser],
+      config: { audit: "account.sign_out_everywhere" },
+      schema: {
+        tags: ["account"],
+        summary:
+          "Sign out everywhere: every refresh token revoked, every access token issued before now refused (this one too), and the account's agent API keys revoked unless `keepApiKeys` is true",
+        security: bearerSecurity,
+        body: z
+          .strictObject({ keepApiKeys: z.boolean().default(false).describe("Leave the account's agent API keys working (default: revoke them all)") })
+          .nullish(),
+        response: { 200: signOutViewSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const userId = request.principal!.userId;
+      request.auditTarget = userId;
+      const answer = await app.audited(request, 200, (trx) =>
+        signOutEverywhere(trx, app.audit, {
+          userId,
+          keepApiKeys: request.body?.keepApiKeys ?? false,
+          reason: "sign_out",
+          by: { userId, ip: request.ip, requestId: request.id },
+        }),
+      );
+      return reply.code(200).send(answer);
+    },
+  );
+
   app.delete(
     "/v1/me",
     {

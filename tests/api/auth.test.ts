@@ -394,6 +394,39 @@ describe.each(engines("the auth suite"))("auth on $engine", ({ engine, skip }) =
       expect(json(badFlag).field).toBe("body.keepApiKeys");
     });
 
+    it("lets a user sign out everywhere: refresh tokens, earlier access tokens and agent API keys stop, unless the keys are kept", async () => {
+      const user = await signUp(api, "self-sign-out");
+      const elsewhere = await login(api, user);
+      const created = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(user.accessToken), payload: { name: "agent", scopes: ["account:read"] } });
+      expect(created.statusCode).toBe(201);
+      const key = String(json(created).key);
+      remember(api, key);
+
+      const kept = await api.inject({ method: "POST", url: "/v1/me/sign-out-everywhere", headers: bearer(elsewhere.accessToken), payload: { keepApiKeys: true } });
+      expect(kept.statusCode).toBe(200);
+      expect(json(kept)).toEqual({ apiKeysRevoked: 0 });
+      expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(key) })).statusCode).toBe(200);
+      for (const refreshToken of [user.refreshToken, elsewhere.refreshToken]) {
+        expect((await api.inject({ method: "POST", url: "/v1/auth/refresh", payload: { refreshToken } })).statusCode).toBe(401);
+      }
+      for (const accessToken of [user.accessToken, elsewhere.accessToken]) {
+        expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(accessToken) })).statusCode).toBe(401);
+      }
+
+      const again = await login(api, user);
+      const revoked = await api.inject({ method: "POST", url: "/v1/me/sign-out-everywhere", headers: bearer(again.accessToken) });
+      expect(revoked.statusCode).toBe(200);
+      expect(json(revoked)).toEqual({ apiKeysRevoked: 1 });
+      expect((await api.inject({ method: "GET", url: "/v1/me", headers: bearer(key) })).statusCode).toBe(401);
+      // An agent key cannot sign its owner out.
+      const third = await login(api, user);
+      const agent = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(third.accessToken), payload: { name: "agent 2", scopes: ["account:read"] } });
+      remember(api, String(json(agent).key));
+      expect((await api.inject({ method: "POST", url: "/v1/me/sign-out-everywhere", headers: bearer(String(json(agent).key)) })).statusCode).toBe(403);
+      const entries = (await auditEntries(api)).filter((e) => e.action === "account.sign_out_everywhere" && e.actor_user_id === user.userId);
+      expect(entries.map((e) => e.result)).toEqual(["ok", "ok", "denied"]);
+    });
+
     it("never demotes or deletes the last admin", async () => {
       const admins = await api.app.db.selectFrom("users").select("id").where("role", "=", "admin").execute();
       for (const other of admins.filter((a) => a.id !== admin.userId)) {

@@ -45,6 +45,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>[]> = {
   "POST /v1/auth/refresh": [{ refreshToken: "A".repeat(43) }],
   "POST /v1/auth/logout": [{ refreshToken: "A".repeat(43) }],
   "DELETE /v1/me": [{ password: "fuzz-password-long" }],
+  "POST /v1/me/sign-out-everywhere": [{ keepApiKeys: false }],
   "POST /v1/me/password": [{ currentPassword: "fuzz-password-long", newPassword: "fuzz-password-new", keepApiKeys: false }],
   "POST /v1/api-keys": [{ name: "fuzz", scopes: ["jobs:read"], expiresInDays: 30 }],
   "POST /v1/credentials": [
