@@ -10,7 +10,7 @@
  * outputs out, for the provisioning API's Automation API inline program.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError } from "./program/errors.js";
+import { ConfigError } from "./core/errors.js";
 import { openClawStack } from "./program/host-program.js";
 import { readPulumiConfig } from "./program/pulumi-config.js";
 import { runStack } from "./program/run-stack.js";

@@ -7,7 +7,7 @@
  */
 import { resolve } from "node:path";
 import { z } from "zod";
-import { ConfigError } from "../program/errors";
+import { ConfigError } from "../core/errors";
 
 /** Environment variables the API reads, with their defaults. */
 const envSchema = z.object({

@@ -5,7 +5,7 @@
  * bootstrap step while no admin exists. SIGTERM/SIGINT: stop accepting,
  * finish in-flight requests, close the database, exit.
  */
-import { ConfigError } from "../program/errors";
+import { ConfigError } from "../core/errors";
 import { buildApp } from "./app";
 import { countAdmins } from "./auth/users-repo";
 import { loadConfig } from "./config";

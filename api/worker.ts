@@ -10,7 +10,7 @@
  * keys to decrypt credentials) plus the job settings in docs/jobs.md.
  */
 import { hostname } from "node:os";
-import { ConfigError } from "../program/errors";
+import { ConfigError } from "../core/errors";
 import { PasswordHasher } from "./auth/password";
 import { loadConfig } from "./config";
 import { openDatabase } from "./db/connect";

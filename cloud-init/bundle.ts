@@ -1,31 +1,19 @@
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
-import { ConfigError } from "../program/errors.js";
+import { gzipSync } from "node:zlib";
+import { ConfigError } from "../core/errors.js";
 import { encodeUserData, USER_DATA_LIMITS } from "./encode.js";
-import { renderCloudConfig } from "./render.js";
+import { renderResolvedCloudConfig } from "./render.js";
+import { checkClawChatBundle, resolveBootInput } from "./validate.js";
 import type { ClawChatBundleInput, HostBootInput } from "./types.js";
+import type { ClawChatInstall } from "../core/host-config.js";
 
 /** Where `npm run clawchat:build` writes the self-contained server bundle. */
 export const CLAWCHAT_BUNDLE_PATH = resolve(__dirname, "../clawchat/dist/clawchat.js");
 const CLAWCHAT_ENTRY = resolve(__dirname, "../clawchat/src/cli.ts");
 /** The esbuild options `clawchat/build.mjs` uses too, so both builds give the same bytes. */
 const CLAWCHAT_BUNDLE_OPTIONS = resolve(__dirname, "../clawchat/bundle-options.json");
-
-/**
- * How the ClawChat server reaches a host (`clawstack:clawchat.install`):
- * `auto` embeds the bundle in user-data when it fits the cloud's budget and
- * fetches it from `bundleUrl` otherwise; `embedded` and `fetch` force one way;
- * `none` installs no ClawChat server.
- */
-export const CLAWCHAT_INSTALL_MODES = ["auto", "embedded", "fetch", "none"] as const;
-export type ClawChatInstallMode = (typeof CLAWCHAT_INSTALL_MODES)[number];
-
-export interface ClawChatInstall {
-  install: ClawChatInstallMode;
-  /** https:// URL serving exactly `clawchat/dist/clawchat.js` (its SHA-256 is pinned in user-data). */
-  bundleUrl?: string | undefined;
-}
 
 /**
  * Reads the built ClawChat bundle. Fails with a clear message when it has not
@@ -112,17 +100,37 @@ export interface ClawChatChoice {
   notice?: string;
 }
 
+/** A host's cloud-config, rendered once, with the ClawChat delivery it carries. */
+export interface HostCloudConfig extends ClawChatChoice {
+  cloudConfig: string;
+}
+
 /**
- * Picks how the ClawChat bundle reaches `base.cloud`'s host, per `install`:
- * embedded when the whole encoded user-data still fits the cloud's budget
- * (`auto`, `embedded`), otherwise fetched from `bundleUrl` and checked against
- * the bundle's SHA-256 (`auto`, `fetch`). `embedded` over budget and `fetch`
- * without a URL are refused naming the key; `auto` with neither installs no
- * server and says why in `notice` (the host components log it as a warning).
+ * Checks `base` once (`resolveBootInput`), picks how the ClawChat bundle
+ * reaches `base.cloud`'s host per `install`, and renders the cloud-config
+ * once. Embedded when the whole encoded user-data still fits the cloud's
+ * budget (`auto`, `embedded`), otherwise fetched from `bundleUrl` and checked
+ * against the bundle's SHA-256 (`auto`, `fetch`). `embedded` over budget and
+ * `fetch` without a URL are refused naming the key; `auto` with neither
+ * installs no server and says why in `notice` (the host components log it as
+ * a warning). The bundle is loaded only when a server is to be installed.
+ *
+ * Embedding is tried (rendered and measured) only when it can fit: an
+ * embedded bundle never takes less room in user-data than its own gzip, so a
+ * bundle whose gzip is over the budget goes straight to the fallback. When
+ * the try fits, its text is the result; a render is thrown away only when a
+ * bundle under that bound still does not fit.
  */
-export function chooseClawChatBundle(base: HostBootInput, bundle: Buffer, install: ClawChatInstall): ClawChatChoice {
+export function renderHostCloudConfig(base: HostBootInput, install: ClawChatInstall, loadBundle: () => Buffer): HostCloudConfig {
+  const resolved = resolveBootInput({ ...base, clawchatBundle: { kind: "disabled" } });
+  const render = (bundle: ClawChatBundleInput, notice?: string): HostCloudConfig => ({
+    bundle,
+    ...(notice === undefined ? {} : { notice }),
+    cloudConfig: renderResolvedCloudConfig({ ...resolved, clawchatBundle: checkClawChatBundle(bundle) }),
+  });
   const { install: mode, bundleUrl } = install;
-  if (mode === "none") return { bundle: { kind: "disabled" } };
+  if (mode === "none") return render({ kind: "disabled" });
+  const bundle = loadBundle();
   if (mode === "fetch") {
     if (bundleUrl === undefined) {
       throw new ConfigError(
@@ -130,18 +138,31 @@ export function chooseClawChatBundle(base: HostBootInput, bundle: Buffer, instal
         `\`clawchat.bundleUrl\` must be an https:// URL serving clawchat/dist/clawchat.js for \`clawchat.install: fetch\`; got nothing`,
       );
     }
-    return { bundle: { kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) } };
+    return render({ kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) });
   }
-  const embedded: ClawChatBundleInput = { kind: "embedded", bundle };
-  const encoded = encodeUserData(base.cloud, renderCloudConfig({ ...base, clawchatBundle: embedded }), { check: false });
-  if (encoded.bytes <= USER_DATA_LIMITS[base.cloud]) return { bundle: embedded };
-  const overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${USER_DATA_LIMITS[base.cloud]}-byte limit`;
+  const limit = USER_DATA_LIMITS[base.cloud];
+  const leastEmbeddedBytes = gzipSync(bundle, { level: 9 }).length;
+  let overBudget: string;
+  if (leastEmbeddedBytes > limit) {
+    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data at least ${leastEmbeddedBytes} bytes (its own gzip), over the ${limit}-byte limit`;
+  } else {
+    const embedded = render({ kind: "embedded", bundle });
+    const encoded = encodeUserData(base.cloud, embedded.cloudConfig, { check: false });
+    if (encoded.bytes <= limit) return embedded;
+    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${limit}-byte limit`;
+  }
   if (mode === "embedded") {
     throw new ConfigError("clawchat.install", `\`clawchat.install\` cannot be embedded on ${base.cloud}: ${overBudget}; use auto or fetch with \`clawchat.bundleUrl\``);
   }
-  if (bundleUrl !== undefined) return { bundle: { kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) } };
-  return {
-    bundle: { kind: "disabled" },
-    notice: `no ClawChat server installed on ${base.cloud} host ${base.hostname}: ${overBudget}, and \`clawchat.bundleUrl\` is not set. Set it to an https:// URL serving clawchat/dist/clawchat.js to install the server.`,
-  };
+  if (bundleUrl !== undefined) return render({ kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) });
+  return render(
+    { kind: "disabled" },
+    `no ClawChat server installed on ${base.cloud} host ${base.hostname}: ${overBudget}, and \`clawchat.bundleUrl\` is not set. Set it to an https:// URL serving clawchat/dist/clawchat.js to install the server.`,
+  );
+}
+
+/** The ClawChat delivery `renderHostCloudConfig` picks for `base` (tests and callers that need only the choice). */
+export function chooseClawChatBundle(base: HostBootInput, bundle: Buffer, install: ClawChatInstall): ClawChatChoice {
+  const { bundle: chosen, notice } = renderHostCloudConfig(base, install, () => bundle);
+  return notice === undefined ? { bundle: chosen } : { bundle: chosen, notice };
 }

@@ -1,5 +1,5 @@
 import { gzipSync } from "node:zlib";
-import { ConfigError } from "../program/errors.js";
+import { ConfigError } from "../core/errors.js";
 import type { Cloud, EncodedUserData } from "./types.js";
 
 /**

@@ -1,7 +1,5 @@
+import { GATEWAY_TLS_PORT } from "../core/presets.js";
 import type { ResolvedBootInput } from "./validate.js";
-
-/** The gateway's public TLS port (nginx), the only TCP port open besides optional SSH. */
-export const GATEWAY_TLS_PORT = 3000;
 
 function bySourceFamily(cidrs: string[]): { v4: string[]; v6: string[] } {
   return { v4: cidrs.filter((cidr) => !cidr.includes(":")), v6: cidrs.filter((cidr) => cidr.includes(":")) };

@@ -12,13 +12,12 @@ export {
   buildClawChatBundle,
   bundleSha256,
   CLAWCHAT_BUNDLE_PATH,
-  CLAWCHAT_INSTALL_MODES,
   chooseClawChatBundle,
   type ClawChatChoice,
-  type ClawChatInstall,
-  type ClawChatInstallMode,
+  type HostCloudConfig,
   loadClawChatBundle,
   readClawChatBundle,
+  renderHostCloudConfig,
 } from "./bundle.js";
 export { planMemory, type MemoryPlan } from "./memory.js";
-export { renderUserData } from "./user-data.js";
+export { withStateDevicePath } from "./user-data.js";

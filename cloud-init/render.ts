@@ -155,7 +155,14 @@ Unattended-Upgrade::Automatic-Reboot-Time "04:30";
  * the three clouds; the per-cloud parts arrive in the input.
  */
 export function renderCloudConfig(rawInput: HostBootInput): string {
-  const input = resolveBootInput(rawInput);
+  return renderResolvedCloudConfig(resolveBootInput(rawInput));
+}
+
+/**
+ * Renders an input `resolveBootInput` already checked: for callers that check
+ * once and render (`renderHostUserData`), never for unchecked input.
+ */
+export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
   const memory = planMemory(input.memoryMiB);
 
   const files: WriteFile[] = [

@@ -4,7 +4,9 @@
  * in; the renderer itself has one code path for the three clouds.
  */
 
-export type Cloud = "digitalocean" | "aws" | "gcp";
+import type { CloudName } from "../core/presets.js";
+
+export type Cloud = CloudName;
 
 /** How the gateway token reaches the host. Never the token itself. */
 export type GatewayTokenSource =
@@ -30,7 +32,7 @@ export type ClawChatBundleInput =
  * token exist, the host sends its gateway token and TLS fingerprint, proving
  * itself with the single-use registration token. The token travels in
  * user-data (a root-only file on the host, deleted after success); it is valid
- * for one hour and burned on use. Formats: `cloud-init/registration.ts`.
+ * for one hour and burned on use. Formats: `core/registration.ts`.
  */
 export interface RegistrationInput {
   /** `https://<api>/v1/instances/<instanceId>/register`, exactly as the API's job runner passes it. */
@@ -72,7 +74,7 @@ export interface HostBootInput {
    */
   ssh: { cidrs: string[]; authorizedKeys?: string[] } | null;
   gatewayToken: GatewayTokenSource;
-  /** ClawChat server bundle. Defaults to `{ kind: "disabled" }`. */
+  /** ClawChat server bundle. Defaults to `HOST_DEFAULTS.clawchatBundle` (`{ kind: "disabled" }`). */
   clawchatBundle?: ClawChatBundleInput;
   /** First-boot registration with the provisioning API (see `RegistrationInput`); none when unset. */
   registration?: RegistrationInput;

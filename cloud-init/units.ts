@@ -1,4 +1,4 @@
-import { GATEWAY_TLS_PORT } from "./firewall.js";
+import { GATEWAY_TLS_PORT } from "../core/presets.js";
 import type { MemoryPlan } from "./memory.js";
 
 /** Where the state disk is mounted, and what lives on it. */

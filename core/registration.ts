@@ -3,11 +3,9 @@
  * issues and accepts them (api/stacks/naming.ts `newInstanceId`,
  * api/registration/tokens.ts, api/registration/prepare.ts,
  * `POST /v1/instances/:id/register` in api/routes/instances.ts). Shared by the
- * stack config validation and the renderer so both refuse the same values.
+ * stack config parser (`program/host-config.ts`) and the renderer's guard
+ * (`cloud-init/validate.ts`) so both refuse the same values.
  */
-
-/** Where the registration token sits on the host until registration succeeds (root only, deleted after). */
-export const REGISTRATION_TOKEN_FILE = "/etc/clawstack/registration-token";
 
 /** `inst_` + 32 hex characters. */
 export const INSTANCE_ID_PATTERN = /^inst_[0-9a-f]{32}$/;

@@ -1,9 +1,12 @@
 import { isIPv4, isIPv6 } from "node:net";
 import { ConfigError } from "./errors.js";
+import { CLAWCHAT_PORT_RANGE } from "./presets.js";
 
 /**
- * Small pure validators for stack config values. Each one names the config key
- * in backticks, says what is allowed and what was given, and throws
+ * The one set of validators for values that reach a cloud or a host: stack
+ * config, API requests (through `program/host-config.ts`), component args and
+ * the cloud-init renderer's guard all use these. Each one names the key in
+ * backticks, says what is allowed and what was given, and throws
  * `ConfigError` so callers can point at the exact field.
  */
 
@@ -164,8 +167,10 @@ function rsaModulusBits(decoded: Buffer, offset: number): number {
  * (`2026.2.3`, `24.15.0`, `1.0.0-rc.1`). Ranges and tags (`latest`, `^1.2`,
  * `22.x`, `~1.2.3`, `lts`) are refused: a host must install exactly what was reviewed.
  */
+export const EXACT_VERSION_PATTERN = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/;
+
 export function parsePinnedVersion(key: string, value: unknown): string {
-  if (typeof value === "string" && /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(-[0-9A-Za-z.-]+)?$/.test(value)) {
+  if (typeof value === "string" && EXACT_VERSION_PATTERN.test(value)) {
     return value;
   }
   throw new ConfigError(
@@ -214,4 +219,27 @@ export function parseName(key: string, value: unknown, maxLength: number): strin
     key,
     `\`${key}\` must be 1 to ${maxLength} characters of lowercase letters, digits and dashes, starting with a letter and not ending with a dash; got ${describeGiven(value)}`,
   );
+}
+
+/** A GCP project id: 6 to 30 of `[a-z0-9-]`, starting with a letter, not ending with a dash. */
+export const GCP_PROJECT_ID_PATTERN = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
+
+export function parseGcpProjectId(key: string, value: unknown): string {
+  if (typeof value === "string" && GCP_PROJECT_ID_PATTERN.test(value)) return value;
+  throw new ConfigError(key, `\`${key}\` must be a GCP project id (6 to 30 of [a-z0-9-], starting with a letter); got ${describeGiven(value)}`);
+}
+
+/** An https:// URL that is safe in a shell variable: no spaces, quotes or backslashes. */
+export const SHELL_SAFE_HTTPS_URL_PATTERN = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$/;
+
+/** A `[low, high]` UDP port range inside ClawChat's range (`CLAWCHAT_PORT_RANGE`, the dynamic ports). */
+export function parseClawChatPortRange(key: string, value: unknown): [number, number] {
+  const [min, max] = CLAWCHAT_PORT_RANGE;
+  if (Array.isArray(value) && value.length === 2) {
+    const [low, high] = value as unknown[];
+    if (Number.isInteger(low) && Number.isInteger(high) && (low as number) >= min && (high as number) <= max && (low as number) <= (high as number)) {
+      return [low as number, high as number];
+    }
+  }
+  throw new ConfigError(key, `\`${key}\` must be [low, high] with ${min} <= low <= high <= ${max}; got ${describeGiven(value)}`);
 }

@@ -8,7 +8,7 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse, parseDocument } from "yaml";
 import { z } from "zod";
-import { ConfigError } from "../program/errors";
+import { ConfigError } from "../core/errors";
 import { CHIP_IDS } from "./esp-image";
 
 export const CHANNEL_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;

@@ -11,7 +11,7 @@ import { randomBytes } from "node:crypto";
 import { KMSClient } from "@aws-sdk/client-kms";
 import type { S3Client } from "@aws-sdk/client-s3";
 import { Command, CommanderError, InvalidArgumentError, Option } from "commander";
-import { ConfigError } from "../program/errors";
+import { ConfigError } from "../core/errors";
 import type { Storage } from "@google-cloud/storage";
 import { openBucket } from "./buckets";
 import { DEFAULT_CHANNELS_DIR, loadChannel, trustKeyDigest } from "./channels";

@@ -1,96 +1,41 @@
-import { CLAWCHAT_INSTALL_MODES, type ClawChatInstall } from "../cloud-init/bundle.js";
-import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../cloud-init/registration.js";
-import { ConfigError } from "./errors.js";
-import { CLAWCHAT_PORT_RANGE, CLOUDS, type CloudName, MACHINE_SIZES, REGIONS, SIZE_PRESETS, type SizePreset } from "./presets.js";
+import { ConfigError } from "../core/errors.js";
+import {
+  CLAWCHAT_INSTALL_MODES,
+  type ClawChatInstall,
+  DEFAULT_SNAPSHOTS,
+  DEFAULT_SNAPSHOT_WEEKDAY,
+  HOST_DEFAULTS,
+  type HostConfig,
+  type HostRegistration,
+  SNAPSHOT_HOURS,
+  type SnapshotSchedule,
+  type SshAccess,
+  WEEKDAYS,
+} from "../core/host-config.js";
+import { CLAWCHAT_PORT_RANGE, CLOUDS, type CloudName, REGIONS, SIZE_PRESETS } from "../core/presets.js";
+import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../core/registration.js";
 import {
   describeGiven,
   parseBoolean,
   parseCidrList,
+  parseGcpProjectId,
   parseInteger,
   parseName,
   parseObject,
   parseOneOf,
   parsePinnedVersion,
   parseSshPublicKey,
-} from "./validation.js";
-
-/** Weekdays as DigitalOcean's backup policy and GCP's weekly schedule spell them. */
-export const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] as const;
-export type Weekday = (typeof WEEKDAYS)[number];
+  SHELL_SAFE_HTTPS_URL_PATTERN,
+} from "../core/validation.js";
 
 /**
- * Start hours (UTC) every cloud accepts: GCP daily schedules and DigitalOcean
- * backup windows start at 00/04/08/12/16/20 UTC.
+ * The one parser of a host's config. Each entry point calls it once: `pulumi
+ * up` and the offline synth on the stack config (through the `host` stack
+ * kind), the API on a create request (`api/engine/host-config.ts`) and on the
+ * stored config when a job runs. Its result is normalized (every default of
+ * `HOST_DEFAULTS` filled in, nothing of another cloud), and parsing a result
+ * again gives the same value, so the API stores it as parsed.
  */
-export const SNAPSHOT_HOURS = [0, 4, 8, 12, 16, 20] as const;
-
-export interface SnapshotSchedule {
-  /** `false` only when the stack says `snapshots: {enabled: false}` explicitly. */
-  enabled: boolean;
-  frequency: "daily" | "weekly";
-  /** Start hour (UTC), one of SNAPSHOT_HOURS. */
-  hourUtc: number;
-  /** Day of the week for `weekly`. */
-  weekday: Weekday;
-  /** How many snapshots to keep. */
-  retain: number;
-}
-
-export const DEFAULT_SNAPSHOTS: SnapshotSchedule = {
-  enabled: true,
-  frequency: "daily",
-  hourUtc: 4,
-  weekday: "SUN",
-  retain: 7,
-};
-
-export interface SshAccess {
-  publicKey: string;
-  cidrs: string[];
-}
-
-/** The validated config of a `host` stack: everything `openClawStack` needs, as plain data. */
-export interface HostConfig {
-  cloud: CloudName;
-  /** Base name of every resource and the host's hostname. */
-  name: string;
-  region: string;
-  /** AWS availability zone or GCP zone; `undefined` on DigitalOcean. */
-  zone: string | undefined;
-  size: SizePreset;
-  gatewayCidrs: string[];
-  clawchatClientCidrs: string[];
-  /** How the ClawChat server is installed; `auto` unless the stack says otherwise. */
-  clawchat: ClawChatInstall;
-  sshAccess: SshAccess | null;
-  stateDiskGiB: number;
-  versions: { openclaw: string; node: string };
-  tags: Record<string, string>;
-  /** A gateway token given as a Pulumi secret (AWS, GCP only); `undefined`: generated on the host. */
-  gatewayToken: string | undefined;
-  /** GCP project id (GCP only). */
-  gcpProject: string | undefined;
-  /** Customer-managed KMS key for EBS volumes and the SSM SecureString (AWS only). */
-  awsKmsKeyArn: string | undefined;
-  snapshots: SnapshotSchedule;
-  /** Snapshot to create the state disk from (restore); `undefined`: a fresh empty disk. */
-  restoreFromSnapshot: string | undefined;
-  /**
-   * First-boot registration with the provisioning API, as its job runner sets
-   * it for an `up` (api/registration/prepare.ts); `undefined`: no registration.
-   * `token` is a secret: the program wraps it with `pulumi.secret`.
-   */
-  registration: HostRegistration | undefined;
-}
-
-export interface HostRegistration {
-  /** `https://<api>/v1/instances/<instanceId>/register`. */
-  apiUrl: string;
-  /** `inst_` + 32 hex. */
-  instanceId: string;
-  /** Single-use `csreg_...` token, valid one hour. */
-  token: string;
-}
 
 /** Every `clawstack:*` key a host stack accepts (prefix stripped). */
 export const HOST_CONFIG_KEYS = [
@@ -115,12 +60,6 @@ export const HOST_CONFIG_KEYS = [
   "registration",
 ] as const;
 
-export const HOST_DEFAULTS = {
-  name: "openclaw",
-  size: "small" as SizePreset,
-  stateDiskGiB: 20,
-};
-
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
 const RESERVED_TAG_KEYS = ["managedby", "managed-by", "name", "clawstack-snapshots"];
 
@@ -142,14 +81,15 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     );
   }
   const cloud = parseOneOf("cloud", record.cloud, CLOUDS);
+  // Checked in the order of HOST_CONFIG_KEYS, so a config with several problems always names the same one first.
   const name = record.name === undefined ? HOST_DEFAULTS.name : parseName("name", record.name, 24);
   const region = parseOneOf("region", record.region, REGIONS[cloud]);
-  const zone = parseZone(cloud, region, record.zone);
+  const zone = cloud === "digitalocean" ? refuseOnCloud("zone", cloud, record.zone, "aws and gcp") : parseZone(cloud, region, record.zone);
   const size = record.size === undefined ? HOST_DEFAULTS.size : parseOneOf("size", record.size, SIZE_PRESETS);
   const gatewayCidrs = parseCidrList("gatewayCidrs", record.gatewayCidrs, { allowEmpty: false });
   const clawchatClientCidrs =
     record.clawchatClientCidrs === undefined
-      ? []
+      ? [...HOST_DEFAULTS.clawchatClientCidrs]
       : parseCidrList("clawchatClientCidrs", record.clawchatClientCidrs, { allowEmpty: true });
   const stateDiskGiB =
     record.stateDiskGiB === undefined ? HOST_DEFAULTS.stateDiskGiB : parseInteger("stateDiskGiB", record.stateDiskGiB, 10, 1024);
@@ -158,12 +98,10 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     openclaw: parsePinnedVersion("versions.openclaw", versionsRecord.openclaw),
     node: parsePinnedVersion("versions.node", versionsRecord.node),
   };
-  const gcpProject = parseGcpProject(cloud, record.gcpProject);
-  return {
-    cloud,
+  const gcpProject = cloud === "gcp" ? parseGcpProjectId("gcpProject", record.gcpProject) : refuseOnCloud("gcpProject", cloud, record.gcpProject, "gcp");
+  const common = {
     name,
     region,
-    zone,
     size,
     gatewayCidrs,
     clawchatClientCidrs,
@@ -172,13 +110,31 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     stateDiskGiB,
     versions,
     tags: parseTags(cloud, record.tags),
-    gatewayToken: parseGatewayToken(cloud, record.gatewayToken),
-    gcpProject,
-    awsKmsKeyArn: parseAwsKmsKeyArn(cloud, record.awsKmsKeyArn),
-    snapshots: parseSnapshotSchedule(record.snapshots),
-    restoreFromSnapshot: parseRestoreFromSnapshot(cloud, record.restoreFromSnapshot),
-    registration: parseRegistration(record.registration),
   };
+  const gatewayToken = parseGatewayToken(cloud, record.gatewayToken);
+  const awsKmsKeyArn = cloud === "aws" ? parseAwsKmsKeyArn(record.awsKmsKeyArn) : refuseOnCloud("awsKmsKeyArn", cloud, record.awsKmsKeyArn, "aws");
+  const rest = {
+    snapshots: parseSnapshotSchedule(record.snapshots),
+    ...optional("restoreFromSnapshot", parseRestoreFromSnapshot(cloud, record.restoreFromSnapshot)),
+    ...optional("registration", parseRegistration(record.registration)),
+  };
+  switch (cloud) {
+    case "digitalocean":
+      return { cloud, ...common, ...rest };
+    case "aws":
+      return { cloud, ...common, zone: zone as string, awsKmsKeyArn, gatewayToken, ...rest };
+    case "gcp":
+      return { cloud, ...common, zone: zone as string, gcpProject: gcpProject as string, gatewayToken, ...rest };
+    default: {
+      const unknown: never = cloud;
+      return unknown;
+    }
+  }
+}
+
+/** `{ key: value }`, or nothing when `value` is undefined (the normalized config leaves unset options out). */
+function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } {
+  return (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 }
 
 /**
@@ -212,36 +168,21 @@ export function parseRegistration(value: unknown): HostRegistration | undefined 
   return { apiUrl: record.apiUrl as string, instanceId, token: record.token };
 }
 
-function refuseOnCloud(key: string, cloud: CloudName, value: unknown, allowedOn: string): void {
+function refuseOnCloud(key: string, cloud: CloudName, value: unknown, allowedOn: string): undefined {
   if (value !== undefined) {
     throw new ConfigError(key, `\`${key}\` applies to ${allowedOn} only; this stack's \`cloud\` is ${cloud} (got ${describeGiven(value)})`);
   }
 }
 
-function parseZone(cloud: CloudName, region: string, value: unknown): string | undefined {
-  switch (cloud) {
-    case "digitalocean":
-      refuseOnCloud("zone", cloud, value, "aws and gcp");
-      return undefined;
-    case "aws": {
-      if (value === undefined) return `${region}a`;
-      if (typeof value === "string" && new RegExp(`^${region}[a-f]$`).test(value)) return value;
-      throw new ConfigError("zone", `\`zone\` must be an availability zone of ${region} such as ${region}a; got ${describeGiven(value)}`);
-    }
-    case "gcp": {
-      if (value === undefined) return `${region}-a`;
-      if (typeof value === "string" && new RegExp(`^${region}-[a-f]$`).test(value)) return value;
-      throw new ConfigError("zone", `\`zone\` must be a zone of ${region} such as ${region}-a; got ${describeGiven(value)}`);
-    }
-    default: {
-      const unknown: never = cloud;
-      return unknown;
-    }
+function parseZone(cloud: "aws" | "gcp", region: string, value: unknown): string {
+  if (value === undefined) return HOST_DEFAULTS.zone(cloud, region);
+  if (cloud === "aws") {
+    if (typeof value === "string" && new RegExp(`^${region}[a-f]$`).test(value)) return value;
+    throw new ConfigError("zone", `\`zone\` must be an availability zone of ${region} such as ${HOST_DEFAULTS.zone(cloud, region)}; got ${describeGiven(value)}`);
   }
+  if (typeof value === "string" && new RegExp(`^${region}-[a-f]$`).test(value)) return value;
+  throw new ConfigError("zone", `\`zone\` must be a zone of ${region} such as ${HOST_DEFAULTS.zone(cloud, region)}; got ${describeGiven(value)}`);
 }
-
-/** An https:// URL the renderer can put in a shell variable (the same check as `cloud-init/validate.ts`). */
-const BUNDLE_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._~:/?#@!$&()*+,;=%-]*$/;
 
 /**
  * `clawchat`: `{install: auto|embedded|fetch|none, bundleUrl}`. Defaults to
@@ -249,12 +190,12 @@ const BUNDLE_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d+)?\/[A-Za-z0-9._~:/?#@!$&()*+,
  * is refused rather than silently accepted.
  */
 function parseClawChatInstall(value: unknown, clientCidrs: string[]): ClawChatInstall {
-  if (value === undefined) return { install: "auto" };
+  if (value === undefined) return { ...HOST_DEFAULTS.clawchat };
   const record = parseObject("clawchat", value, ["install", "bundleUrl"]);
-  const install = record.install === undefined ? "auto" : parseOneOf("clawchat.install", record.install, CLAWCHAT_INSTALL_MODES);
+  const install = record.install === undefined ? HOST_DEFAULTS.clawchat.install : parseOneOf("clawchat.install", record.install, CLAWCHAT_INSTALL_MODES);
   let bundleUrl: string | undefined;
   if (record.bundleUrl !== undefined) {
-    if (typeof record.bundleUrl !== "string" || !BUNDLE_URL.test(record.bundleUrl)) {
+    if (typeof record.bundleUrl !== "string" || !SHELL_SAFE_HTTPS_URL_PATTERN.test(record.bundleUrl)) {
       throw new ConfigError(
         "clawchat.bundleUrl",
         `\`clawchat.bundleUrl\` must be an https:// URL without spaces or quotes, serving clawchat/dist/clawchat.js; got ${describeGiven(record.bundleUrl)}`,
@@ -281,7 +222,7 @@ function parseClawChatInstall(value: unknown, clientCidrs: string[]): ClawChatIn
 }
 
 function parseSshAccess(value: unknown): SshAccess | null {
-  if (value === undefined || value === null) return null;
+  if (value === undefined || value === null) return HOST_DEFAULTS.sshAccess;
   const record = parseObject("sshAccess", value, ["publicKey", "cidrs"]);
   return {
     publicKey: parseSshPublicKey("sshAccess.publicKey", record.publicKey),
@@ -290,7 +231,7 @@ function parseSshAccess(value: unknown): SshAccess | null {
 }
 
 function parseTags(cloud: CloudName, value: unknown): Record<string, string> {
-  if (value === undefined) return {};
+  if (value === undefined) return { ...HOST_DEFAULTS.tags };
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     throw new ConfigError("tags", `\`tags\` must be a map of tag names to string values; got ${describeGiven(value)}`);
   }
@@ -337,20 +278,7 @@ function parseGatewayToken(cloud: CloudName, value: unknown): string | undefined
   return value;
 }
 
-function parseGcpProject(cloud: CloudName, value: unknown): string | undefined {
-  if (cloud !== "gcp") {
-    refuseOnCloud("gcpProject", cloud, value, "gcp");
-    return undefined;
-  }
-  if (typeof value === "string" && /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(value)) return value;
-  throw new ConfigError("gcpProject", `\`gcpProject\` must be a GCP project id (6 to 30 of [a-z0-9-], starting with a letter); got ${describeGiven(value)}`);
-}
-
-function parseAwsKmsKeyArn(cloud: CloudName, value: unknown): string | undefined {
-  if (cloud !== "aws") {
-    refuseOnCloud("awsKmsKeyArn", cloud, value, "aws");
-    return undefined;
-  }
+function parseAwsKmsKeyArn(value: unknown): string | undefined {
   if (value === undefined) return undefined;
   if (typeof value === "string" && /^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/[0-9a-f-]{36}$/.test(value)) return value;
   throw new ConfigError("awsKmsKeyArn", `\`awsKmsKeyArn\` must be a KMS key ARN such as arn:aws:kms:us-east-1:123456789012:key/<uuid>; got ${describeGiven(value)}`);
@@ -361,9 +289,10 @@ function parseAwsKmsKeyArn(cloud: CloudName, value: unknown): string | undefined
  * takes `snapshots: {enabled: false}` written out in the stack.
  */
 export function parseSnapshotSchedule(value: unknown): SnapshotSchedule {
-  if (value === undefined) return { ...DEFAULT_SNAPSHOTS };
+  const defaults = HOST_DEFAULTS.snapshots;
+  if (value === undefined) return { ...defaults };
   const record = parseObject("snapshots", value, ["enabled", "frequency", "hourUtc", "weekday", "retain"]);
-  const enabled = record.enabled === undefined ? DEFAULT_SNAPSHOTS.enabled : parseBoolean("snapshots.enabled", record.enabled);
+  const enabled = record.enabled === undefined ? true : parseBoolean("snapshots.enabled", record.enabled);
   if (!enabled) {
     const extra = Object.keys(record).filter((key) => key !== "enabled");
     if (extra.length > 0) {
@@ -372,18 +301,19 @@ export function parseSnapshotSchedule(value: unknown): SnapshotSchedule {
         `\`snapshots.${extra[0]}\` has no effect when \`snapshots.enabled\` is false; remove it or turn snapshots back on`,
       );
     }
-    return { ...DEFAULT_SNAPSHOTS, enabled: false };
+    return { enabled: false };
   }
   const frequency =
     record.frequency === undefined ? DEFAULT_SNAPSHOTS.frequency : parseOneOf("snapshots.frequency", record.frequency, ["daily", "weekly"] as const);
   const hourUtc =
-    record.hourUtc === undefined ? DEFAULT_SNAPSHOTS.hourUtc : parseOneOf("snapshots.hourUtc", String(record.hourUtc), SNAPSHOT_HOURS.map(String));
+    record.hourUtc === undefined ? DEFAULT_SNAPSHOTS.hourUtc : Number(parseOneOf("snapshots.hourUtc", String(record.hourUtc), SNAPSHOT_HOURS.map(String)));
   if (record.weekday !== undefined && frequency !== "weekly") {
     throw new ConfigError("snapshots.weekday", "`snapshots.weekday` applies to `snapshots.frequency: weekly` only");
   }
-  const weekday = record.weekday === undefined ? DEFAULT_SNAPSHOTS.weekday : parseOneOf("snapshots.weekday", record.weekday, WEEKDAYS);
   const retain = record.retain === undefined ? DEFAULT_SNAPSHOTS.retain : parseInteger("snapshots.retain", record.retain, 1, 90);
-  return { enabled, frequency, hourUtc: Number(hourUtc), weekday, retain };
+  if (frequency === "daily") return { enabled: true, frequency, hourUtc, retain };
+  const weekday = record.weekday === undefined ? DEFAULT_SNAPSHOT_WEEKDAY : parseOneOf("snapshots.weekday", record.weekday, WEEKDAYS);
+  return { enabled: true, frequency, hourUtc, weekday, retain };
 }
 
 const SNAPSHOT_ID_PATTERNS: Record<CloudName, { pattern: RegExp; example: string }> = {
@@ -408,7 +338,3 @@ function parseRestoreFromSnapshot(cloud: CloudName, value: unknown): string | un
   );
 }
 
-/** The memory of the chosen preset on the chosen cloud. */
-export function machineSizeOf(config: Pick<HostConfig, "cloud" | "size">) {
-  return MACHINE_SIZES[config.cloud][config.size];
-}

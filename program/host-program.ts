@@ -1,6 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type HostConfig, parseHostConfig } from "./host-config.js";
-import type { StackKind } from "./kinds.js";
+import type { HostConfig } from "../core/host-config.js";
+import { parseHostConfig } from "./host-config.js";
+import type { StackKind } from "../core/stack-kind.js";
 
 /** What a host stack exports. */
 export type HostStackOutputs = {
@@ -40,7 +41,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     // The components register user-data as a secret when it carries the registration token.
     ...(config.registration ? { registration: { ...config.registration } } : {}),
   };
-  const gatewayToken = config.gatewayToken === undefined ? undefined : pulumi.secret(config.gatewayToken);
+  const gatewayToken = config.cloud === "digitalocean" || config.gatewayToken === undefined ? undefined : pulumi.secret(config.gatewayToken);
   const schedule = config.snapshots;
   const snapshotsSummary = schedule.enabled
     ? `${schedule.frequency}${schedule.frequency === "weekly" ? ` on ${schedule.weekday}` : ""} at ${String(schedule.hourUtc).padStart(2, "0")}:00 UTC, keep ${schedule.retain}`
@@ -99,8 +100,8 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
         import("../components/host/gcp.js"),
         import("../components/snapshots/gcp.js"),
       ]);
-      const project = config.gcpProject as string;
-      const zone = config.zone as string;
+      const project = config.gcpProject;
+      const zone = config.zone;
       const provider = new Provider("gcp", { project, region: config.region, zone });
       const gcp = new GcpHost(
         config.name,
@@ -119,8 +120,8 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
       break;
     }
     default: {
-      const unknown: never = config.cloud;
-      throw new Error(`unknown cloud ${String(unknown)}`);
+      const unknown: never = config;
+      throw new Error(`unknown cloud ${String((unknown as HostConfig).cloud)}`);
     }
   }
 

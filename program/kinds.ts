@@ -1,5 +1,6 @@
 import { awsAccessKind, gcpAccessKind } from "../components/access/kinds.js";
 import { firmwareKind } from "../components/firmware/kind.js";
+import type { StackKind } from "../core/stack-kind.js";
 import { hostKind } from "./host-program.js";
 
 /**
@@ -7,24 +8,8 @@ import { hostKind } from "./host-program.js";
  * the config key `clawstack:kind` (default `host`). Each kind owns its config
  * schema and its program; `index.ts`, the offline synth and the provisioning
  * API all go through this registry, so there is one code path for each kind.
+ * The contract, `StackKind`, lives in `core/stack-kind.ts`.
  */
-export interface StackKind<Config = unknown> {
-  /** The value of `clawstack:kind` that selects this kind. */
-  readonly kind: string;
-  /** One line for `--help` output and docs. */
-  readonly description: string;
-  /**
-   * Validates the stack's config: the `clawstack:*` keys with the prefix
-   * stripped, values already parsed from YAML. Throws `ConfigError` naming the
-   * key, what is allowed and what was given.
-   */
-  parse(raw: Record<string, unknown>): Config;
-  /**
-   * Stands the stack up and returns its outputs. Takes plain data; no global
-   * state. May be async, so a kind can load only the cloud SDK it needs.
-   */
-  run(config: Config): Record<string, unknown> | Promise<Record<string, unknown>>;
-}
 
 // Each kind registers itself here; keep this list sorted by kind.
 // `any`: the registry holds kinds with different config types; each kind's own

@@ -1,6 +1,7 @@
-import { ConfigError } from "./errors.js";
-import { DEFAULT_KIND, findStackKind, type StackKind, stackKinds } from "./kinds.js";
-import { describeGiven } from "./validation.js";
+import { ConfigError } from "../core/errors.js";
+import type { StackKind } from "../core/stack-kind.js";
+import { DEFAULT_KIND, findStackKind, stackKinds } from "./kinds.js";
+import { describeGiven } from "../core/validation.js";
 
 /** A stack kind together with its validated config, ready to `run`. */
 export interface SelectedStack {

@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { parse as parseYaml } from "yaml";
-import { ConfigError } from "./errors.js";
-import { describeGiven } from "./validation.js";
+import { ConfigError } from "../core/errors.js";
+import { describeGiven } from "../core/validation.js";
 
 /** The project's config namespace: stack config keys are `clawstack:<key>`. */
 export const CONFIG_NAMESPACE = "clawstack";

@@ -6,7 +6,7 @@
  * usage, a bad stack name or a bad config (naming the key), 1 on anything else.
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "./errors.js";
+import { ConfigError } from "../core/errors.js";
 import { synthStack } from "./synth.js";
 import { planJson, type SynthResult } from "./synth-types.js";
 

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
-import { ConfigError } from "./errors.js";
+import { ConfigError } from "../core/errors.js";
 import { synthMocks } from "./mocks.js";
 import { selectStack } from "./run-stack.js";
 import { assertStackName, readStackConfig } from "./stack-config.js";

@@ -16,7 +16,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { Command } from "commander";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { loadConfig, type ApiConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { migrateToLatest } from "../db/migrate";

@@ -7,7 +7,7 @@ import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import type { Role } from "../db/schema";
 
 const ISSUER = "clawstack-api";

@@ -14,7 +14,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { loadConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { AutomationEngine } from "../engine/automation";

@@ -23,7 +23,7 @@ import {
   type OutputMap,
   type Stack,
 } from "@pulumi/pulumi/automation";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { findStackKind } from "../../program/kinds.js";
 import type { StackLayout } from "../stacks/layout.js";
 import { findPulumiCli, missingCliMessage, PULUMI_INSTALL_HINT } from "./pulumi-cli.js";

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { parseHostConfig } from "../../program/host-config";
 import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Database } from "../db/schema";

@@ -7,7 +7,7 @@
  * for a preview).
  */
 import { availableParallelism, totalmem } from "node:os";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { OPERATIONS, type Operation } from "../engine/types";
 
 export interface QueueSettings {

@@ -8,7 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 
 export interface MasterKeyring {
   /** The version new data keys are wrapped under (the highest). */

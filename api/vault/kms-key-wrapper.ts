@@ -16,7 +16,7 @@
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from "node:crypto";
 import { DecryptCommand, EncryptCommand, type KMSClient } from "@aws-sdk/client-kms";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { type KeyWrapper, VaultKeyError, type WrapContext } from "./key-wrapper";
 
 export const KMS_KEYS_ENV = "CLAWSTACK_KMS_KEYS";

@@ -5,7 +5,7 @@
  * refusal a `ConfigError` naming the flag (exit 2).
  */
 import { parseArgs } from "node:util";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 
 export interface Flag {
   readonly name: string;

@@ -10,7 +10,7 @@ import { promises as fs } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { join, resolve } from "node:path";
 import { createInterface } from "node:readline";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 import { commandHelp, integer, parseFlags, programHelp, type CommandSpec, type Flag, type Values } from "./cli-args";
 import { ClawChatClient, parseServerOverride } from "./client";
 import { SystemClock } from "./clock";

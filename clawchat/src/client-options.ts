@@ -2,7 +2,7 @@
  * The client's options (with their defaults), its events, and the CLI's
  * `--server` override parser.
  */
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 import type { Clock } from "./clock";
 import type { TransferTimers } from "./transfer";
 

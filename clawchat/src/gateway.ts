@@ -8,7 +8,7 @@
 import { promises as fs } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 
 export interface ChatContext {
   /** The session's connection ID (16 hex digits); also the OpenAI `user`, so the gateway keeps one conversation per session. */

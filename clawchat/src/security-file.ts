@@ -8,7 +8,7 @@ import { createCipheriv, createDecipheriv, createHash, pbkdf2, randomBytes, rand
 import { constants as fsConstants, promises as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { promisify } from "node:util";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 
 const pbkdf2Async = promisify(pbkdf2);
 

@@ -5,7 +5,7 @@
  */
 import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "./errors";
 import { deriveHandshakeKey, wipe } from "./keys";
 import type { ServerContext } from "./server-session";
 import { BOOTSTRAP_KEY_FILE, checkSecurityDirectory, checkValidity, DEFAULT_ITERATIONS, issueSecurityFile, listSecurityFiles, loadSecurityFile, readBootstrapKey, type SecurityFileContent } from "./security-file";

@@ -12,7 +12,7 @@
  */
 import type { Socket } from "node:dgram";
 import { basename, join } from "node:path";
-import { CLAWCHAT_PORT_RANGE } from "../../program/presets";
+import { CLAWCHAT_PORT_RANGE } from "../../core/presets";
 import type { EpochKeys } from "./channel";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
 import { DropCounter } from "./drops";

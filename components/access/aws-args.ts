@@ -1,6 +1,6 @@
 // The aws-access stack's args and their validation, apart from the component so the stack kind
 // can validate config without loading the cloud SDK (it loads the component only when it runs).
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { accountIdProblem, parseRoleArn, roleArnProblem } from "./arns.js";
 import { DEFAULT_IMAGE_OWNERS } from "./aws-policy.js";
 import { externalIdProblem } from "./external-id.js";

@@ -1,5 +1,5 @@
-import { ConfigError } from "../../program/errors.js";
-import type { StackKind } from "../../program/kinds.js";
+import { ConfigError } from "../../core/errors.js";
+import type { StackKind } from "../../core/stack-kind.js";
 // Only the args and their validation load eagerly; each kind's component (and with it the whole
 // @pulumi/aws or @pulumi/gcp SDK, about a second) loads when that kind runs, as the host kind does.
 import { resolveAwsProvisionerRoleArgs, type AwsProvisionerRoleArgs } from "./aws-args.js";

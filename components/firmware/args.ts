@@ -1,5 +1,5 @@
-import { ConfigError } from "../../program/errors.js";
-import { describeGiven } from "../../program/validation.js";
+import { ConfigError } from "../../core/errors.js";
+import { describeGiven } from "../../core/validation.js";
 import { accountIdProblem, gcpProjectIdProblem, gcpProjectNumberProblem, parseRoleArn, roleArnProblem } from "../access/arns.js";
 
 /**

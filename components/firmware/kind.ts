@@ -1,6 +1,6 @@
-import { ConfigError } from "../../program/errors.js";
-import type { StackKind } from "../../program/kinds.js";
-import { describeGiven, parseObject, parseOneOf } from "../../program/validation.js";
+import { ConfigError } from "../../core/errors.js";
+import type { StackKind } from "../../core/stack-kind.js";
+import { describeGiven, parseObject, parseOneOf } from "../../core/validation.js";
 import {
   type AwsFirmwareBucketArgs,
   type DigitalOceanFirmwareBucketArgs,

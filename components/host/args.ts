@@ -1,24 +1,25 @@
-import type * as pulumi from "@pulumi/pulumi";
-import type { ClawChatInstall, RegistrationInput } from "../../cloud-init/index.js";
-import type { SnapshotSchedule, SshAccess } from "../../program/host-config.js";
-import type { SizePreset } from "../../program/presets.js";
+import * as pulumi from "@pulumi/pulumi";
+import { type ClawChatInstall, HOST_DEFAULTS, type HostRegistration, type SnapshotSchedule, type SshAccess } from "../../core/host-config.js";
+import type { SizePreset } from "../../core/presets.js";
 
 /**
- * The cloud-neutral args every host component takes. Values arrive validated
- * (`program/host-config.ts`); the components still resolve their own defaults
- * so they can be used directly.
+ * The cloud-neutral args every host component takes. From a stack they arrive
+ * parsed (`program/host-config.ts`); used directly, the components resolve a
+ * missing value from the same `HOST_DEFAULTS` (`core/host-config.ts`), and the
+ * cloud-init renderer checks every value it writes. The CIDR lists accept
+ * outputs of other resources (`pulumi.Input`).
  */
 export interface HostArgs {
   /** Base name of every child resource and the host's hostname. */
   name: string;
   /** The cloud's region (`nyc3`, `eu-west-1`, `europe-west1`). */
   region: string;
-  /** Size preset; see `program/presets.ts`. Defaults to `small`. */
+  /** Size preset; see `core/presets.ts`. Defaults to `small`. */
   size?: SizePreset;
   /** Sources allowed to reach the TLS gateway endpoint (TCP 3000). Must not be empty. */
-  gatewayCidrs: string[];
+  gatewayCidrs: pulumi.Input<string[]>;
   /** Sources allowed to reach ClawChat (UDP 49152-65535). Defaults to none: UDP stays closed. */
-  clawchatClientCidrs?: string[];
+  clawchatClientCidrs?: pulumi.Input<string[]>;
   /**
    * How the ClawChat server is installed (`cloud-init/bundle.ts`). Defaults to
    * `{ install: "auto" }`: embedded in user-data when it fits the cloud's
@@ -49,17 +50,8 @@ export interface HostArgs {
    * single use and valid for an hour; when set, the components register user-data as a Pulumi secret so
    * it never appears in plans, state or logs in plaintext. Defaults to none: the host does not register.
    */
-  registration?: RegistrationInput;
+  registration?: HostRegistration;
 }
-
-export const HOST_ARG_DEFAULTS = {
-  size: "small" as SizePreset,
-  clawchatClientCidrs: [] as string[],
-  clawchat: { install: "auto" } as ClawChatInstall,
-  sshAccess: null as SshAccess | null,
-  stateDiskGiB: 20,
-  tags: {} as Record<string, string>,
-};
 
 /** The args with every default resolved. */
 export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration">> &
@@ -68,13 +60,46 @@ export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restore
 export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
   return {
     ...args,
-    size: args.size ?? HOST_ARG_DEFAULTS.size,
-    clawchatClientCidrs: args.clawchatClientCidrs ?? HOST_ARG_DEFAULTS.clawchatClientCidrs,
-    clawchat: args.clawchat ?? HOST_ARG_DEFAULTS.clawchat,
-    sshAccess: args.sshAccess ?? HOST_ARG_DEFAULTS.sshAccess,
-    stateDiskGiB: args.stateDiskGiB ?? HOST_ARG_DEFAULTS.stateDiskGiB,
-    tags: args.tags ?? HOST_ARG_DEFAULTS.tags,
+    size: args.size ?? HOST_DEFAULTS.size,
+    clawchatClientCidrs: args.clawchatClientCidrs ?? [...HOST_DEFAULTS.clawchatClientCidrs],
+    clawchat: args.clawchat ?? { ...HOST_DEFAULTS.clawchat },
+    sshAccess: args.sshAccess ?? HOST_DEFAULTS.sshAccess,
+    stateDiskGiB: args.stateDiskGiB ?? HOST_DEFAULTS.stateDiskGiB,
+    tags: args.tags ?? { ...HOST_DEFAULTS.tags },
   };
+}
+
+/** The sources of a host's inbound rules, once known. */
+export interface HostSources {
+  gatewayCidrs: string[];
+  clawchatClientCidrs: string[];
+}
+
+/** Resolved args whose CIDR lists are known: what the pure functions (firewall rules, boot input) take. */
+export type KnownHostArgs = Omit<ResolvedHostArgs, keyof HostSources> & HostSources;
+
+/**
+ * Calls `build` with the args' CIDR lists: now, when they are plain lists (a
+ * stack's parsed config; errors then surface before anything is created), or
+ * once they resolve, when another resource's outputs feed them.
+ */
+export function withKnownSources<R>(args: ResolvedHostArgs, build: (known: KnownHostArgs) => R): R | pulumi.Output<pulumi.Unwrap<R>> {
+  const { gatewayCidrs, clawchatClientCidrs } = args;
+  if (isPlainList(gatewayCidrs) && isPlainList(clawchatClientCidrs)) return build({ ...args, gatewayCidrs, clawchatClientCidrs });
+  return pulumi
+    .all([pulumi.output(gatewayCidrs), pulumi.output(clawchatClientCidrs)])
+    .apply(([gateway, clawchat]) => build({ ...args, gatewayCidrs: gateway, clawchatClientCidrs: clawchat })) as pulumi.Output<pulumi.Unwrap<R>>;
+}
+
+/** The CIDR lists of args that must have them now (plain lists); throws otherwise. */
+export function knownSources(args: ResolvedHostArgs): HostSources {
+  const { gatewayCidrs, clawchatClientCidrs } = args;
+  if (isPlainList(gatewayCidrs) && isPlainList(clawchatClientCidrs)) return { gatewayCidrs, clawchatClientCidrs };
+  throw new Error("`gatewayCidrs` and `clawchatClientCidrs` must be known here (plain lists); resolve them with `withKnownSources` first");
+}
+
+function isPlainList(value: pulumi.Input<string[]>): value is string[] {
+  return Array.isArray(value) && value.every((entry) => typeof entry === "string");
 }
 
 /** The outputs every host component exposes. */

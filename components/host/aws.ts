@@ -5,17 +5,21 @@ import * as iam from "@pulumi/aws/iam";
 import * as ssm from "@pulumi/aws/ssm";
 import type { GatewayTokenSource } from "../../cloud-init/index.js";
 import { HOST_INSTANCE_PROFILE_ACCESS_ARGS, hostRoleAccessArgs } from "../access/workload-roles.js";
-import { MACHINE_SIZES } from "../../program/presets.js";
-import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
+import { HOST_DEFAULTS } from "../../core/host-config.js";
+import { MACHINE_SIZES } from "../../core/presets.js";
+import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } from "./args.js";
+import { hostUserData, stateDevicePaths, userDataInput, withDevicePath } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS, splitCidrsByFamily } from "./firewall.js";
 import { awsTags } from "./tags.js";
 
 export interface AwsHostArgs extends HostArgs {
-  /** Availability zone of the instance and its state volume. Defaults to `<region>a`. */
+  /** Availability zone of the instance and its state volume. Defaults to `<region>a` (`HOST_DEFAULTS.zone`). */
   availabilityZone?: string;
-  /** Customer-managed KMS key for the EBS volumes and the token parameter. Defaults to the AWS-managed keys. */
-  kmsKeyArn?: string;
+  /**
+   * Customer-managed KMS key (ARN) for the EBS volumes and the token parameter, for example another
+   * resource's `key.arn`. Defaults to the AWS-managed keys.
+   */
+  kmsKeyArn?: pulumi.Input<string>;
   /** Tag on the state volume that its snapshot policy targets (`stateSnapshotTag`). Defaults to none. */
   snapshotTargetTag?: { key: string; value: string };
 }
@@ -101,7 +105,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:AwsHost", name, {}, opts);
     const resolved = resolveHostArgs(args);
-    const availabilityZone = args.availabilityZone ?? `${resolved.region}a`;
+    const availabilityZone = args.availabilityZone ?? HOST_DEFAULTS.zone("aws", resolved.region);
     const kms = args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {};
     const tagsFor = (suffix: string) => awsTags(suffix ? `${resolved.name}-${suffix}` : resolved.name, resolved.tags);
 
@@ -122,7 +126,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       `${name}-gateway`,
       {
         description: "OpenClaw host: TLS gateway and ClawChat from allowed sources only",
-        ingress: awsIngressRules(ingressRules(resolved)),
+        ingress: withKnownSources(resolved, (known) => awsIngressRules(ingressRules(known))),
         egress: awsEgressRules(),
         tags: tagsFor("gateway"),
       },
@@ -155,16 +159,17 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       ? new ec2.KeyPair(`${name}-ssh`, { publicKey: resolved.sshAccess.publicKey, tags: tagsFor("ssh") }, { parent: this })
       : undefined;
 
-    // Rendered once now, with a stand-in volume id of the real id's length, so a
-    // config that cannot be delivered (ClawChat bundle over budget) fails before
-    // anything is created; the real id is put in once the volume exists.
-    const bootInput = hostBootInput("aws", resolved, stateDevicePaths.aws(STAND_IN_VOLUME_ID), token.source, {
-      warn: (message) => pulumi.log.warn(message, this),
-    });
-    renderUserData(bootInput);
-    const userData = volume.id.apply((volumeId) =>
-      renderUserData({ ...bootInput, stateDisk: { devicePath: stateDevicePaths.aws(volumeId) } }),
+    // Rendered once, now (when the CIDRs are known), with a stand-in volume id of the
+    // real id's length, so a config that cannot be delivered (ClawChat bundle over
+    // budget) fails before the instance is created; the real id is put into that
+    // text once the volume exists, without rendering again.
+    const standInPath = stateDevicePaths.aws(STAND_IN_VOLUME_ID);
+    const rendered = withKnownSources(resolved, (known) =>
+      hostUserData("aws", known, standInPath, token.source, { warn: (message) => pulumi.log.warn(message, this) }),
     );
+    const userData = pulumi
+      .all([volume.id, rendered])
+      .apply(([volumeId, once]) => withDevicePath("aws", once, standInPath, stateDevicePaths.aws(volumeId)));
 
     const instance = new ec2.Instance(
       name,
@@ -223,7 +228,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     hostName: string,
     region: string,
     gatewayToken: pulumi.Input<string> | undefined,
-    kmsKeyArn: string | undefined,
+    kmsKeyArn: pulumi.Input<string> | undefined,
     tagsFor: (suffix: string) => Record<string, string>,
   ): { source: GatewayTokenSource; instanceProfile?: iam.InstanceProfile } {
     if (gatewayToken === undefined) return { source: { source: "generate" } };
@@ -254,7 +259,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     );
     new iam.RolePolicy(
       `${name}-gateway-token`,
-      { role: role.name, policy: parameter.arn.apply((arn) => gatewayTokenReadPolicy(arn, kmsKeyArn)) },
+      { role: role.name, policy: pulumi.all([parameter.arn, kmsKeyArn]).apply(([arn, key]) => gatewayTokenReadPolicy(arn, key)) },
       { parent: this },
     );
     const instanceProfile = new iam.InstanceProfile(

@@ -1,16 +1,16 @@
 import * as pulumi from "@pulumi/pulumi";
 import {
-  chooseClawChatBundle,
-  type ClawChatInstall,
   encodeUserData,
   type EncodedUserData,
   type GatewayTokenSource,
   type HostBootInput,
   loadClawChatBundle,
-  renderCloudConfig,
+  renderHostCloudConfig,
+  withStateDevicePath,
 } from "../../cloud-init/index.js";
-import { CLAWCHAT_PORT_RANGE, type CloudName, MACHINE_SIZES } from "../../program/presets.js";
-import type { ResolvedHostArgs } from "./args.js";
+import type { ClawChatInstall } from "../../core/host-config.js";
+import { CLAWCHAT_PORT_RANGE, type CloudName, MACHINE_SIZES } from "../../core/presets.js";
+import { type KnownHostArgs, knownSources, type ResolvedHostArgs } from "./args.js";
 
 /**
  * Stable by-id device paths of the state disk, per cloud. The renderer mounts
@@ -32,12 +32,12 @@ export const stateDevicePaths = {
  * The ClawChat install a host actually gets: `auto` means no server when no
  * ClawChat client may reach the host (UDP closed), otherwise what was asked.
  */
-export function effectiveClawChatInstall(args: Pick<ResolvedHostArgs, "clawchat" | "clawchatClientCidrs">): ClawChatInstall {
+export function effectiveClawChatInstall(args: Pick<KnownHostArgs, "clawchat" | "clawchatClientCidrs">): ClawChatInstall {
   if (args.clawchat.install === "auto" && args.clawchatClientCidrs.length === 0) return { install: "none" };
   return args.clawchat;
 }
 
-/** Hooks of `hostBootInput`: how the bundle is loaded, where a notice goes. */
+/** Hooks of `hostUserData`: how the bundle is loaded, where a notice goes. */
 export interface BootInputHooks {
   /** Defaults to `loadClawChatBundle` (builds the bundle when it is missing). */
   loadBundle?: () => Buffer;
@@ -46,47 +46,73 @@ export interface BootInputHooks {
 }
 
 /**
- * What the cloud-init renderer needs from a host's resolved args, with the
- * ClawChat bundle chosen (`chooseClawChatBundle`; the bundle is loaded only
- * when a server is to be installed). Throws `ConfigError` when the bundle
- * cannot be delivered as configured.
+ * What the cloud-init renderer needs from a host's args, before the ClawChat
+ * bundle is chosen (`renderHostCloudConfig` chooses it).
  */
 export function hostBootInput(
   cloud: CloudName,
   args: ResolvedHostArgs,
   devicePath: string,
   gatewayToken: GatewayTokenSource,
-  hooks: BootInputHooks = {},
 ): HostBootInput {
-  const base: HostBootInput = {
+  const { gatewayCidrs, clawchatClientCidrs } = knownSources(args);
+  return {
     cloud,
     hostname: args.name,
     memoryMiB: MACHINE_SIZES[cloud][args.size].memoryMiB,
     stateDisk: { devicePath },
     versions: { ...args.versions },
-    gatewayCidrs: [...args.gatewayCidrs],
-    clawchat: { clientCidrs: [...args.clawchatClientCidrs], portRange: [...CLAWCHAT_PORT_RANGE] },
+    gatewayCidrs: [...gatewayCidrs],
+    clawchat: { clientCidrs: [...clawchatClientCidrs], portRange: [...CLAWCHAT_PORT_RANGE] },
     ssh: args.sshAccess ? { cidrs: [...args.sshAccess.cidrs] } : null,
     gatewayToken,
     // Before the bundle choice, so the user-data budget counts the registration step.
     ...(args.registration ? { registration: { ...args.registration } } : {}),
   };
-  const install = effectiveClawChatInstall(args);
-  if (install.install === "none") return { ...base, clawchatBundle: { kind: "disabled" } };
-  const choice = chooseClawChatBundle(base, (hooks.loadBundle ?? loadClawChatBundle)(), install);
-  if (choice.notice !== undefined) hooks.warn?.(choice.notice);
-  return { ...base, clawchatBundle: choice.bundle };
+}
+
+/** A host's user-data: its cloud-config rendered once, and how it reaches the host. */
+export interface HostUserData {
+  /** The `#cloud-config` text. */
+  cloudConfig: string;
+  /** Encoded for the cloud's API, within its budget. */
+  userData: EncodedUserData;
+}
+
+/**
+ * Renders a host's cloud-config once (checked by the renderer, the ClawChat
+ * bundle chosen for the cloud's budget) and encodes it for `cloud`'s API.
+ * Throws `ConfigError` when it cannot be delivered as configured.
+ */
+export function hostUserData(
+  cloud: CloudName,
+  args: KnownHostArgs,
+  devicePath: string,
+  gatewayToken: GatewayTokenSource,
+  hooks: BootInputHooks = {},
+): HostUserData {
+  const rendered = renderHostCloudConfig(
+    hostBootInput(cloud, args, devicePath, gatewayToken),
+    effectiveClawChatInstall(args),
+    hooks.loadBundle ?? loadClawChatBundle,
+  );
+  if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
+  return { cloudConfig: rendered.cloudConfig, userData: encodeUserData(cloud, rendered.cloudConfig) };
+}
+
+/**
+ * The same user-data with the state disk's real device path, for a disk whose
+ * id (and so its path) exists only once it is created: `rendered` was made
+ * with `standInPath`, a path of the same form; nothing is rendered again.
+ */
+export function withDevicePath(cloud: CloudName, rendered: HostUserData, standInPath: string, devicePath: string): EncodedUserData {
+  return encodeUserData(cloud, withStateDevicePath(rendered.cloudConfig, standInPath, devicePath));
 }
 
 /**
  * User-data as a resource input: a Pulumi secret when it carries the registration token, so the token
  * is encrypted in state and redacted in plans; plain otherwise (reviewable by the policy pack).
  */
-export function userDataInput<T>(args: Pick<ResolvedHostArgs, "registration">, value: pulumi.Input<T>): pulumi.Input<T> {
+export function userDataInput<T>(args: { registration?: unknown }, value: pulumi.Input<T>): pulumi.Input<T> {
   return args.registration ? (pulumi.secret(value) as pulumi.Output<T>) : value;
-}
-
-/** Renders the cloud-config and encodes it the way `cloud`'s API takes it. */
-export function renderUserData(input: HostBootInput): EncodedUserData {
-  return encodeUserData(input.cloud, renderCloudConfig(input));
 }

@@ -1,10 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
-import type { SnapshotSchedule } from "../../program/host-config.js";
-import { MACHINE_SIZES } from "../../program/presets.js";
+import type { SnapshotSchedule } from "../../core/host-config.js";
+import { MACHINE_SIZES } from "../../core/presets.js";
 import { digitalOceanBackupPolicy, digitalOceanVolumeSnapshotTags } from "../snapshots/schedule.js";
-import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
+import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } from "./args.js";
+import { hostUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS } from "./firewall.js";
 import { digitalOceanTags } from "./tags.js";
 
@@ -85,16 +85,17 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       ? new digitalocean.SshKey(`${name}-ssh`, { name: `${resolved.name}-ssh`, publicKey: resolved.sshAccess.publicKey }, { parent: this })
       : undefined;
 
-    const userData = renderUserData(
-      hostBootInput("digitalocean", resolved, stateDevicePaths.digitalocean(volumeName), { source: "generate" }, {
+    const userData = withKnownSources(resolved, (known) => {
+      const { userData: encoded } = hostUserData("digitalocean", known, stateDevicePaths.digitalocean(volumeName), { source: "generate" }, {
         warn: (message) => pulumi.log.warn(message, this),
-      }),
-    );
-    if (userData.encoding !== "plain") {
-      throw new pulumi.ResourceError(`DigitalOcean takes plain user-data; the encoder returned ${userData.encoding}`, this);
-    }
+      });
+      if (encoded.encoding !== "plain") {
+        throw new pulumi.ResourceError(`DigitalOcean takes plain user-data; the encoder returned ${encoded.encoding}`, this);
+      }
+      return encoded.userData;
+    });
 
-    const backupsOn = snapshots?.enabled ?? false;
+    const backupsOn = snapshots?.enabled === true;
     const droplet = new digitalocean.Droplet(
       name,
       {
@@ -105,9 +106,9 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         ipv6: true,
         monitoring: true,
         backups: backupsOn,
-        ...(backupsOn && snapshots ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
+        ...(snapshots?.enabled ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
         sshKeys: sshKey ? [sshKey.fingerprint] : [],
-        userData: userDataInput(resolved, userData.userData),
+        userData: userDataInput(resolved, userData),
         tags,
       },
       { parent: this },
@@ -126,7 +127,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       {
         name: `${resolved.name}-firewall`,
         dropletIds: [droplet.id.apply(Number)],
-        inboundRules: digitalOceanInboundRules(ingressRules(resolved)),
+        inboundRules: withKnownSources(resolved, (known) => digitalOceanInboundRules(ingressRules(known))),
         outboundRules: digitalOceanOutboundRules(),
         // No `tags` here on purpose: a firewall's tags select droplets, so tagging
         // it `ManagedBy:claw-cloud` would apply this host's rules to every host.

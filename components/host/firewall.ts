@@ -1,6 +1,6 @@
 import { isIPv4 } from "node:net";
-import { CLAWCHAT_PORT_RANGE, GATEWAY_TLS_PORT } from "../../program/presets.js";
-import type { SshAccess } from "../../program/host-config.js";
+import { CLAWCHAT_PORT_RANGE, GATEWAY_TLS_PORT } from "../../core/presets.js";
+import type { SshAccess } from "../../core/host-config.js";
 
 /** One inbound rule, cloud-neutral; each host component maps these to its cloud's firewall. */
 export interface IngressRule {

@@ -3,18 +3,19 @@ import * as compute from "@pulumi/gcp/compute";
 import * as secretmanager from "@pulumi/gcp/secretmanager";
 import * as serviceaccount from "@pulumi/gcp/serviceaccount";
 import type { GatewayTokenSource } from "../../cloud-init/index.js";
-import { MACHINE_SIZES } from "../../program/presets.js";
-import { type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
-import { hostBootInput, renderUserData, stateDevicePaths, userDataInput } from "./boot.js";
+import { HOST_DEFAULTS } from "../../core/host-config.js";
+import { MACHINE_SIZES } from "../../core/presets.js";
+import { type HostArgs, type HostOutputs, type KnownHostArgs, knownSources, resolveHostArgs } from "./args.js";
+import { hostUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, splitCidrsByFamily } from "./firewall.js";
 import { gcpLabels } from "./tags.js";
 
 export interface GcpHostArgs extends HostArgs {
   project: string;
-  /** Zone of the instance and its state disk. Defaults to `<region>-a`. */
+  /** Zone of the instance and its state disk. Defaults to `<region>-a` (`HOST_DEFAULTS.zone`). */
   zone?: string;
-  /** VPC network. Defaults to `default`. */
-  network?: string;
+  /** VPC network (name or self link, for example another resource's `network.id`). Defaults to `default`. */
+  network?: pulumi.Input<string>;
 }
 
 export const GCP_UBUNTU_IMAGE = { project: "ubuntu-os-cloud", family: "ubuntu-2404-lts-amd64" } as const;
@@ -74,8 +75,18 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:GcpHost", name, {}, opts);
-    const resolved = resolveHostArgs(args);
-    const zone = args.zone ?? `${resolved.region}-a`;
+    const resolvedArgs = resolveHostArgs(args);
+    let resolved: KnownHostArgs;
+    try {
+      // GCP keeps one firewall rule per address family, so how many rules exist depends on the CIDRs themselves.
+      resolved = { ...resolvedArgs, ...knownSources(resolvedArgs) };
+    } catch {
+      throw new pulumi.ResourceError(
+        "`gatewayCidrs` and `clawchatClientCidrs` must be plain lists on GCP (one firewall rule per address family is created from them); got outputs of other resources",
+        this,
+      );
+    }
+    const zone = args.zone ?? HOST_DEFAULTS.zone("gcp", resolved.region);
     const network = args.network ?? "default";
     const labels = gcpLabels(resolved.tags);
     const project = args.project;
@@ -130,11 +141,9 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
     );
 
     const token = this.deliverGatewayToken(name, resolved.name, project, resolved.gatewayToken, serviceAccount, labels);
-    const userData = renderUserData(
-      hostBootInput("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source, {
-        warn: (message) => pulumi.log.warn(message, this),
-      }),
-    );
+    const { userData } = hostUserData("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source, {
+      warn: (message) => pulumi.log.warn(message, this),
+    });
     if (userData.encoding !== "gce-base64") {
       throw new pulumi.ResourceError(`GCP takes base64 metadata user-data; the encoder returned ${userData.encoding}`, this);
     }

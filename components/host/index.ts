@@ -1,6 +1,6 @@
-export { HOST_ARG_DEFAULTS, type HostArgs, type HostOutputs, resolveHostArgs } from "./args.js";
+export { type HostArgs, type HostOutputs, type HostSources, type KnownHostArgs, resolveHostArgs, type ResolvedHostArgs, withKnownSources } from "./args.js";
 export { AwsHost, type AwsHostArgs } from "./aws.js";
-export { hostBootInput, renderUserData, stateDevicePaths } from "./boot.js";
+export { hostBootInput, hostUserData, type HostUserData, stateDevicePaths, withDevicePath } from "./boot.js";
 export { DigitalOceanHost, type DigitalOceanHostArgs } from "./digitalocean.js";
 export { ingressRules, type IngressRule, splitCidrsByFamily } from "./firewall.js";
 export { GcpHost, type GcpHostArgs } from "./gcp.js";

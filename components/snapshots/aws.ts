@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as dlm from "@pulumi/aws/dlm";
 import * as iam from "@pulumi/aws/iam";
-import type { SnapshotSchedule } from "../../program/host-config.js";
+import type { ActiveSnapshotSchedule } from "../../core/host-config.js";
 import { SNAPSHOT_ROLE_ACCESS_ARGS } from "../access/workload-roles.js";
 import { awsTags } from "../host/tags.js";
 import { awsDlmSchedule } from "./schedule.js";
@@ -11,7 +11,7 @@ export interface AwsStateSnapshotsArgs {
   name: string;
   /** The tag on the state volume; the policy targets exactly that tag. */
   targetTag: { key: string; value: string };
-  schedule: SnapshotSchedule;
+  schedule: ActiveSnapshotSchedule;
   /** Extra tags; `ManagedBy=claw-cloud` is always added. Defaults to none. */
   tags?: Record<string, string>;
 }

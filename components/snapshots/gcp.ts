@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as compute from "@pulumi/gcp/compute";
-import type { SnapshotSchedule } from "../../program/host-config.js";
+import type { ActiveSnapshotSchedule } from "../../core/host-config.js";
 import { gcpLabels } from "../host/tags.js";
 import { gcpSnapshotSchedulePolicy } from "./schedule.js";
 
@@ -12,7 +12,7 @@ export interface GcpStateSnapshotsArgs {
   zone: string;
   /** Name of the state disk the schedule attaches to. */
   diskName: pulumi.Input<string>;
-  schedule: SnapshotSchedule;
+  schedule: ActiveSnapshotSchedule;
   /** Extra labels; `managed-by=claw-cloud` is always added. Defaults to none. */
   labels?: Record<string, string>;
 }

@@ -1,4 +1,4 @@
-import type { SnapshotSchedule, Weekday } from "../../program/host-config.js";
+import type { ActiveSnapshotSchedule, SnapshotSchedule, Weekday } from "../../core/host-config.js";
 
 /**
  * Pure translations of ClawStack's one snapshot schedule (daily or weekly, a
@@ -28,7 +28,7 @@ export interface DlmSchedule {
 }
 
 /** One AWS DLM schedule: `retain` snapshots kept, created daily (every 24 h) or weekly (cron). */
-export function awsDlmSchedule(schedule: SnapshotSchedule): DlmSchedule {
+export function awsDlmSchedule(schedule: ActiveSnapshotSchedule): DlmSchedule {
   const createRule =
     schedule.frequency === "daily"
       ? { interval: 24, intervalUnit: "HOURS" as const, times: startTime(schedule.hourUtc) }
@@ -59,7 +59,7 @@ export interface GcpSnapshotSchedulePolicy {
  * `retain` days (daily) or `retain` weeks (weekly). Snapshots outlive the disk
  * (`KEEP_AUTO_SNAPSHOTS`): they are what a restore starts from.
  */
-export function gcpSnapshotSchedulePolicy(schedule: SnapshotSchedule, labels: Record<string, string>): GcpSnapshotSchedulePolicy {
+export function gcpSnapshotSchedulePolicy(schedule: ActiveSnapshotSchedule, labels: Record<string, string>): GcpSnapshotSchedulePolicy {
   const time = startTime(schedule.hourUtc);
   return {
     schedule:
@@ -86,7 +86,7 @@ export interface DigitalOceanBackupPolicy {
  * volume's snapshots, which ClawStack's volume snapshot job takes
  * (`components/snapshots/digitalocean-volume-job.ts`).
  */
-export function digitalOceanBackupPolicy(schedule: SnapshotSchedule): DigitalOceanBackupPolicy {
+export function digitalOceanBackupPolicy(schedule: ActiveSnapshotSchedule): DigitalOceanBackupPolicy {
   return schedule.frequency === "daily"
     ? { plan: "daily", hour: schedule.hourUtc }
     : { plan: "weekly", hour: schedule.hourUtc, weekday: schedule.weekday };
@@ -114,7 +114,7 @@ export function digitalOceanVolumeSnapshotTags(schedule: SnapshotSchedule): stri
  */
 export function readDigitalOceanVolumeSnapshotTags(
   tags: readonly string[],
-): { retain: number; frequency: SnapshotSchedule["frequency"] } | undefined {
+): { retain: number; frequency: ActiveSnapshotSchedule["frequency"] } | undefined {
   if (!tags.includes(DIGITALOCEAN_SNAPSHOTS_TAG)) return undefined;
   const retainText = tags.find((tag) => tag.startsWith(RETAIN_TAG_PREFIX))?.slice(RETAIN_TAG_PREFIX.length);
   const retainValue = retainText !== undefined && /^\d{1,4}$/.test(retainText) ? Number(retainText) : Number.NaN;

@@ -5,7 +5,7 @@
  * policy config. Not part of the pack's import graph (it runs the program).
  */
 import { readdirSync } from "node:fs";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 import { STACKS_DIR, readStackConfig } from "../../program/stack-config";
 import { ReviewInputError, reviewResources, ruleConfigFromStackConfig, type ReviewReport, type ReviewResource } from "../review";
 

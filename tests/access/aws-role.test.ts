@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { synthConfig } from "../../program/synth.js";
 import type { PlannedResource } from "../../program/synth-types.js";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { HOST_ROLE_PATH, SNAPSHOT_ROLE_PATH, workloadBoundaryArn } from "../../components/access/aws-permissions.js";
 import {
   renderPermissionsPolicy,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { synthConfig } from "../../program/synth.js";
 import type { PlannedResource, SynthResult } from "../../program/synth-types.js";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import {
   GCP_PROVISIONER_PERMISSIONS,
   gcpProvisionerPermissions,

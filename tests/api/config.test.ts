@@ -14,7 +14,7 @@ import { pathToFileURL } from "node:url";
 import SQLite from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../api/config";
-import { ConfigError } from "../../program/errors";
+import { ConfigError } from "../../core/errors";
 
 const REPO = resolve(__dirname, "..", "..");
 // What `npm start` runs (`node --import tsx api/server.ts`): one process, so signals reach the server

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
 import { buildClawChatBundle, bundleSha256, chooseClawChatBundle, loadClawChatBundle, USER_DATA_LIMITS } from "../../cloud-init/index.js";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { INPUTS, STAND_IN_BUNDLE } from "./fixtures.js";
 
 const ROOT = resolve(__dirname, "../..");

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeUserData, renderCloudConfig, USER_DATA_LIMITS } from "../../cloud-init/index.js";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { requireTool } from "../support/tools.js";
 import { CLOUDS, cloudInitSchema, fileAt, INPUTS, parseCloudConfig, REGISTRATION, shellcheck } from "./fixtures.js";
 

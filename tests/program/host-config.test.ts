@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { parseHostConfig } from "../../program/host-config.js";
 import { selectStack } from "../../program/run-stack.js";
 import { decodeConfigValue } from "../../program/pulumi-config.js";

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { parseHostConfig as parseStrict } from "../../program/host-config.js";
 import { hostKind } from "../../program/host-program.js";
 

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { ConfigError } from "../../program/errors.js";
+import { ConfigError } from "../../core/errors.js";
 import { synthConfig, synthProgram, synthStack } from "../../program/synth.js";
 import { readStackConfig } from "../../program/stack-config.js";
 import type { SynthResult } from "../../program/synth-types.js";

@@ -7,7 +7,7 @@ import {
   snapshotNameFor,
   VolumeSnapshotJobError,
 } from "../../components/snapshots/digitalocean-volume-job";
-import { DEFAULT_SNAPSHOTS } from "../../program/host-config";
+import { DEFAULT_SNAPSHOTS } from "../../core/host-config";
 import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule";
 import { type FakeDigitalOcean, startFakeDigitalOcean } from "./fake-digitalocean";
 
