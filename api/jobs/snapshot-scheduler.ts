@@ -11,7 +11,7 @@
  */
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
-import { runDigitalOceanVolumeSnapshotSweep } from "../../components/snapshots/digitalocean-volume-job";
+import { runDigitalOceanVolumeSnapshotSweep } from "../../runtime/digitalocean-volume-job";
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
 import { isUniqueViolation } from "./queue";

@@ -6,7 +6,7 @@
  * the session's three values.
  */
 import type { Kysely } from "kysely";
-import { assumeCustomerRole, type CustomerCredentials } from "../../components/access/aws-sts";
+import { assumeCustomerRole, type CustomerCredentials } from "../../runtime/aws-sts";
 import type { Credential, Database } from "../db/schema";
 import type { Vault } from "../vault/vault";
 import { type CredentialProvider, CredentialChoiceError, type JobCredentials, MissingCredentialError } from "./credentials";

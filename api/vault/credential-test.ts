@@ -6,7 +6,7 @@
  * API could try on its own: they are shape-checked here and exercised for
  * real when a job assumes the role or federates.
  */
-import { checkDigitalOceanToken } from "../../components/access/digitalocean-token-check";
+import { checkDigitalOceanToken } from "../../runtime/digitalocean-token-check";
 import type { CredentialSecret } from "./kinds";
 
 export interface CredentialTestResult {

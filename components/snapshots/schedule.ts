@@ -84,7 +84,7 @@ export interface DigitalOceanBackupPolicy {
  * DigitalOcean droplet backups (the boot disk). DigitalOcean fixes retention
  * per plan (daily: 7 days, weekly: 4 weeks); `retain` governs the state
  * volume's snapshots, which ClawStack's volume snapshot job takes
- * (`components/snapshots/digitalocean-volume-job.ts`).
+ * (`runtime/digitalocean-volume-job.ts`).
  */
 export function digitalOceanBackupPolicy(schedule: ActiveSnapshotSchedule): DigitalOceanBackupPolicy {
   return schedule.frequency === "daily"

@@ -10,7 +10,7 @@ import {
   customerCredentialProvider,
   REFRESH_MARGIN_MS,
   SESSION_DURATION_SECONDS,
-} from "../../components/access/aws-sts.js";
+} from "../../runtime/aws-sts.js";
 import { generateExternalId } from "../../components/access/external-id.js";
 
 const ROLE = "arn:aws:iam::123456789012:role/claw-cloud/claw-cloud-provisioner";

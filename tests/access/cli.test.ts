@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { runAccessCli, type CliIo } from "../../components/access/cli.js";
+import { runAccessCli, type CliIo } from "../../runtime/access-cli.js";
 import { renderTrustPolicy } from "../../components/access/aws-policy.js";
 import { externalIdProblem } from "../../components/access/external-id.js";
 import { trustPolicyAllows } from "./trust-policy-eval.js";

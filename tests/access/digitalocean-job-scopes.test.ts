@@ -1,14 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { requiredDigitalOceanScopes } from "../../components/access/digitalocean-token-check.js";
+import { requiredDigitalOceanScopes } from "../../runtime/digitalocean-token-check.js";
 import {
   MANAGED_BY_TAG,
   runDigitalOceanVolumeSnapshotSweep,
   SNAPSHOT_KIND_TAG,
   snapshotNameFor,
   VolumeSnapshotJobError,
-} from "../../components/snapshots/digitalocean-volume-job.js";
+} from "../../runtime/digitalocean-volume-job.js";
 import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule.js";
 
 /**

@@ -4,7 +4,7 @@ import {
   DIGITALOCEAN_REQUIRED_SCOPES,
   DIGITALOCEAN_SCOPES_BY_TYPE,
   DIGITALOCEAN_SNAPSHOT_JOB_SCOPES,
-} from "../../components/access/digitalocean-token-check.js";
+} from "../../runtime/digitalocean-token-check.js";
 
 /**
  * The DigitalOcean scope list against what ClawStack really uses: the resource

@@ -2,12 +2,12 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { inspect } from "node:util";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DigitalOceanApiError, DigitalOceanToken } from "../../components/access/digitalocean-api.js";
+import { DigitalOceanApiError, DigitalOceanToken } from "../../runtime/digitalocean-api.js";
 import {
   checkDigitalOceanToken,
   classifyProbe,
   requiredDigitalOceanScopes,
-} from "../../components/access/digitalocean-token-check.js";
+} from "../../runtime/digitalocean-token-check.js";
 
 /**
  * A stand-in for the DigitalOcean API on loopback. Its routes are written from

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { AWS_PROVISIONER_PERMISSIONS } from "../../components/access/aws-permissions.js";
 import { allowedActions, renderPermissionsPolicy } from "../../components/access/aws-policy.js";
-import { DIGITALOCEAN_REQUIRED_SCOPES } from "../../components/access/digitalocean-token-check.js";
+import { DIGITALOCEAN_REQUIRED_SCOPES } from "../../runtime/digitalocean-token-check.js";
 import { GCP_PROVISIONER_PERMISSIONS, gcpProvisionerPermissions, gcpWorkloadPermissions } from "../../components/access/gcp-permissions.js";
 
 /** docs/connect-your-cloud.md must show the customer everything the roles and the token grant. */

@@ -6,7 +6,7 @@ import {
   runDigitalOceanVolumeSnapshotSweep,
   snapshotNameFor,
   VolumeSnapshotJobError,
-} from "../../components/snapshots/digitalocean-volume-job";
+} from "../../runtime/digitalocean-volume-job";
 import { DEFAULT_SNAPSHOTS } from "../../core/host-config";
 import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule";
 import { type FakeDigitalOcean, startFakeDigitalOcean } from "./fake-digitalocean";

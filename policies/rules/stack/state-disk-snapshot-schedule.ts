@@ -6,7 +6,7 @@ import { asList, field, isRecord } from "../../lib/values";
 
 /**
  * DigitalOcean has no native volume snapshot schedule: the ClawStack snapshot
- * job (components/snapshots/digitalocean-volume-job.ts) takes the volumes
+ * job (runtime/digitalocean-volume-job.ts) takes the volumes
  * tagged `clawstack-snapshots` (`digitalOceanVolumeSnapshotTags`).
  */
 export const DIGITALOCEAN_SNAPSHOT_TAG = "clawstack-snapshots";

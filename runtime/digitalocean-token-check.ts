@@ -90,7 +90,7 @@ export const DIGITALOCEAN_SCOPES_BY_TYPE: Readonly<Record<string, readonly strin
   "digitalocean:index/sshKey:SshKey": ["ssh_key:create", "ssh_key:read", "ssh_key:delete"],
 };
 
-/** Scopes the state-volume snapshot job (`components/snapshots/digitalocean-volume-job.ts`) uses at run time. */
+/** Scopes the state-volume snapshot job (`runtime/digitalocean-volume-job.ts`) uses at run time. */
 export const DIGITALOCEAN_SNAPSHOT_JOB_SCOPES: readonly string[] = [
   "block_storage:read",
   "block_storage_snapshot:create",

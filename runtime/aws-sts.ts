@@ -1,7 +1,7 @@
 import { inspect } from "node:util";
 import { AssumeRoleCommand, STSClient } from "@aws-sdk/client-sts";
-import { roleArnProblem } from "./arns.js";
-import { externalIdProblem } from "./external-id.js";
+import { roleArnProblem } from "../components/access/arns.js";
+import { externalIdProblem } from "../components/access/external-id.js";
 
 /**
  * Short-lived credentials for a customer's AWS account (seed 001 §3, issue 3

@@ -4,8 +4,8 @@ import {
   digitalOceanErrorMessage,
   digitalOceanRequest,
   type DigitalOceanApiOptions,
-} from "../access/digitalocean-api.js";
-import { DIGITALOCEAN_SNAPSHOTS_TAG, readDigitalOceanVolumeSnapshotTags } from "./schedule.js";
+} from "./digitalocean-api.js";
+import { DIGITALOCEAN_SNAPSHOTS_TAG, readDigitalOceanVolumeSnapshotTags } from "../components/snapshots/schedule.js";
 
 /**
  * The ClawStack snapshot job for a DigitalOcean state volume (issue 5 item 1).

@@ -15,10 +15,10 @@ import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { dirname, basename, join } from "node:path";
 import { Command, CommanderError } from "commander";
 import { parseDocument } from "yaml";
-import { accountIdProblem } from "./arns.js";
-import { DEFAULT_IMAGE_OWNERS, renderPermissionsPolicy } from "./aws-policy.js";
+import { accountIdProblem } from "../components/access/arns.js";
+import { DEFAULT_IMAGE_OWNERS, renderPermissionsPolicy } from "../components/access/aws-policy.js";
 import { checkDigitalOceanToken, type DigitalOceanFeature } from "./digitalocean-token-check.js";
-import { externalIdProblem, generateExternalId, rotateExternalId } from "./external-id.js";
+import { externalIdProblem, generateExternalId, rotateExternalId } from "../components/access/external-id.js";
 
 export interface CliIo {
   readonly out: (line: string) => void;
