@@ -19,6 +19,7 @@ import { openDatabase, type DatabaseHandle } from "../api/db/connect";
 import { migrateToLatest } from "../api/db/migrate";
 import { AutomationEngine } from "../api/engine/automation";
 import { offlinePlanner } from "../api/engine/plan";
+import { selectJobStack } from "../api/engine/host-config";
 import type { CredentialProvider } from "../api/jobs/credentials";
 import { claimJob, enqueueJob, finishJob } from "../api/jobs/queue";
 import { DEFAULT_MEMORY_MB } from "../api/jobs/settings";
@@ -76,11 +77,11 @@ async function seedInstance(handle: DatabaseHandle): Promise<{ userId: string; i
 }
 
 async function synthBaseline(): Promise<number> {
-  await offlinePlanner({ stackName: "bench-warmup", kind: "host", config: CONFIG });
+  await offlinePlanner({ stackName: "bench-warmup", stack: selectJobStack("host", CONFIG), config: CONFIG });
   const sampler = rssSampler();
   const started = performance.now();
   for (let index = 0; index < BASELINE_SYNTHS; index += 1) {
-    await offlinePlanner({ stackName: "bench-synth", kind: "host", config: CONFIG });
+    await offlinePlanner({ stackName: "bench-synth", stack: selectJobStack("host", CONFIG), config: CONFIG });
   }
   const seconds = (performance.now() - started) / 1000;
   const peak = sampler.stop();

@@ -3,7 +3,7 @@ import { MockMonitor } from "@pulumi/pulumi/runtime/mocks";
 import { runInPulumiStack } from "@pulumi/pulumi/runtime/stack";
 import { ConfigError } from "../core/errors.js";
 import { synthMocks } from "./mocks.js";
-import { selectStack } from "./run-stack.js";
+import { type SelectedStack, selectStack } from "./run-stack.js";
 import { assertStackName, readStackConfig } from "./stack-config.js";
 import { type PlannedInvoke, type PlannedOptions, type PlannedResource, SECRET_PLACEHOLDER, type SynthResult } from "./synth-types.js";
 
@@ -128,7 +128,16 @@ const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForR
  */
 export async function synthConfig(stackName: string, rawConfig: Record<string, unknown>): Promise<SynthResult> {
   assertStackName(stackName);
-  const { kind, config } = selectStack(rawConfig);
+  return synthSelected(stackName, selectStack(rawConfig));
+}
+
+/**
+ * Synthesizes a stack whose config was already validated (`selectStack`): for
+ * callers that parsed it at their own entry point (the API's engine), so the
+ * config is not parsed again.
+ */
+export async function synthSelected(stackName: string, { kind, config }: SelectedStack): Promise<SynthResult> {
+  assertStackName(stackName);
   return synthProgram(stackName, async () => kind.run(config), { label: `the ${kind.kind} program` });
 }
 

@@ -9,7 +9,9 @@
  * - credentials, backend URL and passphrase reach the CLI only through the
  *   workspace's `envVars`; `process.env` is never written;
  * - CLI errors are classified: `StackNotFoundError` → not_found (404),
- *   `ConcurrentUpdateError` → conflict (409), config errors → invalid_config (400).
+ *   `ConcurrentUpdateError` → conflict (409), config errors → invalid_config (400);
+ * - each operation parses the job's config once (`selectJobStack`); the
+ *   offline plan and the inline program run that parsed value.
  */
 import { rmSync } from "node:fs";
 import {
@@ -24,8 +26,9 @@ import {
   type Stack,
 } from "@pulumi/pulumi/automation";
 import { ConfigError } from "../../core/errors.js";
-import { findStackKind } from "../../program/kinds.js";
+import type { SelectedStack } from "../../program/run-stack.js";
 import type { StackLayout } from "../stacks/layout.js";
+import { engineErrorOf, selectJobStack } from "./host-config.js";
 import { findPulumiCli, missingCliMessage, PULUMI_INSTALL_HINT } from "./pulumi-cli.js";
 import { toProgressEvent } from "./progress.js";
 import {
@@ -37,8 +40,11 @@ import {
   type StackSpec,
 } from "./types.js";
 
-/** Offline plan of a stack: the kind's program under Pulumi mocks plus the policy review. */
-export type Planner = (spec: Pick<StackSpec, "stackName" | "kind" | "config">) => Promise<PreviewOutcome>;
+/**
+ * Offline plan of a stack: the kind's program under Pulumi mocks plus the policy review. `stack` is the
+ * config as parsed (once) by the engine; `config` the same config as stored, for the policy review.
+ */
+export type Planner = (spec: Pick<StackSpec, "stackName" | "config"> & { stack: SelectedStack }) => Promise<PreviewOutcome>;
 
 export interface AutomationEngineOptions {
   layout: StackLayout;
@@ -68,8 +74,9 @@ export class AutomationEngine implements Engine {
   }
 
   async preview(spec: StackSpec): Promise<PreviewOutcome> {
+    const selected = selectJobStack(spec.kind, spec.config);
     spec.onEvent?.({ type: "step", message: "offline synth and policy review" });
-    const outcome = await this.options.planner(spec);
+    const outcome = await this.options.planner({ stackName: spec.stackName, config: spec.config, stack: selected });
     if (!this.cli || Object.keys(spec.envVars).length === 0) {
       spec.onEvent?.({
         type: "step",
@@ -79,7 +86,7 @@ export class AutomationEngine implements Engine {
       });
       return outcome;
     }
-    const stack = await this.stack(spec, "create-or-select");
+    const stack = await this.stack(spec, selected, "create-or-select");
     const result = await this.run(spec, () =>
       stack.preview({ ...this.streams(spec), ...(spec.signal ? { signal: spec.signal } : {}) }),
     );
@@ -88,7 +95,7 @@ export class AutomationEngine implements Engine {
 
   async up(spec: StackSpec): Promise<DeployOutcome> {
     this.requireCli("up");
-    const stack = await this.stack(spec, "create-or-select");
+    const stack = await this.stack(spec, selectJobStack(spec.kind, spec.config), "create-or-select");
     const result = await this.run(spec, () =>
       stack.up({ ...this.streams(spec), ...(spec.signal ? { signal: spec.signal } : {}) }),
     );
@@ -97,7 +104,7 @@ export class AutomationEngine implements Engine {
 
   async refresh(spec: StackSpec): Promise<DeployOutcome> {
     this.requireCli("refresh");
-    const stack = await this.stack(spec, "select");
+    const stack = await this.stack(spec, selectJobStack(spec.kind, spec.config), "select");
     const result = await this.run(spec, () =>
       stack.refresh({ ...this.streams(spec), ...(spec.signal ? { signal: spec.signal } : {}) }),
     );
@@ -109,7 +116,7 @@ export class AutomationEngine implements Engine {
     this.requireCli("destroy");
     let stack: Stack;
     try {
-      stack = await this.stack(spec, "select");
+      stack = await this.stack(spec, selectJobStack(spec.kind, spec.config), "select");
     } catch (error) {
       // Nothing was ever deployed (e.g. the `up` failed before creating the stack).
       if (error instanceof EngineError && error.code === "not_found") {
@@ -185,16 +192,7 @@ export class AutomationEngine implements Engine {
     };
   }
 
-  private async stack(spec: StackSpec, mode: "select" | "create-or-select"): Promise<Stack> {
-    const kind = findStackKind(spec.kind);
-    if (!kind) throw new EngineError("invalid_config", `unknown stack kind \`${spec.kind}\``, "kind");
-    let config: unknown;
-    try {
-      config = kind.parse(spec.config);
-    } catch (error) {
-      if (error instanceof ConfigError) throw new EngineError("invalid_config", error.message, error.key);
-      throw error;
-    }
+  private async stack(spec: StackSpec, { kind, config }: SelectedStack, mode: "select" | "create-or-select"): Promise<Stack> {
     const args = {
       stackName: spec.stackName,
       projectName: this.projectName,
@@ -240,7 +238,7 @@ export function classify(error: unknown): EngineError {
     return new EngineError("conflict", "the stack is locked by another update (a stale lock is cancelled before a retry)");
   }
   if (error instanceof StackAlreadyExistsError) return new EngineError("conflict", "the stack already exists");
-  if (error instanceof ConfigError) return new EngineError("invalid_config", error.message, error.key);
+  if (error instanceof ConfigError) return engineErrorOf(error);
   const message = error instanceof Error ? error.message : String(error);
   if (TRANSIENT_PATTERN.test(message)) return new EngineError("transient", lastLines(message));
   return new EngineError("failed", lastLines(message));

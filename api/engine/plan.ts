@@ -1,9 +1,9 @@
 /**
- * The offline plan behind every preview: the stack kind's real program under
- * Pulumi mocks (`program/synth.ts`), then the policy pack's engine-free review
+ * The offline plan behind every preview: the stack kind's real program, run on
+ * the config the engine parsed, under Pulumi mocks (`program/synth.ts`), then the policy pack's engine-free review
  * (`policies/review.ts`). Needs no CLI and no credentials.
  */
-import { synthConfig } from "../../program/synth";
+import { synthSelected } from "../../program/synth";
 import { reviewResources } from "../../policies/review";
 import type { Planner } from "./automation";
 import type { PlanViolation, PreviewOutcome } from "./types";
@@ -17,9 +17,8 @@ function serialized<T>(task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-export const offlinePlanner: Planner = async ({ stackName, kind, config }): Promise<PreviewOutcome> => {
-  const raw = kind === "host" ? config : { ...config, kind };
-  const synth = await serialized(() => synthConfig(stackName, raw));
+export const offlinePlanner: Planner = async ({ stackName, stack, config }): Promise<PreviewOutcome> => {
+  const synth = await serialized(() => synthSelected(stackName, stack));
   const report = await reviewResources(synth.resources, { stack: stackName, config });
   const violations: PlanViolation[] = report.violations.map((violation) => ({
     policy: violation.policy,

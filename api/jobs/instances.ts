@@ -6,11 +6,11 @@
  */
 import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
-import { ConfigError } from "../../core/errors";
-import { parseHostConfig } from "../../program/host-config";
+import type { HostConfig } from "../../core/host-config";
 import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Database } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
+import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
 import type { Operation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
@@ -18,9 +18,6 @@ import { type CredentialProvider, CredentialChoiceError, MissingCredentialError 
 import { enqueueJob, getJob, isUniqueViolation, now, StackBusyError } from "./queue";
 import type { QueueSettings } from "./settings";
 import type { Cloud, Instance, InstanceStatus, Job } from "./tables";
-
-/** Top-level request fields that are also stack config keys. */
-const TOP_LEVEL_KEYS = new Set(["cloud", "region", "size", "name"]);
 
 export interface CreateInstanceRequest {
   cloud: string;
@@ -33,11 +30,12 @@ export interface CreateInstanceRequest {
 }
 
 /**
- * The stack config of a create request, validated by the host kind's schema
- * (the same one `pulumi up` and `npm run synth` use). A refusal becomes a 400
- * naming the request field (`body.region`, `body.options.gatewayCidrs`).
+ * The stack config of a create request, parsed once by the host kind's parser
+ * (the same one `pulumi up` and `npm run synth` use) into the normalized
+ * config the API stores. A refusal becomes a 400 naming the request field
+ * (`body.region`, `body.options.gatewayCidrs`; `api/engine/host-config.ts`).
  */
-export function instanceConfig(body: CreateInstanceRequest): Record<string, unknown> {
+export function instanceConfig(body: CreateInstanceRequest): HostConfig {
   const options = body.options ?? {};
   if ("gatewayToken" in options) {
     // The instance's config is stored and shown as is: it must never hold a secret.
@@ -48,7 +46,7 @@ export function instanceConfig(body: CreateInstanceRequest): Record<string, unkn
     );
   }
   for (const key of Object.keys(options)) {
-    if (TOP_LEVEL_KEYS.has(key) || key === "kind") {
+    if (REQUEST_TOP_LEVEL_KEYS.has(key) || key === "kind") {
       throw new HttpError(400, `\`body.options.${key}\`: set \`${key}\` at the top level of the request, not in \`options\``, `body.options.${key}`);
     }
   }
@@ -59,17 +57,7 @@ export function instanceConfig(body: CreateInstanceRequest): Record<string, unkn
     ...(body.size !== undefined ? { size: body.size } : {}),
     ...(body.name !== undefined ? { name: body.name } : {}),
   };
-  try {
-    parseHostConfig(config);
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      const root = error.key.split(/[.[]/)[0] ?? error.key;
-      const field = error.key === "" ? "body.options" : TOP_LEVEL_KEYS.has(root) ? `body.${error.key}` : `body.options.${error.key}`;
-      throw new HttpError(400, error.message, field);
-    }
-    throw error;
-  }
-  return config;
+  return parseRequestHostConfig(config);
 }
 
 export function requestHash(body: CreateInstanceRequest): string {
@@ -133,7 +121,7 @@ export async function createInstance(
         user_id: userId,
         cloud,
         region: body.region,
-        size: String(config.size ?? "small"),
+        size: config.size,
         credential_id: credentialId,
         config: JSON.stringify(config),
         stack_name: stackName,
