@@ -3,6 +3,7 @@
  * why a value is refused, or `undefined` when it is fine, so the caller can put
  * the field's name in front of the message.
  */
+import { GCP_PROJECT_ID_PATTERN } from "../../core/validation.js";
 
 /** A 12-digit AWS account ID. */
 export const AWS_ACCOUNT_ID_PATTERN = /^\d{12}$/;
@@ -18,8 +19,6 @@ export const AWS_ROLE_ARN_PATTERN =
 /** A GCP project number (not the project ID): digits only. */
 export const GCP_PROJECT_NUMBER_PATTERN = /^[1-9]\d{5,19}$/;
 
-/** A GCP project ID: 6 to 30 characters, lowercase letters, digits and hyphens, starting with a letter. */
-export const GCP_PROJECT_ID_PATTERN = /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/;
 
 export interface ParsedRoleArn {
   readonly partition: string;

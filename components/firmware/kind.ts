@@ -1,4 +1,5 @@
 import { ConfigError } from "../../core/errors.js";
+import type { CloudName } from "../../core/presets.js";
 import type { StackKind } from "../../core/stack-kind.js";
 import { describeGiven, parseObject, parseOneOf } from "../../core/validation.js";
 import {
@@ -16,7 +17,8 @@ export type FirmwareStackConfig =
   | ({ cloud: "gcp" } & GcpFirmwareBucketArgs)
   | ({ cloud: "digitalocean" } & DigitalOceanFirmwareBucketArgs);
 
-const FIRMWARE_CLOUDS = ["aws", "gcp", "digitalocean"] as const;
+/** The cloud union (`core/presets.ts`), in the order firmware stacks list it. */
+const FIRMWARE_CLOUDS = ["aws", "gcp", "digitalocean"] as const satisfies readonly CloudName[];
 
 /**
  * Every `clawstack:*` key a firmware stack accepts per cloud (prefix stripped).

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as digitalocean from "@pulumi/digitalocean";
-import type { SnapshotSchedule } from "../../core/host-config.js";
+import { HOST_DEFAULTS, type SnapshotSchedule } from "../../core/host-config.js";
 import { MACHINE_SIZES } from "../../core/presets.js";
 import { digitalOceanBackupPolicy, digitalOceanVolumeSnapshotTags } from "../snapshots/schedule.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } from "./args.js";
@@ -10,7 +10,7 @@ import { digitalOceanTags } from "./tags.js";
 
 export interface DigitalOceanHostArgs extends HostArgs {
   /**
-   * Droplet backups (boot disk). Defaults to daily at 04:00 UTC. `enabled: false`
+   * Droplet backups (boot disk). Defaults to `HOST_DEFAULTS.snapshots` (daily at 04:00 UTC, keep 7). `enabled: false`
    * turns them off; the state volume's snapshots come from the volume snapshot job.
    */
   snapshots?: SnapshotSchedule;
@@ -60,7 +60,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         this,
       );
     }
-    const snapshots = args.snapshots;
+    const snapshots = args.snapshots ?? HOST_DEFAULTS.snapshots;
     const tags = digitalOceanTags(resolved.tags);
     const volumeName = `${resolved.name}-state`;
 
@@ -72,7 +72,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         size: resolved.stateDiskGiB,
         description: "OpenClaw state (formatted at first boot only when empty)",
         ...(resolved.restoreFromSnapshot ? { snapshotId: resolved.restoreFromSnapshot } : {}),
-        tags: [...tags, ...(snapshots ? digitalOceanVolumeSnapshotTags(snapshots) : [])],
+        tags: [...tags, ...digitalOceanVolumeSnapshotTags(snapshots)],
       },
       // The volume's name is fixed (`<name>-state`, and the host finds the disk by it), so a
       // replacement (a restore in place through `restoreFromSnapshot`) must delete the old
@@ -95,7 +95,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       return encoded.userData;
     });
 
-    const backupsOn = snapshots?.enabled === true;
+    const backupsOn = snapshots.enabled;
     const droplet = new digitalocean.Droplet(
       name,
       {
@@ -106,7 +106,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         ipv6: true,
         monitoring: true,
         backups: backupsOn,
-        ...(snapshots?.enabled ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
+        ...(snapshots.enabled ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
         sshKeys: sshKey ? [sshKey.fingerprint] : [],
         userData: userDataInput(resolved, userData),
         tags,
