@@ -139,7 +139,7 @@ function optional<K extends string, V>(key: K, value: V | undefined): { [P in K]
 
 /**
  * `registration: {apiUrl, instanceId, token}`: the formats the API issues
- * (cloud-init/registration.ts). The token is never echoed in an error.
+ * (core/registration.ts). The token is never echoed in an error.
  */
 export function parseRegistration(value: unknown): HostRegistration | undefined {
   if (value === undefined) return undefined;

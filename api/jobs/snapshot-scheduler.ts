@@ -1,7 +1,7 @@
 /**
  * The snapshot scheduler for DigitalOcean state volumes: DigitalOcean has no
  * schedule for block storage, so every worker runs the snapshot sweep
- * (`components/snapshots/digitalocean-volume-job.ts`) for each user with a
+ * (`runtime/digitalocean-volume-job.ts`) for each user with a
  * live DigitalOcean instance, every `CLAWSTACK_SNAPSHOT_INTERVAL_MS` (default
  * one hour; 0 turns it off). Every worker keeps the timer, but each interval
  * slot is claimed in `scheduler_runs` first, so one worker sweeps per slot
