@@ -87,9 +87,17 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
 
   // Graceful shutdown: once closing, answers in flight tell keep-alive clients to hang up, so
   // `app.close()` does not wait for their idle connections (Fastify keeps them 72 s by default).
+  // An answer whose onSend ran before the signal carries no such header: its connection turns idle
+  // after the answer, so idle connections are closed every 50 ms until the server has closed.
   let closing = false;
+  let sweeper: NodeJS.Timeout | undefined;
   app.addHook("preClose", async () => {
     closing = true;
+    sweeper = setInterval(() => app.server.closeIdleConnections(), 50);
+    sweeper.unref();
+  });
+  app.addHook("onClose", async () => {
+    if (sweeper) clearInterval(sweeper);
   });
   app.addHook("onSend", async (_request, reply, payload) => {
     if (closing) reply.header("connection", "close");

@@ -43,8 +43,21 @@ const envSchema = z.object({
   CLAWSTACK_KMS_REGION: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region such as eu-west-1").optional(),
   /** Master key file (JSON keyring). Defaults to `<data dir>/master-keys.json`. */
   CLAWSTACK_MASTER_KEY_FILE: z.string().min(1).optional(),
-  /** HS256 JWT signing secret, base64, at least 32 bytes. Unset: `<data dir>/jwt-secret` generated (mode 600). */
+  /**
+   * A file holding what `CLAWSTACK_MASTER_KEYS` would (a mounted secret): re-read while running, so a
+   * new version reaches every process without a restart. Likewise `CLAWSTACK_KMS_KEYS_FILE`,
+   * `CLAWSTACK_GCP_KMS_KEYS_FILE` and `CLAWSTACK_JWT_KEYS_FILE`. At most one of a variable and its `_FILE`.
+   */
+  CLAWSTACK_MASTER_KEYS_FILE: z.string().min(1).optional(),
+  CLAWSTACK_KMS_KEYS_FILE: z.string().min(1).optional(),
+  CLAWSTACK_GCP_KMS_KEYS_FILE: z.string().min(1).optional(),
+  /** HS256 JWT signing secret, base64, at least 32 bytes (the key set's version 1). Unset: `<data dir>/jwt-secret` generated (mode 600). */
   CLAWSTACK_JWT_SECRET: z.string().min(1).optional(),
+  /** JWT signing keys as `version:base64[,version:base64...]` (each ≥ 32 bytes); the key id of a token is its version. */
+  CLAWSTACK_JWT_KEYS: z.string().min(1).optional(),
+  CLAWSTACK_JWT_KEYS_FILE: z.string().min(1).optional(),
+  /** How often every process re-reads its key files and reports the key versions it holds, ms (0: on SIGHUP only; heartbeats stay). */
+  CLAWSTACK_KEY_RELOAD_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Comma-separated origins allowed cross-origin. Empty (the default): no cross-origin access. */
   CLAWSTACK_CORS_ORIGINS: z.string().default(""),
   /**
@@ -94,8 +107,17 @@ export interface ApiConfig {
   kmsRegion: string | undefined;
   /** `CLAWSTACK_GCP_KMS_KEYS` as given (parsed by the vault plugin). */
   gcpKmsKeys: string | undefined;
+  /** Key files re-read while running (`CLAWSTACK_*_KEYS_FILE`), absolute paths. */
+  masterKeysFile: string | undefined;
+  kmsKeysFile: string | undefined;
+  gcpKmsKeysFile: string | undefined;
   /** Inline JWT secret (base64), or undefined to use `<dataDir>/jwt-secret`. */
   jwtSecret: string | undefined;
+  /** Inline JWT key set (`version:base64`), or a file of it. */
+  jwtKeys: string | undefined;
+  jwtKeysFile: string | undefined;
+  /** Key file re-read interval in ms; 0: only on SIGHUP. */
+  keyReloadMs: number;
   corsOrigins: string[];
   rateLimit: { max: number; loginMax: number; windowMs: number };
   registration: "invite" | "open";
@@ -135,7 +157,21 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
       );
     }
   }
-  if (e.CLAWSTACK_KMS_KEYS !== undefined && e.CLAWSTACK_GCP_KMS_KEYS !== undefined) {
+  for (const [variable, file] of [
+    ["CLAWSTACK_MASTER_KEYS", e.CLAWSTACK_MASTER_KEYS_FILE],
+    ["CLAWSTACK_KMS_KEYS", e.CLAWSTACK_KMS_KEYS_FILE],
+    ["CLAWSTACK_GCP_KMS_KEYS", e.CLAWSTACK_GCP_KMS_KEYS_FILE],
+    ["CLAWSTACK_JWT_KEYS", e.CLAWSTACK_JWT_KEYS_FILE],
+  ] as const) {
+    if (file !== undefined && env[variable] !== undefined) {
+      throw new ConfigError(`${variable}_FILE`, `\`${variable}_FILE\`: set it or \`${variable}\`, not both`);
+    }
+  }
+  const jwtSources = [e.CLAWSTACK_JWT_SECRET, e.CLAWSTACK_JWT_KEYS, e.CLAWSTACK_JWT_KEYS_FILE].filter((value) => value !== undefined);
+  if (jwtSources.length > 1) {
+    throw new ConfigError("CLAWSTACK_JWT_KEYS", "`CLAWSTACK_JWT_KEYS`: set one of it, `CLAWSTACK_JWT_KEYS_FILE` and `CLAWSTACK_JWT_SECRET`, not several");
+  }
+  if ((e.CLAWSTACK_KMS_KEYS ?? e.CLAWSTACK_KMS_KEYS_FILE) !== undefined && (e.CLAWSTACK_GCP_KMS_KEYS ?? e.CLAWSTACK_GCP_KMS_KEYS_FILE) !== undefined) {
     throw new ConfigError("CLAWSTACK_GCP_KMS_KEYS", "`CLAWSTACK_GCP_KMS_KEYS`: set it or `CLAWSTACK_KMS_KEYS` (AWS), not both");
   }
   return {
@@ -150,7 +186,13 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     kmsKeys: e.CLAWSTACK_KMS_KEYS,
     kmsRegion: e.CLAWSTACK_KMS_REGION,
     gcpKmsKeys: e.CLAWSTACK_GCP_KMS_KEYS,
+    masterKeysFile: e.CLAWSTACK_MASTER_KEYS_FILE === undefined ? undefined : resolve(e.CLAWSTACK_MASTER_KEYS_FILE),
+    kmsKeysFile: e.CLAWSTACK_KMS_KEYS_FILE === undefined ? undefined : resolve(e.CLAWSTACK_KMS_KEYS_FILE),
+    gcpKmsKeysFile: e.CLAWSTACK_GCP_KMS_KEYS_FILE === undefined ? undefined : resolve(e.CLAWSTACK_GCP_KMS_KEYS_FILE),
     jwtSecret: e.CLAWSTACK_JWT_SECRET,
+    jwtKeys: e.CLAWSTACK_JWT_KEYS,
+    jwtKeysFile: e.CLAWSTACK_JWT_KEYS_FILE === undefined ? undefined : resolve(e.CLAWSTACK_JWT_KEYS_FILE),
+    keyReloadMs: e.CLAWSTACK_KEY_RELOAD_MS,
     corsOrigins,
     rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },
     registration: e.CLAWSTACK_REGISTRATION,

@@ -3,7 +3,9 @@
  * migrated on first start, a generated master key file with mode 600), or
  * whatever the environment configures (docs/api.md). Prints the first-admin
  * bootstrap step while no admin exists. SIGTERM/SIGINT: stop accepting,
- * finish in-flight requests, close the database, exit.
+ * finish in-flight requests (idle keep-alive connections are closed, event
+ * streams end with a retry hint), close the database and Redis, exit 0.
+ * SIGHUP: re-read the key sources now (docs/rotation.md).
  */
 import { ConfigError } from "../core/errors";
 import { buildApp } from "./app";
@@ -34,6 +36,10 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  process.on("SIGHUP", () => {
+    app.log.info("SIGHUP: reloading the key sources");
+    void app.keys.reloadNow();
+  });
 
   await app.listen({ host: config.host, port: config.port });
   if ((await countAdmins(app.db)) === 0) {

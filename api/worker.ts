@@ -5,6 +5,8 @@
  * its memory budget, heartbeats their leases and takes over jobs whose worker
  * died. SIGTERM/SIGINT: stop claiming, let running jobs finish for up to 20 s,
  * then abort them (their leases expire and another worker resumes them).
+ * SIGHUP: re-read the key sources now (they are also re-read every
+ * `CLAWSTACK_KEY_RELOAD_MS`; see api/vault/key-heartbeat.ts).
  *
  * Reads the API's environment (DATABASE_URL, CLAWSTACK_DATA_DIR, the master
  * keys to decrypt credentials) plus the job settings in docs/jobs.md.
@@ -24,11 +26,14 @@ import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
 import { registrationPreparer } from "./registration/prepare";
 import { resolveStackLayout } from "./stacks/layout";
-import { keyWrapperFor } from "./vault/plugin";
+import { KeyHeartbeat } from "./vault/key-heartbeat";
+import { ReloadingKeyWrapper } from "./vault/reloading-key-wrapper";
 import { Vault } from "./vault/vault";
 
 export interface RunningWorker {
   worker: JobWorker;
+  /** The key heartbeat: `keys.reloadNow()` re-reads the key sources (SIGHUP). */
+  keys: KeyHeartbeat;
   /** Stops claiming, waits up to `graceMs` for running jobs, closes the database. */
   stop(graceMs?: number): Promise<void>;
 }
@@ -57,7 +62,15 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
     await handle.close();
     throw error;
   }
-  const vault = new Vault(handle.db, keyWrapperFor(config), new PasswordHasher(config.passwordHashing));
+  const wrapper = new ReloadingKeyWrapper(config);
+  const keys = new KeyHeartbeat({ db: handle.db, kind: "worker", wrapper, reloadMs: config.keyReloadMs, logger });
+  try {
+    await keys.start();
+  } catch (error) {
+    await handle.close();
+    throw error;
+  }
+  const vault = new Vault(handle.db, wrapper, new PasswordHasher(config.passwordHashing));
   const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: `${hostname()}-${process.pid}`, env });
   const engine = options.engine ?? createEngine(layout);
   const capabilities = engine.capabilities();
@@ -83,9 +96,11 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   );
   return {
     worker,
+    keys,
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       await snapshots.stop();
       await worker.stop({ graceMs });
+      await keys.stop();
       await handle.close();
       logger.info({ workerId: worker.workerId }, "worker stopped");
     },
@@ -108,6 +123,7 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", shutdown);
   process.on("SIGINT", shutdown);
+  process.on("SIGHUP", () => void running.keys.reloadNow());
 }
 
 if (require.main === module) {

@@ -7,7 +7,6 @@
  *   app.requireUser         hook after authenticate: refuses agent API keys (account and key management), 403
  *   app.requireAdmin        hook after authenticate: role `admin` only (never an agent), 403
  */
-import { join } from "node:path";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import fp from "fastify-plugin";
 import type { ApiConfig } from "../config";
@@ -16,7 +15,8 @@ import { findApiKeyByPrefix, touchApiKey } from "./api-keys-repo";
 import { looksLikeApiKey, parseApiKey } from "./api-key-format";
 import { type Principal, type Scope, SCOPES } from "./principal";
 import { PasswordHasher } from "./password";
-import { AccessTokens, equalHex, loadJwtSecret, sha256Hex } from "./tokens";
+import { JwtKeySet } from "./jwt-keys";
+import { AccessTokens, equalHex, sha256Hex } from "./tokens";
 import { findUserById } from "./users-repo";
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
@@ -44,7 +44,8 @@ export const authPlugin = fp<{ config: ApiConfig }>(
     app.decorate("passwords", new PasswordHasher(config.passwordHashing));
     app.decorate(
       "accessTokens",
-      new AccessTokens(loadJwtSecret(config.jwtSecret, join(config.dataDir, "jwt-secret")), config.accessTokenTtlSeconds),
+      // Reloaded and agreed on by the key heartbeat (api/vault/key-heartbeat.ts).
+      new AccessTokens(new JwtKeySet(config), config.accessTokenTtlSeconds),
     );
     const lastUsedWrites = new Map<string, number>();
     app.decorateRequest("principal", null);

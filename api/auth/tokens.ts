@@ -1,14 +1,13 @@
 /**
- * Access tokens (JWT, HS256, short-lived) and opaque refresh tokens.
+ * Access tokens (JWT, HS256, short-lived, `kid` naming the key of the key set
+ * in jwt-keys.ts) and opaque refresh tokens.
  * Refresh tokens and API keys are 256-bit random values, so a plain SHA-256
  * is a sound way to store them (nothing to brute-force); passwords use argon2id.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname } from "node:path";
 import { errors as joseErrors, jwtVerify, SignJWT } from "jose";
-import { ConfigError } from "../../core/errors";
 import type { Role } from "../db/schema";
+import type { JwtKeySet } from "./jwt-keys";
 
 const ISSUER = "clawstack-api";
 const AUDIENCE = "clawstack-api";
@@ -27,21 +26,22 @@ export interface AccessClaims {
 
 export class AccessTokens {
   constructor(
-    private readonly secret: Uint8Array,
+    readonly keys: JwtKeySet,
     private readonly ttlSeconds: number,
   ) {}
 
   sign(claims: AccessClaims): Promise<string> {
+    const { version, key } = this.keys.signing();
     // `iat_ms`: the issue time in milliseconds, so a sign-out everywhere refuses exactly the tokens issued before it.
     return new SignJWT({ role: claims.role, typ: "access", iat_ms: Date.now() })
-      .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYPE })
+      .setProtectedHeader({ alg: "HS256", typ: ACCESS_TOKEN_TYPE, kid: String(version) })
       .setSubject(claims.userId)
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
       .setJti(randomBytes(12).toString("base64url"))
       .setExpirationTime(`${this.ttlSeconds}s`)
-      .sign(this.secret);
+      .sign(key);
   }
 
   /**
@@ -49,11 +49,16 @@ export class AccessTokens {
    * Refused unless it has every claim of `REQUIRED_CLAIMS`, this issuer and
    * audience, header `typ: at+jwt`, payload `typ: access`, and is no older
    * than the access token lifetime (so a signed token with a far `exp` still
-   * dies when ours would).
+   * dies when ours would). The `kid` picks the key (none: version 1); an
+   * unknown or retired one is `invalid`.
    */
   async verify(token: string): Promise<AccessClaims | { refused: "expired" | "invalid" }> {
     try {
-      const { payload } = await jwtVerify(token, this.secret, {
+      const { payload } = await jwtVerify(token, (header) => {
+        const key = this.keys.verifying(header.kid);
+        if (!key) throw new Error("unknown key id");
+        return key;
+      }, {
         issuer: ISSUER,
         audience: AUDIENCE,
         algorithms: ["HS256"],
@@ -91,31 +96,4 @@ export function equalHex(a: string, b: string): boolean {
   const left = Buffer.from(a, "hex");
   const right = Buffer.from(b, "hex");
   return left.length === right.length && timingSafeEqual(left, right);
-}
-
-/**
- * The JWT secret: `CLAWSTACK_JWT_SECRET` (base64, >= 32 bytes) or a file under
- * the data directory, generated with mode 600 on first start.
- */
-export function loadJwtSecret(inline: string | undefined, file: string): Uint8Array {
-  if (inline !== undefined) {
-    const secret = Buffer.from(inline, "base64");
-    if (secret.length < 32) {
-      throw new ConfigError(
-        "CLAWSTACK_JWT_SECRET",
-        `\`CLAWSTACK_JWT_SECRET\` must be base64 of at least 32 bytes; given ${secret.length} bytes`,
-      );
-    }
-    return secret;
-  }
-  if (!existsSync(file)) {
-    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
-    writeFileSync(file, randomBytes(32).toString("base64") + "\n", { mode: 0o600, flag: "wx" });
-  }
-  chmodSync(file, 0o600);
-  const secret = Buffer.from(readFileSync(file, "utf8").trim(), "base64");
-  if (secret.length < 32) {
-    throw new ConfigError("CLAWSTACK_JWT_SECRET", `the JWT secret file \`${file}\` holds fewer than 32 bytes`);
-  }
-  return secret;
 }

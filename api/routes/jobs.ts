@@ -126,7 +126,10 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       } catch (error) {
         request.log.error({ err: error, jobId: job.id }, "job event stream failed");
       } finally {
+        // A restart ends the stream with a retry hint: the follower reconnects (Last-Event-ID) to a running process.
+        if (closing && !closed) raw.write(": server restarting\nretry: 500\n\n");
         raw.end();
+        if (closing) raw.once("finish", () => request.raw.socket?.end());
       }
     },
   );

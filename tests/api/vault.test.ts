@@ -382,7 +382,9 @@ describe.each(engines("the vault suite"))("vault on $engine", ({ engine, skip })
       expect(await cli("master-key", "add")).toContain("added master key version 2");
       await expect(cli("master-key", "retire", "1")).rejects.toThrow(/still wraps/);
 
-      // A restarted API process loads both versions and wraps new data keys under 2.
+      // The running process reloads the key file (its timer, or SIGHUP); a second process loads both versions
+      // too, and both wrap new data keys under 2 once each holds it.
+      await api.app.keys.reloadNow();
       const restarted = await startApi({ engine, share: api, env: { CLAWSTACK_DIGITALOCEAN_API_URL: stand.url } });
       try {
         const fresh = json(
