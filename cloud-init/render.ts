@@ -85,6 +85,8 @@ function hostConf(input: ResolvedBootInput): string {
     SSH_ENABLED: input.ssh === null ? 0 : 1,
     REGISTRATION_API_URL: input.registration?.apiUrl ?? "",
     REGISTRATION_INSTANCE_ID: input.registration?.instanceId ?? "",
+    NPM_REGISTRY_URL: input.mirrors?.npmRegistry ?? "",
+    NODE_DIST_URL: input.mirrors?.nodeDist ?? "",
   };
   const lines = Object.entries(values).map(([key, value]) => `${key}=${shellQuote(value)}`);
   return `# Rendered by ClawStack: this host's settings, sourced by ${LIB}/*.sh. No secrets.\n${lines.join("\n")}\n`;

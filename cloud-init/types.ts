@@ -78,6 +78,12 @@ export interface HostBootInput {
   clawchatBundle?: ClawChatBundleInput;
   /** First-boot registration with the provisioning API (see `RegistrationInput`); none when unset. */
   registration?: RegistrationInput;
+  /**
+   * Internal HTTPS mirrors (`core/mirrors.ts`): npm installs openclaw from
+   * `npmRegistry` (then `versions.openclawIntegrity` is required), Node.js
+   * comes from `nodeDist` (then `versions.nodeSha256.x64` is required). None when unset.
+   */
+  mirrors?: { npmRegistry?: string; nodeDist?: string };
 }
 
 /** User-data as each cloud's API takes it. */

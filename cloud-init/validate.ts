@@ -1,5 +1,6 @@
 import { ConfigError } from "../core/errors.js";
 import { HOST_DEFAULTS } from "../core/host-config.js";
+import { mirrorPinProblem } from "../core/mirrors.js";
 import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../core/registration.js";
 import {
   describeGiven,
@@ -111,6 +112,15 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
   }
 
   const bundle = checkClawChatBundle(input.clawchatBundle ?? HOST_DEFAULTS.clawchatBundle);
+
+  if (input.mirrors !== undefined) {
+    for (const field of ["npmRegistry", "nodeDist"] as const) {
+      const url = input.mirrors[field];
+      if (url !== undefined) check(SHELL_SAFE_HTTPS_URL_PATTERN, `mirrors.${field}`, "an https:// URL without spaces or quotes", url);
+    }
+    const problem = mirrorPinProblem("mirrors", input.mirrors, input.versions);
+    if (problem !== undefined) throw new ConfigError(problem.key, problem.message);
+  }
 
   if (input.registration !== undefined) {
     const registration = input.registration;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # Installs the pinned Node.js from the official tarball, verified against the
 # SHA-256 pinned in user-data (or, when none was pinned, against nodejs.org's
-# SHASUMS256.txt fetched over HTTPS: see docs/cloud-init.md).
+# SHASUMS256.txt fetched over HTTPS: see docs/cloud-init.md). With a Node.js
+# mirror (NODE_DIST_URL, nodejs.org/dist layout) the pin is required: a mirror's
+# own checksum file proves nothing about the tarball.
 set -eu
 # shellcheck source=/dev/null
 . "${CLAWSTACK_CONF:-/etc/clawstack/host.conf}"
@@ -14,8 +16,12 @@ esac
 
 name="node-v$NODE_VERSION-linux-$arch"
 if [ ! -x "/opt/$name/bin/node" ]; then
+  if [ -z "$expected" ] && [ -n "${NODE_DIST_URL:-}" ]; then
+    echo "clawstack: a Node.js mirror needs the tarball's SHA-256 pinned (versions.nodeSha256)" >&2
+    exit 1
+  fi
   work=$(mktemp -d)
-  base="https://nodejs.org/dist/v$NODE_VERSION"
+  base="${NODE_DIST_URL:-https://nodejs.org/dist}/v$NODE_VERSION"
   curl --fail --silent --show-error --location --proto '=https' --tlsv1.2 --retry 5 \
     -o "$work/$name.tar.xz" "$base/$name.tar.xz"
   if [ -z "$expected" ]; then
