@@ -26,6 +26,7 @@ import { HttpError } from "../http/errors";
 import {
   agreeVersion,
   heartbeatMs,
+  forgetOldHolders,
   isLive,
   type KeyHoldersTable,
   listHolders,
@@ -53,6 +54,9 @@ export interface KeyHeartbeatOptions {
   logger: Logger;
 }
 
+/** How often a process deletes rows of processes long gone. */
+const FORGET_EVERY_MS = 3600_000;
+
 export class KeyHeartbeat {
   readonly processId: string;
   readonly intervalMs: number;
@@ -65,6 +69,7 @@ export class KeyHeartbeat {
   private jwtWriteVersion: number | undefined;
   private jwtWriteSince: string | null = null;
   private stopped = false;
+  private lastForget = 0;
 
   constructor(private readonly options: KeyHeartbeatOptions) {
     this.processId = `${options.kind}-${hostname()}-${process.pid}-${randomBytes(3).toString("hex")}`;
@@ -119,7 +124,11 @@ export class KeyHeartbeat {
     }
     await this.write();
     const now = Date.now();
-    const live = (await listHolders(db, now)).filter((holder) => holder.processId !== this.processId && isLive(holder, this.staleMs, now));
+    if (now - this.lastForget > FORGET_EVERY_MS) {
+      this.lastForget = now;
+      await forgetOldHolders(db, now);
+    }
+    const live = (await listHolders(db)).filter((holder) => holder.processId !== this.processId && isLive(holder, this.staleMs, now));
     const kind = wrapper.kind;
     const retired = await listRetired(db, `master:${kind}`);
     const mine = wrapper.primaryVersions();

@@ -84,9 +84,13 @@ export async function markStopped(db: Db, processId: string, at: string): Promis
   await db.updateTable("key_holders").set({ stopped_at: at, last_seen: at }).where("process_id", "=", processId).execute();
 }
 
-/** Every row seen within `FORGET_AFTER_MS` (older ones are deleted here). */
-export async function listHolders(db: Db, now = Date.now()): Promise<KeyHolder[]> {
+/** Deletes rows not seen for `FORGET_AFTER_MS` (the heartbeat does, now and then). */
+export async function forgetOldHolders(db: Db, now = Date.now()): Promise<void> {
   await db.deleteFrom("key_holders").where("last_seen", "<", new Date(now - FORGET_AFTER_MS).toISOString()).execute();
+}
+
+/** Every row (reads only: the CLI polls it while the API writes). */
+export async function listHolders(db: Db): Promise<KeyHolder[]> {
   const rows = await db.selectFrom("key_holders").selectAll().orderBy("process_id").execute();
   return rows.map((row) => ({
     processId: row.process_id,
@@ -116,9 +120,13 @@ export async function listRetired(db: Db, purpose: RetirementPurpose): Promise<S
   return new Set(rows.map((row) => Number(row.version)));
 }
 
+/** One statement (no read first: on SQLite a transaction that reads, then writes, fails when another process wrote meanwhile). */
 export async function recordRetirement(db: Db, purpose: RetirementPurpose, version: number): Promise<void> {
-  const existing = await db.selectFrom("key_retirements").select("version").where("purpose", "=", purpose).where("version", "=", version).executeTakeFirst();
-  if (!existing) await db.insertInto("key_retirements").values({ purpose, version, retired_at: new Date().toISOString() }).execute();
+  await db
+    .insertInto("key_retirements")
+    .values({ purpose, version, retired_at: new Date().toISOString() })
+    .onConflict((conflict) => conflict.columns(["purpose", "version"]).doNothing())
+    .execute();
 }
 
 /**
