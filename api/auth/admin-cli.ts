@@ -11,6 +11,8 @@
  *   npx tsx api/auth/admin-cli.ts jwt status             JWT signing key versions and what every API process holds and signs with
  *   npx tsx api/auth/admin-cli.ts jwt rotate             add a new JWT signing key (new tokens use it once every API process holds it)
  *   npx tsx api/auth/admin-cli.ts jwt retire <v>         retire key <v> once no token signed with it can still be valid
+ *   npx tsx api/auth/admin-cli.ts gateway-token rotate <instance> --out <file>
+ *                                                        a single-use registration token for the host's new gateway token, written to <file> (600)
  *
  * rewrap, retire and jwt rotate/retire refuse, naming the processes, while a
  * live process would lose data or tokens (api/vault/key-holders.ts); `--wait
@@ -22,7 +24,7 @@
  * Nothing secret is printed. Exits non-zero on failure.
  */
 import { randomBytes } from "node:crypto";
-import { existsSync, unlinkSync } from "node:fs";
+import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { ConfigError } from "../../core/errors";
@@ -30,6 +32,8 @@ import { loadConfig, type ApiConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { migrateToLatest } from "../db/migrate";
 import { email, password } from "../http/schemas";
+import { issueRegistrationToken } from "../registration/tokens";
+import { gatewayRotationRefusal } from "../routes/gateway-tokens";
 import {
   describeHolder,
   jwtRetireBlockers,
@@ -417,6 +421,30 @@ export function buildCli(
       } else {
         out(`retired JWT key ${version}; now remove it from your key source (the variable or its _FILE)`);
       }
+    });
+
+  program
+    .command("gateway-token")
+    .description("a host's gateway token")
+    .command("rotate")
+    .argument("<instance>", "the instance id (inst_...)")
+    .requiredOption("--out <file>", "where to write the single-use registration token (created with mode 600; never printed)")
+    .description("start a gateway token rotation: a registration token (one hour) with which the host registers its new gateway token")
+    .action(async (instanceId: string, options: { out: string }) => {
+      if (existsSync(options.out)) throw new Error(`\`--out\`: \`${options.out}\` exists; name a new file`);
+      await withDatabase(config(), async (db) => {
+        const instance = await db.selectFrom("instances").selectAll().where("id", "=", instanceId).executeTakeFirst();
+        if (!instance) throw new Error(`\`instance\`: no instance \`${instanceId}\``);
+        const refusal = gatewayRotationRefusal(instance);
+        if (refusal) throw new Error(`\`instance\`: ${refusal}`);
+        const issued = await db.transaction().execute(async (trx) => {
+          const token = await issueRegistrationToken(trx, { instanceId, jobId: null });
+          await auditSystem(trx, "admin.gateway_token.rotate.cli", instanceId);
+          return token;
+        });
+        writeFileSync(options.out, `${issued.token}\n`, { mode: 0o600, flag: "wx" });
+        out(`wrote a registration token for ${instanceId} to ${options.out} (single use, until ${issued.expiresAt}); on the host, follow docs/rotation.md "Gateway token"`);
+      });
     });
 
   return program;

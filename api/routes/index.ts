@@ -11,6 +11,7 @@ import { apiKeyRoutes } from "./api-keys";
 import { auditRoutes } from "./audit";
 import { authRoutes } from "./auth";
 import { credentialRoutes } from "./credentials";
+import { gatewayTokenRoutes } from "./gateway-tokens";
 import { healthRoutes } from "./health";
 import { instanceRoutes } from "./instances";
 import { jobRoutes } from "./jobs";
@@ -26,4 +27,5 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   adminRoutes,
   instanceRoutes,
   jobRoutes,
+  gatewayTokenRoutes,
 ];

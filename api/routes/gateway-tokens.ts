@@ -1,0 +1,66 @@
+/**
+ * Gateway token rotation, the API's half:
+ *
+ *   POST /v1/instances/:id/gateway-token/rotate   a fresh single-use registration token for a registered
+ *                                                 instance (yours), answered once
+ *
+ * The host spends it at `POST /v1/instances/:id/register` with its new gateway
+ * token (and TLS fingerprint), exactly like at first boot: the API swaps its
+ * sealed copy in one transaction, the old token's copy is deleted, and a
+ * replay is refused. The host's half (make a new token, restart the gateway,
+ * re-register) is a documented manual step today: docs/rotation.md.
+ * Operators use `admin-cli gateway-token rotate <instance> --out <file>`.
+ */
+import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import { z } from "zod";
+import { conflict, notFound } from "../http/errors";
+import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
+import { findUserInstance } from "../jobs/instances";
+import type { Instance } from "../jobs/tables";
+import { issueRegistrationToken } from "../registration/tokens";
+
+/** Why an instance cannot rotate its gateway token now, or undefined. */
+export function gatewayRotationRefusal(instance: Pick<Instance, "id" | "status" | "registered_at">): string | undefined {
+  if (instance.status === "destroyed") return `instance \`${instance.id}\` is destroyed`;
+  if (instance.registered_at === null) return `instance \`${instance.id}\` has not registered a gateway token yet; its host registers at first boot`;
+  return undefined;
+}
+
+export const gatewayTokenRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.post(
+    "/v1/instances/:id/gateway-token/rotate",
+    {
+      onRequest: [app.authenticate, app.requireUser],
+      config: { audit: "instance.gateway_token.rotate" },
+      schema: {
+        tags: ["instances"],
+        summary:
+          "Start a gateway token rotation: a single-use registration token (one hour) with which the host registers its new gateway token",
+        security: bearerSecurity,
+        params: idParamsOf("inst"),
+        response: {
+          201: z.object({
+            registrationToken: z.string().describe("`csreg_...`, shown once; the host sends it with its new gateway token"),
+            expiresAt: z.string(),
+            registerUrl: z.string().nullable().describe("Where the host registers (null when `CLAWSTACK_PUBLIC_URL` is unset)"),
+          }),
+          ...errorResponses,
+        },
+      },
+    },
+    async (request, reply) => {
+      const instance = await findUserInstance(app.db, request.principal!.userId, request.params.id);
+      if (!instance) throw notFound(`instance \`${request.params.id}\``);
+      request.auditTarget = instance.id;
+      const refusal = gatewayRotationRefusal(instance);
+      if (refusal) throw conflict(refusal, "id");
+      const issued = await app.audited(request, 201, (trx) => issueRegistrationToken(trx, { instanceId: instance.id, jobId: null }));
+      const publicUrl = app.jobs.settings.publicUrl;
+      return reply.code(201).send({
+        registrationToken: issued.token,
+        expiresAt: issued.expiresAt,
+        registerUrl: publicUrl ? `${publicUrl}/v1/instances/${instance.id}/register` : null,
+      });
+    },
+  );
+};
