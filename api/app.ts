@@ -49,6 +49,8 @@ import { vaultPlugin } from "./vault/plugin";
 declare module "fastify" {
   interface FastifyInstance {
     config: ApiConfig;
+    /** `draining`: set on SIGTERM before closing; `GET /readyz` answers 503 so a load balancer stops sending. */
+    readiness: { draining: boolean };
   }
 }
 
@@ -77,6 +79,7 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.decorate("config", config);
+  app.decorate("readiness", { draining: false });
   // JSON only (bounded nesting): any other content type is answered 415 rather than reaching a schema as a string.
   registerJsonBodyParser(app);
   registerErrorHandler(app);

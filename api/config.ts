@@ -56,6 +56,11 @@ const envSchema = z.object({
   /** JWT signing keys as `version:base64[,version:base64...]` (each ≥ 32 bytes); the key id of a token is its version. */
   CLAWSTACK_JWT_KEYS: z.string().min(1).optional(),
   CLAWSTACK_JWT_KEYS_FILE: z.string().min(1).optional(),
+  /**
+   * On SIGTERM, how long to keep serving while `GET /readyz` answers 503, before closing, ms: at least the load
+   * balancer's health-check interval × its unhealthy threshold, so it stops sending before the process stops accepting.
+   */
+  CLAWSTACK_SHUTDOWN_DRAIN_MS: z.coerce.number().int().min(0).max(120_000).default(0),
   /** How often every process re-reads its key files and reports the key versions it holds, ms (0: on SIGHUP only; heartbeats stay). */
   CLAWSTACK_KEY_RELOAD_MS: z.coerce.number().int().min(0).max(60_000).default(5_000),
   /** Comma-separated origins allowed cross-origin. Empty (the default): no cross-origin access. */
@@ -118,6 +123,8 @@ export interface ApiConfig {
   jwtKeysFile: string | undefined;
   /** Key file re-read interval in ms; 0: only on SIGHUP. */
   keyReloadMs: number;
+  /** SIGTERM: serve this long with `/readyz` answering 503 before closing, ms. */
+  shutdownDrainMs: number;
   corsOrigins: string[];
   rateLimit: { max: number; loginMax: number; windowMs: number };
   registration: "invite" | "open";
@@ -193,6 +200,7 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     jwtKeys: e.CLAWSTACK_JWT_KEYS,
     jwtKeysFile: e.CLAWSTACK_JWT_KEYS_FILE === undefined ? undefined : resolve(e.CLAWSTACK_JWT_KEYS_FILE),
     keyReloadMs: e.CLAWSTACK_KEY_RELOAD_MS,
+    shutdownDrainMs: e.CLAWSTACK_SHUTDOWN_DRAIN_MS,
     corsOrigins,
     rateLimit: { max: e.CLAWSTACK_RATE_LIMIT, loginMax: e.CLAWSTACK_LOGIN_RATE_LIMIT, windowMs: 60_000 },
     registration: e.CLAWSTACK_REGISTRATION,

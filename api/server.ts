@@ -2,8 +2,9 @@
  * `npm start`: the API on the embedded defaults (SQLite under ./data/,
  * migrated on first start, a generated master key file with mode 600), or
  * whatever the environment configures (docs/api.md). Prints the first-admin
- * bootstrap step while no admin exists. SIGTERM/SIGINT: stop accepting,
- * finish in-flight requests (idle keep-alive connections are closed, event
+ * bootstrap step while no admin exists. SIGTERM/SIGINT: drain for
+ * `CLAWSTACK_SHUTDOWN_DRAIN_MS` (still serving, `/readyz` 503), then stop
+ * accepting, finish in-flight requests (idle keep-alive connections are closed, event
  * streams end with a retry hint), close the database and Redis, exit 0.
  * SIGHUP: re-read the key sources now (docs/rotation.md).
  */
@@ -20,13 +21,15 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals) => {
     if (closing) return;
     closing = true;
-    app.log.info({ signal }, "shutting down: finishing in-flight requests");
+    // First drain (still serving; /readyz answers 503 so the load balancer moves away), then close.
+    app.readiness.draining = true;
+    app.log.info({ signal, drainMs: config.shutdownDrainMs }, "shutting down: draining, then finishing in-flight requests");
     const force = setTimeout(() => {
-      app.log.error("shutdown took longer than 25 s; exiting");
+      app.log.error("shutdown took longer than 25 s after draining; exiting");
       process.exit(1);
-    }, 25_000);
+    }, config.shutdownDrainMs + 25_000);
     force.unref();
-    app.close().then(
+    new Promise((resolve) => setTimeout(resolve, config.shutdownDrainMs)).then(() => app.close()).then(
       () => process.exit(0),
       (error: unknown) => {
         app.log.error({ err: error }, "shutdown failed");

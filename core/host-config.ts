@@ -5,6 +5,7 @@
  * `components/host/args.ts` args) and resolve a missing one from the same
  * `HOST_DEFAULTS`, so a default is written once.
  */
+import type { HostMirrors, VersionPins } from "./mirrors.js";
 import type { CloudName, SizePreset } from "./presets.js";
 
 /** Weekdays as DigitalOcean's backup policy and GCP's weekly schedule spell them. */
@@ -58,6 +59,16 @@ export interface HostRegistration {
   token: string;
 }
 
+/** Exact versions installed on the host, with optional hashes (required by mirrors). */
+export type HostVersions = { openclaw: string; node: string } & VersionPins;
+
+/**
+ * Supported host images: Debian 12 (the default, and the image the boot test
+ * starts) and Ubuntu 24.04 LTS. Each cloud maps them to its own image names.
+ */
+export const HOST_IMAGES = ["debian-12", "ubuntu-24.04"] as const;
+export type HostImage = (typeof HOST_IMAGES)[number];
+
 /** What every cloud's host config holds. */
 interface HostConfigBase {
   /** Base name of every resource and the host's hostname. */
@@ -70,7 +81,11 @@ interface HostConfigBase {
   clawchat: ClawChatInstall;
   sshAccess: SshAccess | null;
   stateDiskGiB: number;
-  versions: { openclaw: string; node: string };
+  versions: HostVersions;
+  /** The host's OS image; `debian-12` unless the stack says otherwise. */
+  image: HostImage;
+  /** Internal mirrors to install from (`core/mirrors.ts`); absent: the public registries. */
+  mirrors?: HostMirrors;
   tags: Record<string, string>;
   snapshots: SnapshotSchedule;
   /** Snapshot to create the state disk from (restore); absent: a fresh empty disk. */
@@ -139,3 +154,4 @@ export const HOST_DEFAULTS = {
     return cloud === "aws" ? `${region}a` : `${region}-a`;
   },
 } as const;
+  image: "debian-12" as HostImage,

@@ -5,6 +5,7 @@ import {
   DEFAULT_SNAPSHOTS,
   DEFAULT_SNAPSHOT_WEEKDAY,
   HOST_DEFAULTS,
+  HOST_IMAGES,
   type HostConfig,
   type HostRegistration,
   SNAPSHOT_HOURS,
@@ -12,6 +13,7 @@ import {
   type SshAccess,
   WEEKDAYS,
 } from "../core/host-config.js";
+import { parseHostMirrors, parseVersionPins } from "../core/mirrors.js";
 import { CLAWCHAT_PORT_RANGE, CLOUDS, type CloudName, REGIONS, SIZE_PRESETS } from "../core/presets.js";
 import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../core/registration.js";
 import {
@@ -58,6 +60,8 @@ export const HOST_CONFIG_KEYS = [
   "snapshots",
   "restoreFromSnapshot",
   "registration",
+  "image",
+  "mirrors",
 ] as const;
 
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
@@ -93,7 +97,7 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
       : parseCidrList("clawchatClientCidrs", record.clawchatClientCidrs, { allowEmpty: true });
   const stateDiskGiB =
     record.stateDiskGiB === undefined ? HOST_DEFAULTS.stateDiskGiB : parseInteger("stateDiskGiB", record.stateDiskGiB, 10, 1024);
-  const versionsRecord = parseObject("versions", record.versions, ["openclaw", "node"]);
+  const versionsRecord = parseObject("versions", record.versions, ["openclaw", "node", "nodeSha256", "openclawIntegrity"]);
   const versions = {
     openclaw: parsePinnedVersion("versions.openclaw", versionsRecord.openclaw),
     node: parsePinnedVersion("versions.node", versionsRecord.node),
@@ -110,7 +114,10 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     stateDiskGiB,
     versions,
     tags: parseTags(cloud, record.tags),
+    ...parseVersionPins(versionsRecord),
   };
+  const image = record.image === undefined ? HOST_DEFAULTS.image : parseOneOf("image", record.image, HOST_IMAGES);
+  const mirrors = parseHostMirrors("mirrors", record.mirrors, versions);
   const gatewayToken = parseGatewayToken(cloud, record.gatewayToken);
   const awsKmsKeyArn = cloud === "aws" ? parseAwsKmsKeyArn(record.awsKmsKeyArn) : refuseOnCloud("awsKmsKeyArn", cloud, record.awsKmsKeyArn, "aws");
   const rest = {
@@ -122,6 +129,8 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     case "digitalocean":
       return { cloud, ...common, ...rest };
     case "aws":
+    image,
+    ...optional("mirrors", mirrors),
       return { cloud, ...common, zone: zone as string, awsKmsKeyArn, gatewayToken, ...rest };
     case "gcp":
       return { cloud, ...common, zone: zone as string, gcpProject: gcpProject as string, gatewayToken, ...rest };

@@ -36,6 +36,8 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     sshAccess: config.sshAccess,
     stateDiskGiB: config.stateDiskGiB,
     versions: config.versions,
+    image: config.image,
+    ...(config.mirrors ? { mirrors: { ...config.mirrors } } : {}),
     tags: config.tags,
     ...(config.restoreFromSnapshot ? { restoreFromSnapshot: config.restoreFromSnapshot } : {}),
     // The components register user-data as a secret when it carries the registration token.

@@ -89,24 +89,30 @@ function computedState(type: string, name: string, inputs: State): { id: string;
 /** The canned invoke answers, keyed by function token. */
 function invokeResult(token: string, inputs: State): State {
   switch (token) {
-    case "aws:ec2/getAmi:getAmi":
+    case "aws:ec2/getAmi:getAmi": {
+      // The publisher asked for: Debian's account (the default image) or Canonical's.
+      const debian = Array.isArray(inputs.owners) && inputs.owners.includes("136693071363");
       return {
-        id: "ami-0e2c8caa4b6378d8c",
-        imageId: "ami-0e2c8caa4b6378d8c",
-        name: "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250115",
-        ownerId: "099720109477",
+        id: debian ? "ami-0a6f1c7c2e4b9d3f1" : "ami-0e2c8caa4b6378d8c",
+        imageId: debian ? "ami-0a6f1c7c2e4b9d3f1" : "ami-0e2c8caa4b6378d8c",
+        name: debian ? "debian-12-amd64-20250112-1991" : "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-20250115",
+        ownerId: debian ? "136693071363" : "099720109477",
         architecture: "x86_64",
         virtualizationType: "hvm",
-        rootDeviceName: "/dev/sda1",
+        rootDeviceName: debian ? "/dev/xvda" : "/dev/sda1",
         owners: inputs.owners,
       };
-    case "gcp:compute/getImage:getImage":
+    }
+    case "gcp:compute/getImage:getImage": {
+      const debian = inputs.project === "debian-cloud";
+      const name = debian ? "debian-12-bookworm-v20250113" : "ubuntu-2404-noble-amd64-v20250117";
+      const project = debian ? "debian-cloud" : "ubuntu-os-cloud";
       return {
-        id: "projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20250117",
-        name: "ubuntu-2404-noble-amd64-v20250117",
-        family: "ubuntu-2404-lts-amd64",
-        project: "ubuntu-os-cloud",
-        selfLink: "https://www.googleapis.com/compute/v1/projects/ubuntu-os-cloud/global/images/ubuntu-2404-noble-amd64-v20250117",
+        id: `projects/${project}/global/images/${name}`,
+        name,
+        family: debian ? "debian-12" : "ubuntu-2404-lts-amd64",
+        project,
+        selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/images/${name}`,
       };
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/synth`, userId: "AIDASYNTH", id: ACCOUNT_ID };

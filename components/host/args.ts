@@ -1,5 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
-import { type ClawChatInstall, HOST_DEFAULTS, type HostRegistration, type SnapshotSchedule, type SshAccess } from "../../core/host-config.js";
+import {
+  type ClawChatInstall,
+  HOST_DEFAULTS,
+  type HostImage,
+  type HostRegistration,
+  type HostVersions,
+  type SnapshotSchedule,
+  type SshAccess,
+} from "../../core/host-config.js";
+import type { HostMirrors } from "../../core/mirrors.js";
 import type { SizePreset } from "../../core/presets.js";
 
 /**
@@ -31,8 +40,12 @@ export interface HostArgs {
   sshAccess?: SshAccess | null;
   /** Size of the separate state disk in GiB. Defaults to 20. */
   stateDiskGiB?: number;
-  /** Exact OpenClaw and Node.js versions installed on the host. */
-  versions: { openclaw: string; node: string };
+  /** Exact OpenClaw and Node.js versions installed on the host, optionally with their hashes. */
+  versions: HostVersions;
+  /** The OS image: `debian-12` or `ubuntu-24.04`. Defaults to `debian-12`. */
+  image?: HostImage;
+  /** Internal HTTPS mirrors for npm and Node.js (each needs its pin in `versions`). Defaults to none: the public registries. */
+  mirrors?: HostMirrors;
   /** Extra tags (labels on GCP) on every resource; `ManagedBy=claw-cloud` is always added. */
   tags?: Record<string, string>;
   /**
@@ -54,13 +67,14 @@ export interface HostArgs {
 }
 
 /** The args with every default resolved. */
-export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration">> &
-  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration">;
+export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors">> &
+  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors">;
 
 export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
   return {
     ...args,
     size: args.size ?? HOST_DEFAULTS.size,
+    image: args.image ?? HOST_DEFAULTS.image,
     clawchatClientCidrs: args.clawchatClientCidrs ?? [...HOST_DEFAULTS.clawchatClientCidrs],
     clawchat: args.clawchat ?? { ...HOST_DEFAULTS.clawchat },
     sshAccess: args.sshAccess ?? HOST_DEFAULTS.sshAccess,

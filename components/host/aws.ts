@@ -12,6 +12,7 @@ import { hostUserData, stateDevicePaths, userDataInput, withDevicePath } from ".
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS, splitCidrsByFamily } from "./firewall.js";
 import { awsTags } from "./tags.js";
 
+import { IMAGE_SOURCES } from "./images.js";
 export interface AwsHostArgs extends HostArgs {
   /** Availability zone of the instance and its state volume. Defaults to `<region>a` (`HOST_DEFAULTS.zone`). */
   availabilityZone?: string;
@@ -24,9 +25,7 @@ export interface AwsHostArgs extends HostArgs {
   snapshotTargetTag?: { key: string; value: string };
 }
 
-/** Canonical's AWS account: the only owner whose Ubuntu images the host accepts. */
-export const CANONICAL_OWNER_ID = "099720109477";
-export const UBUNTU_AMI_NAME_PATTERN = "ubuntu/images/hvm-ssd-gp3/ubuntu-noble-24.04-amd64-server-*";
+export { CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "./images.js";
 /** Root disk size in GiB: the OS, Node.js and OpenClaw (state lives on its own volume). */
 export const AWS_ROOT_VOLUME_GIB = 20;
 /** Device name the state volume is attached under; the host finds it by volume id, not by this name. */
@@ -88,7 +87,7 @@ export function gatewayTokenParameterName(stack: string, hostName: string): stri
 }
 
 /**
- * An OpenClaw host on AWS: an EC2 instance on Canonical's Ubuntu 24.04 AMI with
+ * An OpenClaw host on AWS: an EC2 instance on the official Debian 12 (default) or Ubuntu 24.04 AMI with
  * IMDSv2 required (hop limit 1), an encrypted gp3 root, no key pair unless
  * `sshAccess`; its state on a separate encrypted EBS volume attached by its own
  * resource; a security group admitting only `ingressRules`. A gateway token
@@ -111,10 +110,10 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
 
     const ami = ec2.getAmiOutput(
       {
-        owners: [CANONICAL_OWNER_ID],
+        owners: [imageSource.owner],
         mostRecent: true,
         filters: [
-          { name: "name", values: [UBUNTU_AMI_NAME_PATTERN] },
+          { name: "name", values: [imageSource.namePattern] },
           { name: "virtualization-type", values: ["hvm"] },
           { name: "architecture", values: ["x86_64"] },
         ],
@@ -128,6 +127,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         description: "OpenClaw host: TLS gateway and ClawChat from allowed sources only",
         ingress: withKnownSources(resolved, (known) => awsIngressRules(ingressRules(known))),
         egress: awsEgressRules(),
+    const imageSource = IMAGE_SOURCES[resolved.image].aws;
         tags: tagsFor("gateway"),
       },
       { parent: this },
@@ -194,7 +194,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         monitoring: false,
         tags: tagsFor(""),
       },
-      // A newer Ubuntu AMI must not replace a running host (unattended upgrades keep it patched).
+      // A newer AMI must not replace a running host (unattended upgrades keep it patched).
       // `volumeTags` is written at launch only: on an update the provider would retag every
       // attached volume with it, the state volume included (clobbering its own tags and the
       // snapshot target tag), and the provisioner role refuses tag changes after creation anyway.

@@ -62,6 +62,7 @@ export function hostBootInput(
     memoryMiB: MACHINE_SIZES[cloud][args.size].memoryMiB,
     stateDisk: { devicePath },
     versions: { ...args.versions },
+    ...(args.mirrors ? { mirrors: { ...args.mirrors } } : {}),
     gatewayCidrs: [...gatewayCidrs],
     clawchat: { clientCidrs: [...clawchatClientCidrs], portRange: [...CLAWCHAT_PORT_RANGE] },
     ssh: args.sshAccess ? { cidrs: [...args.sshAccess.cidrs] } : null,

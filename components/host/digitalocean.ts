@@ -7,6 +7,7 @@ import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } fr
 import { hostUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS } from "./firewall.js";
 import { digitalOceanTags } from "./tags.js";
+import { IMAGE_SOURCES } from "./images.js";
 
 export interface DigitalOceanHostArgs extends HostArgs {
   /**
@@ -16,8 +17,6 @@ export interface DigitalOceanHostArgs extends HostArgs {
   snapshots?: SnapshotSchedule;
 }
 
-/** Canonical's Ubuntu 24.04 LTS image on DigitalOcean. */
-export const DIGITALOCEAN_UBUNTU_IMAGE = "ubuntu-24-04-x64";
 
 /** A DigitalOcean Cloud Firewall inbound rule for each cloud-neutral rule (pure). */
 export function digitalOceanInboundRules(rules: IngressRule[]) {
@@ -38,7 +37,7 @@ export function digitalOceanOutboundRules() {
 }
 
 /**
- * An OpenClaw host on DigitalOcean: an Ubuntu 24.04 droplet with monitoring and
+ * An OpenClaw host on DigitalOcean: a Debian 12 (default) or Ubuntu 24.04 droplet with monitoring and
  * backups, its state on a separate volume attached by its own resource (so a
  * droplet replaced for new user-data leaves the volume alone), and a Cloud
  * Firewall that admits only the rules of `ingressRules`. The gateway token is
@@ -100,7 +99,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       name,
       {
         name: resolved.name,
-        image: DIGITALOCEAN_UBUNTU_IMAGE,
+        image: IMAGE_SOURCES[resolved.image].digitalocean,
         region: resolved.region,
         size: MACHINE_SIZES.digitalocean[resolved.size].machineType,
         ipv6: true,

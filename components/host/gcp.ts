@@ -9,6 +9,7 @@ import { type HostArgs, type HostOutputs, type KnownHostArgs, knownSources, reso
 import { hostUserData, stateDevicePaths, userDataInput } from "./boot.js";
 import { type IngressRule, ingressRules, splitCidrsByFamily } from "./firewall.js";
 import { gcpLabels } from "./tags.js";
+import { IMAGE_SOURCES } from "./images.js";
 
 export interface GcpHostArgs extends HostArgs {
   project: string;
@@ -18,7 +19,6 @@ export interface GcpHostArgs extends HostArgs {
   network?: pulumi.Input<string>;
 }
 
-export const GCP_UBUNTU_IMAGE = { project: "ubuntu-os-cloud", family: "ubuntu-2404-lts-amd64" } as const;
 /** The state disk's device name; the host mounts `/dev/disk/by-id/google-<this>`. */
 export const GCP_STATE_DEVICE_NAME = "openclaw-state";
 export const GCP_BOOT_DISK_GIB = 20;
@@ -57,7 +57,7 @@ export function gcpFirewallRules(rules: IngressRule[]): GcpFirewallRule[] {
 
 /**
  * An OpenClaw host on GCP: a Shielded VM (secure boot, vTPM, integrity
- * monitoring) on Ubuntu 24.04 with project-wide SSH keys blocked, running as a
+ * monitoring) on Debian 12 (default) or Ubuntu 24.04 with project-wide SSH keys blocked, running as a
  * dedicated service account with no roles; its state on a separate persistent
  * disk attached by its own resource; firewall rules by target tag admitting
  * only `ingressRules`. A gateway token given as a secret goes to Secret Manager,
@@ -92,7 +92,8 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
     const project = args.project;
     const networkTag = gcpGatewayTag(resolved.name);
 
-    const image = compute.getImageOutput({ project: GCP_UBUNTU_IMAGE.project, family: GCP_UBUNTU_IMAGE.family }, { parent: this });
+    const imageSource = IMAGE_SOURCES[resolved.image];
+    const image = compute.getImageOutput({ project: imageSource.gcp.project, family: imageSource.gcp.family }, { parent: this });
 
     const serviceAccount = new serviceaccount.Account(
       `${name}-host`,
@@ -166,7 +167,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
           "block-project-ssh-keys": "TRUE",
           "enable-oslogin": "FALSE",
           ...Object.fromEntries(Object.entries(userData.metadata).map(([key, value]) => [key, userDataInput(resolved, value)])),
-          ...(resolved.sshAccess ? { "ssh-keys": `ubuntu:${resolved.sshAccess.publicKey}` } : {}),
+          ...(resolved.sshAccess ? { "ssh-keys": `${imageSource.loginUser}:${resolved.sshAccess.publicKey}` } : {}),
         },
         tags: [networkTag],
         labels,

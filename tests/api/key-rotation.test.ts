@@ -12,12 +12,25 @@ import { join } from "node:path";
 import { SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
+import { loadConfig } from "../../api/config";
 import { agreeVersion, jwtRetireBlockers, type KeyHolder, masterKeyBlockers } from "../../api/vault/key-holders";
 import { keyWrapperFor } from "../../api/vault/plugin";
 import { Vault } from "../../api/vault/vault";
 import { bearer, engines, json, login, register, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "./support";
 
 const doToken = () => `dop_v1_${randomBytes(32).toString("hex")}`;
+
+describe("key source configuration", () => {
+  it.each([
+    [{ CLAWSTACK_MASTER_KEYS: "1:x", CLAWSTACK_MASTER_KEYS_FILE: "/k" }, "CLAWSTACK_MASTER_KEYS_FILE"],
+    [{ CLAWSTACK_KMS_KEYS: "1:x", CLAWSTACK_KMS_KEYS_FILE: "/k" }, "CLAWSTACK_KMS_KEYS_FILE"],
+    [{ CLAWSTACK_JWT_SECRET: "x", CLAWSTACK_JWT_KEYS_FILE: "/k" }, "CLAWSTACK_JWT_KEYS"],
+    [{ CLAWSTACK_KMS_KEYS_FILE: "/a", CLAWSTACK_GCP_KMS_KEYS_FILE: "/b" }, "CLAWSTACK_GCP_KMS_KEYS"],
+    [{ CLAWSTACK_KEY_RELOAD_MS: "-1" }, "CLAWSTACK_KEY_RELOAD_MS"],
+  ])("refuses %j naming %s", (env, key) => {
+    expect(() => loadConfig(env)).toThrow(expect.objectContaining({ key }));
+  });
+});
 
 describe("the agreement and refusal rules", () => {
   const holder = (over: Partial<KeyHolder>): KeyHolder => ({

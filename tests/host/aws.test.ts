@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { CANONICAL_OWNER_ID, gatewayTokenReadPolicy } from "../../components/host/aws.js";
+import { CANONICAL_OWNER_ID, DEBIAN_OWNER_ID, gatewayTokenReadPolicy } from "../../components/host/aws.js";
 import { USER_DATA_LIMITS } from "../../cloud-init/index.js";
 import type { SynthResult } from "../../program/synth-types.js";
 import { allOfType, CLIENTS, cloudConfigOf, oneOfType, SSH_KEY, synthHost } from "./support.js";
@@ -51,14 +51,23 @@ describe("AwsHost, closed by default", () => {
     expect(oneOfType(open, INSTANCE).inputs.keyName).toEqual(expect.any(String));
   });
 
-  it("requires IMDSv2 with hop limit 1 and boots Canonical's Ubuntu 24.04 AMI", () => {
+  it("requires IMDSv2 with hop limit 1 and boots Debian's own Debian 12 AMI by default", () => {
     const instance = oneOfType(closed, INSTANCE).inputs;
     expect(instance.metadataOptions).toMatchObject({ httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1 });
     const lookup = closed.invokes?.find((invoke) => invoke.token === "aws:ec2/getAmi:getAmi");
+    expect(lookup?.args.owners).toEqual([DEBIAN_OWNER_ID]);
+    expect(DEBIAN_OWNER_ID).toBe("136693071363");
+    expect(JSON.stringify(lookup?.args.filters)).toContain("debian-12-amd64-");
+    expect(instance.ami).toBe("ami-0a6f1c7c2e4b9d3f1");
+  });
+
+  it("boots Canonical's Ubuntu 24.04 AMI when chosen", async () => {
+    const ubuntu = await synthHost("aws", { image: "ubuntu-24.04" });
+    const lookup = ubuntu.invokes?.find((invoke) => invoke.token === "aws:ec2/getAmi:getAmi");
     expect(lookup?.args.owners).toEqual([CANONICAL_OWNER_ID]);
     expect(CANONICAL_OWNER_ID).toBe("099720109477");
     expect(JSON.stringify(lookup?.args.filters)).toContain("ubuntu-noble-24.04-amd64-server-");
-    expect(instance.ami).toBe("ami-0e2c8caa4b6378d8c");
+    expect(oneOfType(ubuntu, INSTANCE).inputs.ami).toBe("ami-0e2c8caa4b6378d8c");
   });
 
   it("encrypts a gp3 root and a separate gp3 state volume", () => {

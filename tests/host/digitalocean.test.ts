@@ -55,9 +55,14 @@ describe("DigitalOceanHost, closed by default", () => {
     expect(() => ingressRules({ gatewayCidrs: [], clawchatClientCidrs: [], sshAccess: null })).toThrow(/`gatewayCidrs` must list at least one/);
   });
 
-  it("runs Ubuntu 24.04 with monitoring, IPv6 and the ManagedBy tag; the firewall applies by droplet id, not by tag", () => {
+  it("runs Debian 12 by default (Ubuntu 24.04 when chosen)", async () => {
+    expect(oneOfType(closed, DROPLET).inputs.image).toBe("debian-12-x64");
+    const ubuntu = await synthHost("digitalocean", { image: "ubuntu-24.04" });
+    expect(oneOfType(ubuntu, DROPLET).inputs.image).toBe("ubuntu-24-04-x64");
+  });
+
+  it("runs with monitoring, IPv6 and the ManagedBy tag; the firewall applies by droplet id, not by tag", () => {
     const droplet = oneOfType(closed, DROPLET).inputs;
-    expect(droplet.image).toBe("ubuntu-24-04-x64");
     expect(droplet.monitoring).toBe(true);
     expect(droplet.ipv6).toBe(true);
     expect(droplet.tags).toContain("ManagedBy:claw-cloud");

@@ -47,9 +47,17 @@ describe("GcpHost, closed by default", () => {
     const metadata = instance.metadata as Record<string, string>;
     expect(metadata["block-project-ssh-keys"]).toBe("TRUE");
     expect(metadata["ssh-keys"]).toBeUndefined();
-    expect((oneOfType(open, INSTANCE).inputs.metadata as Record<string, string>)["ssh-keys"]).toBe(`ubuntu:${SSH_KEY}`);
+    expect((oneOfType(open, INSTANCE).inputs.metadata as Record<string, string>)["ssh-keys"]).toBe(`debian:${SSH_KEY}`);
     expect(instance.labels).toMatchObject({ "managed-by": "claw-cloud" });
     expect(oneOfType(closed, DISK).inputs.labels).toMatchObject({ "managed-by": "claw-cloud" });
+  });
+
+  it("boots the debian-12 image family by default, ubuntu-2404-lts-amd64 when chosen (and its login user)", async () => {
+    const lookup = (result: SynthResult) => result.invokes?.find((invoke) => invoke.token === "gcp:compute/getImage:getImage")?.args;
+    expect(lookup(closed)).toMatchObject({ project: "debian-cloud", family: "debian-12" });
+    const ubuntu = await synthHost("gcp", { image: "ubuntu-24.04", sshAccess: { publicKey: SSH_KEY, cidrs: ["192.0.2.7/32"] } });
+    expect(lookup(ubuntu)).toMatchObject({ project: "ubuntu-os-cloud", family: "ubuntu-2404-lts-amd64" });
+    expect((oneOfType(ubuntu, INSTANCE).inputs.metadata as Record<string, string>)["ssh-keys"]).toBe(`ubuntu:${SSH_KEY}`);
   });
 
   it("runs as its own service account granted no project roles; with a token, only accessor on that one secret", () => {
