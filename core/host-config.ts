@@ -141,6 +141,7 @@ export const DEFAULT_SNAPSHOT_WEEKDAY: Weekday = "SUN";
 export const HOST_DEFAULTS = {
   name: "openclaw",
   size: "small" as SizePreset,
+  image: "debian-12" as HostImage,
   stateDiskGiB: 20,
   clawchatClientCidrs: [] as string[],
   clawchat: { install: "auto" } as ClawChatInstall,
@@ -154,4 +155,3 @@ export const HOST_DEFAULTS = {
     return cloud === "aws" ? `${region}a` : `${region}-a`;
   },
 } as const;
-  image: "debian-12" as HostImage,

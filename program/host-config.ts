@@ -53,6 +53,8 @@ export const HOST_CONFIG_KEYS = [
   "sshAccess",
   "stateDiskGiB",
   "versions",
+  "image",
+  "mirrors",
   "tags",
   "gatewayToken",
   "gcpProject",
@@ -60,8 +62,6 @@ export const HOST_CONFIG_KEYS = [
   "snapshots",
   "restoreFromSnapshot",
   "registration",
-  "image",
-  "mirrors",
 ] as const;
 
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
@@ -101,7 +101,10 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
   const versions = {
     openclaw: parsePinnedVersion("versions.openclaw", versionsRecord.openclaw),
     node: parsePinnedVersion("versions.node", versionsRecord.node),
+    ...parseVersionPins(versionsRecord),
   };
+  const image = record.image === undefined ? HOST_DEFAULTS.image : parseOneOf("image", record.image, HOST_IMAGES);
+  const mirrors = parseHostMirrors("mirrors", record.mirrors, versions);
   const gcpProject = cloud === "gcp" ? parseGcpProjectId("gcpProject", record.gcpProject) : refuseOnCloud("gcpProject", cloud, record.gcpProject, "gcp");
   const common = {
     name,
@@ -113,11 +116,10 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     sshAccess: parseSshAccess(record.sshAccess),
     stateDiskGiB,
     versions,
+    image,
+    ...optional("mirrors", mirrors),
     tags: parseTags(cloud, record.tags),
-    ...parseVersionPins(versionsRecord),
   };
-  const image = record.image === undefined ? HOST_DEFAULTS.image : parseOneOf("image", record.image, HOST_IMAGES);
-  const mirrors = parseHostMirrors("mirrors", record.mirrors, versions);
   const gatewayToken = parseGatewayToken(cloud, record.gatewayToken);
   const awsKmsKeyArn = cloud === "aws" ? parseAwsKmsKeyArn(record.awsKmsKeyArn) : refuseOnCloud("awsKmsKeyArn", cloud, record.awsKmsKeyArn, "aws");
   const rest = {
@@ -129,8 +131,6 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     case "digitalocean":
       return { cloud, ...common, ...rest };
     case "aws":
-    image,
-    ...optional("mirrors", mirrors),
       return { cloud, ...common, zone: zone as string, awsKmsKeyArn, gatewayToken, ...rest };
     case "gcp":
       return { cloud, ...common, zone: zone as string, gcpProject: gcpProject as string, gatewayToken, ...rest };

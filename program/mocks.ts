@@ -114,6 +114,7 @@ function invokeResult(token: string, inputs: State): State {
         project,
         selfLink: `https://www.googleapis.com/compute/v1/projects/${project}/global/images/${name}`,
       };
+    }
     case "aws:index/getCallerIdentity:getCallerIdentity":
       return { accountId: ACCOUNT_ID, arn: `arn:aws:iam::${ACCOUNT_ID}:user/synth`, userId: "AIDASYNTH", id: ACCOUNT_ID };
     case "aws:index/getRegion:getRegion":

@@ -11,8 +11,8 @@ import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } fr
 import { hostUserData, stateDevicePaths, userDataInput, withDevicePath } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS, splitCidrsByFamily } from "./firewall.js";
 import { awsTags } from "./tags.js";
-
 import { IMAGE_SOURCES } from "./images.js";
+
 export interface AwsHostArgs extends HostArgs {
   /** Availability zone of the instance and its state volume. Defaults to `<region>a` (`HOST_DEFAULTS.zone`). */
   availabilityZone?: string;
@@ -108,6 +108,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     const kms = args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {};
     const tagsFor = (suffix: string) => awsTags(suffix ? `${resolved.name}-${suffix}` : resolved.name, resolved.tags);
 
+    const imageSource = IMAGE_SOURCES[resolved.image].aws;
     const ami = ec2.getAmiOutput(
       {
         owners: [imageSource.owner],
@@ -127,7 +128,6 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         description: "OpenClaw host: TLS gateway and ClawChat from allowed sources only",
         ingress: withKnownSources(resolved, (known) => awsIngressRules(ingressRules(known))),
         egress: awsEgressRules(),
-    const imageSource = IMAGE_SOURCES[resolved.image].aws;
         tags: tagsFor("gateway"),
       },
       { parent: this },
