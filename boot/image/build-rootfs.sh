@@ -27,7 +27,15 @@ mount -t proc proc "$target/proc"
 trap 'umount "$target/proc"' EXIT
 printf '#!/bin/sh\nexit 101\n' >"$target/usr/sbin/policy-rc.d"
 chmod 0755 "$target/usr/sbin/policy-rc.d"
+# The image's sources, as Debian's cloud images have them; the build takes the
+# current point release and security updates, as a freshly published image does.
+cat >"$target/etc/apt/sources.list" <<'SOURCES'
+deb http://deb.debian.org/debian bookworm main
+deb http://deb.debian.org/debian bookworm-updates main
+deb http://deb.debian.org/debian-security bookworm-security main
+SOURCES
 chroot "$target" apt-get update -qq
+chroot "$target" env DEBIAN_FRONTEND=noninteractive apt-get upgrade -y -qq >/dev/null
 # shellcheck disable=SC2086 # a word list on purpose
 chroot "$target" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $packages >/dev/null
 rm -f "$target/usr/sbin/policy-rc.d"
@@ -41,11 +49,6 @@ cat >"$target/etc/fstab" <<'FSTAB'
 /dev/vda / ext4 defaults,errors=remount-ro 0 1
 FSTAB
 echo debian >"$target/etc/hostname"
-cat >"$target/etc/apt/sources.list" <<'SOURCES'
-deb http://deb.debian.org/debian bookworm main
-deb http://deb.debian.org/debian bookworm-updates main
-deb http://deb.debian.org/debian-security bookworm-security main
-SOURCES
 printf 'Acquire::http::Proxy "%s";\n' "$apt_proxy" >"$target/etc/apt/apt.conf.d/01clawstack-boot-test-mirror"
 cat >"$target/etc/cloud/cloud.cfg.d/90_clawstack_boot_test.cfg" <<'CFG'
 # The boot test's seed disk (NoCloud) plays the cloud's metadata service.
