@@ -88,6 +88,17 @@ export function loadClawChatBundle(path: string = CLAWCHAT_BUNDLE_PATH): Buffer 
   return cached.bundle;
 }
 
+/**
+ * User-data left free when `auto` embeds the ClawChat bundle: an eighth of each cloud's limit (DigitalOcean
+ * 8 KiB of its 65,536 bytes, where the embedded bundle alone takes most of the rest; AWS 2 KiB; GCP 32 KiB).
+ * `auto` fetches the bundle (from `bundleUrl`) rather than leave less room than this.
+ */
+export const USER_DATA_HEADROOM_BYTES: Record<HostBootInput["cloud"], number> = {
+  digitalocean: USER_DATA_LIMITS.digitalocean / 8,
+  aws: USER_DATA_LIMITS.aws / 8,
+  gcp: USER_DATA_LIMITS.gcp / 8,
+};
+
 /** SHA-256 (hex) of a bundle: what user-data pins for `fetch`. */
 export function bundleSha256(bundle: Buffer): string {
   return createHash("sha256").update(bundle).digest("hex");
@@ -140,16 +151,18 @@ export function renderHostCloudConfig(base: HostBootInput, install: ClawChatInst
     }
     return render({ kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) });
   }
-  const limit = USER_DATA_LIMITS[base.cloud];
+  // `auto` embeds only while USER_DATA_HEADROOM_BYTES stay free, so a host that only just fits today
+  // still fits one more feature; `embedded` (asked for in so many words) may use the whole limit.
+  const limit = USER_DATA_LIMITS[base.cloud] - (mode === "auto" ? USER_DATA_HEADROOM_BYTES[base.cloud] : 0);
   const leastEmbeddedBytes = gzipSync(bundle, { level: 9 }).length;
   let overBudget: string;
   if (leastEmbeddedBytes > limit) {
-    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data at least ${leastEmbeddedBytes} bytes (its own gzip), over the ${limit}-byte limit`;
+    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data at least ${leastEmbeddedBytes} bytes (its own gzip), over the ${limit}-byte ${mode === "auto" ? "budget (the limit less the headroom kept free)" : "limit"}`;
   } else {
     const embedded = render({ kind: "embedded", bundle });
     const encoded = encodeUserData(base.cloud, embedded.cloudConfig, { check: false });
     if (encoded.bytes <= limit) return embedded;
-    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${limit}-byte limit`;
+    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${limit}-byte ${mode === "auto" ? "budget (the limit less the headroom kept free)" : "limit"}`;
   }
   if (mode === "embedded") {
     throw new ConfigError("clawchat.install", `\`clawchat.install\` cannot be embedded on ${base.cloud}: ${overBudget}; use auto or fetch with \`clawchat.bundleUrl\``);

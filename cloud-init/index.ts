@@ -18,6 +18,7 @@ export {
   loadClawChatBundle,
   readClawChatBundle,
   renderHostCloudConfig,
+  USER_DATA_HEADROOM_BYTES,
 } from "./bundle.js";
 export { planMemory, type MemoryPlan } from "./memory.js";
 export { withStateDevicePath } from "./user-data.js";

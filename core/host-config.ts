@@ -96,6 +96,8 @@ interface HostConfigBase {
 
 export interface DigitalOceanHostConfig extends HostConfigBase {
   cloud: "digitalocean";
+  /** VPC the droplet joins (`vpcUuid`); absent: the account's default VPC of the region. */
+  vpcUuid?: string;
 }
 
 export interface AwsHostConfig extends HostConfigBase {
@@ -106,12 +108,24 @@ export interface AwsHostConfig extends HostConfigBase {
   awsKmsKeyArn?: string;
   /** A gateway token given as a Pulumi secret; absent: generated on the host. */
   gatewayToken?: string;
+  /**
+   * Permissions boundary (an IAM policy ARN) put on the host role a gateway token needs; absent: none.
+   * Deploying with the `aws-access` provisioner role needs its `claw-cloud-workload-boundary` here.
+   */
+  awsPermissionsBoundaryArn?: string;
+  /** VPC and subnet of the instance, given together; absent: the region's default VPC and its default subnet. */
+  vpcId?: string;
+  subnetId?: string;
 }
 
 export interface GcpHostConfig extends HostConfigBase {
   cloud: "gcp";
   zone: string;
   gcpProject: string;
+  /** VPC network (name or self link); absent: the project's `default` network. */
+  network?: string;
+  /** Subnetwork of the region (name or self link), with `network`; absent: the network's subnet of the region. */
+  subnetwork?: string;
   /** A gateway token given as a Pulumi secret; absent: generated on the host. */
   gatewayToken?: string;
 }

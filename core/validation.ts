@@ -151,6 +151,23 @@ export function parseSshPublicKey(key: string, value: unknown): string {
   return comment ? `${type} ${blob} ${comment}` : `${type} ${blob}`;
 }
 
+/**
+ * The key types EC2's ImportKeyPair takes: RSA and ED25519 only (no ECDSA, no
+ * FIDO security keys `sk-*`). An AWS host with `sshAccess` imports its key.
+ */
+export const AWS_IMPORTABLE_SSH_KEY_TYPES = ["ssh-rsa", "ssh-ed25519"] as const;
+
+/** Refuses, naming `key`, an OpenSSH public key EC2 cannot import (checked after `parseSshPublicKey`). */
+export function checkAwsImportableSshKey(key: string, publicKey: string): void {
+  const type = publicKey.trim().split(/\s+/)[0] ?? "";
+  if (!(AWS_IMPORTABLE_SSH_KEY_TYPES as readonly string[]).includes(type)) {
+    throw new ConfigError(
+      key,
+      `\`${key}\` on aws must be an ssh-ed25519 or ssh-rsa key (EC2 ImportKeyPair imports RSA and ED25519 keys only, no ECDSA or security-key sk-* keys); got a ${type || "key of no type"} key`,
+    );
+  }
+}
+
 function rsaModulusBits(decoded: Buffer, offset: number): number {
   // ssh-rsa blob: string type, mpint e, mpint n.
   const exponentLength = decoded.readUInt32BE(offset);
@@ -242,4 +259,49 @@ export function parseClawChatPortRange(key: string, value: unknown): [number, nu
     }
   }
   throw new ConfigError(key, `\`${key}\` must be [low, high] with ${min} <= low <= high <= ${max}; got ${describeGiven(value)}`);
+}
+
+/** AWS VPC and subnet ids: `vpc-`/`subnet-` and 8 or 17 hex digits. */
+export const AWS_VPC_ID_PATTERN = /^vpc-([0-9a-f]{8}|[0-9a-f]{17})$/;
+export const AWS_SUBNET_ID_PATTERN = /^subnet-([0-9a-f]{8}|[0-9a-f]{17})$/;
+/** An IAM managed policy ARN (a permissions boundary): `arn:<partition>:iam::<account>:policy/<path/><name>`. */
+export const AWS_IAM_POLICY_ARN_PATTERN = /^arn:aws(-[a-z]+)*:iam::\d{12}:policy\/([\x21-\x7e]+\/)?[\w+=,.@-]{1,128}$/;
+/** GCP resource names (RFC 1035, 1 to 63 characters), as the Compute API reference gives them. */
+export const GCP_RESOURCE_NAME_PATTERN = /^[a-z](?:[-a-z0-9]{0,61}[a-z0-9])?$/;
+const GCP_COMPUTE_URL_PREFIX = "(?:https://www\\.googleapis\\.com/compute/v1/)?";
+/** A DigitalOcean VPC id: a UUID. */
+export const DIGITALOCEAN_VPC_UUID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+function parsePattern(key: string, value: unknown, pattern: RegExp, allowed: string): string {
+  if (typeof value === "string" && pattern.test(value)) return value;
+  throw new ConfigError(key, `\`${key}\` must be ${allowed}; got ${describeGiven(value)}`);
+}
+
+export function parseAwsVpcId(key: string, value: unknown): string {
+  return parsePattern(key, value, AWS_VPC_ID_PATTERN, "a VPC id such as vpc-0123456789abcdef0");
+}
+
+export function parseAwsSubnetId(key: string, value: unknown): string {
+  return parsePattern(key, value, AWS_SUBNET_ID_PATTERN, "a subnet id such as subnet-0123456789abcdef0");
+}
+
+export function parseAwsIamPolicyArn(key: string, value: unknown): string {
+  return parsePattern(key, value, AWS_IAM_POLICY_ARN_PATTERN, "an IAM policy ARN such as arn:aws:iam::123456789012:policy/claw-cloud/claw-cloud-workload-boundary");
+}
+
+/** A GCP VPC network: its name, or its self link `projects/<project>/global/networks/<name>` (optionally the full URL). */
+export function parseGcpNetwork(key: string, value: unknown): string {
+  const pattern = new RegExp(`^(${GCP_RESOURCE_NAME_PATTERN.source.slice(1, -1)}|${GCP_COMPUTE_URL_PREFIX}projects/${GCP_PROJECT_ID_PATTERN.source.slice(1, -1)}/global/networks/${GCP_RESOURCE_NAME_PATTERN.source.slice(1, -1)})$`);
+  return parsePattern(key, value, pattern, "a VPC network name (lowercase letters, digits and -, 1 to 63 characters, starting with a letter) or projects/<project>/global/networks/<name>");
+}
+
+/** A GCP subnetwork of `region`: its name, or `projects/<project>/regions/<region>/subnetworks/<name>`. */
+export function parseGcpSubnetwork(key: string, value: unknown, region: string): string {
+  const name = GCP_RESOURCE_NAME_PATTERN.source.slice(1, -1);
+  const pattern = new RegExp(`^(${name}|${GCP_COMPUTE_URL_PREFIX}projects/${GCP_PROJECT_ID_PATTERN.source.slice(1, -1)}/regions/${region}/subnetworks/${name})$`);
+  return parsePattern(key, value, pattern, `a subnetwork name or projects/<project>/regions/${region}/subnetworks/<name> (a subnetwork of the stack's region)`);
+}
+
+export function parseDigitalOceanVpcUuid(key: string, value: unknown): string {
+  return parsePattern(key, value, DIGITALOCEAN_VPC_UUID_PATTERN, "a VPC id (a UUID such as 5a4981aa-9653-4bd1-bef5-d6bff52042e4; `doctl vpcs list`)");
 }

@@ -28,6 +28,13 @@ import {
   parsePinnedVersion,
   parseSshPublicKey,
   SHELL_SAFE_HTTPS_URL_PATTERN,
+  checkAwsImportableSshKey,
+  parseAwsIamPolicyArn,
+  parseAwsSubnetId,
+  parseAwsVpcId,
+  parseDigitalOceanVpcUuid,
+  parseGcpNetwork,
+  parseGcpSubnetwork,
 } from "../core/validation.js";
 
 /**
@@ -62,6 +69,12 @@ export const HOST_CONFIG_KEYS = [
   "snapshots",
   "restoreFromSnapshot",
   "registration",
+  "awsPermissionsBoundaryArn",
+  "vpcId",
+  "subnetId",
+  "network",
+  "subnetwork",
+  "vpcUuid",
 ] as const;
 
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
@@ -113,7 +126,7 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     gatewayCidrs,
     clawchatClientCidrs,
     clawchat: parseClawChatInstall(record.clawchat, clawchatClientCidrs),
-    sshAccess: parseSshAccess(record.sshAccess),
+    sshAccess: parseSshAccess(cloud, record.sshAccess),
     stateDiskGiB,
     versions,
     image,
@@ -127,13 +140,14 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     ...optional("restoreFromSnapshot", parseRestoreFromSnapshot(cloud, record.restoreFromSnapshot)),
     ...optional("registration", parseRegistration(record.registration)),
   };
+  const network = parseNetworkKeys(cloud, region, record);
   switch (cloud) {
     case "digitalocean":
-      return { cloud, ...common, ...rest };
+      return { cloud, ...common, ...rest, ...network };
     case "aws":
-      return { cloud, ...common, zone: zone as string, awsKmsKeyArn, gatewayToken, ...rest };
+      return { cloud, ...common, zone: zone as string, awsKmsKeyArn, gatewayToken, ...rest, ...network };
     case "gcp":
-      return { cloud, ...common, zone: zone as string, gcpProject: gcpProject as string, gatewayToken, ...rest };
+      return { cloud, ...common, zone: zone as string, gcpProject: gcpProject as string, gatewayToken, ...rest, ...network };
     default: {
       const unknown: never = cloud;
       return unknown;
@@ -175,6 +189,40 @@ export function parseRegistration(value: unknown): HostRegistration | undefined 
     );
   }
   return { apiUrl: record.apiUrl as string, instanceId, token: record.token };
+}
+
+/**
+ * The network keys of `cloud` (the others are refused): AWS `vpcId` with `subnetId` and the
+ * `awsPermissionsBoundaryArn` of its host role, GCP `network` (with an optional `subnetwork`),
+ * DigitalOcean `vpcUuid`. Left out, the cloud's default network is used (preflight says so).
+ */
+function parseNetworkKeys(
+  cloud: CloudName,
+  region: string,
+  record: Record<string, unknown>,
+): { awsPermissionsBoundaryArn?: string; vpcId?: string; subnetId?: string; network?: string; subnetwork?: string; vpcUuid?: string } {
+  const only = (key: string, on: CloudName) => (cloud === on ? record[key] : refuseOnCloud(key, cloud, record[key], on));
+  const boundary = only("awsPermissionsBoundaryArn", "aws");
+  const vpcId = only("vpcId", "aws");
+  const subnetId = only("subnetId", "aws");
+  const network = only("network", "gcp");
+  const subnetwork = only("subnetwork", "gcp");
+  const vpcUuid = only("vpcUuid", "digitalocean");
+  if ((vpcId === undefined) !== (subnetId === undefined)) {
+    const [given, missing] = vpcId === undefined ? ["subnetId", "vpcId"] : ["vpcId", "subnetId"];
+    throw new ConfigError(missing, `\`${missing}\` is required with \`${given}\`: the security group is created in the VPC and the instance in one of its subnets; give both or neither (got only \`${given}\`)`);
+  }
+  if (subnetwork !== undefined && network === undefined) {
+    throw new ConfigError("network", "`network` is required with `subnetwork`: the firewall rules are created in the network; give the subnetwork's network (got only `subnetwork`)");
+  }
+  return {
+    ...optional("awsPermissionsBoundaryArn", boundary === undefined ? undefined : parseAwsIamPolicyArn("awsPermissionsBoundaryArn", boundary)),
+    ...optional("vpcId", vpcId === undefined ? undefined : parseAwsVpcId("vpcId", vpcId)),
+    ...optional("subnetId", subnetId === undefined ? undefined : parseAwsSubnetId("subnetId", subnetId)),
+    ...optional("network", network === undefined ? undefined : parseGcpNetwork("network", network)),
+    ...optional("subnetwork", subnetwork === undefined ? undefined : parseGcpSubnetwork("subnetwork", subnetwork, region)),
+    ...optional("vpcUuid", vpcUuid === undefined ? undefined : parseDigitalOceanVpcUuid("vpcUuid", vpcUuid)),
+  };
 }
 
 function refuseOnCloud(key: string, cloud: CloudName, value: unknown, allowedOn: string): undefined {
@@ -230,11 +278,13 @@ function parseClawChatInstall(value: unknown, clientCidrs: string[]): ClawChatIn
   return bundleUrl === undefined ? { install } : { install, bundleUrl };
 }
 
-function parseSshAccess(value: unknown): SshAccess | null {
+function parseSshAccess(cloud: CloudName, value: unknown): SshAccess | null {
   if (value === undefined || value === null) return HOST_DEFAULTS.sshAccess;
   const record = parseObject("sshAccess", value, ["publicKey", "cidrs"]);
+  const publicKey = parseSshPublicKey("sshAccess.publicKey", record.publicKey);
+  if (cloud === "aws") checkAwsImportableSshKey("sshAccess.publicKey", publicKey);
   return {
-    publicKey: parseSshPublicKey("sshAccess.publicKey", record.publicKey),
+    publicKey,
     cidrs: parseCidrList("sshAccess.cidrs", record.cidrs, { allowEmpty: false }),
   };
 }

@@ -65,7 +65,11 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
         import("../components/host/digitalocean.js"),
       ]);
       const provider = new Provider("digitalocean", {});
-      host = new DigitalOceanHost(config.name, { ...common, snapshots: schedule }, { providers: [provider] });
+      host = new DigitalOceanHost(
+        config.name,
+        { ...common, snapshots: schedule, ...(config.vpcUuid ? { vpcUuid: config.vpcUuid } : {}) },
+        { providers: [provider] },
+      );
       tokenSource = "generated on the host at first boot";
       break;
     }
@@ -85,6 +89,8 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
           ...(config.zone ? { availabilityZone: config.zone } : {}),
           ...(config.awsKmsKeyArn ? { kmsKeyArn: config.awsKmsKeyArn } : {}),
           ...(gatewayToken ? { gatewayToken } : {}),
+          ...(config.awsPermissionsBoundaryArn ? { permissionsBoundaryArn: config.awsPermissionsBoundaryArn } : {}),
+          ...(config.vpcId && config.subnetId ? { vpcId: config.vpcId, subnetId: config.subnetId } : {}),
           snapshotTargetTag: targetTag,
         },
         { providers: [provider] },
@@ -107,7 +113,14 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
       const provider = new Provider("gcp", { project, region: config.region, zone });
       const gcp = new GcpHost(
         config.name,
-        { ...common, project, zone, ...(gatewayToken ? { gatewayToken } : {}) },
+        {
+          ...common,
+          project,
+          zone,
+          ...(gatewayToken ? { gatewayToken } : {}),
+          ...(config.network ? { network: config.network } : {}),
+          ...(config.subnetwork ? { subnetwork: config.subnetwork } : {}),
+        },
         { providers: [provider] },
       );
       if (schedule.enabled) {

@@ -43,6 +43,17 @@ function computedState(type: string, name: string, inputs: State): { id: string;
       return { id: `sg-${hex(name, 17)}`, state: {} };
     case "aws:ec2/keyPair:KeyPair":
       return { id: name, state: { keyName: (inputs.keyName as string | undefined) ?? `${name}-${hex(name, 8)}` } };
+    case "aws:ec2/eip:Eip":
+      return { id: `eipalloc-${hex(name, 17)}`, state: { allocationId: `eipalloc-${hex(name, 17)}`, publicIp: fakeIpv4(`${name}-eip`) } };
+    case "digitalocean:index/reservedIp:ReservedIp": {
+      const ipAddress = fakeIpv4(`${name}-reserved`);
+      return { id: ipAddress, state: { ipAddress } };
+    }
+    case "gcp:compute/address:Address":
+      return {
+        id: `projects/${String(inputs.project)}/regions/${String(inputs.region)}/addresses/${String(inputs.name)}`,
+        state: { address: fakeIpv4(`${name}-address`) },
+      };
     case "aws:ssm/parameter:Parameter":
       return { id: String(inputs.name), state: { arn: `arn:aws:ssm:${region}:${ACCOUNT_ID}:parameter${String(inputs.name)}` } };
     case "aws:iam/role:Role":

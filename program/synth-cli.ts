@@ -2,13 +2,18 @@
  * `npm run synth -- --stack <name> [--json] [--stacks-dir <dir>]`: the real
  * program under Pulumi mocks, no CLI and no credentials. Prints what the stack
  * would register (secrets as "[secret]"); `--json` prints exactly
- * `{stack, resources: [{type, name, parent, inputs}], outputs}`. Exits 2 on bad
- * usage, a bad stack name or a bad config (naming the key), 1 on anything else.
+ * `{stack, resources: [{type, name, parent, inputs}], outputs}`. The text output
+ * ends with each instance's user-data size (`user data: N of LIMIT bytes`) and
+ * the preflight against the clouds' API constraints (program/preflight). Exits
+ * 2 on bad usage, a bad stack name or a bad config (naming the key), 1 on
+ * preflight findings or anything else.
  */
 import { parseArgs } from "node:util";
 import { ConfigError } from "../core/errors.js";
 import { synthStack } from "./synth.js";
 import { planJson, type SynthResult } from "./synth-types.js";
+import { formatUserDataUsage, userDataUsage } from "./user-data-usage.js";
+import { formatFinding, preflight } from "./preflight/check.js";
 
 function printPlan(result: SynthResult): void {
   console.log(`stack ${result.stack}: ${result.resources.length} resources`);
@@ -26,6 +31,16 @@ function printPlan(result: SynthResult): void {
   }
   console.log("outputs:");
   for (const [key, value] of Object.entries(result.outputs)) console.log(`  ${key}: ${JSON.stringify(value)}`);
+  for (const usage of userDataUsage(result)) console.log(formatUserDataUsage(usage));
+}
+
+/** Preflight (program/preflight): what the plan assumes, and what the clouds' APIs would refuse. Text mode only. */
+function printPreflight(result: SynthResult): number {
+  const report = preflight(result);
+  for (const note of report.notes) console.log(`note: ${note}`);
+  for (const finding of report.findings) console.log(`preflight finding: ${formatFinding(finding)}`);
+  console.log(`preflight: ${report.findings.length} finding(s) (${report.checked} values checked against the clouds' API constraints)`);
+  return report.findings.length;
 }
 
 async function main(): Promise<number> {
@@ -49,9 +64,13 @@ async function main(): Promise<number> {
   }
   try {
     const result = await synthStack(values.stack, values["stacks-dir"]);
-    if (values.json) process.stdout.write(`${JSON.stringify(planJson(result), null, 2)}\n`);
-    else printPlan(result);
-    return 0;
+    // The --json document's shape is fixed (planJson); the user-data sizes and preflight print in text mode only.
+    if (values.json) {
+      process.stdout.write(`${JSON.stringify(planJson(result), null, 2)}\n`);
+      return 0;
+    }
+    printPlan(result);
+    return printPreflight(result) === 0 ? 0 : 1;
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`synth: config error in \`${error.key}\`: ${error.message}`);

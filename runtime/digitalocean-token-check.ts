@@ -20,6 +20,8 @@ import {
  */
 
 const NO_SUCH_ID = "00000000-0000-0000-0000-000000000000";
+/** A documentation address (TEST-NET-1) no reserved IP has: probes that name one answer 403 or 404, never act. */
+const NO_SUCH_ADDRESS = "192.0.2.1";
 
 export type DigitalOceanFeature = "host" | "state-volume" | "ssh";
 
@@ -50,6 +52,11 @@ export const DIGITALOCEAN_REQUIRED_SCOPES: readonly ScopeRequirement[] = [
   { scope: "firewall:read", feature: "host", why: "read the firewall", probe: { method: "GET", path: "/v2/firewalls?per_page=1" } },
   { scope: "firewall:update", feature: "host", why: "change the firewall's rules", probe: { method: "PUT", path: `/v2/firewalls/${NO_SUCH_ID}`, body: {} } },
   { scope: "firewall:delete", feature: "host", why: "delete the firewall with the host", probe: { method: "DELETE", path: `/v2/firewalls/${NO_SUCH_ID}` } },
+  { scope: "vpc:read", feature: "host", why: "place the droplet in its VPC (`vpcUuid`, or the region's default VPC)", probe: { method: "GET", path: "/v2/vpcs?per_page=1" } },
+  { scope: "reserved_ip:create", feature: "host", why: "reserve the host's stable address", probe: { method: "POST", path: "/v2/reserved_ips", body: {} } },
+  { scope: "reserved_ip:read", feature: "host", why: "read the reserved IP and its assignment", probe: { method: "GET", path: "/v2/reserved_ips?per_page=1" } },
+  { scope: "reserved_ip:update", feature: "host", why: "assign the reserved IP to the droplet (and to a replacement)", probe: { method: "POST", path: `/v2/reserved_ips/${NO_SUCH_ADDRESS}/actions`, body: {} } },
+  { scope: "reserved_ip:delete", feature: "host", why: "release the reserved IP with the host", probe: { method: "DELETE", path: `/v2/reserved_ips/${NO_SUCH_ADDRESS}` } },
   { scope: "block_storage:create", feature: "state-volume", why: "create the state volume", probe: { method: "POST", path: "/v2/volumes", body: {} } },
   { scope: "block_storage:read", feature: "state-volume", why: "read the state volume", probe: { method: "GET", path: "/v2/volumes?per_page=1" } },
   { scope: "block_storage:delete", feature: "state-volume", why: "delete the state volume when asked to", probe: { method: "DELETE", path: `/v2/volumes/${NO_SUCH_ID}` } },
@@ -83,7 +90,10 @@ export const DIGITALOCEAN_SCOPES_BY_TYPE: Readonly<Record<string, readonly strin
     "actions:read",
     "tag:create",
     "tag:read",
+    "vpc:read",
   ],
+  "digitalocean:index/reservedIp:ReservedIp": ["reserved_ip:create", "reserved_ip:read", "reserved_ip:delete"],
+  "digitalocean:index/reservedIpAssignment:ReservedIpAssignment": ["reserved_ip:update", "reserved_ip:read", "droplet:read", "actions:read"],
   "digitalocean:index/volume:Volume": ["block_storage:create", "block_storage:read", "block_storage:delete", "tag:create", "actions:read"],
   "digitalocean:index/volumeAttachment:VolumeAttachment": ["block_storage_action:create", "block_storage:read", "droplet:read", "actions:read"],
   "digitalocean:index/firewall:Firewall": ["firewall:create", "firewall:read", "firewall:update", "firewall:delete"],

@@ -57,9 +57,10 @@ export function workloadBoundaryArn(partition: string, accountId: string): strin
  *   placed in (the account's default VPC carries no ClawStack tag), and the
  *   network interface RunInstances creates with the instance (the provider
  *   tags only the instance and, through the host's `volumeTags`, its root
- *   volume in the RunInstances call). Only `ec2:RunInstances` and
- *   `ec2:CreateSecurityGroup`, which also need the tag-conditioned grant on
- *   the instance or security group, so none of these can be used alone.
+ *   volume in the RunInstances call). Only `ec2:RunInstances`,
+ *   `ec2:CreateSecurityGroup` and `ec2:AssociateAddress` (the instance's
+ *   primary interface), which also need the tag-conditioned grant on the
+ *   instance, security group or Elastic IP, so none of these can be used alone.
  * - `create-bounded-role`: `aws:RequestTag` plus `iam:PermissionsBoundary` =
  *   the workload boundary; only under the two role paths.
  * - `bounded-role`: `aws:ResourceTag` plus `iam:PermissionsBoundary` = the
@@ -183,6 +184,27 @@ export const AWS_PROVISIONER_PERMISSIONS: Readonly<Record<string, ResourceTypePe
         actions: ["ec2:AttachVolume", "ec2:DetachVolume"],
         resources: [`${EC2}:volume/*`, `${EC2}:instance/*`],
       },
+      DESCRIBE,
+    ],
+  },
+  "aws:ec2/eip:Eip": {
+    why: "the host's stable address (an Elastic IP, kept across stop/start and replacement)",
+    grants: [
+      { scope: "request-tag", actions: ["ec2:AllocateAddress"], resources: [`${EC2}:elastic-ip/*`] },
+      { scope: "resource-tag", actions: ["ec2:ReleaseAddress"], resources: [`${EC2}:elastic-ip/*`] },
+      DESCRIBE,
+    ],
+  },
+  "aws:ec2/eipAssociation:EipAssociation": {
+    why: "associating the Elastic IP with the host (moved to a replacement instance)",
+    grants: [
+      {
+        scope: "resource-tag",
+        actions: ["ec2:AssociateAddress", "ec2:DisassociateAddress"],
+        resources: [`${EC2}:elastic-ip/*`, `${EC2}:instance/*`],
+      },
+      // The instance's primary network interface, which RunInstances created untagged.
+      { scope: "launch-companion", actions: ["ec2:AssociateAddress"], resources: [`${EC2}:network-interface/*`] },
       DESCRIBE,
     ],
   },

@@ -41,11 +41,17 @@ export const GCP_PROVISIONER_PERMISSIONS: Readonly<Record<string, GcpPermissions
       "compute.images.useReadOnly",
       "compute.subnetworks.use",
       "compute.subnetworks.useExternalIp",
+      // The host's static external address as its NAT IP.
+      "compute.addresses.use",
       "compute.zoneOperations.get",
       "compute.zones.get",
     ],
     // Running the instance as its own (role-less) host service account.
     workloadPermissions: ["iam.serviceAccounts.actAs"],
+  },
+  "gcp:compute/address:Address": {
+    why: "the host's stable address (a static external IPv4 address, kept across stop/start and replacement)",
+    permissions: ["compute.addresses.create", "compute.addresses.get", "compute.addresses.delete", "compute.addresses.setLabels", "compute.regionOperations.get"],
   },
   "gcp:compute/attachedDisk:AttachedDisk": {
     why: "attaching the state disk to the host",

@@ -13,6 +13,8 @@ import { HOST_ROLE_PATH, SNAPSHOT_ROLE_PATH, workloadBoundaryArn } from "./aws-p
  *   new iam.Role(name, { ...SNAPSHOT_ROLE_ACCESS_ARGS, assumeRolePolicy, ... })
  */
 export const HOST_INSTANCE_PROFILE_ACCESS_ARGS = { path: HOST_ROLE_PATH } as const;
+/** The host role's path; its boundary is the host's `permissionsBoundaryArn` (with `aws-access`: `hostRoleAccessArgs`). */
+export const HOST_ROLE_ACCESS_ARGS = { path: HOST_ROLE_PATH } as const;
 export const SNAPSHOT_ROLE_ACCESS_ARGS = { path: SNAPSHOT_ROLE_PATH } as const;
 
 /**

@@ -4,7 +4,8 @@ import * as ec2 from "@pulumi/aws/ec2";
 import * as iam from "@pulumi/aws/iam";
 import * as ssm from "@pulumi/aws/ssm";
 import type { GatewayTokenSource } from "../../cloud-init/index.js";
-import { HOST_INSTANCE_PROFILE_ACCESS_ARGS, hostRoleAccessArgs } from "../access/workload-roles.js";
+import { HOST_INSTANCE_PROFILE_ACCESS_ARGS, HOST_ROLE_ACCESS_ARGS } from "../access/workload-roles.js";
+import { checkAwsImportableSshKey } from "../../core/validation.js";
 import { HOST_DEFAULTS } from "../../core/host-config.js";
 import { MACHINE_SIZES } from "../../core/presets.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } from "./args.js";
@@ -23,6 +24,19 @@ export interface AwsHostArgs extends HostArgs {
   kmsKeyArn?: pulumi.Input<string>;
   /** Tag on the state volume that its snapshot policy targets (`stateSnapshotTag`). Defaults to none. */
   snapshotTargetTag?: { key: string; value: string };
+  /**
+   * Permissions boundary (an IAM policy ARN) of the host role a `gatewayToken` needs. Defaults to none.
+   * The `aws-access` provisioner role creates host roles only with its boundary: deploying with it,
+   * pass `hostRoleAccessArgs().permissionsBoundary` (`components/access/workload-roles.ts`).
+   */
+  permissionsBoundaryArn?: pulumi.Input<string>;
+  /**
+   * VPC of the security group and subnet of the instance, given together (the subnet must lie in
+   * `availabilityZone`), for example another resource's `vpc.id` and `subnet.id`. Defaults to the
+   * region's default VPC and its default subnet of the zone.
+   */
+  vpcId?: pulumi.Input<string>;
+  subnetId?: pulumi.Input<string>;
 }
 
 export { CANONICAL_OWNER_ID, DEBIAN_OWNER_ID } from "./images.js";
@@ -104,6 +118,11 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:AwsHost", name, {}, opts);
     const resolved = resolveHostArgs(args);
+    // EC2 ImportKeyPair takes RSA and ED25519 keys only: refused here, before anything is created.
+    if (resolved.sshAccess) checkAwsImportableSshKey("sshAccess.publicKey", resolved.sshAccess.publicKey);
+    if ((args.vpcId === undefined) !== (args.subnetId === undefined)) {
+      throw new pulumi.ResourceError("`vpcId` and `subnetId` go together: the security group is created in the VPC, the instance in the subnet; give both or neither", this);
+    }
     const availabilityZone = args.availabilityZone ?? HOST_DEFAULTS.zone("aws", resolved.region);
     const kms = args.kmsKeyArn ? { kmsKeyId: args.kmsKeyArn } : {};
     const tagsFor = (suffix: string) => awsTags(suffix ? `${resolved.name}-${suffix}` : resolved.name, resolved.tags);
@@ -128,6 +147,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         description: "OpenClaw host: TLS gateway and ClawChat from allowed sources only",
         ingress: withKnownSources(resolved, (known) => awsIngressRules(ingressRules(known))),
         egress: awsEgressRules(),
+        ...(args.vpcId !== undefined ? { vpcId: args.vpcId } : {}),
         tags: tagsFor("gateway"),
       },
       { parent: this },
@@ -153,7 +173,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { parent: this },
     );
 
-    const token = this.deliverGatewayToken(name, resolved.name, resolved.region, resolved.gatewayToken, args.kmsKeyArn, tagsFor);
+    const token = this.deliverGatewayToken(name, resolved.name, resolved.region, resolved.gatewayToken, args.kmsKeyArn, args.permissionsBoundaryArn, tagsFor);
 
     const keyPair = resolved.sshAccess
       ? new ec2.KeyPair(`${name}-ssh`, { publicKey: resolved.sshAccess.publicKey, tags: tagsFor("ssh") }, { parent: this })
@@ -177,6 +197,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         ami: ami.id,
         instanceType: MACHINE_SIZES.aws[resolved.size].machineType,
         availabilityZone,
+        ...(args.subnetId !== undefined ? { subnetId: args.subnetId } : {}),
         associatePublicIpAddress: true,
         vpcSecurityGroupIds: [securityGroup.id],
         metadataOptions: { httpEndpoint: "enabled", httpTokens: "required", httpPutResponseHopLimit: 1, instanceMetadataTags: "disabled" },
@@ -188,7 +209,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tagsFor("root"),
         userData: userDataInput(resolved, userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined))),
         userDataBase64: userDataInput(resolved, userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined))),
-        userDataReplaceOnChange: false,
+        // A changed user-data (a version bump, any setting cloud-init applies) replaces the instance,
+        // so first boot really runs it; the state volume and the Elastic IP move to the new one.
+        userDataReplaceOnChange: true,
         ...(token.instanceProfile ? { iamInstanceProfile: token.instanceProfile.name } : {}),
         ...(keyPair ? { keyName: keyPair.keyName } : {}),
         monitoring: false,
@@ -209,9 +232,20 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    this.publicIpv4 = instance.publicIp;
+    // The host's stable address: an Elastic IP of its own, kept across stop/start and replacement,
+    // so `gatewayUrl` and what ClawChat clients hold stay valid. Its association, which names the
+    // instance, is removed before a replacement's is made (so deleting the old one never detaches
+    // the address from the new instance).
+    const address = new ec2.Eip(`${name}-ip`, { domain: "vpc", tags: tagsFor("ip") }, { parent: this });
+    new ec2.EipAssociation(
+      `${name}-ip`,
+      { allocationId: address.allocationId, instanceId: instance.id },
+      { parent: this, deleteBeforeReplace: true },
+    );
+
+    this.publicIpv4 = address.publicIp;
     this.publicIpv6 = instance.ipv6Addresses.apply((addresses) => addresses?.[0] ?? null);
-    this.gatewayUrl = pulumi.interpolate`https://${instance.publicIp}:3000`;
+    this.gatewayUrl = pulumi.interpolate`https://${address.publicIp}:3000`;
     this.instanceId = instance.id;
     this.stateDiskId = volume.id;
     this.registerOutputs({
@@ -229,6 +263,7 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     region: string,
     gatewayToken: pulumi.Input<string> | undefined,
     kmsKeyArn: pulumi.Input<string> | undefined,
+    permissionsBoundaryArn: pulumi.Input<string> | undefined,
     tagsFor: (suffix: string) => Record<string, string>,
   ): { source: GatewayTokenSource; instanceProfile?: iam.InstanceProfile } {
     if (gatewayToken === undefined) return { source: { source: "generate" } };
@@ -245,12 +280,13 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       },
       { parent: this },
     );
-    // The path and the workload permissions boundary the provisioner role
-    // (`aws-access`) requires of every host role it creates (`workload-roles.ts`).
+    // Under the path the provisioner role (`aws-access`) creates host roles in; with a boundary only
+    // when one is given (that role requires its workload boundary, which only `aws-access` creates).
     const role = new iam.Role(
       `${name}-host`,
       {
-        ...hostRoleAccessArgs({ parent: this }),
+        ...HOST_ROLE_ACCESS_ARGS,
+        ...(permissionsBoundaryArn !== undefined ? { permissionsBoundary: permissionsBoundaryArn } : {}),
         assumeRolePolicy: ec2TrustPolicy(),
         description: "OpenClaw host: reads its own gateway token, nothing else",
         tags: tagsFor("host"),

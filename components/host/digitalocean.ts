@@ -15,6 +15,8 @@ export interface DigitalOceanHostArgs extends HostArgs {
    * turns them off; the state volume's snapshots come from the volume snapshot job.
    */
   snapshots?: SnapshotSchedule;
+  /** VPC the droplet joins (its UUID, for example another resource's `vpc.id`). Defaults to the account's default VPC of the region. */
+  vpcUuid?: pulumi.Input<string>;
 }
 
 
@@ -108,9 +110,22 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         ...(snapshots.enabled ? { backupPolicy: digitalOceanBackupPolicy(snapshots) } : {}),
         sshKeys: sshKey ? [sshKey.fingerprint] : [],
         userData: userDataInput(resolved, userData),
+        ...(args.vpcUuid !== undefined ? { vpcUuid: args.vpcUuid } : {}),
         tags,
       },
-      { parent: this },
+      // A changed user-data replaces the droplet (DigitalOcean cannot change it in place): first boot
+      // runs it; the state volume and the reserved IP move to the new droplet.
+      { parent: this, replaceOnChanges: ["userData"] },
+    );
+
+    // The host's stable address: a reserved IP of its region, kept across power cycles and droplet
+    // replacement. Its assignment names the droplet and is removed before a replacement's is made
+    // (deleting the old one afterwards would unassign the address from the new droplet).
+    const reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: resolved.region }, { parent: this });
+    new digitalocean.ReservedIpAssignment(
+      `${name}-ip`,
+      { ipAddress: reservedIp.ipAddress, dropletId: droplet.id.apply(Number) },
+      { parent: this, deleteBeforeReplace: true },
     );
 
     // Its own resource, replaced before the droplet's replacement is attached:
@@ -134,9 +149,9 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       { parent: this },
     );
 
-    this.publicIpv4 = droplet.ipv4Address;
+    this.publicIpv4 = reservedIp.ipAddress;
     this.publicIpv6 = droplet.ipv6Address.apply((address) => address || null);
-    this.gatewayUrl = pulumi.interpolate`https://${droplet.ipv4Address}:3000`;
+    this.gatewayUrl = pulumi.interpolate`https://${reservedIp.ipAddress}:3000`;
     this.instanceId = droplet.id;
     this.stateDiskId = volume.id;
     this.registerOutputs({

@@ -17,6 +17,11 @@ export interface GcpHostArgs extends HostArgs {
   zone?: string;
   /** VPC network (name or self link, for example another resource's `network.id`). Defaults to `default`. */
   network?: pulumi.Input<string>;
+  /**
+   * Subnetwork of the region (name or self link, for example another resource's `subnetwork.id`), in
+   * `network`. Defaults to none: the network's subnet of the region (auto-mode networks such as `default`).
+   */
+  subnetwork?: pulumi.Input<string>;
 }
 
 /** The state disk's device name; the host mounts `/dev/disk/by-id/google-<this>`. */
@@ -123,6 +128,21 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       );
     }
 
+    // The host's stable address: a static external IPv4 address of its region, kept across stop/start
+    // and replacement, so `gatewayUrl` and what ClawChat clients hold stay valid.
+    const address = new compute.Address(
+      `${name}-ip`,
+      {
+        project,
+        region: resolved.region,
+        name: `${resolved.name}-ip`,
+        addressType: "EXTERNAL",
+        description: "OpenClaw host: its stable public address",
+        labels,
+      },
+      { parent: this },
+    );
+
     const disk = new compute.Disk(
       `${name}-state`,
       {
@@ -160,7 +180,9 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
           autoDelete: true,
           initializeParams: { image: image.selfLink, size: GCP_BOOT_DISK_GIB, type: "pd-balanced", labels },
         },
-        networkInterfaces: [{ network, accessConfigs: [{}] }],
+        networkInterfaces: [
+          { network, ...(args.subnetwork !== undefined ? { subnetwork: args.subnetwork } : {}), accessConfigs: [{ natIp: address.address }] },
+        ],
         shieldedInstanceConfig: { enableSecureBoot: true, enableVtpm: true, enableIntegrityMonitoring: true },
         serviceAccount: { email: serviceAccount.email, scopes: ["https://www.googleapis.com/auth/cloud-platform"] },
         metadata: {
@@ -173,8 +195,16 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         labels,
         allowStoppingForUpdate: true,
       },
-      // The state disk is attached by its own resource below.
-      { parent: this, ignoreChanges: ["attachedDisks"], dependsOn: token.dependsOn },
+      // The state disk is attached by its own resource below. A changed user-data (a version bump, any
+      // setting cloud-init applies) replaces the instance, so first boot really runs it; the instance's
+      // name is fixed, so the old one goes first (with it, the state disk and the address it held).
+      {
+        parent: this,
+        ignoreChanges: ["attachedDisks"],
+        replaceOnChanges: ['metadata["user-data"]'],
+        deleteBeforeReplace: true,
+        dependsOn: token.dependsOn,
+      },
     );
 
     new compute.AttachedDisk(
@@ -183,7 +213,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    this.publicIpv4 = instance.networkInterfaces.apply((nics) => nics[0]?.accessConfigs?.[0]?.natIp ?? "");
+    this.publicIpv4 = address.address;
     this.publicIpv6 = instance.networkInterfaces.apply((nics) => nics[0]?.ipv6AccessConfigs?.[0]?.externalIpv6 ?? null);
     this.gatewayUrl = pulumi.interpolate`https://${this.publicIpv4}:3000`;
     this.instanceId = instance.instanceId;

@@ -27,6 +27,15 @@ export interface DlmSchedule {
   tagsToAdd: Record<string, string>;
 }
 
+/**
+ * DLM's `ScheduleName` (botocore `dlm/2018-01-12/service-2.json`): letters, digits, spaces, `_` and `-`,
+ * at most 120 characters. The name is built from those only: `weekly SUN 0400 UTC keep 8`.
+ */
+export function dlmScheduleName(schedule: ActiveSnapshotSchedule): string {
+  const day = schedule.frequency === "weekly" ? ` ${schedule.weekday}` : "";
+  return `${schedule.frequency}${day} ${String(schedule.hourUtc).padStart(2, "0")}00 UTC keep ${schedule.retain}`;
+}
+
 /** One AWS DLM schedule: `retain` snapshots kept, created daily (every 24 h) or weekly (cron). */
 export function awsDlmSchedule(schedule: ActiveSnapshotSchedule): DlmSchedule {
   const createRule =
@@ -34,7 +43,7 @@ export function awsDlmSchedule(schedule: ActiveSnapshotSchedule): DlmSchedule {
       ? { interval: 24, intervalUnit: "HOURS" as const, times: startTime(schedule.hourUtc) }
       : { cronExpression: `cron(0 ${schedule.hourUtc} ? * ${schedule.weekday} *)` };
   return {
-    name: `${schedule.frequency} at ${startTime(schedule.hourUtc)} UTC, keep ${schedule.retain}`,
+    name: dlmScheduleName(schedule),
     createRule,
     retainRule: { count: schedule.retain },
     copyTags: true,

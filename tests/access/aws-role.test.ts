@@ -128,7 +128,7 @@ describe("permissions policy", () => {
     const tagging = permissions.Statement.filter((entry) => entry.Effect === "Allow" && actionsOf(entry).includes("ec2:CreateTags"));
     expect(tagging).toHaveLength(1);
     expect(tagging[0]?.Condition).toEqual({
-      StringEquals: { "ec2:CreateAction": ["CreateSecurityGroup", "CreateVolume", "ImportKeyPair", "RunInstances"] },
+      StringEquals: { "ec2:CreateAction": ["AllocateAddress", "CreateSecurityGroup", "CreateVolume", "ImportKeyPair", "RunInstances"] },
     });
   });
 

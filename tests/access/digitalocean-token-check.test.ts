@@ -43,6 +43,12 @@ const ROUTES: readonly [method: string, path: RegExp, scope: string][] = [
   ["DELETE", new RegExp(`^/v2/volumes/snapshots/${UUID}$`), "block_storage_snapshot:delete"],
   ["GET", /^\/v2\/snapshots$/, "snapshot:read"],
   ["DELETE", new RegExp(`^/v2/snapshots/(${UUID}|\\d+)$`), "snapshot:delete"],
+  // digitalocean/openapi specification/resources/vpcs and reserved_ips: the scopes their `security` names.
+  ["GET", /^\/v2\/vpcs$/, "vpc:read"],
+  ["POST", /^\/v2\/reserved_ips$/, "reserved_ip:create"],
+  ["GET", /^\/v2\/reserved_ips$/, "reserved_ip:read"],
+  ["POST", /^\/v2\/reserved_ips\/\d{1,3}(\.\d{1,3}){3}\/actions$/, "reserved_ip:update"],
+  ["DELETE", /^\/v2\/reserved_ips\/\d{1,3}(\.\d{1,3}){3}$/, "reserved_ip:delete"],
   ["POST", /^\/v2\/account\/keys$/, "ssh_key:create"],
   ["GET", /^\/v2\/account\/keys$/, "ssh_key:read"],
   ["DELETE", /^\/v2\/account\/keys\/\d+$/, "ssh_key:delete"],
@@ -190,9 +196,10 @@ describe("checkDigitalOceanToken against a loopback stand-in", () => {
       expect(request.authorization).toBe(`Bearer ${TOKEN}`);
       expect(request.url).not.toContain(TOKEN);
       expect(request.body).not.toContain(TOKEN);
-      // Creates carry an empty body (refused as invalid), updates and deletes name IDs that cannot exist.
+      // Creates carry an empty body (refused as invalid), updates and deletes name IDs that cannot exist
+      // (reserved IPs by a documentation address, 192.0.2.1, which no reserved IP has).
       if (request.method === "POST" || request.method === "PUT") expect(request.body).toBe("{}");
-      if (request.method === "DELETE" || request.method === "PUT") expect(request.url).toMatch(/\/(0|00000000-0000-0000-0000-000000000000)(\/|$)/);
+      if (request.method === "DELETE" || request.method === "PUT") expect(request.url).toMatch(/\/(0|00000000-0000-0000-0000-000000000000|192\.0\.2\.1)(\/|$)/);
     }
   });
 

@@ -21,8 +21,9 @@ export function isReadOnly(action: string): boolean {
  * The one place an Allow with mutating actions may go without a tag condition:
  * the companions of a tag-conditioned create (the subnet and VPC it is placed
  * in, the root volume and network interface RunInstances makes with the
- * instance). RunInstances and CreateSecurityGroup also need the grant on the
- * instance or security group itself, which is request-tag scoped. The shape is
+ * instance, the interface an Elastic IP is associated through). RunInstances,
+ * CreateSecurityGroup and AssociateAddress also need the grant on the instance,
+ * security group or Elastic IP itself, which is tag scoped. The shape is
  * pinned exactly, so any other unconditioned mutation is reported.
  */
 function isLaunchCompanion(statement: PolicyStatement): boolean {
@@ -33,6 +34,13 @@ function isLaunchCompanion(statement: PolicyStatement): boolean {
     actions.every((action) => action === "ec2:RunInstances" || action === "ec2:CreateSecurityGroup") &&
     resources.length > 0 &&
     resources.every((resource) => /^arn:aws[a-z-]*:ec2:\*:\d{12}:(subnet|vpc|volume|network-interface)\/\*$/.test(resource))
+  ) || (
+    // Associating the host's Elastic IP touches the instance's untagged primary network interface;
+    // the grant on the Elastic IP and the instance is resource-tag scoped.
+    statement.Condition === undefined &&
+    actions.every((action) => action === "ec2:AssociateAddress") &&
+    resources.length > 0 &&
+    resources.every((resource) => /^arn:aws[a-z-]*:ec2:\*:\d{12}:network-interface\/\*$/.test(resource))
   );
 }
 

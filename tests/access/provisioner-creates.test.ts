@@ -100,7 +100,12 @@ describe("the provisioner role may create the IAM roles the AWS host and snapsho
   let stack: SynthResult;
   beforeAll(async () => {
     // A gateway token gives the host its role and instance profile; snapshots are on by default (the DLM role).
-    stack = await synthHost("aws", { gatewayToken: "a-gateway-token-given-as-a-pulumi-secret-0123456789" });
+    // Deployed by the provisioner, the host role carries the workload boundary `aws-access` creates (the
+    // stack's `awsPermissionsBoundaryArn`; without it the role has no boundary, for accounts without aws-access).
+    stack = await synthHost("aws", {
+      gatewayToken: "a-gateway-token-given-as-a-pulumi-secret-0123456789",
+      awsPermissionsBoundaryArn: `arn:aws:iam::${ACCOUNT}:policy/claw-cloud/claw-cloud-workload-boundary`,
+    });
   });
 
   it("registers the host role, its profile and the DLM role under their paths, the host role with the boundary", () => {
@@ -134,16 +139,19 @@ describe("the provisioner role may create the IAM roles the AWS host and snapsho
       "aws:iam/role:Role claw-host: iam:CreateRole",
       "aws:iam/rolePolicy:RolePolicy claw-gateway-token: iam:PutRolePolicy",
     ]);
-    expect(refused(policy, iamCreateRequests(strip(ROLE, "path")))).toEqual([
-      "aws:iam/role:Role claw-host: iam:CreateRole",
-      "aws:iam/role:Role claw-host: iam:TagRole",
-      "aws:iam/rolePolicy:RolePolicy claw-gateway-token: iam:PutRolePolicy",
-      "aws:iam/instanceProfile:InstanceProfile claw-host: iam:PassRole",
-      "aws:iam/role:Role claw-snapshots-dlm: iam:CreateRole",
-      "aws:iam/role:Role claw-snapshots-dlm: iam:TagRole",
-      "aws:iam/rolePolicyAttachment:RolePolicyAttachment claw-snapshots-dlm: iam:AttachRolePolicy",
-      "aws:dlm/lifecyclePolicy:LifecyclePolicy claw-snapshots-state: iam:PassRole",
-    ]);
+    // Sorted: the order resources register in follows when their inputs resolve.
+    expect(refused(policy, iamCreateRequests(strip(ROLE, "path"))).sort()).toEqual(
+      [
+        "aws:iam/role:Role claw-host: iam:CreateRole",
+        "aws:iam/role:Role claw-host: iam:TagRole",
+        "aws:iam/rolePolicy:RolePolicy claw-gateway-token: iam:PutRolePolicy",
+        "aws:iam/instanceProfile:InstanceProfile claw-host: iam:PassRole",
+        "aws:iam/role:Role claw-snapshots-dlm: iam:CreateRole",
+        "aws:iam/role:Role claw-snapshots-dlm: iam:TagRole",
+        "aws:iam/rolePolicyAttachment:RolePolicyAttachment claw-snapshots-dlm: iam:AttachRolePolicy",
+        "aws:dlm/lifecyclePolicy:LifecyclePolicy claw-snapshots-state: iam:PassRole",
+      ].sort(),
+    );
     expect(refused(policy, iamCreateRequests(strip(PROFILE, "path")))).toEqual([
       "aws:iam/instanceProfile:InstanceProfile claw-host: iam:CreateInstanceProfile",
       "aws:iam/instanceProfile:InstanceProfile claw-host: iam:TagInstanceProfile",

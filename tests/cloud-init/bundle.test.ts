@@ -4,7 +4,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { buildClawChatBundle, bundleSha256, chooseClawChatBundle, loadClawChatBundle, USER_DATA_LIMITS } from "../../cloud-init/index.js";
+import {
+  buildClawChatBundle,
+  bundleSha256,
+  chooseClawChatBundle,
+  loadClawChatBundle,
+  renderHostCloudConfig,
+  USER_DATA_HEADROOM_BYTES,
+  USER_DATA_LIMITS,
+} from "../../cloud-init/index.js";
 import { ConfigError } from "../../core/errors.js";
 import { INPUTS, STAND_IN_BUNDLE } from "./fixtures.js";
 
@@ -49,7 +57,21 @@ describe("ClawChat bundle delivery (clawchat.install)", () => {
   it("auto without a URL over budget installs no server and says why, naming `clawchat.bundleUrl`", () => {
     const choice = chooseClawChatBundle(INPUTS.aws, HUGE, { install: "auto" });
     expect(choice.bundle).toEqual({ kind: "disabled" });
-    expect(choice.notice).toMatch(new RegExp(`over the ${USER_DATA_LIMITS.aws}-byte limit.*\`clawchat.bundleUrl\``));
+    expect(choice.notice).toMatch(new RegExp(`over the ${USER_DATA_LIMITS.aws - USER_DATA_HEADROOM_BYTES.aws}-byte budget.*\`clawchat.bundleUrl\``));
+  });
+
+  it("auto keeps an eighth of the limit free: a bundle that would fit only just is fetched; embedded still takes the whole limit", () => {
+    // Incompressible bytes, sized so DigitalOcean's user-data lands between the budget and the limit.
+    const base = Buffer.byteLength(renderHostCloudConfig(INPUTS.digitalocean, { install: "none" }, () => STAND_IN_BUNDLE).cloudConfig);
+    const target = USER_DATA_LIMITS.digitalocean - USER_DATA_HEADROOM_BYTES.digitalocean / 2;
+    // Embedded, the bundle travels gzipped and base64 encoded (4/3) inside the cloud-config.
+    const tight = randomBytes(Math.floor(((target - base) * 3) / 4) - 512);
+    const embedded = renderHostCloudConfig(INPUTS.digitalocean, { install: "embedded" }, () => tight);
+    const bytes = Buffer.byteLength(embedded.cloudConfig);
+    expect(embedded.bundle.kind).toBe("embedded");
+    expect(bytes).toBeGreaterThan(USER_DATA_LIMITS.digitalocean - USER_DATA_HEADROOM_BYTES.digitalocean);
+    expect(bytes).toBeLessThanOrEqual(USER_DATA_LIMITS.digitalocean);
+    expect(chooseClawChatBundle(INPUTS.digitalocean, tight, { install: "auto", bundleUrl: URL }).bundle.kind).toBe("fetch");
   });
 
   it("embedded over budget is refused naming `clawchat.install`; fetch without a URL naming `clawchat.bundleUrl`", () => {

@@ -10,7 +10,7 @@ const ATTACHMENT = "aws:ec2/volumeAttachment:VolumeAttachment";
 const GROUP = "aws:ec2/securityGroup:SecurityGroup";
 const KEY_PAIR = "aws:ec2/keyPair:KeyPair";
 /** AWS resource types that take no tags. */
-const UNTAGGABLE = new Set([ATTACHMENT, "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]);
+const UNTAGGABLE = new Set([ATTACHMENT, "aws:ec2/eipAssociation:EipAssociation", "aws:iam/rolePolicy:RolePolicy", "aws:iam/rolePolicyAttachment:RolePolicyAttachment"]);
 const TOKEN = "a-gateway-token-given-as-a-pulumi-secret-0123456789";
 
 type Ingress = { protocol: string; fromPort: number; toPort: number; cidrBlocks: string[]; ipv6CidrBlocks: string[] };
@@ -104,9 +104,10 @@ describe("AwsHost, closed by default", () => {
     expect(oneOfType(open, INSTANCE).inputs.iamInstanceProfile).toEqual(expect.any(String));
   });
 
-  it("keeps the state volume when user-data changes: no replace on user-data, attachment removed first, volume inputs unchanged", async () => {
+  it("replaces the instance when user-data changes and keeps the state volume: attachment removed first, volume inputs unchanged", async () => {
     const instance = oneOfType(closed, INSTANCE);
-    expect(instance.inputs.userDataReplaceOnChange).toBe(false);
+    // A version bump changes user-data, and only a new instance runs first boot again.
+    expect(instance.inputs.userDataReplaceOnChange).toBe(true);
     expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags"]);
     expect(instance.options?.replaceOnChanges).toEqual([]);
     expect(oneOfType(closed, ATTACHMENT).options?.deleteBeforeReplace).toBe(true);

@@ -201,3 +201,24 @@ describe("schedule translations (pure)", () => {
     expect(stateSnapshotTag("prod", "claw")).not.toEqual(stateSnapshotTag("prod", "claw2"));
   });
 });
+
+describe("AWS DLM schedule names take only what DLM's API allows", () => {
+  // botocore dlm/2018-01-12 `ScheduleName`: [0-9A-Za-z _-]+, at most 120 characters (AWS matches the whole value).
+  const SCHEDULE_NAME = /^[0-9A-Za-z _-]{1,120}$/;
+  const schedules = [
+    DEFAULT_SNAPSHOTS,
+    { enabled: true, frequency: "weekly", weekday: "SUN", hourUtc: 4, retain: 8 },
+    { enabled: true, frequency: "weekly", weekday: "SAT", hourUtc: 20, retain: 90 },
+    { enabled: true, frequency: "daily", hourUtc: 0, retain: 1 },
+  ] as const;
+
+  it.each(schedules.map((schedule) => [JSON.stringify(schedule), schedule] as const))("%s", (_label, schedule) => {
+    const { name } = awsDlmSchedule(schedule);
+    expect(name).toMatch(SCHEDULE_NAME);
+  });
+
+  it("the name still says what the schedule is", () => {
+    expect(awsDlmSchedule({ enabled: true, frequency: "weekly", weekday: "SUN", hourUtc: 4, retain: 8 }).name).toBe("weekly SUN 0400 UTC keep 8");
+    expect(awsDlmSchedule(DEFAULT_SNAPSHOTS).name).toBe("daily 0400 UTC keep 7");
+  });
+});
