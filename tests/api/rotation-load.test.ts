@@ -3,7 +3,8 @@
  * credentials over real HTTP (keep-alive) and refresh their access tokens
  * before expiry, while the operator CLI (a separate process, as in
  * production) runs master-key add → rewrap → retire and jwt rotate → retire
- * with no restart: the processes reload the key file on their own. Zero
+ * with no restart (the processes reload the key file on their own), and the
+ * owner of a host rotates its gateway token (the host re-registers). Zero
  * failed requests, and afterwards every credential opens with only the new
  * key. SQLite with one API process; PostgreSQL with two API processes (two
  * apps with their own pools and heartbeats in this test process) behind a
@@ -15,6 +16,8 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
+import { insertInstance } from "../jobs/support/db";
 import { engines, remember, type Session, signUp, startApi, type TestApi } from "./support";
 
 const run = promisify(execFile);
@@ -132,12 +135,38 @@ describe.each(engines("the rotation-under-load suite"))("rotation under load on 
       }
     };
 
+    // A registered host whose gateway token the owner rotates mid-run (the host's re-registration simulated here).
+    const owner = await signUp(api, "owner");
+    const { id: instanceId } = await insertInstance(api.app.db, { userId: owner.userId, credentialId: null, registeredAt: new Date().toISOString() });
+    const firstGatewayToken = randomBytes(32).toString("hex");
+    const nextGatewayToken = randomBytes(32).toString("hex");
+    remember(api, firstGatewayToken, nextGatewayToken);
+    await storeGatewayToken(api.app.db, api.app.vault.wrapper, { userId: owner.userId, instanceId, token: firstGatewayToken });
+    const rotateGatewayToken = async () => {
+      const signIn = await fetch(`${bases[0]}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ email: owner.email, password: owner.password }) });
+      const { accessToken } = (await signIn.json()) as { accessToken: string };
+      remember(api, accessToken);
+      const rotated = await fetch(`${bases[1 % bases.length]}/v1/instances/${instanceId}/gateway-token/rotate`, { method: "POST", headers: { authorization: `Bearer ${accessToken}` } });
+      const { registrationToken } = (await rotated.json()) as { registrationToken: string };
+      remember(api, registrationToken);
+      const registered = await fetch(`${bases[0]}/v1/instances/${instanceId}/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ registrationToken, gatewayToken: nextGatewayToken, tlsCertSha256: randomBytes(32).toString("hex") }),
+      });
+      for (const [what, response] of [["login", signIn], ["rotate", rotated], ["register", registered]] as const) {
+        if (response.status >= 300) failures.push(`gateway token ${what}: ${response.status}`);
+        else counts.ok += 1;
+      }
+    };
+
     const driver = async () => {
       const steps: string[] = [];
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       steps.push(await cli("master-key", "add"));
       steps.push(await cli("master-key", "rewrap", "--wait", "30"));
       steps.push(await cli("master-key", "retire", "1", "--wait", "30"));
+      await rotateGatewayToken();
       steps.push(await cli("jwt", "rotate"));
       steps.push(await cli("jwt", "retire", "1", "--wait", "60"));
       await new Promise((resolve) => setTimeout(resolve, 1_000));
@@ -163,6 +192,7 @@ describe.each(engines("the rotation-under-load suite"))("rotation under load on 
     expect(steps).toMatch(/removed JWT key 1/);
     expect(counts.writes).toBeGreaterThan(CLIENTS);
     expect(kidsSeen).toContain("2");
+    expect(await readGatewayToken(api.app.db, apis[apis.length - 1]!.app.vault.wrapper, instanceId)).toBe(nextGatewayToken);
 
     // No data lost: every credential, written before, during or after, opens with only version 2 left.
     const rows = await api.app.db.selectFrom("credentials").selectAll().where("wrapped_key", "is not", null).execute();
