@@ -24,7 +24,9 @@ if [ ! -x "$prefix/node_modules/.bin/openclaw" ]; then
   install -d -m 0755 "$prefix"
   printf '{"name":"clawstack-openclaw","private":true,"allowScripts":{"openclaw":true}}\n' >"$prefix/package.json"
   cd "$prefix"
-  HOME=/root npm install --no-fund --no-audit --save-exact --omit=dev --allow-scripts=openclaw "openclaw@$OPENCLAW_VERSION"
+  # openclaw's install scripts are allowed by the project's package.json ("allowScripts"): npm >= 11.16
+  # refuses --allow-scripts on the command line of a project-scoped install (EALLOWSCRIPTS).
+  HOME=/root npm install --no-fund --no-audit --save-exact --omit=dev "openclaw@$OPENCLAW_VERSION"
   if [ -z "${NPM_REGISTRY_URL:-}" ]; then
     HOME=/root npm audit signatures
   fi

@@ -28,6 +28,9 @@ describe.skipIf(!BOOT_REQUESTED)("a DigitalOcean host, booted under QEMU", () =>
     });
     console.log(`[boot] DigitalOcean boot test wall time: ${Math.round((Date.now() - started) / 1000)} s`);
     if (result.stderr) console.log(result.stderr.split("\n").filter((line) => /^\[boot\] (ok|FAIL)/.test(line)).join("\n"));
+    if (result.status === 2 || !result.stdout.trim().startsWith("{")) {
+      throw new Error(`the boot did not produce a summary (exit ${result.status}): ${result.stderr.trim().split("\n").slice(-5).join(" | ")}`);
+    }
     const summary = JSON.parse(result.stdout) as { ok: boolean; checks: Record<string, boolean> };
     const failed = Object.entries(summary.checks).filter(([, ok]) => !ok).map(([name]) => name);
     expect(failed).toEqual([]);
