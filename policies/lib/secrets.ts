@@ -36,9 +36,12 @@ export function shannonEntropy(text: string): number {
   return bits;
 }
 
-/** References, paths and templates are not secrets: `$VAR`, `$(cmd)`, `${x}`, `/path`, `{{ x }}`, `<placeholder>`. */
+/**
+ * References, paths and templates are not secrets: `$VAR`, `$(cmd)`, `${x}`, `/path`, `{{ x }}`, `<placeholder>`,
+ * and a shell-escaped `\${x}` (kept literal in an unquoted heredoc for the program that reads the file to expand).
+ */
 function looksLikeReference(value: string): boolean {
-  return /^[$/{<%@]/.test(value) || value.startsWith("file:") || value.startsWith("arn:");
+  return /^\\?[$/{<%@]/.test(value) || value.startsWith("file:") || value.startsWith("arn:");
 }
 
 /**

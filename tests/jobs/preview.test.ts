@@ -77,8 +77,8 @@ describe("preview of each cloud with the real engine", () => {
       const hostType = { digitalocean: "digitalocean:index/droplet:Droplet", aws: "aws:ec2/instance:Instance", gcp: "gcp:compute/instance:Instance" }[cloud];
       expect(types).toContain(hostType);
       expect(result.result.plan.resources.every((resource) => resource.urn.includes(instance.stackName))).toBe(true);
-      expect(result.result.mandatoryViolations).toBe(0);
       expect(result.result.violations.filter((violation) => violation.enforcement === "mandatory")).toEqual([]);
+      expect(result.result.mandatoryViolations).toBe(0);
     });
   }
 });

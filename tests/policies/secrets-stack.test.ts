@@ -88,6 +88,12 @@ describe("all-no-plaintext-secrets", () => {
   it("leaves low-entropy and referenced values alone (documented limit: short secrets are not detected)", async () => {
     expect(await messages(id, [droplet("PASSWORD=changeme\nTOKEN=$GATEWAY_TOKEN\nAPI_KEY=${API_KEY}\n")])).toEqual([]);
   });
+  it("leaves a shell-escaped reference alone (an unquoted heredoc writing `\\${VAR}` for the reading program to expand)", async () => {
+    const heredoc = 'cat >"$config" <<JSON\n{ "auth": { "mode": "token", "token": "\\${OPENCLAW_GATEWAY_TOKEN}" } }\nJSON\n';
+    expect(await messages(id, [droplet(`${CLOUD_CONFIG}\n${heredoc}`)])).toEqual([]);
+    const literal = `"token": "\\${randomBytes(24).toString("base64url")}"`;
+    expect(await messages(id, [droplet(`${CLOUD_CONFIG}\n${literal}`)])).toEqual([expect.stringContaining("high-entropy value assigned to `token`")]);
+  });
   it("fails closed when user-data is not known yet", async () => {
     expect(await messages(id, [droplet(UNKNOWN)])).toEqual([expect.stringContaining("`userData` is not known")]);
   });
