@@ -3,6 +3,8 @@
  *
  *   --stack <name> [--json]           synthesize stacks/Pulumi.<name>.yaml under mocks and review it
  *   --all-stacks                      review every stack in stacks/ (what CI runs)
+ *                                     (stack reviews also run the preflight against the clouds'
+ *                                     API constraints, program/preflight; a finding fails them)
  *   --resources <file> [--config <Pulumi.<stack>.yaml>] [--json]
  *                                     review a plan: the synth JSON or `pulumi preview --json` output
  *   --stack <name> --pack-config      print the `--policy-pack-config` file for `pulumi preview --policy-pack policies`
@@ -62,6 +64,16 @@ export function humanReport(report: ReviewReport, label: string): string {
 }
 
 /** Runs the CLI on `argv` (without `node script`) and returns its exit status. */
+/** The preflight of a reviewed stack (program/preflight) as printed lines: notes, findings, a summary. */
+async function preflightLines(report: import("../program/preflight/check").PreflightReport): Promise<string> {
+  const { formatFinding } = await import("../program/preflight/check.js");
+  return [
+    ...report.notes.map((note) => `preflight note: ${note}`),
+    ...report.findings.map((finding) => `preflight finding: ${formatFinding(finding)}`),
+    `preflight: ${report.findings.length} finding(s) against the clouds' API constraints (${report.checked} values checked)`,
+  ].join("\n");
+}
+
 export async function main(argv: string[]): Promise<number> {
   let values: {
     stack?: string | undefined;
@@ -130,16 +142,25 @@ export async function main(argv: string[]): Promise<number> {
       let failed = false;
       for (const name of names) {
         const report = await reviewStack(name);
-        console.log(`${humanReport(report, `stack ${name}`)}\n`);
-        if (report.summary.mandatory > 0) failed = true;
+        console.log(`${humanReport(report, `stack ${name}`)}`);
+        console.log(`${await preflightLines(report.preflight)}\n`);
+        if (report.summary.mandatory > 0 || report.preflight.findings.length > 0) failed = true;
       }
       return failed ? 1 : 0;
     }
     let report: ReviewReport;
     let label: string;
+    let preflightFindings = 0;
+    let queuedPreflight: string | undefined;
     if (values.stack !== undefined) {
-      report = await (await stacks()).reviewStack(values.stack);
+      const reviewed = await (await stacks()).reviewStack(values.stack);
+      report = reviewed;
       label = `stack ${values.stack}`;
+      preflightFindings = reviewed.preflight.findings.length;
+      // The --json document stays the pack's; the preflight goes to stderr there.
+      const lines = await preflightLines(reviewed.preflight);
+      if (values.json) console.error(lines);
+      else queuedPreflight = lines;
     } else {
       const path = values.resources as string;
       const input = readReviewFile(path);
@@ -151,7 +172,8 @@ export async function main(argv: string[]): Promise<number> {
     }
     if (values.json) process.stdout.write(`${JSON.stringify(jsonReport(report), null, 2)}\n`);
     else console.log(humanReport(report, label));
-    return report.summary.mandatory > 0 ? 1 : 0;
+    if (queuedPreflight !== undefined) console.log(queuedPreflight);
+    return report.summary.mandatory > 0 || preflightFindings > 0 ? 1 : 0;
   } catch (error) {
     if (error instanceof ReviewInputError) {
       console.error(`policy:review: ${error.message}`);

@@ -1,8 +1,10 @@
 /**
  * The offline plan behind every preview: the stack kind's real program, run on
  * the config the engine parsed, under Pulumi mocks (`program/synth.ts`), then the policy pack's engine-free review
- * (`policies/review.ts`). Needs no CLI and no credentials.
+ * (`policies/review.ts`) and the preflight against the clouds' API constraints (`program/preflight`).
+ * Needs no CLI and no credentials.
  */
+import { formatFinding, preflight } from "../../program/preflight/check";
 import { synthSelected } from "../../program/synth";
 import { reviewResources } from "../../policies/review";
 import type { Planner } from "./automation";
@@ -27,9 +29,20 @@ export const offlinePlanner: Planner = async ({ stackName, stack, config }): Pro
     resourceType: violation.resourceType,
     urn: violation.resourceName,
   }));
+  // What the clouds' APIs would refuse is refused here, as a mandatory finding, before anything is created.
+  const checked = preflight(synth);
+  for (const finding of checked.findings) {
+    violations.push({
+      policy: `preflight:${finding.rule}`,
+      enforcement: "mandatory",
+      message: formatFinding(finding),
+      resourceType: finding.resource.split(" ")[0] ?? finding.resource,
+    });
+  }
   return {
     plan: { resources: synth.resources, outputs: synth.outputs },
     violations,
-    mandatoryViolations: report.summary.mandatory,
+    mandatoryViolations: report.summary.mandatory + checked.findings.length,
+    preflight: { findings: checked.findings.length, notes: checked.notes },
   };
 };

@@ -64,8 +64,14 @@ export interface PreviewOutcome {
   plan: { resources: PlanResource[]; outputs: Record<string, unknown> };
   /** Policy pack findings on the plan. */
   violations: PlanViolation[];
-  /** Count of findings whose enforcement is `mandatory`. */
+  /** Count of findings whose enforcement is `mandatory` (preflight findings included). */
   mandatoryViolations: number;
+  /**
+   * Preflight against the clouds' own API constraints (`program/preflight`): its findings are also in
+   * `violations` (policy `preflight:<rule>`, mandatory); `notes` say what the plan assumes of the account
+   * (a default network), before anything is created.
+   */
+  preflight?: { findings: number; notes: string[] };
   /** `pulumi preview` change counts, when the CLI and credentials were available. */
   changeSummary?: Record<string, number>;
 }

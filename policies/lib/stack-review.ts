@@ -7,6 +7,7 @@
 import { readdirSync } from "node:fs";
 import { ConfigError } from "../../core/errors";
 import { STACKS_DIR, readStackConfig } from "../../program/stack-config";
+import type { PreflightReport } from "../../program/preflight/check";
 import { ReviewInputError, reviewResources, ruleConfigFromStackConfig, type ReviewReport, type ReviewResource } from "../review";
 
 /** The stack config key that holds policy exemptions (prefix stripped). */
@@ -59,8 +60,13 @@ export async function synthForReview(name: string): Promise<{ resources: ReviewR
   }
 }
 
-/** Synthesizes and reviews one stack with its own config. */
-export async function reviewStack(name: string): Promise<ReviewReport> {
+/** A stack's review, with the preflight of the same plan against the clouds' API constraints. */
+export type StackReviewReport = ReviewReport & { preflight: PreflightReport };
+
+/** Synthesizes and reviews one stack with its own config, and preflights the same plan (`program/preflight`). */
+export async function reviewStack(name: string): Promise<StackReviewReport> {
   const { resources, config } = await synthForReview(name);
-  return reviewResources(resources, { stack: name, config });
+  const report = await reviewResources(resources, { stack: name, config });
+  const { preflight } = await import("../../program/preflight/check.js");
+  return { ...report, preflight: preflight({ stack: name, resources: resources.map((resource) => ({ urn: "", parent: "", ...resource })), outputs: {} }) };
 }

@@ -77,7 +77,25 @@ export const AWS_RULES: readonly PreflightRule[] = [
   ...iamTags(IAM_ROLE),
   aws(IAM_PROFILE, "path", "iam.pathType"),
   ...iamTags(IAM_PROFILE),
+  aws(IAM_ROLE, "name", "iam.roleNameType"),
+  aws(IAM_ROLE, "maxSessionDuration", "iam.roleMaxSessionDurationType"),
+  aws(IAM_ROLE, "assumeRolePolicy", "iam.policyDocumentType"),
   aws("aws:iam/rolePolicy:RolePolicy", "policy", "iam.policyDocumentType"),
+  aws("aws:iam/rolePolicy:RolePolicy", "name", "iam.policyNameType"),
+  aws("aws:iam/policy:Policy", "name", "iam.policyNameType"),
+  aws("aws:iam/policy:Policy", "path", "iam.policyPathType"),
+  aws("aws:iam/policy:Policy", "description", "iam.policyDescriptionType"),
+  aws("aws:iam/policy:Policy", "policy", "iam.policyDocumentType"),
+  ...iamTags("aws:iam/policy:Policy"),
+  aws("aws:kms/key:Key", "description", "kms.DescriptionType"),
+  aws("aws:kms/key:Key", "keyUsage", "kms.KeyUsageType"),
+  aws("aws:kms/key:Key", "customerMasterKeySpec", "kms.KeySpec"),
+  aws("aws:kms/key:Key", "deletionWindowInDays", "kms.PendingWindowInDaysType"),
+  aws("aws:kms/key:Key", "tags{}", "kms.TagKeyType"),
+  aws("aws:kms/key:Key", "tags.*", "kms.TagValueType"),
+  aws("aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "rule.defaultRetention.mode", "s3.ObjectLockRetentionMode"),
+  aws("aws:s3/bucketOwnershipControls:BucketOwnershipControls", "rule.objectOwnership", "s3.ObjectOwnership"),
+  aws("aws:s3/bucketVersioning:BucketVersioning", "versioningConfiguration.status", "s3.BucketVersioningStatus"),
   aws(SSM, "name", "ssm.PSParameterName"),
   aws(SSM, "description", "ssm.ParameterDescription"),
   aws(SSM, "type", "ssm.ParameterType"),
@@ -123,7 +141,35 @@ const GCP_INSTANCE = "gcp:compute/instance:Instance";
 const GCP_POLICY = "gcp:compute/resourcePolicy:ResourcePolicy";
 const GCP_POLICY_SOURCE = "Compute Engine API v1 reference, ResourcePolicy snapshotSchedulePolicy (https://cloud.google.com/compute/docs/reference/rest/v1/resourcePolicies)";
 
+const GCP_WIF_ID: Constraint = { type: "string", min: 4, max: 32, pattern: "(?!gcp-)[a-z0-9-]+" };
+const GCP_WIF_SOURCE = (what: string) =>
+  `IAM API v1 reference, projects.locations.workloadIdentityPools${what}.create: "4-32 characters, and may contain the characters [a-z0-9-]. The prefix gcp- is reserved" (https://cloud.google.com/iam/docs/reference/rest/v1/projects.locations.workloadIdentityPools${what}/create)`;
+
 export const GCP_RULES: readonly PreflightRule[] = [
+  { id: "gcp.WorkloadIdentityPool.id", resourceType: "gcp:iam/workloadIdentityPool:WorkloadIdentityPool", field: "workloadIdentityPoolId", constraint: GCP_WIF_ID, source: GCP_WIF_SOURCE("") },
+  {
+    id: "gcp.WorkloadIdentityPoolProvider.id",
+    resourceType: "gcp:iam/workloadIdentityPoolProvider:WorkloadIdentityPoolProvider",
+    field: "workloadIdentityPoolProviderId",
+    constraint: GCP_WIF_ID,
+    source: GCP_WIF_SOURCE(".providers"),
+  },
+  {
+    id: "gcp.storage.bucketName",
+    resourceType: "gcp:storage/bucket:Bucket",
+    field: "name",
+    constraint: { type: "string", min: 3, max: 63, pattern: "[a-z0-9][a-z0-9._-]*[a-z0-9]" },
+    source: "Cloud Storage bucket naming: 3-63 characters of lowercase letters, digits, dashes, underscores and dots, starting and ending with a letter or digit (https://cloud.google.com/storage/docs/buckets#naming)",
+  },
+  ...gcpLabels("gcp:storage/bucket:Bucket"),
+  ...gcpLabels("gcp:kms/cryptoKey:CryptoKey"),
+  {
+    id: "gcp.kms.cryptoKey.purpose",
+    resourceType: "gcp:kms/cryptoKey:CryptoKey",
+    field: "purpose",
+    constraint: { type: "string", enum: ["ENCRYPT_DECRYPT", "ASYMMETRIC_SIGN", "ASYMMETRIC_DECRYPT", "RAW_ENCRYPT_DECRYPT", "MAC"] },
+    source: "Cloud KMS API v1 reference, CryptoKey.purpose (https://cloud.google.com/kms/docs/reference/rest/v1/projects.locations.keyRings.cryptoKeys#CryptoKeyPurpose)",
+  },
   gcpName(GCP_INSTANCE, "Instance"),
   gcpName("gcp:compute/disk:Disk", "Disk"),
   gcpName("gcp:compute/firewall:Firewall", "Firewall"),

@@ -1,3 +1,5 @@
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { awsDlmSchedule } from "../../../components/snapshots/schedule.js";
 import { preflight, type PreflightFinding } from "../../../program/preflight/check.js";
@@ -73,6 +75,26 @@ describe("the example stacks pass preflight", () => {
     });
   }
 
+  // The access and firmware examples already set each of their options; the one they leave out is turned on here.
+  const OTHER_EXAMPLES: Record<string, Record<string, unknown>> = {
+    "aws-access-example": {},
+    "gcp-access-example": {},
+    "aws-firmware-example": {},
+    "gcp-firmware-example": {},
+    "do-firmware-example": { noncurrentVersionExpirationDays: 730 },
+  };
+  it("every other example stack in stacks/ (access, firmware), as given and with its options on: zero findings", async () => {
+    const stacks = readdirSync(join(__dirname, "../../../stacks")).map((file) => /^Pulumi\.(.+)\.yaml$/.exec(file)?.[1]).filter((name) => name !== undefined);
+    expect(stacks.sort()).toEqual([...EXAMPLES, ...Object.keys(OTHER_EXAMPLES)].sort());
+    for (const [stack, options] of Object.entries(OTHER_EXAMPLES)) {
+      for (const config of [readStackConfig(stack), { ...readStackConfig(stack), ...options }]) {
+        const report = preflight(await synthConfig(stack, config));
+        expect(report.findings, `${stack}: ${describeFindings(report.findings)}`).toEqual([]);
+        if (stack !== "do-firmware-example") expect(report.checked, stack).toBeGreaterThan(0);
+      }
+    }
+  });
+
   it("says which default network a plan assumes when no network is given", async () => {
     for (const stack of EXAMPLES) {
       const { notes } = preflight(await synthStack(stack));
@@ -134,6 +156,7 @@ describe("preflight catches what the clouds' APIs refuse", () => {
     ["a DLM target tag key in the aws: namespace", "aws-example", "aws:dlm/lifecyclePolicy:LifecyclePolicy", (i) => (i.policyDetails.targetTags = { "aws:x": "y" }), "aws.dlm.TagKey", "policyDetails.targetTags{aws:x}"],
     ["an EC2 tag key of 129 characters", "aws-example", "aws:ec2/eip:Eip", (i) => (i.tags["k".repeat(129)] = "v"), "aws.resourcegroupstaggingapi.TagKey", `tags{${"k".repeat(129)}}`],
     ["an Elastic IP domain that does not exist", "aws-example", "aws:ec2/eip:Eip", (i) => (i.domain = "classic"), "aws.ec2.DomainType", "domain"],
+    ["an IAM role session longer than 12 hours", "aws-example", "aws:iam/role:Role", (i) => (i.maxSessionDuration = 43201), "aws.iam.roleMaxSessionDurationType", "maxSessionDuration"],
     ["an uppercase GCP label value", "gcp-example", "gcp:compute/disk:Disk", (i) => (i.labels.env = "Example"), "gcp.labels.value", "labels.env"],
     ["a GCP instance name that is not RFC 1035", "gcp-example", "gcp:compute/instance:Instance", (i) => (i.name = "OpenClaw"), "gcp.Instance.name", "name"],
     ["a GCP service account id of 5 characters", "gcp-example", "gcp:serviceaccount/account:Account", (i) => (i.accountId = "claws"), "gcp.ServiceAccount.accountId", "accountId"],
