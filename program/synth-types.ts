@@ -29,6 +29,8 @@ export interface PlannedOptions {
   retainOnDelete: boolean;
   /** URNs of explicit and input dependencies. */
   dependencies: string[];
+  /** The `replacementTrigger` option: a change of this value replaces the resource. */
+  replacementTrigger?: unknown;
 }
 
 /** One data-source call (invoke) a program made, e.g. the Ubuntu AMI lookup. */

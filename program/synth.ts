@@ -50,6 +50,7 @@ interface RegisterResourceRequestLike {
   getProtect(): boolean;
   getRetainondelete(): boolean;
   getDependenciesList(): string[];
+  getReplacementTrigger(): { toJavaScript(): unknown } | undefined;
 }
 interface InvokeRequestLike {
   getTok(): string;
@@ -84,6 +85,7 @@ class CapturingMonitor extends MockMonitor {
             protect: req.getProtect(),
             retainOnDelete: req.getRetainondelete(),
             dependencies: req.getDependenciesList(),
+            ...(req.getReplacementTrigger() !== undefined ? { replacementTrigger: redactSerialized(req.getReplacementTrigger()!.toJavaScript()) } : {}),
           };
           this.planned.push({ type: req.getType(), name: req.getName(), parent: req.getParent() || this.stackUrn, urn, inputs, options });
         }

@@ -209,9 +209,9 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
         volumeTags: tagsFor("root"),
         userData: userDataInput(resolved, userData.apply((data) => (data.encoding === "plain" ? data.userData : undefined))),
         userDataBase64: userDataInput(resolved, userData.apply((data) => (data.encoding === "gzip-base64" ? data.userDataBase64 : undefined))),
-        // A changed user-data (a version bump, any setting cloud-init applies) replaces the instance,
-        // so first boot really runs it; the state volume and the Elastic IP move to the new one.
-        userDataReplaceOnChange: true,
+        // Replacement is decided by the boot fingerprint below, not by the raw user-data: that also
+        // carries the single-use registration token, new at every `up` the API runs.
+        userDataReplaceOnChange: false,
         ...(token.instanceProfile ? { iamInstanceProfile: token.instanceProfile.name } : {}),
         ...(keyPair ? { keyName: keyPair.keyName } : {}),
         monitoring: false,
@@ -221,7 +221,10 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       // `volumeTags` is written at launch only: on an update the provider would retag every
       // attached volume with it, the state volume included (clobbering its own tags and the
       // snapshot target tag), and the provisioner role refuses tag changes after creation anyway.
-      { parent: this, ignoreChanges: ["ami", "volumeTags"] },
+      // A changed boot fingerprint (a version bump, any setting cloud-init applies; not a fresh registration
+      // token) replaces the instance, so first boot really runs it; the state volume and the Elastic IP move
+      // to the new one.
+      { parent: this, ignoreChanges: ["ami", "volumeTags"], replacementTrigger: pulumi.output(rendered).apply((once) => once.fingerprint) },
     );
 
     // Its own resource, removed before a replacement is attached: the volume

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import {
   encodeUserData,
@@ -78,6 +79,19 @@ export interface HostUserData {
   cloudConfig: string;
   /** Encoded for the cloud's API, within its budget. */
   userData: EncodedUserData;
+  /**
+   * SHA-256 of everything the host's first boot runs: the cloud-config with the single-use registration
+   * token (new at every `up` the API runs) masked. The components replace the instance when it changes
+   * (`replacementTrigger`), so a version bump or any other user-data change really runs on a new
+   * instance, while a fresh registration token alone does not replace anything.
+   */
+  fingerprint: string;
+}
+
+/** The fingerprint of a rendered cloud-config: its SHA-256 with the registration token (if any) masked. */
+export function bootFingerprint(cloudConfig: string, registration: { token: string } | undefined): string {
+  const masked = registration ? cloudConfig.split(registration.token).join("<registration token>") : cloudConfig;
+  return createHash("sha256").update(masked).digest("hex");
 }
 
 /**
@@ -98,7 +112,11 @@ export function hostUserData(
     hooks.loadBundle ?? loadClawChatBundle,
   );
   if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
-  return { cloudConfig: rendered.cloudConfig, userData: encodeUserData(cloud, rendered.cloudConfig) };
+  return {
+    cloudConfig: rendered.cloudConfig,
+    userData: encodeUserData(cloud, rendered.cloudConfig),
+    fingerprint: bootFingerprint(rendered.cloudConfig, args.registration),
+  };
 }
 
 /**

@@ -162,7 +162,7 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
     );
 
     const token = this.deliverGatewayToken(name, resolved.name, project, resolved.gatewayToken, serviceAccount, labels);
-    const { userData } = hostUserData("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source, {
+    const { userData, fingerprint } = hostUserData("gcp", resolved, stateDevicePaths.gcp(GCP_STATE_DEVICE_NAME), token.source, {
       warn: (message) => pulumi.log.warn(message, this),
     });
     if (userData.encoding !== "gce-base64") {
@@ -195,13 +195,14 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
         labels,
         allowStoppingForUpdate: true,
       },
-      // The state disk is attached by its own resource below. A changed user-data (a version bump, any
-      // setting cloud-init applies) replaces the instance, so first boot really runs it; the instance's
-      // name is fixed, so the old one goes first (with it, the state disk and the address it held).
+      // The state disk is attached by its own resource below. A changed boot fingerprint (a version bump,
+      // any setting cloud-init applies; not a fresh registration token) replaces the instance, so first boot
+      // really runs it; the instance's name is fixed, so the old one goes first (with it, the state disk and
+      // the address it held).
       {
         parent: this,
         ignoreChanges: ["attachedDisks"],
-        replaceOnChanges: ['metadata["user-data"]'],
+        replacementTrigger: fingerprint,
         deleteBeforeReplace: true,
         dependsOn: token.dependsOn,
       },

@@ -1,7 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/errors.js";
 import type { SynthResult } from "../../program/synth-types.js";
-import { allOfType, oneOfType, SSH_KEY, synthHost } from "./support.js";
+import { synthConfig } from "../../program/synth.js";
+import { allOfType, BASE, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 /**
  * What keeps a host reachable and its state across stop/start, replacement and
@@ -57,20 +58,22 @@ describe("stable addresses by default", () => {
 });
 
 describe("upgrades replace the instance; the state disk and the address move to the new one", () => {
-  it("AWS: user-data replaces the instance; the volume attachment and the EIP association go first, the volume is untouched", async () => {
+  it("AWS: a version bump replaces the instance (boot fingerprint); the volume attachment and the EIP association go first, the volume is untouched", async () => {
     const [before, after] = [await synthHost("aws"), await synthHost("aws", UPGRADE)];
     const instance = oneOfType(before, "aws:ec2/instance:Instance");
-    expect(instance.inputs.userDataReplaceOnChange).toBe(true);
+    expect(instance.options?.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
+    expect(oneOfType(after, "aws:ec2/instance:Instance").options?.replacementTrigger).not.toEqual(instance.options?.replacementTrigger);
     expect(oneOfType(after, "aws:ec2/instance:Instance").inputs.userDataBase64).not.toEqual(instance.inputs.userDataBase64);
     expect(oneOfType(before, "aws:ec2/volumeAttachment:VolumeAttachment").options?.deleteBeforeReplace).toBe(true);
     expect(oneOfType(after, "aws:ebs/volume:Volume").inputs).toEqual(oneOfType(before, "aws:ebs/volume:Volume").inputs);
     expect(oneOfType(after, "aws:ec2/eip:Eip").inputs).toEqual(oneOfType(before, "aws:ec2/eip:Eip").inputs);
   });
 
-  it("GCP: a user-data change replaces the fixed-name instance delete-first; the disk and the address are untouched", async () => {
+  it("GCP: a version bump replaces the fixed-name instance delete-first; the disk and the address are untouched", async () => {
     const [before, after] = [await synthHost("gcp"), await synthHost("gcp", UPGRADE)];
     const instance = oneOfType(before, "gcp:compute/instance:Instance");
-    expect(instance.options?.replaceOnChanges).toEqual(['metadata["user-data"]']);
+    expect(instance.options?.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
+    expect(oneOfType(after, "gcp:compute/instance:Instance").options?.replacementTrigger).not.toEqual(instance.options?.replacementTrigger);
     expect(instance.options?.deleteBeforeReplace).toBe(true);
     const metadataOf = (result: SynthResult) => oneOfType(result, "gcp:compute/instance:Instance").inputs.metadata as Record<string, string>;
     expect(metadataOf(after)["user-data"]).not.toEqual(metadataOf(before)["user-data"]);
@@ -86,6 +89,29 @@ describe("upgrades replace the instance; the state disk and the address move to 
     expect(oneOfType(before, "digitalocean:index/volumeAttachment:VolumeAttachment").options?.deleteBeforeReplace).toBe(true);
     expect(oneOfType(after, "digitalocean:index/volume:Volume").inputs).toEqual(oneOfType(before, "digitalocean:index/volume:Volume").inputs);
     expect(oneOfType(after, "digitalocean:index/reservedIp:ReservedIp").inputs).toEqual(oneOfType(before, "digitalocean:index/reservedIp:ReservedIp").inputs);
+  });
+});
+
+describe("a fresh registration token alone replaces nothing on AWS and GCP", () => {
+  // What the API's job runner adds to every `up` (api/registration/prepare.ts): a new single-use token each time.
+  const registration = (token: string) => ({
+    registration: {
+      apiUrl: "https://api.example.com/v1/instances/inst_0123456789abcdef0123456789abcdef/register",
+      instanceId: "inst_0123456789abcdef0123456789abcdef",
+      token,
+    },
+  });
+  const FIRST = `csreg_${"A".repeat(43)}`;
+  const SECOND = `csreg_${"B".repeat(43)}`;
+
+  it.each([["aws"], ["gcp"]] as const)("%s: same boot fingerprint for two tokens, a new one for a version bump", async (cloud) => {
+    const type = cloud === "aws" ? "aws:ec2/instance:Instance" : "gcp:compute/instance:Instance";
+    const trigger = async (overrides: Record<string, unknown>) =>
+      oneOfType(await synthConfig(`host-${cloud}`, { ...BASE[cloud], ...overrides }), type).options?.replacementTrigger;
+    const first = await trigger(registration(FIRST));
+    expect(first).toMatch(/^[0-9a-f]{64}$/);
+    expect(await trigger(registration(SECOND))).toBe(first);
+    expect(await trigger({ ...registration(SECOND), ...UPGRADE })).not.toBe(first);
   });
 });
 

@@ -104,10 +104,12 @@ describe("AwsHost, closed by default", () => {
     expect(oneOfType(open, INSTANCE).inputs.iamInstanceProfile).toEqual(expect.any(String));
   });
 
-  it("replaces the instance when user-data changes and keeps the state volume: attachment removed first, volume inputs unchanged", async () => {
+  it("replaces the instance when its boot fingerprint changes and keeps the state volume: attachment removed first, volume inputs unchanged", async () => {
     const instance = oneOfType(closed, INSTANCE);
-    // A version bump changes user-data, and only a new instance runs first boot again.
-    expect(instance.inputs.userDataReplaceOnChange).toBe(true);
+    // A version bump changes the boot fingerprint (replacementTrigger), and only a new instance runs first
+    // boot again; the raw user-data, which also carries each `up`'s registration token, does not decide it.
+    expect(instance.inputs.userDataReplaceOnChange).toBe(false);
+    expect(instance.options?.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
     expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags"]);
     expect(instance.options?.replaceOnChanges).toEqual([]);
     expect(oneOfType(closed, ATTACHMENT).options?.deleteBeforeReplace).toBe(true);
