@@ -47,6 +47,9 @@ function iamTags(resourceType: string): PreflightRule[] {
   return [aws(resourceType, "tags{}", "iam.tagKeyType"), aws(resourceType, "tags.*", "iam.tagValueType"), aws(resourceType, "tags", "iam.tagListType")];
 }
 
+/** EC2 security group and rule descriptions (VPC): up to 255 of a-z, A-Z, 0-9, spaces and ._-:/()#,@[]+=&;{}!$* */
+const EC2_SG_DESCRIPTION: Constraint = { type: "string", max: 255, pattern: "[a-zA-Z0-9 ._\\-:/()#,@\\[\\]+=&;{}!$*]*" };
+
 const IAM_ROLE = "aws:iam/role:Role";
 const IAM_PROFILE = "aws:iam/instanceProfile:InstanceProfile";
 const DLM = "aws:dlm/lifecyclePolicy:LifecyclePolicy";
@@ -113,6 +116,19 @@ export const AWS_RULES: readonly PreflightRule[] = [
   aws("aws:ec2/eip:Eip", "domain", "ec2.DomainType"),
   ...awsResourceTags("aws:ec2/eip:Eip"),
   ...awsResourceTags("aws:ec2/securityGroup:SecurityGroup"),
+  // Stated in the EC2 model's documentation rather than as shape constraints (the EC2 model has none).
+  ...["description", "ingress[].description", "egress[].description"].map(
+    (field): PreflightRule => ({
+      id: field === "description" ? "aws.ec2.SecurityGroupDescription" : "aws.ec2.SecurityGroupRuleDescription",
+      resourceType: "aws:ec2/securityGroup:SecurityGroup",
+      field,
+      constraint: EC2_SG_DESCRIPTION,
+      source:
+        field === "description"
+          ? 'botocore ec2/2016-11-15/service-2.json CreateSecurityGroupRequest.Description documentation: "Up to 255 characters in length ... Constraints for EC2-VPC: a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"'
+          : 'botocore ec2/2016-11-15/service-2.json IpRange.Description documentation: "Up to 255 characters in length. Allowed characters are a-z, A-Z, 0-9, spaces, and ._-:/()#,@[]+=&;{}!$*"',
+    }),
+  ),
   ...awsResourceTags("aws:ec2/keyPair:KeyPair"),
 ];
 

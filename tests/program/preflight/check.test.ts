@@ -157,6 +157,7 @@ describe("preflight catches what the clouds' APIs refuse", () => {
     ["an EC2 tag key of 129 characters", "aws-example", "aws:ec2/eip:Eip", (i) => (i.tags["k".repeat(129)] = "v"), "aws.resourcegroupstaggingapi.TagKey", `tags{${"k".repeat(129)}}`],
     ["an Elastic IP domain that does not exist", "aws-example", "aws:ec2/eip:Eip", (i) => (i.domain = "classic"), "aws.ec2.DomainType", "domain"],
     ["an IAM role session longer than 12 hours", "aws-example", "aws:iam/role:Role", (i) => (i.maxSessionDuration = 43201), "aws.iam.roleMaxSessionDurationType", "maxSessionDuration"],
+    ["a security group rule description with a character EC2 refuses", "aws-example", "aws:ec2/securityGroup:SecurityGroup", (i) => (i.ingress[0].description = "gateway → TLS"), "aws.ec2.SecurityGroupRuleDescription", "ingress[0].description"],
     ["an uppercase GCP label value", "gcp-example", "gcp:compute/disk:Disk", (i) => (i.labels.env = "Example"), "gcp.labels.value", "labels.env"],
     ["a GCP instance name that is not RFC 1035", "gcp-example", "gcp:compute/instance:Instance", (i) => (i.name = "OpenClaw"), "gcp.Instance.name", "name"],
     ["a GCP service account id of 5 characters", "gcp-example", "gcp:serviceaccount/account:Account", (i) => (i.accountId = "claws"), "gcp.ServiceAccount.accountId", "accountId"],
