@@ -76,14 +76,21 @@ describe("a host config is parsed once per request and once per job", () => {
   });
 });
 
-describe("each host of the example stacks is checked and rendered once", () => {
-  for (const stack of ["do-example", "aws-example", "gcp-example"]) {
+/**
+ * Renders per host: one, except where `clawchat.install: auto` tries the embedded bundle and it does not fit
+ * the cloud's budget (DigitalOcean's plain 64 KiB less the eighth kept free): then the fetched variant is the
+ * second and last render (`cloud-init/bundle.ts`; the do example fetches its bundle for that reason).
+ */
+const RENDERS: Record<string, number> = { "do-example": 2, "aws-example": 1, "gcp-example": 1 };
+
+describe("each host of the example stacks is checked once and rendered once (twice only for an auto bundle that does not fit)", () => {
+  for (const [stack, renders] of Object.entries(RENDERS)) {
     it(stack, async () => {
       reset();
       await synthStack(stack);
       expect(counts.parse).toBe(1);
       expect(counts.check).toBe(1);
-      expect(counts.render).toBe(1);
+      expect(counts.render).toBe(renders);
     });
   }
 });
