@@ -24,6 +24,8 @@ export const BOOT_VERSIONS = { openclaw: "2026.9.6", node: "24.22.3" };
 export const BOOT_TOOLS = ["qemu-system-x86_64", "debootstrap", "genisoimage", "mkfs.ext4", "openssl"];
 /** Upper bounds, generous for software emulation on two shared cores. */
 const FIRST_BOOT_TIMEOUT_MS = 45 * 60_000;
+/** Each boot's root disk, as large as the clouds' (sparse on the host). */
+const ROOT_DISK_SIZE = "20G";
 
 export type BootCloud = "do";
 
@@ -163,6 +165,11 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void): Pr
       const iso = seedIso(bootDir, userData, `i-boot${boot}-${randomBytes(4).toString("hex")}`, hostname);
       const rootDisk = join(bootDir, "root.img");
       sh("cp", ["--sparse=always", image.rootImage, rootDisk]);
+      // The clouds' root disks are 20 GiB or more (AWS and GCP: 20 GiB); a smaller one does not hold the
+      // 2 GiB swap file of the small preset plus Node.js and openclaw (the gateway then fails with ENOSPC).
+      sh("truncate", ["-s", ROOT_DISK_SIZE, rootDisk]);
+      sh("e2fsck", ["-fy", rootDisk]);
+      sh("resize2fs", [rootDisk]);
       const forwards: Forward[] = [];
       for (const guestPort of [3000, 18789, 22, 80, 443, 8080]) forwards.push({ protocol: "tcp", guestPort, hostPort: await freePort() });
       const hostPort = (guestPort: number) => forwards.find((forward) => forward.guestPort === guestPort)!.hostPort;
