@@ -21,4 +21,4 @@ export {
   USER_DATA_HEADROOM_BYTES,
 } from "./bundle.js";
 export { planMemory, type MemoryPlan } from "./memory.js";
-export { withStateDevicePath } from "./user-data.js";
+export { withPublicIpv4, withStateDevicePath } from "./user-data.js";

@@ -82,6 +82,7 @@ function hostConf(input: ResolvedBootInput): string {
     CLAWCHAT_SHA256: bundle.kind === "fetch" ? bundle.sha256 : "",
     CLAWCHAT_PORT_MIN: input.clawchat.portRange[0],
     CLAWCHAT_PORT_MAX: input.clawchat.portRange[1],
+    PUBLIC_IPV4: input.publicIpv4 ?? "",
     SSH_ENABLED: input.ssh === null ? 0 : 1,
     REGISTRATION_API_URL: input.registration?.apiUrl ?? "",
     REGISTRATION_INSTANCE_ID: input.registration?.instanceId ?? "",

@@ -79,6 +79,12 @@ export interface HostBootInput {
   /** First-boot registration with the provisioning API (see `RegistrationInput`); none when unset. */
   registration?: RegistrationInput;
   /**
+   * The host's stable public IPv4 address (its Elastic IP, reserved IP or static address), which the
+   * ClawChat security file names, so it stays valid across replacements. Absent: first boot asks the
+   * metadata service for the instance's current public address.
+   */
+  publicIpv4?: string;
+  /**
    * Internal HTTPS mirrors (`core/mirrors.ts`): npm installs openclaw from
    * `npmRegistry` (then `versions.openclawIntegrity` is required), Node.js
    * comes from `nodeDist` (then `versions.nodeSha256.x64` is required). None when unset.

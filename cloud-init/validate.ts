@@ -1,3 +1,4 @@
+import { isIPv4 } from "node:net";
 import { ConfigError } from "../core/errors.js";
 import { HOST_DEFAULTS } from "../core/host-config.js";
 import { mirrorPinProblem } from "../core/mirrors.js";
@@ -120,6 +121,10 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
     }
     const problem = mirrorPinProblem("mirrors", input.mirrors, input.versions);
     if (problem !== undefined) throw new ConfigError(problem.key, problem.message);
+  }
+
+  if (input.publicIpv4 !== undefined && (typeof input.publicIpv4 !== "string" || !isIPv4(input.publicIpv4))) {
+    refuse("publicIpv4", "an IPv4 address such as 203.0.113.10", input.publicIpv4);
   }
 
   if (input.registration !== undefined) {

@@ -35,7 +35,8 @@ public_ip() {
 
 if ! ls "$security"/clawchat-*.sec >/dev/null 2>&1; then
   port=$(shuf -i "$CLAWCHAT_PORT_MIN-$CLAWCHAT_PORT_MAX" -n 1)
-  ip=$(public_ip || true)
+  # The host's stable address when the component gave one (it outlives this instance), else the metadata's.
+  ip=${PUBLIC_IPV4:-$(public_ip || true)}
   if [ -n "$ip" ]; then
     runuser -u openclaw -- /usr/local/bin/node "$bundle" init --dir "$security" --server-ip "$ip" --port "$port" --name "$HOST_NAME"
   else

@@ -183,13 +183,18 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     // real id's length, so a config that cannot be delivered (ClawChat bundle over
     // budget) fails before the instance is created; the real id is put into that
     // text once the volume exists, without rendering again.
+    // The host's stable address: an Elastic IP of its own, kept across stop/start and replacement, so
+    // `gatewayUrl` and what ClawChat clients hold stay valid; first boot writes it into the ClawChat
+    // security file (on the state disk) instead of whatever address the instance has at that moment.
+    const address = new ec2.Eip(`${name}-ip`, { domain: "vpc", tags: tagsFor("ip") }, { parent: this });
+
     const standInPath = stateDevicePaths.aws(STAND_IN_VOLUME_ID);
     const rendered = withKnownSources(resolved, (known) =>
-      hostUserData("aws", known, standInPath, token.source, { warn: (message) => pulumi.log.warn(message, this) }),
+      hostUserData("aws", known, standInPath, token.source, { warn: (message) => pulumi.log.warn(message, this), publicIpv4StandIn: true }),
     );
     const userData = pulumi
-      .all([volume.id, rendered])
-      .apply(([volumeId, once]) => withDevicePath("aws", once, standInPath, stateDevicePaths.aws(volumeId)));
+      .all([volume.id, address.publicIp, rendered])
+      .apply(([volumeId, publicIp, once]) => withDevicePath("aws", once, standInPath, stateDevicePaths.aws(volumeId), publicIp));
 
     const instance = new ec2.Instance(
       name,
@@ -235,11 +240,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       { parent: this, deleteBeforeReplace: true },
     );
 
-    // The host's stable address: an Elastic IP of its own, kept across stop/start and replacement,
-    // so `gatewayUrl` and what ClawChat clients hold stay valid. Its association, which names the
-    // instance, is removed before a replacement's is made (so deleting the old one never detaches
-    // the address from the new instance).
-    const address = new ec2.Eip(`${name}-ip`, { domain: "vpc", tags: tagsFor("ip") }, { parent: this });
+    // The address's association names the instance: it is removed before a replacement's is made (so
+    // deleting the old one never detaches the address from the new instance).
     new ec2.EipAssociation(
       `${name}-ip`,
       { allocationId: address.allocationId, instanceId: instance.id },

@@ -7,6 +7,7 @@ import {
   type HostBootInput,
   loadClawChatBundle,
   renderHostCloudConfig,
+  withPublicIpv4,
   withStateDevicePath,
 } from "../../cloud-init/index.js";
 import type { ClawChatInstall } from "../../core/host-config.js";
@@ -44,17 +45,26 @@ export interface BootInputHooks {
   loadBundle?: () => Buffer;
   /** Receives why `auto` installed no ClawChat server; components pass `pulumi.log.warn`. */
   warn?: (message: string) => void;
+  /** Render the host's public address as `STAND_IN_PUBLIC_IPV4`, to be put in by `withDevicePath` once allocated. */
+  publicIpv4StandIn?: boolean;
 }
 
 /**
  * What the cloud-init renderer needs from a host's args, before the ClawChat
  * bundle is chosen (`renderHostCloudConfig` chooses it).
  */
+/**
+ * Rendered in place of the host's stable public address while it is not allocated yet: the longest IPv4
+ * text, so the real address never makes user-data longer than what the budget check measured.
+ */
+export const STAND_IN_PUBLIC_IPV4 = "255.255.255.255";
+
 export function hostBootInput(
   cloud: CloudName,
   args: ResolvedHostArgs,
   devicePath: string,
   gatewayToken: GatewayTokenSource,
+  publicIpv4?: string,
 ): HostBootInput {
   const { gatewayCidrs, clawchatClientCidrs } = knownSources(args);
   return {
@@ -70,6 +80,7 @@ export function hostBootInput(
     gatewayToken,
     // Before the bundle choice, so the user-data budget counts the registration step.
     ...(args.registration ? { registration: { ...args.registration } } : {}),
+    ...(publicIpv4 !== undefined ? { publicIpv4 } : {}),
   };
 }
 
@@ -107,7 +118,7 @@ export function hostUserData(
   hooks: BootInputHooks = {},
 ): HostUserData {
   const rendered = renderHostCloudConfig(
-    hostBootInput(cloud, args, devicePath, gatewayToken),
+    hostBootInput(cloud, args, devicePath, gatewayToken, hooks.publicIpv4StandIn ? STAND_IN_PUBLIC_IPV4 : undefined),
     effectiveClawChatInstall(args),
     hooks.loadBundle ?? loadClawChatBundle,
   );
@@ -124,8 +135,14 @@ export function hostUserData(
  * id (and so its path) exists only once it is created: `rendered` was made
  * with `standInPath`, a path of the same form; nothing is rendered again.
  */
-export function withDevicePath(cloud: CloudName, rendered: HostUserData, standInPath: string, devicePath: string): EncodedUserData {
-  return encodeUserData(cloud, withStateDevicePath(rendered.cloudConfig, standInPath, devicePath));
+export function withDevicePath(cloud: CloudName, rendered: HostUserData, standInPath: string, devicePath: string, publicIpv4?: string): EncodedUserData {
+  const withPath = withStateDevicePath(rendered.cloudConfig, standInPath, devicePath);
+  return encodeUserData(cloud, publicIpv4 === undefined ? withPath : withPublicIpv4(withPath, STAND_IN_PUBLIC_IPV4, publicIpv4));
+}
+
+/** The same user-data with the host's allocated public address in place of `STAND_IN_PUBLIC_IPV4`. */
+export function withPublicAddress(cloud: CloudName, rendered: HostUserData, publicIpv4: string): EncodedUserData {
+  return encodeUserData(cloud, withPublicIpv4(rendered.cloudConfig, STAND_IN_PUBLIC_IPV4, publicIpv4));
 }
 
 /**

@@ -4,7 +4,7 @@ import { HOST_DEFAULTS, type SnapshotSchedule } from "../../core/host-config.js"
 import { MACHINE_SIZES } from "../../core/presets.js";
 import { digitalOceanBackupPolicy, digitalOceanVolumeSnapshotTags } from "../snapshots/schedule.js";
 import { type HostArgs, type HostOutputs, resolveHostArgs, withKnownSources } from "./args.js";
-import { hostUserData, stateDevicePaths, userDataInput } from "./boot.js";
+import { hostUserData, stateDevicePaths, userDataInput, withPublicAddress } from "./boot.js";
 import { type IngressRule, ingressRules, OPEN_EGRESS_CIDRS } from "./firewall.js";
 import { digitalOceanTags } from "./tags.js";
 import { IMAGE_SOURCES } from "./images.js";
@@ -86,10 +86,19 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       ? new digitalocean.SshKey(`${name}-ssh`, { name: `${resolved.name}-ssh`, publicKey: resolved.sshAccess.publicKey }, { parent: this })
       : undefined;
 
-    const userData = withKnownSources(resolved, (known) => {
-      const { userData: encoded } = hostUserData("digitalocean", known, stateDevicePaths.digitalocean(volumeName), { source: "generate" }, {
+    // The host's stable address: a reserved IP of its region, kept across power cycles and droplet
+    // replacement; first boot writes it into the ClawChat security file (on the state volume) rather than
+    // the droplet's own address, which a replacement changes.
+    const reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: resolved.region }, { parent: this });
+
+    const rendered = withKnownSources(resolved, (known) =>
+      hostUserData("digitalocean", known, stateDevicePaths.digitalocean(volumeName), { source: "generate" }, {
         warn: (message) => pulumi.log.warn(message, this),
-      });
+        publicIpv4StandIn: true,
+      }),
+    );
+    const userData = pulumi.all([reservedIp.ipAddress, rendered]).apply(([publicIp, once]) => {
+      const encoded = withPublicAddress("digitalocean", once, publicIp);
       if (encoded.encoding !== "plain") {
         throw new pulumi.ResourceError(`DigitalOcean takes plain user-data; the encoder returned ${encoded.encoding}`, this);
       }
@@ -118,10 +127,8 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       { parent: this, replaceOnChanges: ["userData"] },
     );
 
-    // The host's stable address: a reserved IP of its region, kept across power cycles and droplet
-    // replacement. Its assignment names the droplet and is removed before a replacement's is made
+    // The reserved IP's assignment names the droplet and is removed before a replacement's is made
     // (deleting the old one afterwards would unassign the address from the new droplet).
-    const reservedIp = new digitalocean.ReservedIp(`${name}-ip`, { region: resolved.region }, { parent: this });
     new digitalocean.ReservedIpAssignment(
       `${name}-ip`,
       { ipAddress: reservedIp.ipAddress, dropletId: droplet.id.apply(Number) },

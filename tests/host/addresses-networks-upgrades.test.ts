@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ConfigError } from "../../core/errors.js";
 import type { SynthResult } from "../../program/synth-types.js";
 import { synthConfig } from "../../program/synth.js";
-import { allOfType, BASE, oneOfType, SSH_KEY, synthHost } from "./support.js";
+import { allOfType, BASE, cloudConfigOf, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 /**
  * What keeps a host reachable and its state across stop/start, replacement and
@@ -54,6 +54,29 @@ describe("stable addresses by default", () => {
     expect(assignment.options?.deleteBeforeReplace).toBe(true);
     expect(assignment.inputs.ipAddress).toBe(result.outputs.publicIpv4);
     expect(result.outputs.gatewayUrl).toBe(`https://${String(result.outputs.publicIpv4)}:3000`);
+  });
+});
+
+describe("first boot names the stable address in the ClawChat security file, not the instance's own", () => {
+  const clawchat = { clawchatClientCidrs: ["198.51.100.0/24"], clawchat: { install: "fetch", bundleUrl: "https://artifacts.example.com/clawchat.js" } };
+
+  it("AWS: user data carries PUBLIC_IPV4 = the Elastic IP", async () => {
+    const result = await synthHost("aws", clawchat);
+    const text = cloudConfigOf(oneOfType(result, "aws:ec2/instance:Instance").inputs.userDataBase64);
+    expect(text).toContain(`PUBLIC_IPV4='${String(result.outputs.publicIpv4)}'`);
+    expect(text).not.toContain("255.255.255.255");
+  });
+
+  it("DigitalOcean: user data carries PUBLIC_IPV4 = the reserved IP, not the droplet's address", async () => {
+    const result = await synthHost("digitalocean", clawchat);
+    const text = String(oneOfType(result, "digitalocean:index/droplet:Droplet").inputs.userData);
+    expect(text).toContain(`PUBLIC_IPV4='${String(result.outputs.publicIpv4)}'`);
+  });
+
+  it("GCP: the static address is the instance's access config from creation on, so first boot reads it from the metadata", async () => {
+    const result = await synthHost("gcp", clawchat);
+    const metadata = oneOfType(result, "gcp:compute/instance:Instance").inputs.metadata as Record<string, string>;
+    expect(cloudConfigOf(metadata["user-data"])).toContain("PUBLIC_IPV4=''");
   });
 });
 
