@@ -179,15 +179,16 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       ? new ec2.KeyPair(`${name}-ssh`, { publicKey: resolved.sshAccess.publicKey, tags: tagsFor("ssh") }, { parent: this })
       : undefined;
 
-    // Rendered once, now (when the CIDRs are known), with a stand-in volume id of the
-    // real id's length, so a config that cannot be delivered (ClawChat bundle over
-    // budget) fails before the instance is created; the real id is put into that
-    // text once the volume exists, without rendering again.
     // The host's stable address: an Elastic IP of its own, kept across stop/start and replacement, so
     // `gatewayUrl` and what ClawChat clients hold stay valid; first boot writes it into the ClawChat
     // security file (on the state disk) instead of whatever address the instance has at that moment.
     const address = new ec2.Eip(`${name}-ip`, { domain: "vpc", tags: tagsFor("ip") }, { parent: this });
 
+    // Rendered once, now (when the CIDRs are known), with a stand-in volume id of the
+    // real id's length and a stand-in address of the longest IPv4 text, so a config that
+    // cannot be delivered (ClawChat bundle over budget) fails before the instance is
+    // created; the real id and address are put into that text once they exist, without
+    // rendering again.
     const standInPath = stateDevicePaths.aws(STAND_IN_VOLUME_ID);
     const rendered = withKnownSources(resolved, (known) =>
       hostUserData("aws", known, standInPath, token.source, { warn: (message) => pulumi.log.warn(message, this), publicIpv4StandIn: true }),
