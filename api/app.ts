@@ -37,6 +37,7 @@ import type { DestinationStream } from "pino";
 import { auditPlugin } from "./audit/plugin";
 import { authPlugin } from "./auth/plugin";
 import type { ApiConfig } from "./config";
+import { dashboardPlugin } from "./dashboard";
 import { dbPlugin } from "./db/plugin";
 import { answerClientError, answerFrameworkError, registerErrorHandler } from "./http/error-handler";
 import { registerJsonBodyParser } from "./http/json-body";
@@ -148,6 +149,8 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
   await app.register(auditPlugin);
 
   for (const plugin of routePlugins) await app.register(plugin);
+  // The web dashboard at `/` (static files, its own Content-Security-Policy).
+  await app.register(dashboardPlugin);
 
   app.get("/openapi.json", { schema: { hide: true } }, async () => app.swagger());
 

@@ -17,8 +17,8 @@ import fp from "fastify-plugin";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors";
-import { boundedJsonObject } from "../http/bounded-json";
-import { bearerSecurity, errorResponses, idParamsOf, opaqueToken, resourceId, text } from "../http/schemas";
+import { createInstanceBody } from "../http/instance-body";
+import { bearerSecurity, errorResponses, idParamsOf, opaqueToken } from "../http/schemas";
 import {
   createInstance,
   enqueueOperation,
@@ -33,18 +33,7 @@ import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../job
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";
 
-const createBody = z.strictObject({
-  cloud: text(1, 32).describe("`digitalocean`, `aws` or `gcp`"),
-  region: text(1, 64).describe("A region of that cloud, e.g. `nyc3`, `us-east-1`, `us-central1`"),
-  size: text(1, 32).optional().describe("Size preset: `small` (default), `medium`, `large`"),
-  name: text(1, 64).optional().describe("Base name of the host's resources (default `openclaw`)"),
-  credentialId: resourceId("cred").optional().describe("Which of your credentials to use (default: your newest of that cloud)"),
-  options: boundedJsonObject()
-    .optional()
-    .describe(
-      "Every other `clawstack:*` stack config key: `gatewayCidrs` and `versions` (required), `zone`, `sshAccess`, `snapshots`, `tags`... (at most 8 levels deep, 1000 values, strings of 8192 characters, no control characters)",
-    ),
-});
+const createBody = createInstanceBody;
 
 const idempotencyHeaders = z.object({
   "idempotency-key": z

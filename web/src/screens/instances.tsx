@@ -1,0 +1,530 @@
+/** Instances: the list, the create form (validated with the API's own schema), one instance. */
+import { useEffect, useState } from "preact/hooks";
+import { z } from "zod";
+import { CLOUDS, MACHINE_SIZES, REGIONS, SIZE_PRESETS } from "../../../core/presets";
+import { createInstanceBody } from "../../../api/http/instance-body";
+import { ConfigError } from "../../../core/errors";
+import { parseHostConfig } from "../../../program/host-config";
+import { api, ApiError } from "../api";
+import { Busy, Field, FormError, Select, useForm } from "../forms";
+import { navigate, useRoute } from "../router";
+import type { Credential, InstanceView, JobView } from "../types";
+import { isFinal, JobProgress } from "./jobs";
+
+const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
+
+function address(instance: InstanceView): string {
+  const outputs = instance.outputs ?? {};
+  return String(outputs.publicIpv4 ?? outputs.gatewayUrl ?? "—");
+}
+
+function lastJobText(instance: InstanceView): string {
+  return instance.lastJob ? `${instance.lastJob.operation}: ${instance.lastJob.state}` : "—";
+}
+
+/** Health as far as the API reports it today: registration at first boot (no periodic health check yet). */
+function health(instance: InstanceView): string {
+  if (instance.status === "destroyed") return "—";
+  return instance.registration ? "registered" : "not registered yet";
+}
+
+export function InstancesScreen() {
+  const [instances, setInstances] = useState<InstanceView[] | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  useEffect(() => {
+    let timer: number | undefined;
+    const load = async () => {
+      try {
+        const answer = await api<{ instances: InstanceView[] }>("GET", "/v1/instances");
+        setInstances(answer.instances);
+        setProblem(undefined);
+        // Poll while something is in progress.
+        if (answer.instances.some((i) => i.lastJob && !isFinal(i.lastJob))) timer = window.setTimeout(load, 3000);
+      } catch (error) {
+        setProblem(error instanceof Error ? error.message : String(error));
+      }
+    };
+    void load();
+    return () => window.clearTimeout(timer);
+  }, []);
+  return (
+    <section>
+      <div class="title-row">
+        <h1 tabIndex={-1}>Instances</h1>
+        <a class="button" href="#/instances/new">
+          New instance
+        </a>
+      </div>
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      {instances === undefined ? (
+        <p role="status">Loading…</p>
+      ) : instances.length === 0 ? (
+        <p>No instances yet. Add a cloud credential, then create your first instance.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Your instances</caption>
+          <thead>
+            <tr>
+              <th scope="col">Instance</th>
+              <th scope="col">Status</th>
+              <th scope="col">Health</th>
+              <th scope="col">Address</th>
+              <th scope="col">Cloud and region</th>
+              <th scope="col">Last job</th>
+            </tr>
+          </thead>
+          <tbody>
+            {instances.map((instance) => (
+              <tr key={instance.id}>
+                <td>
+                  <a href={`#/instances/${instance.id}`}>{String(instance.config.name ?? "openclaw")}</a>
+                  <div class="muted">
+                    <code>{instance.id}</code>
+                  </div>
+                </td>
+                <td>
+                  <span class={`badge status-${instance.status}`}>{instance.status}</span>
+                </td>
+                <td>{health(instance)}</td>
+                <td>{address(instance)}</td>
+                <td>
+                  {CLOUD_LABELS[instance.cloud as keyof typeof CLOUD_LABELS] ?? instance.cloud} {instance.region}
+                </td>
+                <td>{lastJobText(instance)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+const SNAPSHOT_CHOICES = [
+  ["default", "Default schedule (daily, kept a week)"],
+  ["daily", "Daily at 04:00 UTC, keep 7"],
+  ["weekly", "Weekly, Sunday 04:00 UTC, keep 4"],
+  ["off", "Off (not recommended)"],
+] as const;
+
+const SNAPSHOT_OPTIONS: Record<string, unknown> = {
+  daily: { enabled: true, frequency: "daily", hourUtc: 4, retain: 7 },
+  weekly: { enabled: true, frequency: "weekly", hourUtc: 4, weekday: "SUN", retain: 4 },
+  off: { enabled: false },
+};
+
+type CreateValues = {
+  cloud: string;
+  region: string;
+  size: string;
+  name: string;
+  credentialId: string;
+  gatewayCidrs: string;
+  openclaw: string;
+  node: string;
+  snapshots: string;
+  advanced: string;
+};
+
+/** The request body from the form's values, or the form field the advanced JSON broke. */
+function bodyOf(values: CreateValues): unknown {
+  let advanced: Record<string, unknown> = {};
+  if (values.advanced.trim() !== "") {
+    try {
+      advanced = JSON.parse(values.advanced) as Record<string, unknown>;
+    } catch (error) {
+      throw new ApiError(400, `\`options\`: not valid JSON (${error instanceof Error ? error.message : String(error)})`, "body.advanced");
+    }
+  }
+  const cidrs = values.gatewayCidrs.split(/[\s,]+/).filter(Boolean);
+  const options: Record<string, unknown> = {
+    ...advanced,
+    gatewayCidrs: cidrs,
+    versions: { openclaw: values.openclaw.trim(), node: values.node.trim() },
+    ...(values.snapshots !== "default" ? { snapshots: SNAPSHOT_OPTIONS[values.snapshots] } : {}),
+  };
+  return {
+    cloud: values.cloud,
+    region: values.region,
+    size: values.size,
+    ...(values.name.trim() ? { name: values.name.trim() } : {}),
+    ...(values.credentialId ? { credentialId: values.credentialId } : {}),
+    options,
+  };
+}
+
+/** Request fields at the top level of a create request (`REQUEST_TOP_LEVEL_KEYS`, api/engine/host-config.ts). */
+const TOP_LEVEL_KEYS = new Set(["cloud", "region", "size", "name"]);
+
+/**
+ * The host config check the API runs on a create request (`instanceConfig`: the host stack's own
+ * parser, program/host-config.ts), run here first; a refusal names the request field as the API would.
+ */
+function checkHostConfig(body: z.infer<typeof createInstanceBody>): void {
+  const { cloud, region, size, name, options } = body;
+  try {
+    parseHostConfig({ ...options, cloud, region, ...(size !== undefined ? { size } : {}), ...(name !== undefined ? { name } : {}) });
+  } catch (error) {
+    // Parts of the parser need Node (SSH key blobs are read with Buffer): what cannot run here, the API checks.
+    if (!(error instanceof ConfigError)) return;
+    const root = error.key.split(/[.[]/)[0] ?? error.key;
+    throw new ApiError(400, error.message, TOP_LEVEL_KEYS.has(root) ? `body.${error.key}` : `body.options.${error.key}`);
+  }
+}
+
+export function CreateInstanceScreen() {
+  const form = useForm<CreateValues>({
+    cloud: "digitalocean",
+    region: "nyc3",
+    size: "small",
+    name: "",
+    credentialId: "",
+    gatewayCidrs: "",
+    openclaw: "",
+    node: "22.11.0",
+    snapshots: "default",
+    advanced: "",
+  });
+  const [credentials, setCredentials] = useState<Credential[]>([]);
+  const [review, setReview] = useState<z.infer<typeof createInstanceBody> | undefined>();
+  const [idempotencyKey] = useState(() => crypto.randomUUID());
+  const { values, errors } = form;
+  useEffect(() => {
+    void api<{ credentials: Credential[] }>("GET", "/v1/credentials").then((answer) => setCredentials(answer.credentials));
+  }, []);
+  const cloud = values.cloud as (typeof CLOUDS)[number];
+  const ofCloud = credentials.filter((credential) => credential.kind === cloud);
+
+  if (review) {
+    return (
+      <section>
+        <h1 tabIndex={-1}>Review the new instance</h1>
+        <p>
+          Nothing has been created yet. <strong>Create</strong> records the instance and starts its <code>up</code> job; you then
+          follow its progress live, and the instance page shows the offline plan and the policy findings.
+        </p>
+        <dl class="facts">
+          <dt>Cloud</dt>
+          <dd>{CLOUD_LABELS[cloud]}</dd>
+          <dt>Region</dt>
+          <dd>{review.region}</dd>
+          <dt>Size</dt>
+          <dd>
+            {review.size} ({MACHINE_SIZES[cloud][review.size as (typeof SIZE_PRESETS)[number]]?.machineType ?? "?"})
+          </dd>
+          <dt>Credential</dt>
+          <dd>{ofCloud.find((c) => c.id === review.credentialId)?.name ?? `your newest ${CLOUD_LABELS[cloud]} credential`}</dd>
+        </dl>
+        <h2>Request</h2>
+        <pre class="code" tabIndex={0} aria-label="The request body">
+          {JSON.stringify(review, null, 2)}
+        </pre>
+        <FormError errors={errors} shown={[]} />
+        <form
+          noValidate
+          onSubmit={(event) => {
+            event.preventDefault();
+            void form.submit(createInstanceBody, review, async (body) => {
+              const created = await api<{ instance: InstanceView; job: JobView }>("POST", "/v1/instances", body, {
+                headers: { "idempotency-key": idempotencyKey },
+              });
+              navigate(`/instances/${created.instance.id}?job=${created.job.id}&preview=1`);
+            });
+          }}
+        >
+          <div class="actions">
+            <button type="button" class="secondary" onClick={() => setReview(undefined)}>
+              Back to the form
+            </button>
+            <Busy busy={form.busy}>Create</Busy>
+          </div>
+        </form>
+      </section>
+    );
+  }
+
+  const shown = ["cloud", "region", "size", "name", "credentialId", "options.gatewayCidrs", "options.versions.openclaw", "options.versions.node", "options.snapshots", "advanced"];
+  return (
+    <section>
+      <h1 tabIndex={-1}>New instance</h1>
+      <form
+        noValidate
+        onSubmit={(event) => {
+          event.preventDefault();
+          let body: unknown;
+          void form.submit(z.unknown(), undefined, async () => {
+            body = bodyOf(values);
+            const parsed = createInstanceBody.safeParse(body);
+            if (!parsed.success) throw new ApiError(400, parsed.error.issues[0]!.message, `body.${parsed.error.issues[0]!.path.join(".")}`);
+            checkHostConfig(parsed.data);
+            setReview(parsed.data);
+          });
+        }}
+      >
+        <Select
+          label="Cloud"
+          name="cloud"
+          value={values.cloud}
+          options={CLOUDS.map((c) => [c, CLOUD_LABELS[c]] as const)}
+          onInput={(v) => {
+            form.set("cloud", v);
+            form.set("region", REGIONS[v as (typeof CLOUDS)[number]][0] ?? "");
+            form.set("credentialId", "");
+          }}
+          errors={errors}
+        />
+        <Select label="Region" name="region" value={values.region} options={REGIONS[cloud].map((r) => [r, r] as const)} onInput={(v) => form.set("region", v)} errors={errors} />
+        <Select
+          label="Size"
+          name="size"
+          value={values.size}
+          options={SIZE_PRESETS.map((s) => [s, `${s}: ${MACHINE_SIZES[cloud][s].machineType}, ${MACHINE_SIZES[cloud][s].memoryMiB / 1024} GiB`] as const)}
+          onInput={(v) => form.set("size", v)}
+          errors={errors}
+        />
+        <Select
+          label="Credential"
+          name="credentialId"
+          value={values.credentialId}
+          options={[["", ofCloud.length ? "Newest of this cloud" : "None yet: add one under Credentials"] as const, ...ofCloud.map((c) => [c.id, c.name] as const)]}
+          onInput={(v) => form.set("credentialId", v)}
+          errors={errors}
+        />
+        <Field label="Name" name="name" value={values.name} onInput={(v) => form.set("name", v)} errors={errors} hint="Base name of the host's resources (default openclaw)" />
+        <Field
+          label="Gateway allowed from (CIDRs)"
+          name="options.gatewayCidrs"
+          value={values.gatewayCidrs}
+          onInput={(v) => form.set("gatewayCidrs", v)}
+          errors={errors}
+          required
+          hint="Addresses that may reach the gateway, comma separated, e.g. 203.0.113.0/24"
+        />
+        <Field label="OpenClaw version" name="options.versions.openclaw" value={values.openclaw} onInput={(v) => form.set("openclaw", v)} errors={errors} required hint="An exact version, e.g. 1.2.3" />
+        <Field label="Node.js version" name="options.versions.node" value={values.node} onInput={(v) => form.set("node", v)} errors={errors} required />
+        <Select label="Snapshots" name="options.snapshots" value={values.snapshots} options={SNAPSHOT_CHOICES} onInput={(v) => form.set("snapshots", v)} errors={errors} />
+        <Field
+          label="Other options (JSON)"
+          name="advanced"
+          multiline
+          value={values.advanced}
+          onInput={(v) => form.set("advanced", v)}
+          errors={errors}
+          hint='Any other stack config key, e.g. {"zone": "nyc3", "tags": {"team": "ml"}}'
+        />
+        <FormError errors={errors} shown={shown} />
+        <Busy busy={form.busy}>Review</Busy>
+      </form>
+    </section>
+  );
+}
+
+function describeSnapshots(config: Record<string, unknown>): string {
+  const schedule = config.snapshots as { enabled?: boolean; frequency?: string; hourUtc?: number; weekday?: string; retain?: number } | undefined;
+  if (!schedule) return "the default schedule";
+  if (!schedule.enabled) return "off";
+  const hour = `${String(schedule.hourUtc ?? 0).padStart(2, "0")}:00 UTC`;
+  return schedule.frequency === "weekly"
+    ? `weekly on ${schedule.weekday ?? "?"} at ${hour}, keeping ${schedule.retain ?? "?"}`
+    : `daily at ${hour}, keeping ${schedule.retain ?? "?"}`;
+}
+
+export function InstanceScreen({ id }: { id: string }) {
+  const route = useRoute();
+  const [instance, setInstance] = useState<InstanceView | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [jobs, setJobs] = useState<string[]>([]);
+  const [acting, setActing] = useState<string | undefined>();
+  const [confirmText, setConfirmText] = useState("");
+  const [confirmError, setConfirmError] = useState<string | undefined>();
+
+  const load = async () => {
+    try {
+      setInstance(await api<InstanceView>("GET", `/v1/instances/${encodeURIComponent(id)}`));
+      setProblem(undefined);
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+  };
+
+  const startPreview = async () => {
+    const answer = await api<{ job: JobView }>("POST", `/v1/instances/${encodeURIComponent(id)}/preview`);
+    setJobs((list) => [answer.job.id, ...list.filter((j) => j !== answer.job.id)]);
+  };
+
+  useEffect(() => {
+    setJobs([]);
+    void load().then(async () => {
+      const first = route.query.get("job");
+      if (first) setJobs((list) => [first, ...list.filter((j) => j !== first)]);
+      if (route.query.get("preview") === "1") await startPreview().catch((error: unknown) => setProblem(String(error)));
+    });
+  }, [id]);
+
+  useEffect(() => {
+    const last = instance?.lastJob?.id;
+    if (last) setJobs((list) => (list.includes(last) ? list : [...list, last]));
+  }, [instance?.lastJob?.id]);
+
+  const act = async (label: string, run: () => Promise<void>) => {
+    setActing(label);
+    setProblem(undefined);
+    try {
+      await run();
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    } finally {
+      setActing(undefined);
+    }
+  };
+
+  const operation = (op: "up" | "refresh") =>
+    act(op, async () => {
+      const answer = await api<{ job: JobView }>("POST", `/v1/instances/${encodeURIComponent(id)}/${op}`);
+      setJobs((list) => [answer.job.id, ...list]);
+    });
+
+  if (!instance) {
+    return (
+      <section>
+        <h1 tabIndex={-1}>Instance</h1>
+        {problem ? (
+          <p class="error" role="alert">
+            {problem}
+          </p>
+        ) : (
+          <p role="status">Loading…</p>
+        )}
+      </section>
+    );
+  }
+
+  const outputs = instance.outputs ?? {};
+  const destroyed = instance.status === "destroyed";
+  return (
+    <section>
+      <h1 tabIndex={-1}>
+        {String(instance.config.name ?? "openclaw")} <span class={`badge status-${instance.status}`}>{instance.status}</span>
+      </h1>
+      <p class="muted">
+        <code>{instance.id}</code> · {instance.cloud} {instance.region} · {instance.size} · stack <code>{instance.stackName}</code>
+      </p>
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      <div class="actions">
+        <button type="button" onClick={() => void act("preview", startPreview)} disabled={acting !== undefined}>
+          Preview plan and findings
+        </button>
+        <button type="button" onClick={() => void operation("refresh")} disabled={acting !== undefined || destroyed}>
+          Refresh
+        </button>
+        <button type="button" onClick={() => void operation("up")} disabled={acting !== undefined || destroyed}>
+          Run up again
+        </button>
+        <button type="button" class="secondary" onClick={() => void load()}>
+          Reload
+        </button>
+      </div>
+
+      <div class="grid">
+        <section aria-labelledby="outputs-title">
+          <h2 id="outputs-title">Outputs</h2>
+          <dl class="facts">
+            <dt>Gateway URL</dt>
+            <dd>{String(outputs.gatewayUrl ?? "not yet (after a successful up)")}</dd>
+            <dt>Address</dt>
+            <dd>{String(outputs.publicIpv4 ?? "—")}</dd>
+            <dt>Certificate fingerprint (SHA-256)</dt>
+            <dd>{instance.registration ? <code class="wrap">{instance.registration.tlsCertSha256}</code> : "not registered yet (the host registers at first boot)"}</dd>
+            {Object.entries(outputs)
+              .filter(([key]) => !["gatewayUrl", "publicIpv4"].includes(key))
+              .flatMap(([key, value]) => [
+                <dt key={`${key}-t`}>{key}</dt>,
+                <dd key={`${key}-d`}>{typeof value === "string" ? value : JSON.stringify(value)}</dd>,
+              ])}
+          </dl>
+        </section>
+        <section aria-labelledby="snapshots-title">
+          <h2 id="snapshots-title">Snapshots</h2>
+          <p>Schedule: {describeSnapshots(instance.config)}.</p>
+          <p class="muted">The snapshots taken are listed in your cloud's console; the API does not list them yet.</p>
+          <h2>Health</h2>
+          <p>{health(instance)}</p>
+          <p class="muted">No health history yet: the API records registration only.</p>
+        </section>
+      </div>
+
+      <section aria-labelledby="jobs-title">
+        <h2 id="jobs-title">Jobs</h2>
+        <p class="muted">The last job, and those started from this page.</p>
+        {jobs.length === 0 ? <p>No job yet.</p> : null}
+        {jobs.map((jobId) => (
+          <JobProgress key={jobId} jobId={jobId} onFinished={() => void load()} />
+        ))}
+      </section>
+
+      <section aria-labelledby="chat-title" class="placeholder">
+        <h2 id="chat-title">Chat with this instance</h2>
+        <p>
+          Not available in this dashboard yet: chat goes through the API's gateway proxy, which this version of the dashboard does
+          not call. Use your gateway URL with the OpenClaw client meanwhile.
+        </p>
+      </section>
+
+      {destroyed ? null : (
+        <section aria-labelledby="destroy-title" class="danger">
+          <h2 id="destroy-title">Destroy</h2>
+          <p>
+            Destroying deletes the host, its disks and its snapshots schedule in your cloud. It cannot be undone. Type the instance id{" "}
+            <code>{instance.id}</code> to confirm.
+          </p>
+          <form
+            noValidate
+            onSubmit={(event) => {
+              event.preventDefault();
+              if (confirmText.trim() !== instance.id) {
+                setConfirmError("type the instance id exactly to confirm");
+                return;
+              }
+              setConfirmError(undefined);
+              void act("destroy", async () => {
+                const answer = await api<{ job: JobView }>("DELETE", `/v1/instances/${encodeURIComponent(id)}`);
+                setJobs((list) => [answer.job.id, ...list]);
+                setConfirmText("");
+                await load();
+              });
+            }}
+          >
+            <div class="field">
+              <label for="destroy-confirm">Instance id</label>
+              <input
+                id="destroy-confirm"
+                value={confirmText}
+                autocomplete="off"
+                aria-invalid={confirmError ? "true" : undefined}
+                aria-describedby={confirmError ? "destroy-confirm-error" : undefined}
+                onInput={(event) => setConfirmText((event.currentTarget as HTMLInputElement).value)}
+              />
+              {confirmError ? (
+                <p class="error" id="destroy-confirm-error" role="alert">
+                  {confirmError}
+                </p>
+              ) : null}
+            </div>
+            <button type="submit" class="danger" disabled={acting !== undefined}>
+              {acting === "destroy" ? <span class="spinner" aria-hidden="true" /> : null}
+              Destroy this instance
+            </button>
+          </form>
+        </section>
+      )}
+    </section>
+  );
+}
