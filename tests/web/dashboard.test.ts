@@ -194,6 +194,9 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     // The up job ends (here without the Pulumi CLI: failed at once, saying what to install); its events were streamed.
     await page.locator(".job").filter({ hasText: "up job" }).locator(".badge.state-failed, .badge.state-succeeded").waitFor({ timeout: 60_000 });
     expect(await page.locator(".job").filter({ hasText: "up job" }).locator(".events li").count()).toBeGreaterThan(0);
+    // Chat goes through the gateway proxy once the host registered; until then the panel says so.
+    await page.getByRole("status").filter({ hasText: "Chat opens once the host has registered" }).waitFor();
+    expect(await page.getByLabel("Message").isDisabled()).toBe(true);
     await checkScreen(page, "08-instance");
 
     // Destroy, with the typed confirmation: a wrong id is refused in the page, nothing is sent.

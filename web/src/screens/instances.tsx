@@ -9,6 +9,7 @@ import { api, ApiError } from "../api";
 import { Busy, Field, FormError, Select, useForm } from "../forms";
 import { navigate, useRoute } from "../router";
 import type { Credential, InstanceView, JobView } from "../types";
+import { ChatPanel } from "./chat";
 import { isFinal, JobProgress } from "./jobs";
 
 const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
@@ -470,13 +471,7 @@ export function InstanceScreen({ id }: { id: string }) {
         ))}
       </section>
 
-      <section aria-labelledby="chat-title" class="placeholder">
-        <h2 id="chat-title">Chat with this instance</h2>
-        <p>
-          Not available in this dashboard yet: chat goes through the API's gateway proxy, which this version of the dashboard does
-          not call. Use your gateway URL with the OpenClaw client meanwhile.
-        </p>
-      </section>
+      <ChatPanel instance={instance} />
 
       {destroyed ? null : (
         <section aria-labelledby="destroy-title" class="danger">
