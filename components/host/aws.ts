@@ -230,7 +230,13 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
       // A changed boot fingerprint (a version bump, any setting cloud-init applies; not a fresh registration
       // token) replaces the instance, so first boot really runs it; the state volume and the Elastic IP move
       // to the new one.
-      { parent: this, ignoreChanges: ["ami", "volumeTags"], replacementTrigger: pulumi.output(rendered).apply((once) => once.fingerprint) },
+      // The user data itself is ignored on update: a fresh registration token alone would otherwise make the
+      // provider stop and start the instance to rewrite it, for nothing (a replacement takes the new one).
+      {
+        parent: this,
+        ignoreChanges: ["ami", "volumeTags", "userData", "userDataBase64"],
+        replacementTrigger: pulumi.output(rendered).apply((once) => once.fingerprint),
+      },
     );
 
     // Its own resource, removed before a replacement is attached: the volume

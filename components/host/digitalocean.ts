@@ -122,9 +122,12 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
         ...(args.vpcUuid !== undefined ? { vpcUuid: args.vpcUuid } : {}),
         tags,
       },
-      // A changed user-data replaces the droplet (DigitalOcean cannot change it in place): first boot
-      // runs it; the state volume and the reserved IP move to the new droplet.
-      { parent: this, replaceOnChanges: ["userData"] },
+      // DigitalOcean cannot change user-data in place, so the provider replaces the droplet on any change,
+      // including the single-use registration token the API puts in at every `up`. Replacement is decided
+      // by the boot fingerprint instead (the token masked), as on AWS and GCP: a version bump or any setting
+      // cloud-init applies replaces the droplet, so first boot runs it, and the state volume and the
+      // reserved IP move to the new droplet; a fresh token alone replaces nothing.
+      { parent: this, ignoreChanges: ["userData"], replacementTrigger: pulumi.output(rendered).apply((once) => once.fingerprint) },
     );
 
     // The reserved IP's assignment names the droplet and is removed before a replacement's is made

@@ -105,9 +105,12 @@ describe("upgrades replace the instance; the state disk and the address move to 
     expect(oneOfType(after, "gcp:compute/address:Address").inputs).toEqual(oneOfType(before, "gcp:compute/address:Address").inputs);
   });
 
-  it("DigitalOcean: user-data replaces the droplet (said in so many words); the volume and the reserved IP are untouched", async () => {
+  it("DigitalOcean: a version bump replaces the droplet by its boot fingerprint; the volume and the reserved IP are untouched", async () => {
     const [before, after] = [await synthHost("digitalocean"), await synthHost("digitalocean", UPGRADE)];
-    expect(oneOfType(before, "digitalocean:index/droplet:Droplet").options?.replaceOnChanges).toEqual(["userData"]);
+    const droplet = oneOfType(before, "digitalocean:index/droplet:Droplet");
+    expect(droplet.options?.ignoreChanges).toEqual(["userData"]);
+    expect(droplet.options?.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
+    expect(oneOfType(after, "digitalocean:index/droplet:Droplet").options?.replacementTrigger).not.toEqual(droplet.options?.replacementTrigger);
     expect(oneOfType(after, "digitalocean:index/droplet:Droplet").inputs.userData).not.toEqual(oneOfType(before, "digitalocean:index/droplet:Droplet").inputs.userData);
     expect(oneOfType(before, "digitalocean:index/volumeAttachment:VolumeAttachment").options?.deleteBeforeReplace).toBe(true);
     expect(oneOfType(after, "digitalocean:index/volume:Volume").inputs).toEqual(oneOfType(before, "digitalocean:index/volume:Volume").inputs);
@@ -115,7 +118,7 @@ describe("upgrades replace the instance; the state disk and the address move to 
   });
 });
 
-describe("a fresh registration token alone replaces nothing on AWS and GCP", () => {
+describe("a fresh registration token alone replaces nothing on any cloud", () => {
   // What the API's job runner adds to every `up` (api/registration/prepare.ts): a new single-use token each time.
   const registration = (token: string) => ({
     registration: {
@@ -127,8 +130,8 @@ describe("a fresh registration token alone replaces nothing on AWS and GCP", () 
   const FIRST = `csreg_${"A".repeat(43)}`;
   const SECOND = `csreg_${"B".repeat(43)}`;
 
-  it.each([["aws"], ["gcp"]] as const)("%s: same boot fingerprint for two tokens, a new one for a version bump", async (cloud) => {
-    const type = cloud === "aws" ? "aws:ec2/instance:Instance" : "gcp:compute/instance:Instance";
+  it.each([["aws"], ["gcp"], ["digitalocean"]] as const)("%s: same boot fingerprint for two tokens, a new one for a version bump", async (cloud) => {
+    const type = { aws: "aws:ec2/instance:Instance", gcp: "gcp:compute/instance:Instance", digitalocean: "digitalocean:index/droplet:Droplet" }[cloud];
     const trigger = async (overrides: Record<string, unknown>) =>
       oneOfType(await synthConfig(`host-${cloud}`, { ...BASE[cloud], ...overrides }), type).options?.replacementTrigger;
     const first = await trigger(registration(FIRST));

@@ -110,7 +110,7 @@ describe("AwsHost, closed by default", () => {
     // boot again; the raw user-data, which also carries each `up`'s registration token, does not decide it.
     expect(instance.inputs.userDataReplaceOnChange).toBe(false);
     expect(instance.options?.replacementTrigger).toMatch(/^[0-9a-f]{64}$/);
-    expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags"]);
+    expect(instance.options?.ignoreChanges).toEqual(["ami", "volumeTags", "userData", "userDataBase64"]);
     expect(instance.options?.replaceOnChanges).toEqual([]);
     expect(oneOfType(closed, ATTACHMENT).options?.deleteBeforeReplace).toBe(true);
     // The EBS volume has no name to collide on: a replacement is created before the old one goes.
