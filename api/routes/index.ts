@@ -16,6 +16,7 @@ import { healthRoutes } from "./health";
 import { instanceRoutes } from "./instances";
 import { jobRoutes } from "./jobs";
 import { meRoutes } from "./me";
+import { proxyRoutes } from "../proxy/plugin";
 
 export const routePlugins: FastifyPluginAsyncZod[] = [
   healthRoutes,
@@ -28,4 +29,5 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   instanceRoutes,
   jobRoutes,
   gatewayTokenRoutes,
+  proxyRoutes,
 ];

@@ -73,6 +73,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>[]> = {
     },
   ],
   "POST /v1/instances/{id}/register": [{ registrationToken: `csreg_${"A".repeat(43)}`, gatewayToken: "a".repeat(64), tlsCertSha256: "ab".repeat(32) }],
+  "POST /v1/instances/{id}/chat/completions": [{ model: "openclaw", messages: [{ role: "user", content: "hi" }] }],
 };
 
 const nest = (levels: number, inner: unknown, kind: "array" | "object"): unknown => {

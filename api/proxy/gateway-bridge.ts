@@ -1,0 +1,280 @@
+/**
+ * One proxied WebSocket: the browser's socket on one side, the host's
+ * gateway (pinned TLS) on the other. The bridge speaks the OpenClaw gateway
+ * protocol (docs/proxy.md) only as far as it must:
+ *
+ *   gateway → client   `{type:"event", event:"connect.challenge"}` passed on untouched
+ *   client → gateway   the first frame must be `{type:"req", method:"connect", params}`;
+ *                      `params.auth` must be absent or empty and `params.device` absent;
+ *                      the bridge sets `params.auth = {token}` (the host's gateway token)
+ *   then               every frame both ways, untouched (never parsed, logged or kept)
+ *
+ * Content is never logged: per message only direction, size and the time it
+ * spent in the proxy. A device identity is refused because its signature
+ * covers the token, which the client never holds. Frames from the gateway
+ * that contain the token are not passed on (the connection closes instead).
+ *
+ * Back-pressure: bytes sent towards a side but not yet written out are
+ * counted; above the high-water mark the other side is paused (no more reads
+ * from its socket, so TCP pushes back on its sender) until they drain.
+ */
+import { randomBytes } from "node:crypto";
+import type { TLSSocket } from "node:tls";
+import WebSocket, { type RawData } from "ws";
+import { CLOSE_CODES, type CloseReason, isSendableCloseCode } from "./close-codes";
+import { connectPinned, PinnedConnectError } from "./pinned-tls";
+import type { ProxySettings } from "./settings";
+import type { GatewayTarget } from "./target";
+
+export type Direction = "upstream" | "downstream";
+
+export interface BridgeLogger {
+  level: string;
+  debug(object: object, message: string): void;
+  info(object: object, message: string): void;
+  warn(object: object, message: string): void;
+}
+
+export interface ConnectionMeta {
+  connectionId: string;
+  userId: string;
+  instanceId: string;
+  apiKeyId: string | null;
+  /** When the ticket was issued (a sign-out after it closes the connection). */
+  issuedAt: string;
+}
+
+export interface BridgeSummary {
+  meta: ConnectionMeta;
+  openedAt: number;
+  durationMs: number;
+  bytesUpstream: number;
+  bytesDownstream: number;
+  messagesUpstream: number;
+  messagesDownstream: number;
+  closeCode: number;
+  /** Which side or rule closed it: `client`, `gateway` or a `CloseReason`. */
+  closedBy: string;
+}
+
+export function newConnectionId(): string {
+  return `wsc_${randomBytes(9).toString("base64url")}`;
+}
+
+const CREDENTIAL_KEYS = ["token", "password", "deviceToken", "bootstrapToken"];
+
+type HandshakeCheck = { ok: true; frame: string } | { ok: false; reason: CloseReason };
+
+/** The client's first frame with the gateway token put in; or why it is refused. Pure: tests call it directly. */
+export function injectGatewayToken(data: RawData, token: string): HandshakeCheck {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(rawText(data));
+  } catch {
+    return { ok: false, reason: "badHandshake" };
+  }
+  if (!isObject(frame) || frame.type !== "req" || frame.method !== "connect" || typeof frame.id !== "string" || !isObject(frame.params)) {
+    return { ok: false, reason: "badHandshake" };
+  }
+  const params = frame.params;
+  if (params.device !== undefined && params.device !== null) return { ok: false, reason: "badHandshake" };
+  if (params.auth !== undefined && params.auth !== null) {
+    if (!isObject(params.auth)) return { ok: false, reason: "clientCredentials" };
+    if (Object.keys(params.auth).length > 0 || CREDENTIAL_KEYS.some((key) => key in (params.auth as object))) {
+      return { ok: false, reason: "clientCredentials" };
+    }
+  }
+  return { ok: true, frame: JSON.stringify({ ...frame, params: { ...params, auth: { token } } }) };
+}
+
+function rawText(data: RawData): string {
+  if (Buffer.isBuffer(data)) return data.toString("utf8");
+  if (Array.isArray(data)) return Buffer.concat(data).toString("utf8");
+  return Buffer.from(data).toString("utf8");
+}
+
+function rawLength(data: RawData): number {
+  if (Buffer.isBuffer(data)) return data.length;
+  if (Array.isArray(data)) return data.reduce((sum, part) => sum + part.length, 0);
+  return data.byteLength;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A `ws` client on an already connected, already pinned TLS socket: the upgrade request is written only now. */
+export function openUpstream(socket: TLSSocket, target: GatewayTarget, settings: ProxySettings): WebSocket {
+  const host = target.host.includes(":") ? `[${target.host}]` : target.host;
+  return new WebSocket(`wss://${host}:${target.port}/`, {
+    createConnection: () => socket,
+    maxPayload: settings.maxMessageBytes,
+    perMessageDeflate: false,
+    handshakeTimeout: settings.connectTimeoutMs,
+  });
+}
+
+export class GatewayBridge {
+  readonly openedAt = Date.now();
+  lastActivity = Date.now();
+  private upstream: WebSocket | undefined;
+  private handshakeDone = false;
+  /** Client frames that arrived before the gateway's socket was open (the `connect` request, usually). */
+  private early: { data: RawData; isBinary: boolean; at: number }[] = [];
+  private readonly queued: Record<Direction, number> = { upstream: 0, downstream: 0 };
+  private readonly bytes: Record<Direction, number> = { upstream: 0, downstream: 0 };
+  private readonly messages: Record<Direction, number> = { upstream: 0, downstream: 0 };
+  private readonly awaitingPong = new Set<WebSocket>();
+  private closed = false;
+  private tokenBytes: Buffer | undefined;
+
+  constructor(
+    readonly client: WebSocket,
+    readonly meta: ConnectionMeta,
+    private readonly settings: ProxySettings,
+    private readonly log: BridgeLogger,
+    private readonly onClosed: (summary: BridgeSummary) => void,
+  ) {
+    client.on("message", (data, isBinary) => this.fromClient(data, isBinary));
+    client.on("close", (code) => this.finish(code, "client"));
+    client.on("error", () => this.finish(1006, "client"));
+    client.on("pong", () => this.awaitingPong.delete(client));
+  }
+
+  /** Dials the pinned gateway and starts piping; a failure closes the client with the code that says why. */
+  async connect(target: GatewayTarget): Promise<void> {
+    this.tokenBytes = Buffer.from(target.token, "utf8");
+    let socket: TLSSocket;
+    try {
+      socket = await connectPinned(target, this.settings.connectTimeoutMs);
+    } catch (error) {
+      const reason: CloseReason = error instanceof PinnedConnectError && error.reason === "certificate_mismatch" ? "certificateMismatch" : "hostUnreachable";
+      this.log.warn({ event: "ws_gateway_refused", connectionId: this.meta.connectionId, userId: this.meta.userId, instanceId: this.meta.instanceId, reason }, "gateway connection failed");
+      this.close(reason);
+      return;
+    }
+    if (this.closed) {
+      socket.destroy();
+      return;
+    }
+    const upstream = openUpstream(socket, target, this.settings);
+    this.upstream = upstream;
+    upstream.on("open", () => {
+      for (const frame of this.early.splice(0)) this.fromClient(frame.data, frame.isBinary, frame.at);
+    });
+    upstream.on("message", (data, isBinary) => this.fromGateway(data, isBinary));
+    upstream.on("pong", () => this.awaitingPong.delete(upstream));
+    upstream.on("unexpected-response", () => this.close("hostUnreachable"));
+    upstream.on("error", () => this.close(upstream.readyState === WebSocket.CONNECTING ? "hostUnreachable" : "gatewayLost"));
+    upstream.on("close", (code, reason) => {
+      if (this.closed) return;
+      if (isSendableCloseCode(code)) this.finishWith(code, reason.toString("utf8").slice(0, 120), "gateway");
+      else this.close("gatewayLost");
+    });
+  }
+
+  private fromClient(data: RawData, isBinary: boolean, at = performance.now()): void {
+    if (this.closed) return;
+    this.lastActivity = Date.now();
+    const upstream = this.upstream;
+    if (!upstream || upstream.readyState !== WebSocket.OPEN) {
+      // Only the handshake may arrive this early; a client that streams before it is refused.
+      if (this.early.length >= 4) this.close("badHandshake");
+      else this.early.push({ data, isBinary, at });
+      return;
+    }
+    if (!this.handshakeDone) {
+      const checked = injectGatewayToken(data, this.tokenBytes!.toString("utf8"));
+      if (!checked.ok) {
+        this.close(checked.reason);
+        return;
+      }
+      this.handshakeDone = true;
+      // The rewritten frame carries the token: counted by the client's size, never logged.
+      this.forward(this.client, upstream, checked.frame, false, rawLength(data), "upstream", at);
+      return;
+    }
+    this.forward(this.client, upstream, data, isBinary, rawLength(data), "upstream", at);
+  }
+
+  private fromGateway(data: RawData, isBinary: boolean): void {
+    if (this.closed) return;
+    const at = performance.now();
+    this.lastActivity = Date.now();
+    const buffer = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
+    if (this.tokenBytes && buffer.includes(this.tokenBytes)) {
+      this.close("tokenLeak");
+      return;
+    }
+    this.forward(this.upstream!, this.client, buffer, isBinary, buffer.length, "downstream", at);
+  }
+
+  private forward(from: WebSocket, to: WebSocket, data: RawData | string, isBinary: boolean, size: number, direction: Direction, at: number): void {
+    if (to.readyState !== WebSocket.OPEN) return;
+    this.bytes[direction] += size;
+    this.messages[direction] += 1;
+    this.queued[direction] += size;
+    if (this.queued[direction] > this.settings.highWaterBytes) from.pause();
+    to.send(data, { binary: isBinary }, () => {
+      this.queued[direction] -= size;
+      if (this.queued[direction] <= this.settings.highWaterBytes / 2 && from.isPaused) from.resume();
+      if (this.log.level === "debug" || this.log.level === "trace") {
+        this.log.debug(
+          { event: "ws_message", connectionId: this.meta.connectionId, userId: this.meta.userId, instanceId: this.meta.instanceId, direction, bytes: size, latencyMs: Math.round((performance.now() - at) * 1000) / 1000 },
+          "ws message",
+        );
+      }
+    });
+  }
+
+  /** Called by the connection registry's sweep: idle timeout and ping/pong, both sides. */
+  tick(now: number): void {
+    if (this.closed) return;
+    if (now - this.lastActivity >= this.settings.idleTimeoutMs || this.awaitingPong.size > 0) {
+      this.close("idle");
+      return;
+    }
+    for (const side of [this.client, this.upstream]) {
+      if (side && side.readyState === WebSocket.OPEN) {
+        this.awaitingPong.add(side);
+        side.ping();
+      }
+    }
+  }
+
+  close(reason: CloseReason): void {
+    const { code, reason: text } = CLOSE_CODES[reason];
+    this.finishWith(code, text, reason);
+  }
+
+  private finishWith(code: number, reason: string, closedBy: string): void {
+    if (this.closed) return;
+    if (this.client.readyState === WebSocket.OPEN) this.client.close(code, reason);
+    else this.client.terminate();
+    this.finish(code, closedBy);
+  }
+
+  private finish(code: number, closedBy: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.early = [];
+    if (this.upstream && this.upstream.readyState !== WebSocket.CLOSED) {
+      if (this.upstream.readyState === WebSocket.OPEN) this.upstream.close(1000);
+      else this.upstream.terminate();
+    }
+    // A client that does not answer the close handshake is cut after a second.
+    setTimeout(() => this.client.terminate(), 1_000).unref();
+    this.tokenBytes?.fill(0);
+    this.onClosed({
+      meta: this.meta,
+      openedAt: this.openedAt,
+      durationMs: Date.now() - this.openedAt,
+      bytesUpstream: this.bytes.upstream,
+      bytesDownstream: this.bytes.downstream,
+      messagesUpstream: this.messages.upstream,
+      messagesDownstream: this.messages.downstream,
+      closeCode: code,
+      closedBy,
+    });
+  }
+}
