@@ -221,6 +221,22 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
       await checkScreen(page, name);
     }
     expect(await page.getByRole("cell", { name: /up: failed|destroy: / }).count()).toBeGreaterThan(0);
+
+    // A 401 (an access token that expired) is refreshed once through the cookie and the request retried.
+    let refused = false;
+    await page.route("**/v1/instances", async (route) => {
+      if (refused) return route.continue();
+      refused = true;
+      return route.fulfill({ status: 401, contentType: "application/json", body: JSON.stringify({ statusCode: 401, error: "Unauthorized", message: "token expired", requestId: "test" }) });
+    });
+    const refreshed = page.waitForResponse((response) => response.url().endsWith("/v1/auth/session/refresh") && response.status() === 200);
+    await page.getByRole("link", { name: "Audit log", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
+    await page.getByRole("link", { name: "Instances", exact: true }).click();
+    await refreshed;
+    await page.getByRole("link", { name: "openclaw" }).waitFor();
+    expect(refused).toBe(true);
+    await page.unroute("**/v1/instances");
   }, 180_000);
 
   it("shows a second user nothing of the first's", async () => {
@@ -230,19 +246,39 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     const token = await invite(admin.page, BOB.email);
     const { page } = await newPage("bob");
     await register(page, BOB, token);
-    await signIn(page, BOB);
+    // Signing in with the keyboard only: focus starts on the screen's heading, Tab reaches the fields, Enter submits.
+    await page.goto(`${server.url}/#/sign-in`);
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    await expect.poll(() => page.evaluate<string>("document.activeElement.textContent")).toBe("Sign in");
+    await page.keyboard.press("Tab");
+    expect(await page.evaluate<string>("document.activeElement.name")).toBe("email");
+    await page.keyboard.type(BOB.email);
+    await page.keyboard.press("Tab");
+    await page.keyboard.type(BOB.password);
+    await page.keyboard.press("Enter");
+    await page.getByRole("heading", { level: 1, name: "Instances" }).waitFor();
     await page.getByText("No instances yet").waitFor();
     await page.getByRole("link", { name: "Credentials" }).click();
     await page.getByText("No credentials yet.").waitFor();
     // Alice's instance and job by their ids: not found for Bob.
     await page.goto(`${server.url}/#/instances/${aliceInstanceId}`);
     await page.getByRole("alert").filter({ hasText: "not found" }).waitFor();
-    const jobAnswer = await page.evaluate(async (jobId) => (await fetch(`/v1/jobs/${jobId}`)).status, aliceJobId);
-    expect(jobAnswer).toBe(401); // no bearer from a bare fetch: the API wants a token, the cookie alone opens nothing
+    // And over the API with Bob's own token: Alice's job is not found, his list is empty.
+    const login = await fetch(`${server.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(BOB) });
+    const bobToken = ((await login.json()) as { accessToken: string }).accessToken;
+    expect((await fetch(`${server.url}/v1/jobs/${aliceJobId}`, { headers: { authorization: `Bearer ${bobToken}` } })).status).toBe(404);
+    expect(await (await fetch(`${server.url}/v1/instances`, { headers: { authorization: `Bearer ${bobToken}` } })).json()).toEqual({ instances: [] });
     await page.getByRole("link", { name: "Audit log" }).click();
     await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
     expect(await page.content()).not.toContain(aliceInstanceId);
     await checkScreen(page, "14-second-user-audit");
+
+    // Sign out everywhere: the API ends every session, the page returns to sign-in with the cookies gone.
+    await page.getByRole("link", { name: "Account", exact: true }).click();
+    await page.getByRole("button", { name: "Sign out everywhere" }).click();
+    await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();
+    expect((await page.context().cookies()).filter((cookie) => cookie.value !== "")).toEqual([]);
+    expect((await fetch(`${server.url}/v1/me`, { headers: { authorization: `Bearer ${bobToken}` } })).status).toBe(401);
   }, 120_000);
 
   it("had no CSP violation, script error, console error or 5xx, and no serious accessibility finding", () => {
