@@ -33,6 +33,11 @@ export class ProxyConnections {
     return this.open.size;
   }
 
+  /** The open connections (read-only view, for metrics and tests). */
+  list(): readonly GatewayBridge[] {
+    return [...this.open];
+  }
+
   /** Why a new connection of `userId` is refused now, or undefined. */
   refusal(userId: string): CloseReason | undefined {
     if (this.open.size >= this.settings.maxConnections) return "tooManyConnections";

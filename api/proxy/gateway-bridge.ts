@@ -227,6 +227,11 @@ export class GatewayBridge {
     });
   }
 
+  /** Bytes handed to each side's socket and not yet written out (what back-pressure bounds). */
+  queuedBytes(): Readonly<Record<Direction, number>> {
+    return { ...this.queued };
+  }
+
   /** Called by the connection registry's sweep: idle timeout and ping/pong, both sides. */
   tick(now: number): void {
     if (this.closed) return;
