@@ -4,6 +4,7 @@ import { z } from "zod";
 import { CLOUDS, MACHINE_SIZES, REGIONS, SIZE_PRESETS } from "../../../core/presets";
 import { createInstanceBody } from "../../../api/http/instance-body";
 import { ConfigError } from "../../../core/errors";
+import { DEFAULT_SNAPSHOT_WEEKDAY, DEFAULT_SNAPSHOTS } from "../../../core/host-config";
 import { parseHostConfig } from "../../../program/host-config";
 import { api, ApiError } from "../api";
 import { Busy, Field, FormError, Select, useForm } from "../forms";
@@ -106,15 +107,13 @@ export function InstancesScreen() {
 }
 
 const SNAPSHOT_CHOICES = [
-  ["default", "Default schedule (daily, kept a week)"],
-  ["daily", "Daily at 04:00 UTC, keep 7"],
-  ["weekly", "Weekly, Sunday 04:00 UTC, keep 4"],
-  ["off", "Off (not recommended)"],
+  ["default", `Default: daily at ${String(DEFAULT_SNAPSHOTS.hourUtc).padStart(2, "0")}:00 UTC, keep ${DEFAULT_SNAPSHOTS.retain}`],
+  ["weekly", `Weekly, ${DEFAULT_SNAPSHOT_WEEKDAY} at ${String(DEFAULT_SNAPSHOTS.hourUtc).padStart(2, "0")}:00 UTC, keep 4`],
+  ["off", "Off (not recommended: a lost state disk is gone for good)"],
 ] as const;
 
 const SNAPSHOT_OPTIONS: Record<string, unknown> = {
-  daily: { enabled: true, frequency: "daily", hourUtc: 4, retain: 7 },
-  weekly: { enabled: true, frequency: "weekly", hourUtc: 4, weekday: "SUN", retain: 4 },
+  weekly: { enabled: true, frequency: "weekly", hourUtc: DEFAULT_SNAPSHOTS.hourUtc, weekday: DEFAULT_SNAPSHOT_WEEKDAY, retain: 4 },
   off: { enabled: false },
 };
 
