@@ -82,16 +82,6 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     return token;
   }
 
-  async function register(page: Page, account: { email: string; password: string }, token: string): Promise<void> {
-    await page.goto(`${server.url}/#/register`);
-    await page.getByLabel("Invitation token").fill(token);
-    await page.getByLabel("Email").fill(account.email);
-    await page.getByLabel("Password", { exact: true }).fill(account.password);
-    await page.getByLabel("Password again").fill(account.password);
-    await page.getByRole("button", { name: "Create account" }).click();
-    await page.getByRole("heading", { name: "Account created" }).waitFor();
-  }
-
   it("serves the page with the strict policy and keeps the API's own", async () => {
     const page = await fetch(`${server.url}/`);
     expect(page.status).toBe(200);
@@ -244,8 +234,19 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     const admin = await newPage("admin-2");
     await signIn(admin.page, ADMIN);
     const token = await invite(admin.page, BOB.email);
+    const link = (await admin.page.getByLabel("The registration link").textContent())?.trim() ?? "";
+    expect(link).toContain(encodeURIComponent(token));
+    // Bob opens the link: the form is filled in and the token leaves the address bar (and the history).
     const { page } = await newPage("bob");
-    await register(page, BOB, token);
+    await page.goto(link);
+    await page.getByRole("heading", { level: 1, name: "Create your account" }).waitFor();
+    expect(await page.getByLabel("Invitation token").inputValue()).toBe(token);
+    expect(await page.getByLabel("Email").inputValue()).toBe(BOB.email);
+    await expect.poll(() => page.url()).not.toContain("csi_");
+    await page.getByLabel("Password", { exact: true }).fill(BOB.password);
+    await page.getByLabel("Password again").fill(BOB.password);
+    await page.getByRole("button", { name: "Create account" }).click();
+    await page.getByRole("heading", { name: "Account created" }).waitFor();
     // Signing in with the keyboard only: focus starts on the screen's heading, Tab reaches the fields, Enter submits.
     await page.goto(`${server.url}/#/sign-in`);
     await page.getByRole("heading", { level: 1, name: "Sign in" }).waitFor();

@@ -1,5 +1,5 @@
 /** Sign in, and register with an invitation. */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { z } from "zod";
 import { email, opaqueToken, password, presentedPassword } from "../../../api/http/schemas";
 import { publicApi, signIn } from "../api";
@@ -45,6 +45,10 @@ export function RegisterScreen({ invite, email: invitedEmail }: { invite: string
   const form = useForm({ email: invitedEmail, password: "", confirm: "", invite });
   const [done, setDone] = useState(false);
   const { values, errors } = form;
+  // The invitation link carries the token: keep it in the form, out of the address bar and the history.
+  useEffect(() => {
+    if (invite) history.replaceState(null, "", "#/register");
+  }, []);
   if (done) {
     return (
       <section class="narrow">
