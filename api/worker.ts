@@ -19,11 +19,13 @@ import { openDatabase } from "./db/connect";
 import { migrateToLatest } from "./db/migrate";
 import { createEngine } from "./engine/factory";
 import type { Engine } from "./engine/types";
+import { GatewayHealthChecker } from "./health/gateway-health";
 import { createLogger } from "./http/logging";
 import { loadJobsSettings } from "./jobs/settings";
 import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
+import { loadProxySettings } from "./proxy/settings";
 import { registrationPreparer } from "./registration/prepare";
 import { resolveStackLayout } from "./stacks/layout";
 import { KeyHeartbeat } from "./vault/key-heartbeat";
@@ -90,6 +92,8 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   worker.start();
   const snapshots = new SnapshotScheduler({ db: handle.db, credentials, intervalMs: settings.snapshotIntervalMs, logger });
   snapshots.start();
+  const health = new GatewayHealthChecker({ db: handle.db, intervalMs: loadProxySettings(env).healthIntervalMs, logger });
+  health.start();
   logger.info(
     { workerId: worker.workerId, memoryBudgetMb: settings.worker.memoryBudgetMb, leaseMs: settings.worker.leaseMs, engine: engine.name },
     "worker started",
@@ -99,6 +103,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
     keys,
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       await snapshots.stop();
+      await health.stop();
       await worker.stop({ graceMs });
       await keys.stop();
       await handle.close();

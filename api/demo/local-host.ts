@@ -42,8 +42,8 @@ export interface LocalHost {
   startGateway(): Promise<void>;
   /** Forward `/v1/` from now on (true) or refuse it as a default host does (false). */
   setExposeChatCompletions(expose: boolean): void;
-  /** Serves another certificate from now on (a host rebuilt with a new key, or an impostor). */
-  swapCertificate(): void;
+  /** Serves another certificate from now on (a host rebuilt with a new key, or an impostor); returns how to put the registered one back. */
+  swapCertificate(): () => void;
   stop(): Promise<void>;
 }
 
@@ -323,8 +323,13 @@ export async function startLocalHost(options: LocalHostOptions): Promise<LocalHo
       expose.value = value;
     },
     swapCertificate: () => {
+      const registered = certificate;
       certificate = makeCertificate(options.dir);
       front.setSecureContext({ key: certificate.key, cert: certificate.cert });
+      return () => {
+        certificate = registered;
+        front.setSecureContext({ key: registered.key, cert: registered.cert });
+      };
     },
     stop: async () => {
       await stopGateway();

@@ -13,6 +13,8 @@ import { registrationPreparer } from "../registration/prepare";
 import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
 import { type JobsSettings, loadJobsSettings } from "./settings";
+import { GatewayHealthChecker } from "../health/gateway-health";
+import { loadProxySettings } from "../proxy/settings";
 import { SnapshotScheduler } from "./snapshot-scheduler";
 import { VaultCredentialProvider } from "./vault-credentials";
 import { JobWorker } from "./worker";
@@ -59,6 +61,7 @@ export const jobsPlugin = fp(
     const snapshots = worker
       ? new SnapshotScheduler({ db: app.db, credentials, intervalMs: settings.snapshotIntervalMs, logger: app.log })
       : undefined;
+    const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: loadProxySettings(process.env).healthIntervalMs, logger: app.log }) : undefined;
     app.decorate("jobs", { settings, engine, credentials, worker, wake: () => worker?.wake() } satisfies JobsRuntime);
     if (!engine.capabilities().deploy) {
       app.log.warn({ reason: engine.capabilities().reason }, "up, refresh and destroy jobs will fail at once; previews work");
@@ -66,9 +69,11 @@ export const jobsPlugin = fp(
     app.addHook("onReady", async () => {
       worker?.start();
       snapshots?.start();
+      health?.start();
     });
     app.addHook("onClose", async () => {
       await snapshots?.stop();
+      await health?.stop();
       await worker?.stop({ graceMs: CLOSE_GRACE_MS });
     });
   },

@@ -1,6 +1,7 @@
 /** What the API shows of instances and jobs (never a token hash, a credential or a secret). */
 import { z } from "zod";
 import { OPERATIONS } from "../engine/types";
+import { healthView } from "../health/view";
 import type { Instance, Job } from "./tables";
 
 export const jobViewSchema = z.object({
@@ -58,6 +59,15 @@ export const instanceViewSchema = z.object({
     .object({ registeredAt: z.string(), tlsCertSha256: z.string() })
     .nullable()
     .describe("Set once the host registered at first boot (its gateway token is in the vault, never shown)"),
+  health: z
+    .object({
+      status: z.enum(["unknown", "up", "down", "cert_mismatch"]),
+      checkedAt: z.string().nullable(),
+      lastSeenAt: z.string().nullable().describe("Last time the gateway answered ready over the pinned TLS"),
+      latencyMs: z.number().nullable().describe("Round trip of that check (TLS handshake and `GET /readyz`)"),
+      certificate: z.enum(["match", "mismatch"]).nullable().describe("`mismatch`: the gateway presents another certificate than the registered one (an alarm; never re-pinned)"),
+    })
+    .describe("The gateway's health as the workers' checker last saw it (docs/proxy.md)"),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -78,6 +88,7 @@ export function instanceView(instance: Instance, lastJob: Job | undefined): Inst
       instance.registered_at !== null && instance.tls_fingerprint !== null
         ? { registeredAt: instance.registered_at, tlsCertSha256: instance.tls_fingerprint }
         : null,
+    health: healthView(instance),
     createdAt: instance.created_at,
     updatedAt: instance.updated_at,
   };

@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
+import { GatewayHealthChecker } from "../../api/health/gateway-health";
 import { type LocalHost, startLocalHost } from "../../api/demo/local-host";
 import { bearer, engines, json, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "../api/support";
 import { connectThroughProxy, gatewayUnavailable, onApi, openBrowserClient, ticketFor } from "./support";
@@ -241,5 +242,51 @@ describe.skipIf(unavailable !== undefined)("the gateway pass-through, against th
       await api.app.db.updateTable("instances").set({ status: "destroyed" }).where("id", "=", instanceId).execute();
       expect((await ticketFor(api, owner.accessToken, instanceId)).status).toBe(409);
     }, 90_000);
+
+    it.skipIf(skip)("health: up, down when the gateway stops, up when it is back, cert_mismatch when the certificate changes (never re-pinned); transitions audited; one checker per slot", async () => {
+      const user = await signUp(api, "health");
+      const id = await registeredInstance(user);
+      const checker = new GatewayHealthChecker({ db: api.app.db, intervalMs: 60_000, logger: api.app.log, timeoutMs: 5_000 });
+      const healthOf = async () => {
+        const listed = await api.inject({ method: "GET", url: "/v1/instances", headers: bearer(user.accessToken) });
+        return (json(listed).instances as { id: string; health: Record<string, unknown> }[]).find((instance) => instance.id === id)!.health;
+      };
+      expect((await healthOf()).status).toBe("unknown");
+      await checker.runOnce();
+      const up = await healthOf();
+      expect(up).toMatchObject({ status: "up", certificate: "match" });
+      expect(up.latencyMs).toBeGreaterThanOrEqual(0);
+      expect(up.lastSeenAt).toBe(up.checkedAt);
+
+      await host.stopGateway();
+      try {
+        await checker.runOnce();
+        expect(await healthOf()).toMatchObject({ status: "down", lastSeenAt: up.lastSeenAt });
+      } finally {
+        await host.startGateway();
+      }
+      await checker.runOnce();
+      expect((await healthOf()).status).toBe("up");
+
+      const restore = host.swapCertificate();
+      try {
+        await checker.runOnce();
+        expect(await healthOf()).toMatchObject({ status: "cert_mismatch", certificate: "mismatch" });
+        const row = await api.app.db.selectFrom("instances").select("tls_fingerprint").where("id", "=", id).executeTakeFirstOrThrow();
+        expect(row.tls_fingerprint).toBe(host.tlsCertSha256);
+        expect(api.logs.some((line) => line.includes("gateway_certificate_mismatch") && line.includes(id))).toBe(true);
+      } finally {
+        restore();
+      }
+      const actions = (await api.app.db.selectFrom("audit_log").select(["action", "actor_kind"]).where("target", "=", id).orderBy("id").execute())
+        .filter((entry) => entry.action.startsWith("instance.health."));
+      expect(actions.map((entry) => entry.action)).toEqual(["instance.health.up", "instance.health.down", "instance.health.up", "instance.health.cert_mismatch"]);
+      expect(actions.every((entry) => entry.actor_kind === "system")).toBe(true);
+
+      const other = new GatewayHealthChecker({ db: api.app.db, intervalMs: 60_000, logger: api.app.log });
+      const now = new Date();
+      const [first, second] = await Promise.all([checker.runSlot(now, "worker-a"), other.runSlot(now, "worker-b")]);
+      expect([first, second].filter((summary) => summary === undefined)).toHaveLength(1);
+    }, 300_000);
   });
 });

@@ -1,0 +1,14 @@
+/** The health part of the instance view, from the columns of migration 007 (absent on a row built in memory: `unknown`). */
+import type { Instance } from "../jobs/tables";
+import type { InstanceHealthColumns } from "../proxy/tables";
+
+export function healthView(instance: Instance) {
+  const row = instance as Instance & Partial<InstanceHealthColumns>;
+  return {
+    status: row.health_status ?? "unknown",
+    checkedAt: row.health_checked_at ?? null,
+    lastSeenAt: row.health_last_seen_at ?? null,
+    latencyMs: row.health_latency_ms == null ? null : Number(row.health_latency_ms),
+    certificate: row.health_cert_state ?? null,
+  };
+}
