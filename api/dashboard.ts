@@ -53,9 +53,10 @@ export const dashboardPlugin: FastifyPluginAsync<{ root?: string }> = async (app
     index: "index.html",
     serveDotFiles: false,
     decorateReply: false,
-    setHeaders: (reply, path) => {
+    cacheControl: false,
+    setHeaders: (response, path) => {
       // Asset names carry their content hash; the page itself is always revalidated.
-      reply.header("cache-control", path.endsWith(".html") ? "no-cache" : "public, max-age=31536000, immutable");
+      response.setHeader("cache-control", path.endsWith(".html") ? "no-cache" : "public, max-age=31536000, immutable");
     },
   });
 };
