@@ -49,6 +49,9 @@ function unit(sections: Record<string, string[]>): string {
     .join("\n\n")}\n`;
 }
 
+/** Restarts of the gateway: retried every 5 s, given up after 5 starts within 10 minutes. */
+export const GATEWAY_START_LIMIT = { restartSec: 5, burst: 5, intervalSec: 600 } as const;
+
 export function gatewayUnit(memory: MemoryPlan): string {
   return unit({
     Unit: [
@@ -57,6 +60,11 @@ export function gatewayUnit(memory: MemoryPlan): string {
       "After=network-online.target openclaw-token.service",
       "Requires=openclaw-token.service",
       `RequiresMountsFor=${STATE_MOUNT}`,
+      // A config the gateway refuses fails every start: give up after 5 starts in 10 minutes. Not
+      // RestartPreventExitStatus=78: the gateway also exits 78 when a slow start times out its state lease
+      // (found by the QEMU boot, docs/cloud-init.md), and that start succeeds when retried.
+      `StartLimitIntervalSec=${GATEWAY_START_LIMIT.intervalSec}`,
+      `StartLimitBurst=${GATEWAY_START_LIMIT.burst}`,
     ],
     Service: [
       "Type=simple",
@@ -72,9 +80,7 @@ export function gatewayUnit(memory: MemoryPlan): string {
       `EnvironmentFile=${GATEWAY_ENV_FILE}`,
       `ExecStart=/opt/openclaw/current/node_modules/.bin/openclaw gateway run --port ${GATEWAY_PORT} --bind loopback`,
       "Restart=always",
-      "RestartSec=5",
-      // 78 (EX_CONFIG): the gateway refused its config; restarting cannot fix that.
-      "RestartPreventExitStatus=78",
+      `RestartSec=${GATEWAY_START_LIMIT.restartSec}`,
       `MemoryMax=${memory.gatewayMemoryMaxMiB}M`,
       "ProtectHome=yes",
       `ReadWritePaths=${GATEWAY_STATE_DIR}`,
