@@ -6,7 +6,7 @@
  * plus the guest's memory peak. The baseline is the first measurement
  * (docs/boot.md), printed next to this run's figures.
  */
-import { bootUnavailableReason, runBoot } from "../boot/run.js";
+import { bootUnavailableReason, runBoot } from "../boot/run";
 
 /**
  * First measurement on the reference machine (2 shared cores, TCG, 2 GiB guest; docs/boot.md), boot 1 of the

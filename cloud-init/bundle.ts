@@ -39,6 +39,7 @@ export function buildClawChatBundle(): Buffer {
   // Loaded only when a build is needed: esbuild is a dev dependency of the repository, not of a host.
   let esbuild: typeof import("esbuild");
   try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded on demand: esbuild is a dev tool, needed only when the bundle is built here
     esbuild = require("esbuild") as typeof import("esbuild");
   } catch {
     throw new ConfigError(

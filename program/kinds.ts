@@ -14,6 +14,7 @@ import { hostKind } from "./host-program.js";
 // Each kind registers itself here; keep this list sorted by kind.
 // `any`: the registry holds kinds with different config types; each kind's own
 // parse/run pair agrees on its type, and callers only pass parse's result to run.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above
 const KINDS: StackKind<any>[] = [
   awsAccessKind,
   firmwareKind,
@@ -23,10 +24,12 @@ const KINDS: StackKind<any>[] = [
 
 export const DEFAULT_KIND = "host";
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment at KINDS
 export function stackKinds(): readonly StackKind<any>[] {
   return KINDS;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment at KINDS
 export function findStackKind(kind: string): StackKind<any> | undefined {
   return KINDS.find((candidate) => candidate.kind === kind);
 }

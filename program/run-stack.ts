@@ -6,6 +6,7 @@ import { describeGiven } from "../core/validation.js";
 /** A stack kind together with its validated config, ready to `run`. */
 export interface SelectedStack {
   // `any`: see `kinds.ts`; `config` is the result of this same kind's `parse`.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above
   kind: StackKind<any>;
   config: unknown;
 }

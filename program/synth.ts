@@ -117,7 +117,9 @@ interface RuntimeStore {
   settings: { monitor: unknown };
   logErrorCount: number;
 }
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- internal Pulumi runtime modules, outside the package's typed exports
 const { getStore } = require("@pulumi/pulumi/runtime/state") as { getStore(): RuntimeStore };
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
 const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs(): Promise<void> };
 
 /**

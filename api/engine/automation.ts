@@ -25,12 +25,12 @@ import {
   type OutputMap,
   type Stack,
 } from "@pulumi/pulumi/automation";
-import { ConfigError } from "../../core/errors.js";
-import type { SelectedStack } from "../../program/run-stack.js";
-import type { StackLayout } from "../stacks/layout.js";
-import { engineErrorOf, selectJobStack } from "./host-config.js";
-import { findPulumiCli, missingCliMessage, PULUMI_INSTALL_HINT } from "./pulumi-cli.js";
-import { toProgressEvent } from "./progress.js";
+import { ConfigError } from "../../core/errors";
+import type { SelectedStack } from "../../program/run-stack";
+import type { StackLayout } from "../stacks/layout";
+import { engineErrorOf, selectJobStack } from "./host-config";
+import { findPulumiCli, missingCliMessage, PULUMI_INSTALL_HINT } from "./pulumi-cli";
+import { toProgressEvent } from "./progress";
 import {
   EngineError,
   type DeployOutcome,
@@ -38,7 +38,7 @@ import {
   type EngineCapabilities,
   type PreviewOutcome,
   type StackSpec,
-} from "./types.js";
+} from "./types";
 
 /**
  * Offline plan of a stack: the kind's program under Pulumi mocks plus the policy review. `stack` is the

@@ -4,7 +4,7 @@
  * message. Resource inputs and outputs are dropped (they may hold secrets).
  */
 import type { EngineEvent } from "@pulumi/pulumi/automation";
-import type { ProgressEvent } from "./types.js";
+import type { ProgressEvent } from "./types";
 
 export function toProgressEvent(event: EngineEvent): ProgressEvent | undefined {
   if (event.resourcePreEvent) {

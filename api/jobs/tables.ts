@@ -109,7 +109,6 @@ export interface JobsTables {
 }
 
 declare module "../db/schema" {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- declaration merging adds the tables
   interface Database extends JobsTables {}
 }
 

@@ -24,6 +24,7 @@ export const SNAPSHOT_ROLE_ACCESS_ARGS = { path: SNAPSHOT_ROLE_PATH } as const;
  */
 export function hostRoleAccessArgs(opts: pulumi.InvokeOptions = {}): { path: string; permissionsBoundary: pulumi.Output<string> } {
   // Loaded lazily, like the host program does, so importing this file does not load the AWS SDK.
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- loaded lazily (see above)
   const aws = require("@pulumi/aws") as typeof import("@pulumi/aws");
   const identity = aws.getCallerIdentityOutput({}, opts);
   const partition = aws.getPartitionOutput({}, opts);

@@ -4,6 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 export interface Captured {
   type: string;
   name: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment at the end of the line
   inputs: Record<string, any>; // any: provider inputs differ per resource type; tests read them field by field
 }
 
@@ -44,6 +45,7 @@ export function resolve<T>(output: pulumi.Output<T>): Promise<T> {
   return new Promise((done) => output.apply((value) => done(value)));
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment at the end of the line
 export function parseJson(value: unknown): any { // any: policy documents are checked field by field
   return typeof value === "string" ? JSON.parse(value) : value;
 }

@@ -1,9 +1,9 @@
 import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
-import { ClawChatClient } from "../../clawchat/src/client";
+import { ClawChatClient } from "../../clawchat/src/client.js";
 import { planMemory } from "../../cloud-init/index.js";
 import { CLAWCHAT_BIND, clawchatUnit } from "../../cloud-init/units.js";
-import { startServer, type TestServer } from "../clawchat/support";
+import { startServer, type TestServer } from "../clawchat/support.js";
 
 /**
  * The ClawChat unit must listen beyond loopback (`serve` defaults to

@@ -3,6 +3,7 @@ import { synthConfig, synthStack } from "../../program/synth";
 import type { SynthResult } from "../../program/synth-types";
 
 // any: provider inputs differ per resource type; the tests read them field by field.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above
 type Inputs = Record<string, any>;
 
 function all(result: SynthResult, type: string): Inputs[] {

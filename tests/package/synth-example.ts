@@ -11,6 +11,7 @@ import { planJson } from "../../program/synth-types";
 
 async function main(): Promise<void> {
   const dir = resolve(process.argv[2] ?? "");
+  // eslint-disable-next-line @typescript-eslint/no-require-imports -- the example program's path is known only at run time
   const program = require(join(dir, "index.ts")) as () => Promise<Record<string, unknown>>;
   const result = await synthProgram("example", program, { label: `the program in ${dir}` });
   process.stdout.write(`${JSON.stringify({ ...planJson(result), modules: { components: require.resolve("clawstack/components", { paths: [dir] }) } })}\n`);

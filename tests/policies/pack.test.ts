@@ -143,8 +143,11 @@ describe("the analyzer the engine talks to", () => {
       child!.on("exit", (code) => reject(new Error(`the pack exited (${code}) before serving: ${err}`)));
     });
     // Untyped generated gRPC stubs shipped with @pulumi/pulumi (no .d.ts for the client constructor's shape we use).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- see the comment above
     const grpc = require("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
     const services = require("@pulumi/pulumi/proto/analyzer_grpc_pb") as { AnalyzerClient: new (address: string, credentials: unknown) => AnalyzerClientLike };
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- as above
     const { Empty } = require("google-protobuf/google/protobuf/empty_pb") as { Empty: new () => unknown };
     const client = new services.AnalyzerClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
     const info = await new Promise<AnalyzerInfoLike>((resolve, reject) =>

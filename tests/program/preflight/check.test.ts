@@ -143,6 +143,7 @@ describe("preflight catches what the clouds' APIs refuse", () => {
     expect(violation(rule.constraint, awsDlmSchedule({ enabled: true, frequency: "weekly", weekday: "SUN", hourUtc: 4, retain: 8 }).name)).toBeUndefined();
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each case changes provider inputs of a different resource type
   type Case = [what: string, stack: (typeof EXAMPLES)[number], type: string, change: (inputs: Record<string, any>) => void, rule: string, field: string];
   const cases: Case[] = [
     ["an IAM role path without its slashes", "aws-example", "aws:iam/role:Role", (i) => (i.path = "claw-cloud/host"), "aws.iam.pathType", "path"],
