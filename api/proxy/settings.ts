@@ -50,7 +50,7 @@ export function loadProxySettings(env: NodeJS.ProcessEnv = process.env): ProxySe
   const d = PROXY_DEFAULTS;
   return {
     ticketTtlMs: integer(env, "CLAWSTACK_PROXY_TICKET_TTL_MS", d.ticketTtlMs, 1_000, 300_000),
-    maxConnectionsPerUser: integer(env, "CLAWSTACK_PROXY_MAX_PER_USER", d.maxConnectionsPerUser, 1, 1_000),
+    maxConnectionsPerUser: integer(env, "CLAWSTACK_PROXY_MAX_PER_USER", d.maxConnectionsPerUser, 1, 1_000_000),
     maxConnections: integer(env, "CLAWSTACK_PROXY_MAX_CONNECTIONS", d.maxConnections, 1, 1_000_000),
     maxMessageBytes: integer(env, "CLAWSTACK_PROXY_MAX_MESSAGE_BYTES", d.maxMessageBytes, 1_024, 64 * 1024 * 1024),
     idleTimeoutMs: integer(env, "CLAWSTACK_PROXY_IDLE_MS", d.idleTimeoutMs, 100, 86_400_000),

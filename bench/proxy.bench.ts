@@ -1,0 +1,171 @@
+/**
+ * `npm run bench -- proxy`: the chat proxy against the real OpenClaw gateway
+ * (a local host: api/demo/local-host.ts), in one run:
+ *
+ * 1. Round trips per second and p50/p99 of one gateway RPC (`health`), one in
+ *    flight, through the proxy (API in a process of its own: bench/proxy-server.ts)
+ *    against the same client talking to the gateway directly (same TLS front,
+ *    same pinning), in alternating blocks. Issue goals: ≥ 70 % of direct
+ *    throughput, ≤ 2 ms added p99 on loopback.
+ * 2. Memory per idle proxied connection: the API process's RSS (after a GC)
+ *    before and after `CLAWSTACK_BENCH_IDLE_CONNECTIONS` (default 500; the issue
+ *    asks 10,000, too many for a loaded 2-core machine that also runs the
+ *    gateway holding the other end of each) handshaken, idle connections. Goal: < 64 KiB each.
+ */
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import WebSocket from "ws";
+import { type LocalHost, localHostUnavailableReason, startLocalHost } from "../api/demo/local-host";
+
+const ROUND_TRIPS = Number(process.env.CLAWSTACK_BENCH_ROUND_TRIPS ?? 600);
+const IDLE = Number(process.env.CLAWSTACK_BENCH_IDLE_CONNECTIONS ?? 500);
+const METHOD = "health";
+
+interface Client {
+  socket: WebSocket;
+  call(method: string): Promise<void>;
+}
+
+/** Opens `url`, completes the handshake (with `token` for the direct path, without for the proxy) and returns an RPC caller. */
+function openClient(url: string, token: string | undefined, pinned: boolean): Promise<Client> {
+  const socket = new WebSocket(url, pinned ? { rejectUnauthorized: false } : {});
+  const pending = new Map<string, () => void>();
+  return new Promise((resolve, reject) => {
+    socket.on("error", reject);
+    socket.on("message", (data) => {
+      const frame = JSON.parse(data.toString()) as { type: string; id?: string; ok?: boolean; event?: string; error?: unknown };
+      if (frame.event === "connect.challenge") {
+        socket.send(JSON.stringify({
+          type: "req", id: "connect", method: "connect",
+          params: { minProtocol: 3, maxProtocol: 4, client: { id: "cli", version: "bench", platform: "linux", mode: "cli" }, role: "operator", scopes: ["operator.read", "operator.write"], caps: [], ...(token ? { auth: { token } } : {}) },
+        }));
+      } else if (frame.type === "res" && frame.id === "connect") {
+        if (!frame.ok) return reject(new Error(`connect refused: ${JSON.stringify(frame.error)}`));
+        resolve({
+          socket,
+          call: (method) =>
+            new Promise<void>((done, fail) => {
+              const id = randomUUID();
+              pending.set(id, done);
+              socket.send(JSON.stringify({ type: "req", id, method, params: {} }), (error) => error && fail(error));
+            }),
+        });
+      } else if (frame.type === "res" && frame.id !== undefined) {
+        pending.get(frame.id)?.();
+        pending.delete(frame.id);
+      }
+    });
+  });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+async function roundTrips(client: Client, count: number, into: number[]): Promise<number> {
+  const started = performance.now();
+  for (let i = 0; i < count; i++) {
+    const at = performance.now();
+    await client.call(METHOD);
+    into.push(performance.now() - at);
+  }
+  return performance.now() - started;
+}
+
+function startServer(host: LocalHost): Promise<{ child: ChildProcess; apiUrl: string; accessToken: string; instanceId: string; mem(): Promise<{ rss: number; open: number }> }> {
+  const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", join(__dirname, "proxy-server.ts")], {
+    env: { ...process.env, BENCH_GATEWAY_URL: host.gatewayUrl, BENCH_GATEWAY_TOKEN: host.gatewayToken, BENCH_GATEWAY_SHA256: host.tlsCertSha256, CLAWSTACK_PROXY_MAX_PER_USER: "100000", CLAWSTACK_PROXY_MAX_CONNECTIONS: "100000" },
+    stdio: ["pipe", "pipe", "inherit"],
+  });
+  const lines = createInterface({ input: child.stdout! });
+  const waiting: ((line: string) => void)[] = [];
+  lines.on("line", (line) => waiting.shift()?.(line));
+  let exited: Error | undefined;
+  child.once("exit", (code) => {
+    exited = new Error(`the bench API process exited (${code})`);
+    for (const waiter of waiting.splice(0)) waiter("");
+  });
+  const next = () =>
+    new Promise<string>((resolve, reject) => {
+      if (exited) return reject(exited);
+      waiting.push((line) => (exited && line === "" ? reject(exited) : resolve(line)));
+    });
+  return next().then((line) => {
+    const ready = JSON.parse(line) as { apiUrl: string; accessToken: string; instanceId: string };
+    return {
+      child,
+      ...ready,
+      mem: async () => {
+        child.stdin!.write("mem\n");
+        return JSON.parse(await next()) as { rss: number; open: number };
+      },
+    };
+  });
+}
+
+export default async function bench(): Promise<void> {
+  const unavailable = localHostUnavailableReason();
+  if (unavailable) {
+    console.log(`skipped: ${unavailable}`);
+    return;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "clawstack-bench-host-"));
+  const host = await startLocalHost({ dir });
+  const server = await startServer(host);
+  const ticketUrl = async () => {
+    const response = await fetch(`${server.apiUrl}/v1/instances/${server.instanceId}/gateway/tickets`, { method: "POST", headers: { authorization: `Bearer ${server.accessToken}` } });
+    if (response.status !== 201) throw new Error(`ticket: ${response.status}`);
+    return ((await response.json()) as { url: string }).url.replace(/^ws:\/\/[^/]+/, server.apiUrl.replace(/^http/, "ws"));
+  };
+  try {
+    console.log(`load average ${loadavg().map((n) => n.toFixed(1)).join(" ")}; ${ROUND_TRIPS} round trips of \`${METHOD}\` per path, one in flight`);
+    const direct = await openClient(host.gatewayUrl.replace(/^https/, "wss"), host.gatewayToken, true);
+    const proxied = await openClient(await ticketUrl(), undefined, false);
+    // Warm-up, then alternating blocks so that drift in the machine's load hits both paths alike.
+    await roundTrips(direct, 50, []);
+    await roundTrips(proxied, 50, []);
+    const samples = { direct: [] as number[], proxied: [] as number[] };
+    const time = { direct: 0, proxied: 0 };
+    const block = Math.max(1, Math.floor(ROUND_TRIPS / 6));
+    for (let done = 0; done < ROUND_TRIPS; done += block) {
+      time.direct += await roundTrips(direct, block, samples.direct);
+      time.proxied += await roundTrips(proxied, block, samples.proxied);
+    }
+    const figures = (name: "direct" | "proxied") => {
+      const sorted = [...samples[name]].sort((a, b) => a - b);
+      return { rps: (samples[name].length / time[name]) * 1000, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+    };
+    const d = figures("direct");
+    const p = figures("proxied");
+    console.log(`direct    ${d.rps.toFixed(0)} round trips/s  p50 ${d.p50.toFixed(2)} ms  p99 ${d.p99.toFixed(2)} ms`);
+    console.log(`proxied   ${p.rps.toFixed(0)} round trips/s  p50 ${p.p50.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms`);
+    console.log(`ratio     ${((p.rps / d.rps) * 100).toFixed(1)} % of direct throughput (goal ≥ 70 %); added p99 ${(p.p99 - d.p99).toFixed(2)} ms (goal ≤ 2 ms)`);
+    direct.socket.close();
+    proxied.socket.close();
+
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const before = await server.mem();
+    const idle: Client[] = [];
+    const started = performance.now();
+    for (let i = 0; i < IDLE; i += 25) {
+      const batch = await Promise.all(Array.from({ length: Math.min(25, IDLE - i) }, async () => openClient(await ticketUrl(), undefined, false)));
+      idle.push(...batch);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const after = await server.mem();
+    const perConnection = (after.rss - before.rss) / IDLE / 1024;
+    console.log(
+      `idle      ${after.open} proxied connections open (${((performance.now() - started) / 1000).toFixed(1)} s to open); API RSS ${(before.rss / 1048576).toFixed(1)} → ${(after.rss / 1048576).toFixed(1)} MiB: ${perConnection.toFixed(1)} KiB per idle connection (goal < 64 KiB; both sockets, the TLS session to the gateway and the bridge)`,
+    );
+    for (const client of idle) client.socket.terminate();
+  } finally {
+    server.child.kill("SIGTERM");
+    await new Promise((resolve) => server.child.once("exit", resolve));
+    await host.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
