@@ -18,7 +18,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import { connect as netConnect } from "node:net";
-import { join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import { BOOT_VERSIONS } from "../../boot/run";
 import { ensureHostNode } from "../../boot/node-dist";
 import { cacheDir } from "../../boot/paths";
@@ -72,8 +72,20 @@ export function ensureOpenClaw(version = BOOT_VERSIONS.openclaw): string {
     ? (JSON.parse(readFileSync(join(dir, "node_modules", "openclaw", "package.json"), "utf8")) as { version: string }).version
     : undefined;
   if (installed !== version) {
-    writeFileSync(join(dir, "package.json"), JSON.stringify({ name: "clawstack-host-openclaw", private: true, dependencies: { openclaw: version } }));
-    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"], timeout: 600_000 });
+    // openclaw's install scripts refuse a Node.js older than 24.16: npm runs them under the `node` first on
+    // PATH, so the Node 24 from the npm registry goes first; npm >= 11.16 runs them only when the installing
+    // folder's package.json allows them (never --allow-scripts on the command line: EALLOWSCRIPTS).
+    const node24 = dirname(ensureHostNode(BOOT_VERSIONS.node));
+    writeFileSync(
+      join(dir, "package.json"),
+      JSON.stringify({ name: "clawstack-host-openclaw", private: true, dependencies: { openclaw: version }, allowScripts: { openclaw: true } }),
+    );
+    execFileSync("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error"], {
+      cwd: dir,
+      stdio: ["ignore", "ignore", "pipe"],
+      timeout: 600_000,
+      env: { ...process.env, PATH: `${node24}${delimiter}${process.env.PATH ?? ""}` },
+    });
   }
   return entry;
 }
