@@ -162,6 +162,20 @@ describe("against a stand-in gateway", () => {
       gateway!.terminate();
     }, 30_000);
 
+    it("the gateway gets the token in connect; a gateway frame echoing the token is not passed on (4500)", async () => {
+      const connectFrames: string[] = [];
+      onConnection = (socket) =>
+        socket.once("message", (data) => {
+          connectFrames.push(data.toString());
+          socket.send(JSON.stringify({ type: "res", id: "1", ok: true, payload: { echoed: data.toString() } }));
+        });
+      const client = await proxiedClient();
+      const closed = await client.closed;
+      expect(JSON.parse(connectFrames[0]!)).toMatchObject({ method: "connect", params: { role: "operator", auth: { token: TOKEN } } });
+      expect(closed).toEqual({ code: 4500, reason: "the gateway sent a credential; connection closed" });
+      expect(client.received.join("")).not.toContain(TOKEN);
+    }, 15_000);
+
     it("a connection with no message either way for the idle timeout is closed 4408", async () => {
       onConnection = () => undefined;
       const client = await proxiedClient();
