@@ -156,7 +156,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     if (request.method === "DELETE" && route === "/v1/instances/:id") {
       const { id } = request.params as { id: string };
       connections.closeWhere((bridge) => bridge.meta.instanceId === id, "instanceDeleted");
-    } else if (route === "/v1/me/sign-out-everywhere" || route === "/v1/me/password" || route === "/v1/me") {
+    } else if (route === "/v1/me/sign-out-everywhere" || route === "/v1/me/password" || route === "/v1/me" || (request.method === "DELETE" && route === "/v1/api-keys/:id")) {
       await connections.checkRevocations();
     }
   });

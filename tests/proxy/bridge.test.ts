@@ -15,7 +15,7 @@ import { makeCertificate } from "../../api/demo/local-host";
 import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
 import { injectGatewayToken } from "../../api/proxy/gateway-bridge";
 import { connectPinned } from "../../api/proxy/pinned-tls";
-import { remember, signUp, startApi, type TestApi } from "../api/support";
+import { bearer, remember, signUp, startApi, type TestApi } from "../api/support";
 import { onApi, openBrowserClient, ticketFor } from "./support";
 
 const TOKEN = "f".repeat(48);
@@ -98,7 +98,7 @@ describe("against a stand-in gateway", () => {
     let api: TestApi;
     let apiUrl: string;
     const saved: Record<string, string | undefined> = {};
-    const env = { CLAWSTACK_PROXY_HIGH_WATER_BYTES: "262144", CLAWSTACK_PROXY_IDLE_MS: "1500", CLAWSTACK_PROXY_PING_MS: "60000" };
+    const env = { CLAWSTACK_PROXY_HIGH_WATER_BYTES: "262144", CLAWSTACK_PROXY_IDLE_MS: "1500", CLAWSTACK_PROXY_PING_MS: "60000", CLAWSTACK_PROXY_REVOCATION_CHECK_MS: "60000" };
 
     beforeAll(async () => {
       for (const [key, value] of Object.entries(env)) {
@@ -117,16 +117,25 @@ describe("against a stand-in gateway", () => {
       }
     });
 
-    async function proxiedClient() {
+    async function proxiedClient(options: { apiKey?: boolean } = {}) {
       const user = await signUp(api);
       const { instanceId, registrationToken } = await createLocalInstance(api.app.db, { userId: user.userId, gatewayUrl: `https://127.0.0.1:${port}` });
       remember(api, registrationToken);
       await registerHost(apiUrl, { instanceId, registrationToken, gatewayToken: TOKEN, tlsCertSha256: sha256 });
-      const { body } = await ticketFor(api, user.accessToken, instanceId);
+      let credential = user.accessToken;
+      let apiKeyId: string | undefined;
+      if (options.apiKey) {
+        const created = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(user.accessToken), payload: { name: "chat agent", scopes: ["instances:write"] } });
+        const key = created.json() as { id: string; key: string };
+        remember(api, key.key);
+        credential = key.key;
+        apiKeyId = key.id;
+      }
+      const { body } = await ticketFor(api, credential, instanceId);
       const client = await openBrowserClient(onApi(String(body.url), apiUrl));
       await client.waitFor((frame) => frame.event === "connect.challenge", 5_000);
       client.send({ type: "req", id: "1", method: "connect", params: { role: "operator" } });
-      return client;
+      return Object.assign(client, { user, apiKeyId });
     }
 
     it("a client that stops reading pauses the gateway: the proxy holds about the high-water mark, the gateway's own buffer grows", async () => {
@@ -175,6 +184,34 @@ describe("against a stand-in gateway", () => {
       expect(closed).toEqual({ code: 4500, reason: "the gateway sent a credential; connection closed" });
       expect(client.received.join("")).not.toContain(TOKEN);
     }, 15_000);
+
+    it("an agent's ticket: revoking its API key closes the socket (4403)", async () => {
+      onConnection = (socket) => socket.on("message", () => socket.send(JSON.stringify({ type: "res", id: "1", ok: true, payload: {} })));
+      const client = await proxiedClient({ apiKey: true });
+      await client.waitFor((frame) => frame.type === "res", 5_000);
+      const revoked = await api.inject({ method: "DELETE", url: `/v1/api-keys/${client.apiKeyId}`, headers: bearer(client.user.accessToken) });
+      expect(revoked.statusCode).toBeLessThan(300);
+      expect(await client.closed).toEqual({ code: 4403, reason: "session revoked" });
+    }, 15_000);
+
+    it("a closing API process closes its sockets with 1001 (reconnect elsewhere)", async () => {
+      const other = await startApi({ engine: "sqlite" });
+      const otherUrl = await other.app.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        onConnection = () => undefined;
+        const user = await signUp(other);
+        const { instanceId, registrationToken } = await createLocalInstance(other.app.db, { userId: user.userId, gatewayUrl: `https://127.0.0.1:${port}` });
+        remember(other, registrationToken);
+        await registerHost(otherUrl, { instanceId, registrationToken, gatewayToken: TOKEN, tlsCertSha256: sha256 });
+        const { body } = await ticketFor(other, user.accessToken, instanceId);
+        const client = await openBrowserClient(onApi(String(body.url), otherUrl));
+        await client.waitFor((frame) => frame.event === "connect.challenge", 5_000);
+        await other.app.close();
+        expect(await client.closed).toEqual({ code: 1001, reason: "proxy restarting, reconnect" });
+      } finally {
+        await other.close();
+      }
+    }, 20_000);
 
     it("a connection with no message either way for the idle timeout is closed 4408", async () => {
       onConnection = () => undefined;
