@@ -213,6 +213,34 @@ describe("against a stand-in gateway", () => {
       }
     }, 20_000);
 
+    it("scale-out: a ticket from one API process opens on another; a process that stops drops only its own sockets", async () => {
+      onConnection = (socket) =>
+        socket.on("message", (data) => {
+          const frame = JSON.parse(data.toString()) as { id: string; method: string };
+          socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, method: frame.method }));
+        });
+      const second = await startApi({ engine: "sqlite", share: api });
+      const secondUrl = await second.app.listen({ host: "127.0.0.1", port: 0 });
+      try {
+        const onFirst = await proxiedClient();
+        const user = await signUp(api);
+        const { instanceId, registrationToken } = await createLocalInstance(api.app.db, { userId: user.userId, gatewayUrl: `https://127.0.0.1:${port}` });
+        remember(api, registrationToken);
+        await registerHost(apiUrl, { instanceId, registrationToken, gatewayToken: TOKEN, tlsCertSha256: sha256 });
+        const { body } = await ticketFor(api, user.accessToken, instanceId);
+        const onSecond = await openBrowserClient(onApi(String(body.url), secondUrl));
+        await onSecond.waitFor((frame) => frame.event === "connect.challenge", 5_000);
+        await second.app.close();
+        expect((await onSecond.closed).code).toBe(1001);
+        onFirst.socket.send(JSON.stringify({ type: "req", id: "after", method: "ping", params: {} }));
+        expect((await onFirst.waitFor((frame) => frame.id === "after", 5_000)).method).toBe("ping");
+        onFirst.socket.close(1000);
+        await onFirst.closed;
+      } finally {
+        await second.app.close();
+      }
+    }, 20_000);
+
     it("a connection with no message either way for the idle timeout is closed 4408", async () => {
       onConnection = () => undefined;
       const client = await proxiedClient();
