@@ -155,6 +155,10 @@ export default tseslint.config(
     },
   },
   { files: jsSuffixFiles, rules: extensionRule(true) },
+  // The example program imports the package by its published name (`clawstack/components`), which resolves
+  // only once it is built and linked (tests/package/components-example.test.ts does both, then type-checks
+  // and synthesizes it): a fresh clone has neither, so that name is not resolved here.
+  { files: ["examples/**/*.{ts,tsx}"], rules: { "import-x/no-unresolved": ["error", { ignore: ["^clawstack(/|$)"] }] } },
   ...layerBlocks,
   ...violationBlocks,
 );
