@@ -10,7 +10,11 @@ import { Writable } from "node:stream";
 import { buildApp } from "../api/app";
 import { loadConfig } from "../api/config";
 
-async function main(): Promise<void> {
+/**
+ * The API the benchmarks measure: SQLite in a fresh folder, logging at `info` to a discarding stream, limits
+ * out of the way, and sign-ups opened explicitly (the default is invite-only) so it can register its account.
+ */
+export async function buildBenchApp(): Promise<{ app: Awaited<ReturnType<typeof buildApp>>; config: ReturnType<typeof loadConfig>; dataDir: string }> {
   const dataDir = mkdtempSync(join(tmpdir(), "clawstack-bench-api-"));
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
   const config = loadConfig({
@@ -19,10 +23,13 @@ async function main(): Promise<void> {
     LOG_LEVEL: "info",
     CLAWSTACK_RATE_LIMIT: "100000000",
     CLAWSTACK_LOGIN_RATE_LIMIT: "100000000",
-    // The benchmark registers its own account: sign-ups are opened explicitly (the default is invite-only).
     CLAWSTACK_REGISTRATION: "open",
   });
-  const app = await buildApp(config, { logStream: discard });
+  return { app: await buildApp(config, { logStream: discard }), config, dataDir };
+}
+
+async function main(): Promise<void> {
+  const { app, dataDir } = await buildBenchApp();
   await app.listen({ host: "127.0.0.1", port: 0 });
   const address = app.server.address();
   if (address === null || typeof address === "string") throw new Error("no TCP address");
@@ -39,7 +46,9 @@ async function main(): Promise<void> {
   });
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}

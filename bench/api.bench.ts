@@ -19,12 +19,10 @@
  *    settings (19 MiB, t=2, 2 hashes at a time), against one login alone.
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { rmSync } from "node:fs";
+import { cpus, loadavg } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
-import { buildApp } from "../api/app";
-import { loadConfig } from "../api/config";
+import { buildBenchApp } from "./api-server";
 import { findUserKeySalt } from "../api/vault/credentials-repo";
 import { open, seal } from "../api/vault/envelope";
 
@@ -120,18 +118,7 @@ async function benchLatency(): Promise<void> {
 
 export default async function benchApi(): Promise<void> {
   await benchLatency();
-  const dataDir = mkdtempSync(join(tmpdir(), "clawstack-bench-api-"));
-  const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const config = loadConfig({
-    CLAWSTACK_DATA_DIR: dataDir,
-    PORT: "0",
-    LOG_LEVEL: "info",
-    CLAWSTACK_RATE_LIMIT: "100000000",
-    CLAWSTACK_LOGIN_RATE_LIMIT: "100000000",
-    // The benchmark registers many accounts: sign-ups are opened explicitly (the default is invite-only).
-    CLAWSTACK_REGISTRATION: "open",
-  });
-  const app = await buildApp(config, { logStream: discard });
+  const { app, config, dataDir } = await buildBenchApp();
   try {
     const account = { email: "bench@example.com", password: "bench-password-0123456789" };
     await app.inject({ method: "POST", url: "/v1/auth/register", payload: account });
