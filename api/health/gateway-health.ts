@@ -16,7 +16,7 @@ import { request as httpsRequest } from "node:https";
 import type { Kysely } from "kysely";
 import { AuditLog } from "../audit/audit-log";
 import type { Database } from "../db/schema";
-import { isUniqueViolation } from "../jobs/queue";
+import { runInSlot } from "../jobs/scheduler-slot";
 import type { WorkerLogger } from "../jobs/worker";
 import { connectPinned, PinnedConnectError } from "../proxy/pinned-tls";
 import { type CertState, type HealthStatus, withHealth } from "../proxy/tables";
@@ -152,29 +152,8 @@ export class GatewayHealthChecker {
 
   /** Claims the interval slot of `now` and checks if the claim won; undefined when another worker has it. */
   async runSlot(now = new Date(), holder = DEFAULT_HOLDER): Promise<Awaited<ReturnType<GatewayHealthChecker["runOnce"]>> | undefined> {
-    const intervalMs = this.options.intervalMs;
-    if (intervalMs <= 0) throw new Error("runSlot needs a positive interval");
-    const slot = String(Math.floor(now.getTime() / intervalMs));
-    const { db } = this.options;
-    try {
-      await db.insertInto("scheduler_runs").values({ task: TASK, slot, holder, started_at: now.toISOString(), finished_at: null }).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) return undefined;
-      throw error;
-    }
-    await db
-      .deleteFrom("scheduler_runs")
-      .where("task", "=", TASK)
-      .where("started_at", "<", new Date(now.getTime() - 86_400_000).toISOString())
-      .execute();
-    try {
-      const summary = await this.runOnce(now);
-      await db.updateTable("scheduler_runs").set({ finished_at: new Date().toISOString() }).where("task", "=", TASK).where("slot", "=", slot).execute();
-      return summary;
-    } catch (error) {
-      await db.deleteFrom("scheduler_runs").where("task", "=", TASK).where("slot", "=", slot).where("holder", "=", holder).execute();
-      throw error;
-    }
+    const { db, intervalMs } = this.options;
+    return runInSlot({ db, task: TASK, intervalMs, keepMs: 86_400_000 }, now, holder, () => this.runOnce(now));
   }
 
   start(): void {

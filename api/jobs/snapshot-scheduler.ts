@@ -14,7 +14,7 @@ import type { Kysely } from "kysely";
 import { runDigitalOceanVolumeSnapshotSweep } from "../../runtime/digitalocean-volume-job";
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
-import { isUniqueViolation } from "./queue";
+import { runInSlot } from "./scheduler-slot";
 import "./tables";
 import type { WorkerLogger } from "./worker";
 
@@ -106,31 +106,8 @@ export class SnapshotScheduler {
    * won; undefined when another worker has the slot. Rows older than a week go.
    */
   async runSlot(now = new Date(), holder = DEFAULT_HOLDER): Promise<{ users: number; snapshots: number; failures: number } | undefined> {
-    const intervalMs = this.options.intervalMs;
-    if (intervalMs <= 0) throw new Error("runSlot needs a positive interval");
-    const slot = String(Math.floor(now.getTime() / intervalMs));
-    const { db } = this.options;
-    try {
-      await db.insertInto("scheduler_runs").values({ task: TASK, slot, holder, started_at: now.toISOString(), finished_at: null }).execute();
-    } catch (error) {
-      if (isUniqueViolation(error)) return undefined;
-      throw error;
-    }
-    await db
-      .deleteFrom("scheduler_runs")
-      .where("task", "=", TASK)
-      .where("started_at", "<", new Date(now.getTime() - 7 * 86_400_000).toISOString())
-      .execute();
-    let summary: { users: number; snapshots: number; failures: number };
-    try {
-      summary = await this.runOnce(now);
-    } catch (error) {
-      // The pass did not happen: give the slot back so another worker (or the next tick) runs it.
-      await db.deleteFrom("scheduler_runs").where("task", "=", TASK).where("slot", "=", slot).where("holder", "=", holder).execute();
-      throw error;
-    }
-    await db.updateTable("scheduler_runs").set({ finished_at: new Date().toISOString() }).where("task", "=", TASK).where("slot", "=", slot).execute();
-    return summary;
+    const { db, intervalMs } = this.options;
+    return runInSlot({ db, task: TASK, intervalMs, keepMs: 7 * 86_400_000 }, now, holder, () => this.runOnce(now));
   }
 
   start(): void {
