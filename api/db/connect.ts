@@ -6,7 +6,7 @@
 import { chmodSync, mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import SQLite from "better-sqlite3";
-import { Kysely, PostgresDialect, SqliteDialect, type SqliteDatabase } from "kysely";
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, type Dialect, type SqliteDatabase } from "kysely";
 import { Pool } from "pg";
 import type { DatabaseConfig } from "../config";
 import type { Database } from "./schema";
@@ -41,7 +41,7 @@ export function openDatabase(config: DatabaseConfig, options: OpenOptions = {}):
     file.pragma("foreign_keys = ON");
     file.pragma("busy_timeout = 5000");
     file.pragma("synchronous = NORMAL");
-    const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(file) }) });
+    const db = new Kysely<Database>({ dialect: immediateTransactions(new SqliteDialect({ database: withStatementCache(file) })) });
     return { db, engine: "sqlite", close: () => db.destroy() };
   }
   const pool = new Pool({ connectionString: config.url, max: options.poolSize ?? 10 });
@@ -76,6 +76,27 @@ function withStatementCache(file: SQLite.Database): SqliteDatabase {
     close: () => {
       statements.clear();
       file.close();
+    },
+  };
+}
+
+/**
+ * Transactions on SQLite take the write lock when they begin (`BEGIN IMMEDIATE`), waiting up to
+ * `busy_timeout` for it. With Kysely's deferred `BEGIN`, a transaction that reads and then writes fails at
+ * once (SQLITE_BUSY, a 500) when another process, such as `admin-cli master-key rewrap`, wrote in between;
+ * the rotation load test caught it.
+ */
+function immediateTransactions(dialect: SqliteDialect): Dialect {
+  return {
+    createAdapter: () => dialect.createAdapter(),
+    createQueryCompiler: () => dialect.createQueryCompiler(),
+    createIntrospector: (db) => dialect.createIntrospector(db),
+    createDriver: () => {
+      const driver = dialect.createDriver();
+      driver.beginTransaction = async (connection) => {
+        await connection.executeQuery(CompiledQuery.raw("begin immediate"));
+      };
+      return driver;
     },
   };
 }
