@@ -14,7 +14,6 @@ import type { PasswordHasher } from "../auth/password";
 import { newId, nowIso } from "../db/ids";
 import type { Credential, Database } from "../db/schema";
 import { HttpError } from "../http/errors";
-import { contentKey, newDataKey, open, seal } from "./envelope";
 import {
   findCredential,
   findUserKeySalt,
@@ -24,6 +23,7 @@ import {
 import { listStaleWraps, replaceWrap, WRAPPED_KEY_TABLES } from "./wrapped-keys";
 import type { KeyWrapper, WrapContext } from "./key-wrapper";
 import { type CredentialInput, type CredentialSecret, splitCredential } from "./kinds";
+import { openSecret, SealBrokenError, sealSecret } from "./sealing";
 
 export class VaultError extends HttpError {
   override name = "VaultError";
@@ -72,21 +72,18 @@ export class Vault {
       const salt = await findUserKeySalt(db, userId);
       if (!salt) throw new VaultError(404, "user not found");
       const context: WrapContext = { userId, userKeySalt: salt, credentialId: id, kind: input.kind };
-      const dataKey = newDataKey();
       const passphrase = "passphrase" in input ? input.passphrase : undefined;
       const passphraseSalt = passphrase !== undefined ? randomBytes(16) : undefined;
       const passphraseKey =
         passphrase !== undefined && passphraseSalt ? await this.hasher.deriveKey(passphrase, passphraseSalt) : undefined;
-      const sealed = seal(Buffer.from(JSON.stringify(secret)), contentKey(dataKey, passphraseKey), context);
-      const { wrapped, keyVersion } = await this.wrapper.wrap(context, dataKey);
-      dataKey.fill(0);
+      const sealed = await sealSecret(this.wrapper, context, Buffer.from(JSON.stringify(secret)), passphraseKey);
       Object.assign(row, {
         ciphertext: sealed.ciphertext,
         iv: sealed.iv,
         auth_tag: sealed.authTag,
-        wrapped_key: wrapped,
-        key_version: keyVersion,
-        wrap_kind: this.wrapper.kind,
+        wrapped_key: sealed.wrappedKey,
+        key_version: sealed.keyVersion,
+        wrap_kind: sealed.wrapKind,
         passphrase_salt: passphraseSalt ? passphraseSalt.toString("base64") : null,
       });
     }
@@ -157,20 +154,16 @@ export class Vault {
       passphraseKey = await this.hasher.deriveKey(passphrase, Buffer.from(row.passphrase_salt, "base64"));
     }
     const context: WrapContext = { userId: row.user_id, userKeySalt, credentialId: row.id, kind: row.kind };
-    const dataKey = await this.wrapper.unwrap(context, row.wrapped_key, row.key_version, row.wrap_kind);
+    const sealed = { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag, wrappedKey: row.wrapped_key, keyVersion: row.key_version, wrapKind: row.wrap_kind };
+    let plaintext: Buffer;
     try {
-      const plaintext = open(
-        { ciphertext: row.ciphertext, iv: row.iv, authTag: row.auth_tag },
-        contentKey(dataKey, passphraseKey),
-        context,
-      );
-      return JSON.parse(plaintext.toString("utf8")) as CredentialSecret;
-    } catch {
+      plaintext = await openSecret(this.wrapper, context, sealed, passphraseKey);
+    } catch (error) {
+      if (!(error instanceof SealBrokenError)) throw error;
       if (passphraseKey) throw new VaultError(403, "`body.passphrase`: wrong passphrase for this credential", "body.passphrase");
       throw new Error(`credential ${row.id} does not decrypt (tampered or wrong context)`);
-    } finally {
-      dataKey.fill(0);
     }
+    return JSON.parse(plaintext.toString("utf8")) as CredentialSecret;
   }
 
   /** Drops cached key material of a deleted user. */
