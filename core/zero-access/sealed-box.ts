@@ -16,6 +16,7 @@
  * it and holds no key that opens it.
  */
 import { buffer, fromBase64, randomBytes, toBase64, utf8 } from "./encoding.js";
+import type { WebCryptoKey } from "./webcrypto-types.js";
 import { SEALING_ALGORITHM, type UserPublicKey, importSealingPublicKey, userKeyFingerprint } from "./user-keys.js";
 
 export const SEALED_BOX_ALGORITHM = "ECDH-P256+HKDF-SHA256+A256GCM";
@@ -84,7 +85,7 @@ export async function sealTo(recipients: readonly UserPublicKey[], plaintext: Ui
  */
 export async function openSealed(
   box: SealedBox,
-  device: { publicKey: UserPublicKey; sealingKey: CryptoKey },
+  device: { publicKey: UserPublicKey; sealingKey: WebCryptoKey },
   context: string,
 ): Promise<Uint8Array> {
   checkSealedBox(box);
@@ -151,7 +152,7 @@ async function wrappingKeyFrom(
   context: string,
   fingerprint: string,
   usage: "encrypt" | "decrypt",
-): Promise<CryptoKey> {
+): Promise<WebCryptoKey> {
   const subtle = globalThis.crypto.subtle;
   const material = await subtle.importKey("raw", shared, "HKDF", false, ["deriveKey"]);
   return subtle.deriveKey(

@@ -12,6 +12,7 @@
  * The same code signs (dashboard, CLI), and verifies (host agent, API).
  */
 import { buffer, fromBase64, randomBytes, toBase64Url, utf8 } from "./encoding.js";
+import type { WebCryptoKey } from "./webcrypto-types.js";
 import { SIGNATURE_PARAMS, type UserPublicKey, importSigningPublicKey, userKeyFingerprint } from "./user-keys.js";
 
 export const SUPPORT_GRANT_KIND = "clawstack.support-grant";
@@ -89,7 +90,7 @@ export interface GrantRequest {
 }
 
 /** Builds and signs a grant with the user's device key (its private signing half may be non-extractable). */
-export async function signGrant(request: GrantRequest, signer: { publicKey: UserPublicKey; signingKey: CryptoKey }): Promise<SignedGrant> {
+export async function signGrant(request: GrantRequest, signer: { publicKey: UserPublicKey; signingKey: WebCryptoKey }): Promise<SignedGrant> {
   const notBefore = request.notBefore ?? new Date();
   const notAfter = request.notAfter ?? new Date(notBefore.getTime() + SUPPORT_GRANT_MAX_MS);
   const grant: SupportGrant = {

@@ -16,6 +16,7 @@
  * substituted half of either kind shows as a different fingerprint.
  */
 import { buffer, fromBase64, toBase64 } from "./encoding.js";
+import type { WebCryptoKey, WebCryptoKeyPair, WebCryptoKeyUsage } from "./webcrypto-types.js";
 
 export const SIGNING_ALGORITHM = { name: "ECDSA", namedCurve: "P-256" } as const;
 export const SIGNATURE_PARAMS = { name: "ECDSA", hash: "SHA-256" } as const;
@@ -30,8 +31,8 @@ export interface UserPublicKey {
 }
 
 export interface UserKeyPair {
-  signing: CryptoKeyPair;
-  sealing: CryptoKeyPair;
+  signing: WebCryptoKeyPair;
+  sealing: WebCryptoKeyPair;
 }
 
 /** A P-256 SPKI DER is 91 bytes; anything far off is refused before WebCrypto sees it. */
@@ -79,11 +80,11 @@ export class UserKeyError extends Error {
   }
 }
 
-export async function importSigningPublicKey(field: string, spki: unknown): Promise<CryptoKey> {
+export async function importSigningPublicKey(field: string, spki: unknown): Promise<WebCryptoKey> {
   return importSpki(field, spki, SIGNING_ALGORITHM, ["verify"]);
 }
 
-export async function importSealingPublicKey(field: string, spki: unknown): Promise<CryptoKey> {
+export async function importSealingPublicKey(field: string, spki: unknown): Promise<WebCryptoKey> {
   return importSpki(field, spki, SEALING_ALGORITHM, []);
 }
 
@@ -116,8 +117,8 @@ async function importSpki(
   field: string,
   spki: unknown,
   algorithm: typeof SIGNING_ALGORITHM | typeof SEALING_ALGORITHM,
-  usages: KeyUsage[],
-): Promise<CryptoKey> {
+  usages: WebCryptoKeyUsage[],
+): Promise<WebCryptoKey> {
   const allowed = `base64 SPKI DER of an ${algorithm.name} ${algorithm.namedCurve} public key`;
   if (typeof spki !== "string" || spki.length === 0 || spki.length > SPKI_MAX_BASE64) {
     throw new UserKeyError(field, `\`${field}\` must be ${allowed}`);

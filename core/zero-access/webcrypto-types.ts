@@ -1,0 +1,12 @@
+/**
+ * WebCrypto's key types, taken from `globalThis.crypto` so the same modules
+ * type-check under Node's typings (no DOM lib) and the dashboard's DOM lib.
+ */
+type Subtle = typeof globalThis.crypto.subtle;
+
+export type WebCryptoKey = Parameters<Subtle["sign"]>[1];
+export interface WebCryptoKeyPair {
+  publicKey: WebCryptoKey;
+  privateKey: WebCryptoKey;
+}
+export type WebCryptoKeyUsage = Parameters<Subtle["importKey"]>[4][number];
