@@ -4,30 +4,11 @@
  * stored hashed; registering spends it in the same transaction that creates
  * the account, so an invitation makes at most one account.
  */
-import type { Kysely, Selectable, Transaction } from "kysely";
-import type { Database } from "../db/schema";
+import type { Kysely, Transaction } from "kysely";
+import type { Database, Invite } from "../db/schema";
 import { newId } from "../db/ids";
 import { randomToken, sha256Hex } from "./tokens";
 
-export interface InvitesTable {
-  id: string;
-  /** Normalized (trimmed, lower-case), as account emails are. */
-  email: string;
-  token_hash: string;
-  created_by: string | null;
-  created_at: string;
-  expires_at: string;
-  used_at: string | null;
-  used_by: string | null;
-}
-
-declare module "../db/schema" {
-  interface Database {
-    invites: InvitesTable;
-  }
-}
-
-export type Invite = Selectable<InvitesTable>;
 type Db = Kysely<Database> | Transaction<Database>;
 
 /** Invitation tokens start with this, so a leaked one is recognizable (and scannable). */

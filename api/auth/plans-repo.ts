@@ -8,7 +8,6 @@
 import type { Kysely, Transaction } from "kysely";
 import type { Database, PlansTable } from "../db/schema";
 import { HttpError } from "../http/errors";
-import "../jobs/tables";
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -19,7 +19,6 @@ import { loadConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { AutomationEngine } from "../engine/automation";
 import { offlinePlanner } from "../engine/plan";
-import "../jobs/tables";
 import { resolveStackLayout } from "../stacks/layout";
 import { followJob } from "./follow";
 

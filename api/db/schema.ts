@@ -1,25 +1,22 @@
 /**
- * The database schema as Kysely sees it: one interface per table, one
- * `Database` interface listing them. The same schema runs on SQLite and
- * PostgreSQL, so column types stay portable: ids are text, timestamps are
- * ISO-8601 text (UTC, sortable), binary values are base64 text, booleans are
- * nullable timestamps (`revoked_at`), JSON is text.
+ * The database schema as Kysely sees it: every table of the API, one
+ * interface each, listed in one `Database` interface. The same schema runs on
+ * SQLite and PostgreSQL, so column types stay portable: ids are text,
+ * timestamps are ISO-8601 text (UTC, sortable), binary values are base64 text,
+ * booleans are nullable timestamps (`revoked_at`) or 0/1, JSON is text.
  *
- * EXTENDING (the job queue: instances, jobs, job_events, registration tokens):
- *   1. write `api/db/migrations/00N_<name>.ts` exporting `up(db)` / `down(db)`
- *      (the migrator runs every file in that folder in name order, on both
- *      engines; `api/db/portable.ts` has the few dialect-specific column types);
- *   2. declare the tables in your own module by augmenting `Database`:
- *        declare module "../db/schema" {
- *          interface Database { jobs: JobsTable; job_events: JobEventsTable }
- *        }
- *      (TypeScript merges interface declarations, so `app.db` sees them
- *      everywhere: the module is part of the compiled program).
+ * A new table: a migration `api/db/migrations/00N_<name>.ts` exporting
+ * `up(db)` / `down(db)` (run in name order at boot, on both engines;
+ * `api/db/portable.ts` has the few dialect-specific column types), and its
+ * interface here, in `Database`. Only repositories (`*-repo.ts` and the
+ * storage modules named in docs/architecture.md) query them.
  *
  * No table or column may hold chat content, prompts, files or a plaintext
  * secret: credentials are ciphertext only, tokens and keys are stored hashed.
  */
-import type { Generated, Insertable, Selectable, Updateable } from "kysely";
+import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
+import type { CloudName } from "../../core/presets";
+import type { Operation } from "../engine/types";
 
 /** ISO-8601 UTC timestamp text, e.g. `2026-11-23T09:31:26.123Z`. */
 export type Timestamp = string;
@@ -89,7 +86,8 @@ export interface ApiKeysTable {
   revoked_at: Timestamp | null;
 }
 
-export type CredentialKind = "aws" | "gcp" | "digitalocean";
+/** A credential is for one cloud (`core/presets.ts` `CLOUDS`). */
+export type CredentialKind = CloudName;
 
 /**
  * A cloud credential. Secret material exists only as AES-256-GCM ciphertext
@@ -141,7 +139,158 @@ export interface AuditLogTable {
   request_id: string | null;
 }
 
-export interface CoreTables {
+/** A single-use invitation to register (`CLAWSTACK_REGISTRATION=invite`); only the token's hash is stored. */
+export interface InvitesTable {
+  id: string;
+  /** Normalized (trimmed, lower-case), as account emails are. */
+  email: string;
+  token_hash: string;
+  created_by: string | null;
+  created_at: Timestamp;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  used_by: string | null;
+}
+
+/** One API or worker process's key heartbeat (api/vault/key-holders.ts). */
+export interface KeyHoldersTable {
+  process_id: string;
+  kind: "api" | "worker";
+  host: string;
+  pid: number;
+  started_at: Timestamp;
+  last_seen: Timestamp;
+  stopped_at: Timestamp | null;
+  wrap_kind: string;
+  key_versions: string;
+  write_version: number | null;
+  jwt_versions: string | null;
+  jwt_write_version: number | null;
+  jwt_write_since: Timestamp | null;
+}
+
+export interface KeyRetirementsTable {
+  purpose: string;
+  version: number;
+  retired_at: Timestamp;
+}
+
+/** The cloud of an instance (`core/presets.ts` `CLOUDS`). */
+export type Cloud = CloudName;
+
+/**
+ * - `pending`: recorded, first `up` queued;
+ * - `provisioning`, `refreshing`, `destroying`: a job is running on the stack;
+ * - `ready`: the last `up`/`refresh` succeeded;
+ * - `failed`: the last `up` failed (see the job's error);
+ * - `destroyed`: resources destroyed and stack removed.
+ */
+export type InstanceStatus = "pending" | "provisioning" | "ready" | "failed" | "refreshing" | "destroying" | "destroyed";
+
+export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
+
+
+export interface InstancesTable {
+  id: string;
+  user_id: string;
+  cloud: Cloud;
+  region: string;
+  size: string;
+  credential_id: string | null;
+  config: string;
+  stack_name: string;
+  status: InstanceStatus;
+  outputs: string | null;
+  last_job_id: string | null;
+  idempotency_key: string | null;
+  request_hash: string | null;
+  gateway_token_ref: string | null;
+  tls_fingerprint: string | null;
+  registered_at: Timestamp | null;
+  created_at: Timestamp;
+  updated_at: Timestamp;
+}
+
+export interface JobsTable {
+  id: string;
+  instance_id: string;
+  user_id: string;
+  stack_name: string;
+  operation: Operation;
+  state: JobState;
+  stack_lock: string | null;
+  attempt: number;
+  max_attempts: number;
+  memory_mb: number;
+  run_after: Timestamp;
+  lease_owner: string | null;
+  lease_expires_at: Timestamp | null;
+  cancel_requested: number;
+  takeover: number;
+  result: string | null;
+  error: string | null;
+  error_code: string | null;
+  error_field: string | null;
+  created_at: Timestamp;
+  started_at: Timestamp | null;
+  finished_at: Timestamp | null;
+  updated_at: Timestamp;
+}
+
+export interface JobEventsTable {
+  job_id: string;
+  seq: number;
+  at: Timestamp;
+  type: string;
+  data: string;
+}
+
+export interface RegistrationTokensTable {
+  token_hash: string;
+  instance_id: string;
+  job_id: string | null;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** A secret a registered host handed over (its gateway token), sealed like a vault credential (api/vault/sealing.ts). */
+export interface InstanceSecretsTable {
+  id: string;
+  instance_id: string;
+  user_id: string;
+  kind: "gateway-token";
+  ciphertext: string;
+  iv: string;
+  auth_tag: string;
+  wrapped_key: string;
+  key_version: number;
+  wrap_kind: string;
+  created_at: Timestamp;
+}
+
+/** One run per interval of a scheduled task across every worker (api/jobs/scheduler-slot.ts). */
+export interface SchedulerRunsTable {
+  task: string;
+  slot: string;
+  holder: string;
+  started_at: Timestamp;
+  finished_at: Timestamp | null;
+}
+
+/** A single-use ticket for the WebSocket pass-through (only its hash). */
+export interface GatewayTicketsTable {
+  ticket_hash: string;
+  user_id: string;
+  instance_id: string;
+  api_key_id: string | null;
+  expires_at: Timestamp;
+  used_at: Timestamp | null;
+  created_at: Timestamp;
+}
+
+/** Every table of the API. */
+export interface Database {
   plans: PlansTable;
   users: UsersTable;
   user_keys: UserKeysTable;
@@ -149,10 +298,44 @@ export interface CoreTables {
   api_keys: ApiKeysTable;
   credentials: CredentialsTable;
   audit_log: AuditLogTable;
+  invites: InvitesTable;
+  key_holders: KeyHoldersTable;
+  key_retirements: KeyRetirementsTable;
+  instances: InstancesTable;
+  jobs: JobsTable;
+  job_events: JobEventsTable;
+  registration_tokens: RegistrationTokensTable;
+  instance_secrets: InstanceSecretsTable;
+  scheduler_runs: SchedulerRunsTable;
+  gateway_tickets: GatewayTicketsTable;
 }
 
-/** Every table of the API. Other modules add theirs by interface augmentation (see the top). */
-export interface Database extends CoreTables {}
+export type HealthStatus = "unknown" | "up" | "down" | "cert_mismatch";
+export type CertState = "match" | "mismatch";
+
+/**
+ * The instance health columns (migration `007_gateway_proxy.ts`). They are
+ * not in `InstancesTable`: every place that builds an instance row would have
+ * to name them, though the migration gives them defaults. They are read and
+ * written through `withHealth(db)`, a view of the same database that knows them.
+ */
+export interface InstanceHealthColumns {
+  health_status: HealthStatus;
+  health_checked_at: Timestamp | null;
+  health_last_seen_at: Timestamp | null;
+  health_latency_ms: number | null;
+  health_cert_state: CertState | null;
+  health_seen_cert_sha256: string | null;
+}
+
+export interface HealthDatabase extends Omit<Database, "instances"> {
+  instances: InstancesTable & InstanceHealthColumns;
+}
+
+/** The same connection, typed with the health columns (they exist once migration 007 ran). */
+export function withHealth(db: Kysely<Database> | Transaction<Database>): Kysely<HealthDatabase> {
+  return db as unknown as Kysely<HealthDatabase>;
+}
 
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
@@ -161,3 +344,8 @@ export type Session = Selectable<SessionsTable>;
 export type ApiKey = Selectable<ApiKeysTable>;
 export type Credential = Selectable<CredentialsTable>;
 export type AuditEntry = Selectable<AuditLogTable>;
+export type Invite = Selectable<InvitesTable>;
+export type Instance = Selectable<InstancesTable>;
+export type Job = Selectable<JobsTable>;
+export type JobEvent = Selectable<JobEventsTable>;
+export type InstanceSecret = Selectable<InstanceSecretsTable>;

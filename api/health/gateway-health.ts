@@ -15,11 +15,10 @@ import { hostname } from "node:os";
 import { request as httpsRequest } from "node:https";
 import type { Kysely } from "kysely";
 import { AuditLog } from "../audit/audit-log";
-import type { Database } from "../db/schema";
+import { type CertState, type Database, type HealthStatus, withHealth } from "../db/schema";
 import { runInSlot } from "../jobs/scheduler-slot";
 import type { WorkerLogger } from "../jobs/worker";
 import { connectPinned, PinnedConnectError } from "../proxy/pinned-tls";
-import { type CertState, type HealthStatus, withHealth } from "../proxy/tables";
 import { gatewayAddress } from "../proxy/target";
 import "../jobs/snapshot-scheduler";
 

@@ -1,6 +1,5 @@
 /** The health part of the instance view, from the columns of migration 007 (absent on a row built in memory: `unknown`). */
-import type { Instance } from "../jobs/tables";
-import type { InstanceHealthColumns } from "../proxy/tables";
+import type { Instance, InstanceHealthColumns } from "../db/schema";
 
 export function healthView(instance: Instance) {
   const row = instance as Instance & Partial<InstanceHealthColumns>;

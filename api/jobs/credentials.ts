@@ -3,7 +3,7 @@
  * environment for the engine's workspace (never `process.env`), and for AWS
  * only as short-lived STS credentials from assuming the customer's role.
  */
-import type { Cloud } from "./tables";
+import type { Cloud } from "../db/schema";
 
 export interface JobCredentials {
   /** Environment variables the cloud's Pulumi provider reads (`DIGITALOCEAN_TOKEN`, `AWS_*`, `GOOGLE_*`). */

@@ -7,10 +7,9 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { isUniqueViolation, nowIso } from "../db/ids";
-import type { Database } from "../db/schema";
+import type { Database, JobEvent } from "../db/schema";
 import type { ProgressEvent } from "../engine/types";
 import type { Redactor } from "./redact";
-import type { JobEvent } from "./tables";
 
 /** What a job event row holds, by `type`. */
 export type JobEventData =

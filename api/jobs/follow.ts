@@ -12,11 +12,10 @@
  * which has no result row, ends after a short grace period without one.
  */
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database, Job } from "../db/schema";
 import { readJobEvents, resultSentBy, type StoredJobEvent } from "./events";
 import { isFinished } from "./instances";
 import { getJob } from "./queue";
-import type { Job } from "./tables";
 
 export interface FollowOptions {
   db: Kysely<Database>;

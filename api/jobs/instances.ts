@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { HostConfig } from "../../core/host-config";
 import { assertInstanceAllowed } from "../auth/plans-repo";
-import type { Database } from "../db/schema";
+import type { Cloud, Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
 import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
 import type { Operation } from "../engine/types";
@@ -17,7 +17,6 @@ import { newInstanceId, stackNameFor } from "../stacks/naming";
 import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
 import { enqueueJob, getJob, isUniqueViolation, now, StackBusyError } from "./queue";
 import type { QueueSettings } from "./settings";
-import type { Cloud, Instance, InstanceStatus, Job } from "./tables";
 
 export interface CreateInstanceRequest {
   cloud: string;

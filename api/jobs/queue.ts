@@ -15,10 +15,9 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { newId } from "../db/ids";
-import type { Database } from "../db/schema";
+import type { Database, Instance, InstanceStatus, Job, JobState } from "../db/schema";
 import type { Operation } from "../engine/types";
 import { appendEventIn, type JobEventData } from "./events";
-import type { Instance, InstanceStatus, Job, JobState } from "./tables";
 
 export type Dialect = "sqlite" | "postgres";
 export type Db = Kysely<Database> | Transaction<Database>;

@@ -7,7 +7,6 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import { isUniqueViolation } from "./queue";
-import "./tables";
 
 export interface SlotTask {
   db: Kysely<Database>;

@@ -15,7 +15,6 @@ import { runDigitalOceanVolumeSnapshotSweep } from "../../runtime/digitalocean-v
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
 import { runInSlot } from "./scheduler-slot";
-import "./tables";
 import type { WorkerLogger } from "./worker";
 
 export type SnapshotSweep = (params: { token: string; now?: Date }) => Promise<{
@@ -34,20 +33,6 @@ export interface SnapshotSchedulerOptions {
 
 const TASK = "digitalocean-snapshot-sweep";
 const DEFAULT_HOLDER = `${hostname()}-${process.pid}`;
-
-export interface SchedulerRunsTable {
-  task: string;
-  slot: string;
-  holder: string;
-  started_at: string;
-  finished_at: string | null;
-}
-
-declare module "../db/schema" {
-  interface Database {
-    scheduler_runs: SchedulerRunsTable;
-  }
-}
 
 /** Instances whose volumes exist: everything but never-provisioned and destroyed ones. */
 const LIVE_STATUSES = ["ready", "refreshing", "provisioning", "destroying", "failed"] as const;

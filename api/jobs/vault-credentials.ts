@@ -7,10 +7,9 @@
  */
 import type { Kysely } from "kysely";
 import { assumeCustomerRole, type CustomerCredentials } from "../../runtime/aws-sts";
-import type { Credential, Database } from "../db/schema";
+import type { Cloud, Credential, Database } from "../db/schema";
 import type { Vault } from "../vault/vault";
 import { type CredentialProvider, CredentialChoiceError, type JobCredentials, MissingCredentialError } from "./credentials";
-import type { Cloud } from "./tables";
 
 export type AssumeRole = (params: { roleArn: string; externalId: string; userId: string }) => Promise<CustomerCredentials>;
 

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { OPERATIONS } from "../engine/types";
 import { healthView } from "../health/view";
-import type { Instance, Job } from "./tables";
+import type { Instance, Job } from "../db/schema";
 
 export const jobViewSchema = z.object({
   id: z.string(),

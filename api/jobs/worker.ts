@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
+import type { Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { EngineError, type Engine, type Operation, type StackSpec } from "../engine/types";
 import { stackWorkDir, type StackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
@@ -29,7 +29,6 @@ import {
 } from "./queue";
 import { createRedactor } from "./redact";
 import type { QueueSettings, WorkerSettings } from "./settings";
-import type { Instance, InstanceStatus, Job } from "./tables";
 
 /** Adds per-job config (e.g. the registration token of an `up`); returns the secrets it added. */
 export type ConfigPreparer = (

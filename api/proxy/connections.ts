@@ -14,7 +14,6 @@ import type { Database } from "../db/schema";
 import type { CloseReason } from "./close-codes";
 import type { GatewayBridge } from "./gateway-bridge";
 import type { ProxySettings } from "./settings";
-import "./tables";
 
 export class ProxyConnections {
   private readonly open = new Set<GatewayBridge>();

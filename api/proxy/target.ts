@@ -5,8 +5,7 @@
  * decrypted in memory for the connection only.
  */
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
-import type { Instance } from "../jobs/tables";
+import type { Database, Instance } from "../db/schema";
 import { readGatewayToken } from "../registration/gateway-tokens";
 import type { KeyWrapper } from "../vault/key-wrapper";
 import type { PinnedTarget } from "./pinned-tls";

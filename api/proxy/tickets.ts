@@ -10,7 +10,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
-import "./tables";
 
 const TICKET_PATTERN = /^cstk_[A-Za-z0-9_-]{43}$/;
 

@@ -1,7 +1,6 @@
 /** SQL for the secrets registered hosts handed over (`instance_secrets`: sealed gateway tokens). */
 import type { Kysely, Selectable, Transaction } from "kysely";
-import type { Database } from "../db/schema";
-import type { InstanceSecretsTable } from "../jobs/tables";
+import type { Database, InstanceSecretsTable } from "../db/schema";
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -8,7 +8,6 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Kysely, Transaction } from "kysely";
 import type { Database } from "../db/schema";
-import "../jobs/tables";
 
 /** One hour: long enough for a slow first boot, short enough that a leaked user-data is soon useless. */
 export const REGISTRATION_TOKEN_TTL_MS = 3_600_000;

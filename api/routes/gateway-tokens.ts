@@ -16,7 +16,7 @@ import { z } from "zod";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { findUserInstance } from "../jobs/instances";
-import type { Instance } from "../jobs/tables";
+import type { Instance } from "../db/schema";
 import { issueRegistrationToken } from "../registration/tokens";
 
 /** Why an instance cannot rotate its gateway token now, or undefined. */

@@ -28,7 +28,7 @@ import {
 } from "../jobs/instances";
 import { jobsPlugin } from "../jobs/plugin";
 import { getJob } from "../jobs/queue";
-import type { Instance, Job } from "../jobs/tables";
+import type { Instance, Job } from "../db/schema";
 import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";

@@ -16,7 +16,7 @@ import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { followJobEvents } from "../jobs/follow";
 import { findUserJob } from "../jobs/instances";
 import { cancelJobIn, getJob } from "../jobs/queue";
-import type { Job } from "../jobs/tables";
+import type { Job } from "../db/schema";
 import { jobView, jobViewSchema } from "../jobs/views";
 
 export const jobRoutes: FastifyPluginAsyncZod = async (app) => {

@@ -1,7 +1,7 @@
 /** Response shapes: what the API shows of its rows (never a hash, a salt or ciphertext). */
 import { z } from "zod";
-import type { Invite } from "../auth/invites-repo";
-import type { ApiKey, AuditEntry, Credential, PlansTable, User } from "../db/schema";
+import { CLOUDS } from "../../core/presets";
+import type { ApiKey, AuditEntry, Credential, Invite, PlansTable, User } from "../db/schema";
 
 export const userViewSchema = z.object({
   id: z.string(),
@@ -46,7 +46,7 @@ export function apiKeyView(key: ApiKey): z.infer<typeof apiKeyViewSchema> {
 
 export const credentialViewSchema = z.object({
   id: z.string(),
-  kind: z.enum(["aws", "gcp", "digitalocean"]),
+  kind: z.enum(CLOUDS),
   name: z.string(),
   metadata: z.record(z.string(), z.string()).describe("Non-secret facts (AWS role ARN, GCP audience)"),
   encrypted: z.boolean().describe("False for AWS: nothing secret is stored"),

@@ -21,14 +21,13 @@ import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { JwtKeySet } from "../auth/jwt-keys";
-import type { Database } from "../db/schema";
+import type { Database, KeyHoldersTable } from "../db/schema";
 import { HttpError } from "../http/errors";
 import {
   agreeVersion,
   heartbeatMs,
   forgetOldHolders,
   isLive,
-  type KeyHoldersTable,
   listHolders,
   listRetired,
   markStopped,

@@ -12,36 +12,7 @@
  *   every live API process (`jwtRotateBlockers`).
  */
 import type { Kysely } from "kysely";
-import type { Database } from "../db/schema";
-
-export interface KeyHoldersTable {
-  process_id: string;
-  kind: "api" | "worker";
-  host: string;
-  pid: number;
-  started_at: string;
-  last_seen: string;
-  stopped_at: string | null;
-  wrap_kind: string;
-  key_versions: string;
-  write_version: number | null;
-  jwt_versions: string | null;
-  jwt_write_version: number | null;
-  jwt_write_since: string | null;
-}
-
-export interface KeyRetirementsTable {
-  purpose: string;
-  version: number;
-  retired_at: string;
-}
-
-declare module "../db/schema" {
-  interface Database {
-    key_holders: KeyHoldersTable;
-    key_retirements: KeyRetirementsTable;
-  }
-}
+import type { Database, KeyHoldersTable } from "../db/schema";
 
 type Db = Kysely<Database>;
 

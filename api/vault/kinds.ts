@@ -10,11 +10,8 @@
  * - `digitalocean`: a personal access token. Encrypted.
  */
 import { z } from "zod";
-import type { CredentialKind } from "../db/schema";
 import { FREE_FORM_JSON_BOUNDS, refineWithinBounds } from "../http/bounded-json";
 import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters, trimmedText } from "../http/schemas";
-
-export const CREDENTIAL_KINDS = ["aws", "gcp", "digitalocean"] as const satisfies readonly CredentialKind[];
 
 const name = trimmedText(1, 100).describe("A label of your choice");
 const passphrase = z

@@ -6,7 +6,6 @@
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
-import "../jobs/tables";
 
 type Db = Kysely<Database>;
 

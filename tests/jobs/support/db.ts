@@ -11,10 +11,8 @@ import type { Kysely } from "kysely";
 import { Client } from "pg";
 import { type DatabaseHandle, openDatabase } from "../../../api/db/connect";
 import { migrateToLatest } from "../../../api/db/migrate";
-import type { Database } from "../../../api/db/schema";
-import type { Cloud, InstanceStatus } from "../../../api/jobs/tables";
+import type { Cloud, Database, InstanceStatus } from "../../../api/db/schema";
 import { newInstanceId, stackNameFor } from "../../../api/stacks/naming";
-import "../../../api/jobs/tables";
 
 export interface TestDatabase {
   handle: DatabaseHandle;
