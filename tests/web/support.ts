@@ -59,10 +59,15 @@ const SERVER_ENV = {
   CLAWSTACK_SNAPSHOT_INTERVAL_MS: "0",
 };
 
+/** The environment the server of `startServer` runs with (a test opening its database uses the same). */
+export function serverEnv(server: Pick<RunningApi, "dataDir">): Record<string, string | undefined> {
+  return { ...process.env, ...SERVER_ENV, CLAWSTACK_DATA_DIR: server.dataDir };
+}
+
 /** `node --import tsx api/server.ts` (what `npm start` runs after building the dashboard) on a fresh data directory. */
 export async function startServer(): Promise<RunningApi> {
   const dataDir = mkdtempSync(join(tmpdir(), "clawstack-web-"));
-  const env = { ...process.env, ...SERVER_ENV, CLAWSTACK_DATA_DIR: dataDir };
+  const env = serverEnv({ dataDir });
   const child = spawn(process.execPath, ["--import", "tsx", "api/server.ts"], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   const output: string[] = [];
   const url = await new Promise<string>((resolveUrl, reject) => {
@@ -99,7 +104,7 @@ export async function startServer(): Promise<RunningApi> {
 export function createAdmin(server: RunningApi, email: string, password: string): void {
   const result = spawnSync(process.execPath, ["--import", "tsx", "api/auth/admin-cli.ts", "create-admin", email], {
     cwd: ROOT,
-    env: { ...process.env, ...SERVER_ENV, CLAWSTACK_DATA_DIR: server.dataDir },
+    env: serverEnv(server),
     input: `${password}\n`,
     encoding: "utf8",
   });

@@ -13,6 +13,7 @@ import { ApiKeysScreen } from "./screens/api-keys";
 import { AuditScreen } from "./screens/audit";
 import { RegisterScreen, SignInScreen } from "./screens/auth";
 import { CredentialsScreen } from "./screens/credentials";
+import { DeviceKeysScreen } from "./screens/device-keys";
 import { CreateInstanceScreen, InstanceScreen, InstancesScreen } from "./screens/instances";
 import { navigate, useRoute } from "./router";
 import type { Me } from "./types";
@@ -57,13 +58,16 @@ function App() {
   let screen;
   switch (section) {
     case "instances":
-      screen = id === "new" ? <CreateInstanceScreen /> : id ? <InstanceScreen id={id} /> : <InstancesScreen />;
+      screen = id === "new" ? <CreateInstanceScreen /> : id ? <InstanceScreen id={id} me={me} /> : <InstancesScreen />;
       break;
     case "credentials":
       screen = <CredentialsScreen />;
       break;
     case "api-keys":
       screen = <ApiKeysScreen />;
+      break;
+    case "device-keys":
+      screen = <DeviceKeysScreen me={me} />;
       break;
     case "audit":
       screen = <AuditScreen />;
@@ -99,6 +103,7 @@ const NAV: readonly (readonly [string, string, boolean])[] = [
   ["/instances", "Instances", false],
   ["/credentials", "Credentials", false],
   ["/api-keys", "API keys", false],
+  ["/device-keys", "Device keys", false],
   ["/audit", "Audit log", false],
   ["/account", "Account", false],
   ["/admin", "Admin", true],

@@ -9,8 +9,10 @@ import { parseHostConfig } from "../../../program/host-config";
 import { api, ApiError } from "../api";
 import { Busy, Field, FormError, Select, useForm } from "../forms";
 import { navigate, useRoute } from "../router";
-import type { Credential, InstanceView, JobView } from "../types";
+import type { Credential, InstanceView, JobView, Me } from "../types";
 import { ChatPanel } from "./chat";
+import { loadDeviceKeys } from "./device-keys";
+import { ClawChatKeys, PinnedKeys, SupportAccess, type ZeroAccessInstance } from "./support";
 import { isFinal, JobProgress } from "./jobs";
 
 const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
@@ -24,10 +26,12 @@ function lastJobText(instance: InstanceView): string {
   return instance.lastJob ? `${instance.lastJob.operation}: ${instance.lastJob.state}` : "—";
 }
 
-/** Health as far as the API reports it today: registration at first boot (no periodic health check yet). */
+/** Health: registration at first boot, then the gateway checks of the workers (`instance.health`, docs/proxy.md). */
 function health(instance: InstanceView): string {
   if (instance.status === "destroyed") return "—";
-  return instance.registration ? "registered" : "not registered yet";
+  if (!instance.registration) return "not registered yet";
+  const checked = instance.health?.status ?? "unknown";
+  return checked === "unknown" ? "registered, not checked yet" : checked === "cert_mismatch" ? "certificate mismatch!" : checked;
 }
 
 export function InstancesScreen() {
@@ -190,12 +194,28 @@ export function CreateInstanceScreen() {
     advanced: "",
   });
   const [credentials, setCredentials] = useState<Credential[]>([]);
+  const [deviceKeys, setDeviceKeys] = useState<string[] | undefined>();
   const [review, setReview] = useState<z.infer<typeof createInstanceBody> | undefined>();
   const [idempotencyKey] = useState(() => crypto.randomUUID());
   const { values, errors } = form;
   useEffect(() => {
     void api<{ credentials: Credential[] }>("GET", "/v1/credentials").then((answer) => setCredentials(answer.credentials));
+    void loadDeviceKeys().then(
+      (keys) => setDeviceKeys(keys.filter((key) => key.revokedAt === null).map((key) => key.fingerprint)),
+      () => setDeviceKeys(undefined),
+    );
   }, []);
+  const pinsNote =
+    deviceKeys === undefined ? null : deviceKeys.length === 0 ? (
+      <p class="notice">
+        You have no device key: this instance would pin none, so you could not grant support access to it or open its ClawChat keys.{" "}
+        <a href="#/device-keys">Make a device key</a> first.
+      </p>
+    ) : (
+      <p class="muted">
+        The host will pin your {deviceKeys.length} active device key{deviceKeys.length === 1 ? "" : "s"}: {deviceKeys.join(", ")}.
+      </p>
+    );
   const cloud = values.cloud as (typeof CLOUDS)[number];
   const ofCloud = credentials.filter((credential) => credential.kind === cloud);
 
@@ -219,6 +239,7 @@ export function CreateInstanceScreen() {
           <dt>Credential</dt>
           <dd>{ofCloud.find((c) => c.id === review.credentialId)?.name ?? `your newest ${CLOUD_LABELS[cloud]} credential`}</dd>
         </dl>
+        {pinsNote}
         <h2>Request</h2>
         <pre class="code" tabIndex={0} aria-label="The request body">
           {JSON.stringify(review, null, 2)}
@@ -251,6 +272,7 @@ export function CreateInstanceScreen() {
   return (
     <section>
       <h1 tabIndex={-1}>New instance</h1>
+      {pinsNote}
       <form
         noValidate
         onSubmit={(event) => {
@@ -333,9 +355,9 @@ function describeSnapshots(config: Record<string, unknown>): string {
     : `daily at ${hour}, keeping ${schedule.retain ?? "?"}`;
 }
 
-export function InstanceScreen({ id }: { id: string }) {
+export function InstanceScreen({ id, me }: { id: string; me: Me }) {
   const route = useRoute();
-  const [instance, setInstance] = useState<InstanceView | undefined>();
+  const [instance, setInstance] = useState<ZeroAccessInstance | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [jobs, setJobs] = useState<string[]>([]);
   const [acting, setActing] = useState<string | undefined>();
@@ -344,7 +366,7 @@ export function InstanceScreen({ id }: { id: string }) {
 
   const load = async () => {
     try {
-      setInstance(await api<InstanceView>("GET", `/v1/instances/${encodeURIComponent(id)}`));
+      setInstance(await api<ZeroAccessInstance>("GET", `/v1/instances/${encodeURIComponent(id)}`));
       setProblem(undefined);
     } catch (error) {
       setProblem(error instanceof Error ? error.message : String(error));
@@ -457,7 +479,15 @@ export function InstanceScreen({ id }: { id: string }) {
           <p class="muted">The snapshots taken are listed in your cloud's console; the API does not list them yet.</p>
           <h2>Health</h2>
           <p>{health(instance)}</p>
-          <p class="muted">No health history yet: the API records registration only.</p>
+          {instance.health?.checkedAt ? (
+            <p class="muted">
+              Last check {instance.health.checkedAt}
+              {instance.health.lastSeenAt ? `; gateway last answered ${instance.health.lastSeenAt}` : ""}
+              {instance.health.latencyMs !== null ? ` in ${instance.health.latencyMs} ms` : ""}
+              {instance.health.certificate ? `; certificate ${instance.health.certificate}` : ""}.
+            </p>
+          ) : null}
+          <p class="muted">The latest check only: the API keeps no health history per instance yet.</p>
         </section>
       </div>
 
@@ -471,6 +501,10 @@ export function InstanceScreen({ id }: { id: string }) {
       </section>
 
       <ChatPanel instance={instance} />
+
+      <PinnedKeys instance={instance} me={me} />
+      <SupportAccess instance={instance} me={me} />
+      <ClawChatKeys instance={instance} me={me} />
 
       {destroyed ? null : (
         <section aria-labelledby="destroy-title" class="danger">

@@ -1,0 +1,400 @@
+/**
+ * Zero access in the dashboard (issue 17), in real Chromium against the real API: a device key made
+ * in the browser (non-extractable, in IndexedDB, only its public half registered) → an instance that
+ * pins it → a support-access grant signed in the page → seen active with its countdown → revoked;
+ * the support command audit; the ClawChat keys a host sealed to the browser's key (sealed here with
+ * core/zero-access, uploaded with the host's token) downloaded and opened in the page, and nothing of
+ * them sent anywhere. CSP violations, script errors and console errors fail the test.
+ */
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { loadConfig } from "../../api/config";
+import { openDatabase } from "../../api/db/connect";
+import { issueRegistrationToken } from "../../api/registration/tokens";
+import { openSealed, sealTo } from "../../core/zero-access/sealed-box";
+import { exportUserPublicKey, generateUserKeyPair, type UserPublicKey, userKeyFingerprint } from "../../core/zero-access/user-keys";
+import {
+  axeCheck,
+  createAdmin,
+  ensureDashboardBuilt,
+  launchChromium,
+  missingBrowser,
+  type PageProblems,
+  type RunningApi,
+  screenshot,
+  serverEnv,
+  startServer,
+  watch,
+} from "./support";
+
+const skipReason = missingBrowser();
+/** Set while the API routes of docs/zero-access.md are not in the tree yet; the suite then says so and skips. */
+const ROUTES_PENDING: string | undefined =
+  "the zero-access API routes (POST/GET/DELETE /v1/me/device-keys, /v1/instances/:id/support-grants, support-commands, clawchat-keys, /v1/host/instances/:id/*) are not committed yet";
+if (ROUTES_PENDING) console.warn(`tests/web/zero-access.test.ts skipped: ${ROUTES_PENDING}`);
+const ADMIN = { email: "admin@example.com", password: `admin-${randomBytes(9).toString("base64url")}` };
+const ALICE = { email: "alice@example.com", password: `alice-${randomBytes(9).toString("base64url")}` };
+const DO_TOKEN = `dop_v1_${randomBytes(32).toString("hex")}`;
+
+/** An OpenSSH `ssh-ed25519` public key line, as a support team hands it out. */
+function supportKeyLine(): string {
+  const { publicKey } = generateKeyPairSync("ed25519");
+  const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
+  const lengthPrefixed = (bytes: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(bytes.length);
+    return Buffer.concat([length, bytes]);
+  };
+  const blob = Buffer.concat([lengthPrefixed(Buffer.from("ssh-ed25519")), lengthPrefixed(raw)]);
+  return `ssh-ed25519 ${blob.toString("base64")} support@example.com`;
+}
+
+async function json<T>(response: Response, expected: number): Promise<T> {
+  const text = await response.text();
+  if (response.status !== expected) throw new Error(`${response.url}: expected ${expected}, got ${response.status}: ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+/** The page's own view of its device key record (given as text: this project's TypeScript has no DOM library). */
+const READ_LOCAL_KEY = `(async () => {
+  const db = await new Promise((resolve, reject) => {
+    const request = indexedDB.open("clawstack-device-keys", 1);
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  const records = await new Promise((resolve, reject) => {
+    const request = db.transaction("keys").objectStore("keys").getAll();
+    request.onsuccess = () => resolve(request.result);
+    request.onerror = () => reject(request.error);
+  });
+  db.close();
+  const results = [];
+  for (const record of records) {
+    const attempts = {};
+    for (const [name, key] of [["signing", record.signing.privateKey], ["sealing", record.sealing.privateKey]]) {
+      for (const format of ["pkcs8", "jwk"]) {
+        try {
+          await crypto.subtle.exportKey(format, key);
+          attempts[name + "/" + format] = "exported";
+        } catch (error) {
+          attempts[name + "/" + format] = error.name;
+        }
+      }
+    }
+    results.push({
+      fingerprint: record.fingerprint,
+      publicKey: record.publicKey,
+      extractable: [record.signing.privateKey.extractable, record.sealing.privateKey.extractable],
+      types: [record.signing.privateKey.type, record.sealing.privateKey.type],
+      attempts,
+    });
+  }
+  return results;
+})()`;
+
+interface LocalKeyReport {
+  fingerprint: string;
+  publicKey: UserPublicKey;
+  extractable: boolean[];
+  types: string[];
+  attempts: Record<string, string>;
+}
+
+describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero access in the dashboard (Chromium)", () => {
+  let server: RunningApi;
+  let browser: Browser;
+  let context: BrowserContext;
+  let page: Page;
+  let seen: PageProblems;
+  const requests: Request[] = [];
+  const accessibility: Record<string, unknown[]> = {};
+  let aliceToken = "";
+  let fingerprint = "";
+  let browserKey: UserPublicKey | undefined;
+  let instanceId = "";
+  const hostToken = `cshost_${randomBytes(32).toString("base64url")}`;
+
+  const call = (method: string, path: string, body?: unknown, token = aliceToken) =>
+    fetch(`${server.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+
+  async function checkScreen(name: string): Promise<void> {
+    await page.waitForLoadState("networkidle").catch(() => undefined);
+    accessibility[name] = await axeCheck(page);
+    await screenshot(page, name);
+  }
+
+  beforeAll(async () => {
+    ensureDashboardBuilt();
+    server = await startServer();
+    createAdmin(server, ADMIN.email, ADMIN.password);
+    // Alice's account over the API (the invitation journey itself is dashboard.test.ts's).
+    const admin = await json<{ accessToken: string }>(
+      await fetch(`${server.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ADMIN) }),
+      200,
+    );
+    const invite = await json<{ token: string }>(await call("POST", "/v1/admin/invites", { email: ALICE.email }, admin.accessToken), 201);
+    await json(
+      await fetch(`${server.url}/v1/auth/register`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ ...ALICE, invite: invite.token }),
+      }),
+      201,
+    );
+    aliceToken = (
+      await json<{ accessToken: string }>(
+        await fetch(`${server.url}/v1/auth/login`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(ALICE) }),
+        200,
+      )
+    ).accessToken;
+    browser = await launchChromium();
+    context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+    page = await context.newPage();
+    page.setDefaultTimeout(20_000);
+    seen = await watch(page);
+    page.on("request", (request) => requests.push(request));
+    await page.goto(`${server.url}/#/sign-in`);
+    await page.getByLabel("Email").fill(ALICE.email);
+    await page.getByLabel("Password", { exact: true }).fill(ALICE.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+    await page.getByRole("heading", { level: 1, name: "Instances" }).waitFor();
+  }, 120_000);
+
+  afterAll(async () => {
+    await context?.close().catch(() => undefined);
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it("makes a non-extractable device key in the browser and registers only its public half", async () => {
+    await page.getByRole("link", { name: "Device keys" }).click();
+    await page.getByRole("heading", { level: 1, name: "Device keys" }).waitFor();
+    await page.getByText("No device key yet.").waitFor();
+    await page.getByText("the provider never sees the private half").waitFor();
+    // A name with a control character is refused on its field, in the page.
+    await page.getByLabel("Name of this device").fill("laptop\u0007");
+    await page.getByRole("button", { name: "Make a device key" }).click();
+    await expect.poll(() => page.getByLabel("Name of this device").getAttribute("aria-invalid")).toBe("true");
+    await page.getByLabel("Name of this device").fill("Alice's laptop");
+    await page.getByRole("button", { name: "Make a device key" }).click();
+    const row = page.getByRole("row").filter({ hasText: "Alice's laptop" });
+    await row.getByText("this browser").waitFor();
+    fingerprint = ((await row.locator("code").textContent()) ?? "").trim();
+    expect(fingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
+
+    // The private halves are CryptoKeys the page itself cannot export.
+    const local = await page.evaluate<LocalKeyReport[]>(READ_LOCAL_KEY);
+    expect(local).toHaveLength(1);
+    expect(local[0]!.fingerprint).toBe(fingerprint);
+    expect(local[0]!.types).toEqual(["private", "private"]);
+    expect(local[0]!.extractable).toEqual([false, false]);
+    expect(Object.values(local[0]!.attempts)).toEqual(["InvalidAccessError", "InvalidAccessError", "InvalidAccessError", "InvalidAccessError"]);
+    browserKey = local[0]!.publicKey;
+    expect(await userKeyFingerprint(browserKey)).toBe(fingerprint);
+
+    // The API holds the same fingerprint; the one request that registered it carried public keys only.
+    const listed = await json<{ items: { fingerprint: string; revokedAt: string | null }[] }>(await call("GET", "/v1/me/device-keys"), 200);
+    expect(listed.items.map((item) => item.fingerprint)).toEqual([fingerprint]);
+    const registration = requests.filter((request) => request.method() === "POST" && request.url().endsWith("/v1/me/device-keys"));
+    expect(registration).toHaveLength(1);
+    expect(Object.keys(JSON.parse(registration[0]!.postData() ?? "{}") as object).sort()).toEqual(["key", "name"]);
+    expect(JSON.parse(registration[0]!.postData()!).key).toEqual(browserKey);
+    // Storage other than IndexedDB's CryptoKeys stays empty.
+    expect(await page.evaluate<string>("JSON.stringify({ ...localStorage }) + JSON.stringify({ ...sessionStorage })")).toBe("{}{}");
+    await checkScreen("zero-01-device-keys");
+
+    // A reload keeps the key: the badge comes from IndexedDB.
+    await page.reload();
+    await page.getByRole("heading", { level: 1, name: "Device keys" }).waitFor();
+    await page.getByRole("row").filter({ hasText: "Alice's laptop" }).getByText("this browser").waitFor();
+  }, 60_000);
+
+  it("creates an instance that pins the browser's key and shows its fingerprint", async () => {
+    expect(fingerprint).not.toBe("");
+    await json(await call("POST", "/v1/credentials", { kind: "digitalocean", name: "do", token: DO_TOKEN }), 201);
+    // The create screen says which keys the new host will pin.
+    await page.getByRole("link", { name: "Instances" }).click();
+    await page.getByRole("link", { name: "New instance" }).click();
+    await page.getByText(`The host will pin your 1 active device key: ${fingerprint}.`).waitFor();
+    const created = await json<{ instance: { id: string; pinnedKeyFingerprints?: string[] } }>(
+      await call("POST", "/v1/instances", {
+        cloud: "digitalocean",
+        region: "nyc3",
+        size: "small",
+        options: { gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "1.2.3", node: "22.11.0" } },
+      }),
+      201,
+    );
+    instanceId = created.instance.id;
+    expect(created.instance.pinnedKeyFingerprints).toEqual([fingerprint]);
+    await page.goto(`${server.url}/#/instances/${instanceId}`);
+    const pinned = page.getByRole("list", { name: "Pinned device key fingerprints" });
+    await pinned.getByText(fingerprint).waitFor();
+    await pinned.getByText("this browser").waitFor();
+    await pinned.getByText("your key “Alice's laptop”").waitFor();
+    expect(await pinned.getByText("not one of your device keys").count()).toBe(0);
+    await page.getByText("Support access: OFF").waitFor();
+  }, 60_000);
+
+  it("grants support access signed in the browser, shows it active with its countdown, and revokes it", async () => {
+    expect(instanceId).not.toBe("");
+    const supportKey = supportKeyLine();
+    await page.getByRole("button", { name: "Grant access – expires in 24h" }).click();
+    const form = page.getByRole("form", { name: "Grant support access" });
+    await form.getByLabel("Support SSH public keys").fill(supportKey);
+    // Host bits set in a CIDR: refused on the field by the browser, nothing typed is lost, nothing sent.
+    await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.7/24");
+    await form.getByLabel("Reason").fill("ticket 4711: gateway does not start");
+    await form.getByLabel("Hours").fill("24");
+    await form.getByRole("button", { name: "Sign and grant access" }).click();
+    await expect.poll(() => form.getByLabel("Support connects from (CIDRs)").getAttribute("aria-invalid")).toBe("true");
+    expect(await form.getByLabel("Reason").inputValue()).toBe("ticket 4711: gateway does not start");
+    expect(requests.filter((request) => request.method() === "POST" && request.url().includes("/support-grants"))).toHaveLength(0);
+    // More than 24 hours: refused on the hours field.
+    await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.0/24");
+    await form.getByLabel("Hours").fill("25");
+    await form.getByRole("button", { name: "Sign and grant access" }).click();
+    await expect.poll(() => form.getByLabel("Hours").getAttribute("aria-invalid")).toBe("true");
+    await checkScreen("zero-02-grant-form-error");
+    await form.getByLabel("Hours").fill("24");
+    await form.getByRole("button", { name: "Sign and grant access" }).click();
+
+    await page.getByText("Support access: ON").waitFor();
+    const timer = page.getByRole("timer", { name: "Time left" });
+    await expect.poll(async () => (await timer.textContent()) ?? "").toMatch(/^expires in 23 h 59 min \d\d s$/);
+    const before = await timer.textContent();
+    await expect.poll(() => timer.textContent(), { timeout: 5000 }).not.toBe(before);
+    await checkScreen("zero-03-support-on");
+
+    // What was sent is a statement signed by the browser's key, for this instance, 24 h, the support key without its comment.
+    const posted = requests.filter((request) => request.method() === "POST" && request.url().endsWith(`/v1/instances/${instanceId}/support-grants`));
+    expect(posted).toHaveLength(1);
+    const signed = JSON.parse(posted[0]!.postData()!) as { statement: string; signature: string };
+    const statement = JSON.parse(signed.statement) as Record<string, unknown>;
+    expect(statement).toMatchObject({
+      instanceId,
+      supportKeys: [supportKey.split(" ").slice(0, 2).join(" ")],
+      sources: ["198.51.100.0/24"],
+      reason: "ticket 4711: gateway does not start",
+      signer: fingerprint,
+    });
+    expect(Date.parse(statement.notAfter as string) - Date.parse(statement.notBefore as string)).toBe(24 * 3_600_000);
+    const grants = await json<{ items: { id: string; status: string }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
+    expect(grants.items.map((grant) => grant.status)).toEqual(["active"]);
+
+    // The grant can be replayed by nobody: the same signed statement again is refused by the API.
+    const replay = await call("POST", `/v1/instances/${instanceId}/support-grants`, signed);
+    expect(replay.status).toBeGreaterThanOrEqual(400);
+    expect(replay.status).toBeLessThan(500);
+
+    await page.getByRole("button", { name: "Revoke support access" }).click();
+    await page.getByText("Support access: OFF").waitFor();
+    await page.getByRole("table", { name: "Earlier grants" }).getByText(/^revoked /).waitFor();
+    const after = await json<{ items: { id: string; status: string; revokedAt: string | null }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
+    expect(after.items.map((grant) => grant.status)).toEqual(["revoked"]);
+    expect(after.items[0]!.revokedAt).not.toBeNull();
+    await checkScreen("zero-04-support-revoked");
+  }, 90_000);
+
+  it("shows the commands support ran (metadata only) and opens the ClawChat keys sealed to the browser's key", async () => {
+    expect(browserKey).toBeDefined();
+    // The host registers at first boot with its own token (the registration token as an up job would issue it).
+    const handle = openDatabase(loadConfig(serverEnv(server)).database);
+    let registrationToken: string;
+    try {
+      registrationToken = (await issueRegistrationToken(handle.db, { instanceId, jobId: null })).token;
+    } finally {
+      await handle.close();
+    }
+    const register = await fetch(`${server.url}/v1/instances/${instanceId}/register`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ registrationToken, gatewayToken: randomBytes(32).toString("hex"), tlsCertSha256: randomBytes(32).toString("hex"), hostToken }),
+    });
+    expect(register.status).toBe(204);
+
+    // The host reports a command support ran; the page lists it (metadata only).
+    const grants = await json<{ items: { id: string }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
+    const startedAt = new Date(Date.now() - 60_000).toISOString();
+    await json(
+      await call(
+        "POST",
+        `/v1/host/instances/${instanceId}/support-commands`,
+        {
+          entries: [
+            {
+              grantId: grants.items[0]!.id,
+              operator: "ops@claw.example",
+              commandLine: "systemctl status openclaw-gateway",
+              startedAt,
+              endedAt: new Date(Date.parse(startedAt) + 1500).toISOString(),
+              exitStatus: 3,
+              stdoutBytes: 912,
+              stderrBytes: 0,
+              seq: 1,
+            },
+          ],
+        },
+        hostToken,
+      ),
+      204,
+    );
+
+    // The host seals its ClawChat keys to the pinned keys and uploads the box.
+    const secret = { securityFile: { v: 1, serverKey: randomBytes(32).toString("base64") }, bootstrapKey: `ccboot_${randomBytes(24).toString("base64url")}` };
+    const context = `clawchat-keys:${instanceId}`;
+    const box = await sealTo([browserKey!], new TextEncoder().encode(JSON.stringify(secret)), context);
+    await json(await call("PUT", `/v1/host/instances/${instanceId}/clawchat-keys`, { box }, hostToken), 204);
+    // Nothing the API holds opens it: another key cannot.
+    const stranger = await generateUserKeyPair({ extractable: false });
+    await expect(openSealed(box, { publicKey: await exportUserPublicKey(stranger), sealingKey: stranger.sealing.privateKey }, context)).rejects.toThrow();
+
+    await page.reload();
+    await page.getByRole("heading", { level: 2, name: "Support access" }).waitFor();
+    const commands = page.getByRole("table", { name: /Commands run by support/ });
+    await commands.getByText("systemctl status openclaw-gateway").waitFor();
+    expect(await commands.getByRole("row").nth(1).textContent()).toContain("ops@claw.example");
+    expect(await commands.getByRole("row").nth(1).textContent()).toContain("912 out, 0 err");
+
+    const before = requests.length;
+    await page.getByRole("button", { name: "Download ClawChat keys" }).click();
+    await page.getByText("Opened with this browser's device key").waitFor();
+    const [securityDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Save the security file" }).click()]);
+    expect(securityDownload.suggestedFilename()).toBe(`clawchat-security-${instanceId}.json`);
+    expect(JSON.parse(readFileSync((await securityDownload.path())!, "utf8"))).toEqual(secret.securityFile);
+    const [bootstrapDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Save the bootstrap key" }).click()]);
+    expect(bootstrapDownload.suggestedFilename()).toBe(`clawchat-bootstrap-key-${instanceId}.txt`);
+    expect(readFileSync((await bootstrapDownload.path())!, "utf8")).toBe(secret.bootstrapKey);
+    // Opening and saving sent nothing but the one GET of the box; the secrets are not in the page's text either.
+    const sent = requests.slice(before).filter((request) => !request.url().startsWith("blob:"));
+    expect(sent.map((request) => `${request.method()} ${new URL(request.url()).pathname}`)).toEqual([`GET /v1/instances/${instanceId}/clawchat-keys`]);
+    for (const request of requests) expect(request.postData() ?? "").not.toContain(secret.bootstrapKey);
+    expect(await page.content()).not.toContain(secret.bootstrapKey);
+    await checkScreen("zero-05-clawchat-keys");
+    await page.getByRole("button", { name: "Forget them here" }).click();
+    expect(await page.getByRole("button", { name: "Save the bootstrap key" }).count()).toBe(0);
+  }, 90_000);
+
+  it("revokes the device key: gone from the list's active keys and from this browser", async () => {
+    await page.getByRole("link", { name: "Device keys" }).click();
+    await page.getByRole("heading", { level: 1, name: "Device keys" }).waitFor();
+    page.once("dialog", (dialog) => void dialog.accept());
+    await page.getByRole("button", { name: "Revoke Alice's laptop" }).click();
+    await page.getByRole("row").filter({ hasText: "Alice's laptop" }).getByText(/^revoked /).waitFor();
+    expect(await page.evaluate<LocalKeyReport[]>(READ_LOCAL_KEY)).toEqual([]);
+    const listed = await json<{ items: { revokedAt: string | null }[] }>(await call("GET", "/v1/me/device-keys"), 200);
+    expect(listed.items[0]!.revokedAt).not.toBeNull();
+  }, 30_000);
+
+  it("had no CSP violation, script error, console error or 5xx, and no serious accessibility finding", () => {
+    expect(seen.problems).toEqual([]);
+    expect(Object.keys(accessibility).length).toBeGreaterThanOrEqual(5);
+    expect(Object.fromEntries(Object.entries(accessibility).filter(([, found]) => found.length > 0))).toEqual({});
+  });
+});

@@ -1,0 +1,490 @@
+/**
+ * Zero access on the instance page (issue 17): the device keys pinned on the host, the
+ * support-access switch (a grant signed here with this browser's device key; the provider cannot
+ * make one), its countdown and revocation, the audit of the commands support ran, and the ClawChat
+ * keys the host sealed to the user's device keys, opened here and saved as files.
+ * Nothing opened or signed here is sent anywhere but the grant itself, or logged.
+ */
+import { useEffect, useState } from "preact/hooks";
+import { z } from "zod";
+import { ConfigError } from "../../../core/errors";
+import { parseCidr } from "../../../core/validation";
+import { openSealed, type SealedBox, SealedBoxError, checkSealedBox } from "../../../core/zero-access/sealed-box";
+import { GrantError, SUPPORT_GRANT_MAX_KEYS, SUPPORT_GRANT_MAX_REASON, SUPPORT_GRANT_MAX_SOURCES, signGrant } from "../../../core/zero-access/support-grant";
+import { api, ApiError } from "../api";
+import { type DeviceKeyView, type LocalDeviceKey, localKeyFor, localKeys } from "../device-keys";
+import { Busy, Field, FormError, useForm } from "../forms";
+import type { InstanceView, Me } from "../types";
+import { loadDeviceKeys } from "./device-keys";
+
+/** The instance view with the zero-access fields of docs/zero-access.md (absent on instances made before them). */
+export type ZeroAccessInstance = InstanceView & { pinnedKeyFingerprints?: string[] };
+
+export interface GrantView {
+  id: string;
+  status: "active" | "revoked" | "expired";
+  notBefore: string;
+  notAfter: string;
+  reason: string;
+  sources: string[];
+  revokedAt: string | null;
+  supportKeyFingerprints?: string[];
+}
+
+export interface SupportCommand {
+  grantId: string;
+  operator: string;
+  commandLine: string;
+  startedAt: string;
+  endedAt: string | null;
+  exitStatus: number | null;
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+const GRANT_FIELDS = ["supportKeys", "sources", "reason", "hours"] as const;
+
+/** The form's own checks; the grant's fields are checked again by `signGrant` (core) and by the API. */
+const grantForm = z.object({
+  supportKeys: z
+    .array(z.string())
+    .min(1, "paste the support team's SSH public key (ssh-ed25519 or ecdsa-sha2-nistp256)")
+    .max(SUPPORT_GRANT_MAX_KEYS, `at most ${SUPPORT_GRANT_MAX_KEYS} keys`),
+  sources: z
+    .array(z.string())
+    .min(1, "name the addresses support connects from (CIDR blocks)")
+    .max(SUPPORT_GRANT_MAX_SOURCES, `at most ${SUPPORT_GRANT_MAX_SOURCES} CIDR blocks`),
+  reason: z.string().trim().min(1, "say why support needs access").max(SUPPORT_GRANT_MAX_REASON, `at most ${SUPPORT_GRANT_MAX_REASON} characters`),
+  hours: z.coerce.number({ message: "hours: a whole number from 1 to 24" }).int("a whole number of hours").min(1, "at least 1 hour").max(24, "at most 24 hours"),
+});
+
+const lines = (text: string) =>
+  text
+    .split(/\n/)
+    .map((line) => line.trim())
+    .filter(Boolean);
+const list = (text: string) => text.split(/[\s,]+/).filter(Boolean);
+
+/** The form field a grant problem concerns, from a field path or a message naming `sources[0]`-like fields. */
+export function grantFieldOf(field: string | undefined, message: string): string {
+  const named = `${field ?? ""} ${/`([^`]+)`/.exec(message)?.[1] ?? ""}`;
+  const match = /(supportKeys|sources|reason|notAfter|notBefore)(\[\d+\])?/.exec(named);
+  if (!match) return field?.startsWith("body.") ? field.slice(5) : (field ?? "");
+  if (match[1] === "notAfter" || match[1] === "notBefore") return "hours";
+  return `${match[1]}${match[2] ?? ""}`;
+}
+
+function remaining(until: string, now: number): string {
+  const ms = Date.parse(until) - now;
+  if (ms <= 0) return "expired";
+  const total = Math.floor(ms / 1000);
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = total % 60;
+  return `${h} h ${String(m).padStart(2, "0")} min ${String(s).padStart(2, "0")} s`;
+}
+
+function useNow(intervalMs: number): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const timer = window.setInterval(() => setNow(Date.now()), intervalMs);
+    return () => window.clearInterval(timer);
+  }, [intervalMs]);
+  return now;
+}
+
+/** The device keys pinned on the host at creation: a key you do not recognise is a substituted one. */
+export function PinnedKeys({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+  const [mine, setMine] = useState<DeviceKeyView[] | undefined>();
+  const [here, setHere] = useState<LocalDeviceKey[]>([]);
+  useEffect(() => {
+    void Promise.all([loadDeviceKeys(), localKeys(me.id)]).then(
+      ([listed, held]) => {
+        setMine(listed);
+        setHere(held);
+      },
+      () => setMine([]),
+    );
+  }, [instance.id]);
+  const pinned = instance.pinnedKeyFingerprints ?? [];
+  return (
+    <section aria-labelledby="pinned-title">
+      <h2 id="pinned-title">Pinned device keys</h2>
+      <p class="muted">
+        The host trusts only these keys, written into it when it was created: a grant or a sealed key for anyone else is refused. Compare
+        them with your device keys; one you do not know was substituted.
+      </p>
+      {pinned.length === 0 ? (
+        <p>No device key is pinned on this instance (it was created before you had one): support access and ClawChat keys need an instance created after you made a device key.</p>
+      ) : (
+        <ul class="pinned" aria-label="Pinned device key fingerprints">
+          {pinned.map((fingerprint) => {
+            const known = mine?.find((key) => key.fingerprint === fingerprint);
+            const local = here.some((key) => key.fingerprint === fingerprint);
+            return (
+              <li key={fingerprint}>
+                <code class="wrap">{fingerprint}</code>{" "}
+                {local ? <span class="badge this-browser">this browser</span> : null}{" "}
+                {mine === undefined ? null : known ? (
+                  <span class="muted">
+                    your key “{known.name}”{known.revokedAt ? " (revoked)" : ""}
+                  </span>
+                ) : (
+                  <strong class="error">not one of your device keys</strong>
+                )}
+              </li>
+            );
+          })}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+/** The support-access switch: OFF with a grant form, or ON until the grant's end with a countdown and Revoke. */
+export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+  const [grants, setGrants] = useState<GrantView[] | undefined>();
+  const [commands, setCommands] = useState<SupportCommand[] | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [opening, setOpening] = useState(false);
+  const [revoking, setRevoking] = useState<string | undefined>();
+  const now = useNow(1000);
+  const form = useForm({ supportKeys: "", sources: "", reason: "", hours: "24" });
+  const { values, errors } = form;
+  const base = `/v1/instances/${encodeURIComponent(instance.id)}`;
+  const pinned = instance.pinnedKeyFingerprints ?? [];
+
+  const load = async () => {
+    try {
+      const [grantList, commandList] = await Promise.all([
+        api<{ items: GrantView[] }>("GET", `${base}/support-grants`),
+        api<{ items: SupportCommand[] }>("GET", `${base}/support-commands`),
+      ]);
+      setGrants(grantList.items);
+      setCommands(commandList.items);
+      setProblem(undefined);
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    }
+  };
+  useEffect(() => {
+    void load();
+  }, [instance.id]);
+
+  const active = grants?.filter((grant) => grant.status === "active" && Date.parse(grant.notAfter) > now) ?? [];
+  // While access is open, the commands support runs and the end of the grant are followed.
+  useEffect(() => {
+    if (active.length === 0) return;
+    const timer = window.setInterval(() => void load(), 10_000);
+    return () => window.clearInterval(timer);
+  }, [active.length]);
+
+  const revoke = async (grant: GrantView) => {
+    setRevoking(grant.id);
+    try {
+      await api("DELETE", `${base}/support-grants/${encodeURIComponent(grant.id)}`);
+      await load();
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    } finally {
+      setRevoking(undefined);
+    }
+  };
+
+  const submit = () =>
+    form.submit(
+      grantForm,
+      { supportKeys: lines(values.supportKeys), sources: list(values.sources), reason: values.reason, hours: values.hours },
+      async (parsed) => {
+        parsed.sources.forEach((cidr, index) => {
+          try {
+            parseCidr(`sources[${index}]`, cidr);
+          } catch (error) {
+            if (error instanceof ConfigError) throw new ApiError(400, error.message, `body.sources[${index}]`);
+            throw error;
+          }
+        });
+        const signer = await localKeyFor(me.id, pinned);
+        if (!signer) {
+          throw new Error(
+            pinned.length === 0
+              ? "No device key is pinned on this instance: a grant cannot be signed for it."
+              : "This browser holds none of the device keys pinned on this instance: grant access from the device that holds one (or the CLI's file key).",
+          );
+        }
+        const notBefore = new Date();
+        let signed;
+        try {
+          signed = await signGrant(
+            {
+              instanceId: instance.id,
+              supportKeys: parsed.supportKeys,
+              sources: parsed.sources,
+              reason: parsed.reason,
+              notBefore,
+              notAfter: new Date(notBefore.getTime() + parsed.hours * 3_600_000),
+            },
+            { publicKey: signer.publicKey, signingKey: signer.signing.privateKey },
+          );
+        } catch (error) {
+          if (error instanceof GrantError) throw new ApiError(400, error.message, `body.${grantFieldOf(undefined, error.message)}`);
+          throw error;
+        }
+        try {
+          await api("POST", `${base}/support-grants`, signed);
+        } catch (error) {
+          if (error instanceof ApiError) throw new ApiError(error.status, error.message, `body.${grantFieldOf(error.field, error.message)}`, error.requestId);
+          throw error;
+        }
+        form.reset({ supportKeys: "", sources: "", reason: "", hours: "24" });
+        setOpening(false);
+        await load();
+      },
+    );
+
+  return (
+    <section aria-labelledby="support-title" class="support">
+      <h2 id="support-title">Support access</h2>
+      <p class="muted">
+        Nobody at Claw Cloud can log in to this host. A grant you sign here lets the support team's SSH key in, from the addresses you name,
+        for at most 24 hours; every command they run is listed below and in your audit log. Revoking ends it within a minute.
+      </p>
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      {grants === undefined ? (
+        problem ? null : <p role="status">Loading…</p>
+      ) : active.length > 0 ? (
+        active.map((grant) => (
+          <div key={grant.id} class="switch on" data-grant-id={grant.id}>
+            <p>
+              <strong>Support access: ON</strong> until {grant.notAfter} —{" "}
+              <span role="timer" aria-label="Time left">
+                expires in {remaining(grant.notAfter, now)}
+              </span>
+            </p>
+            <p class="muted">
+              Reason: {grant.reason} · from {grant.sources.join(", ")}
+              {grant.supportKeyFingerprints?.length ? ` · support keys ${grant.supportKeyFingerprints.join(", ")}` : ""}
+            </p>
+            <button type="button" class="danger" disabled={revoking !== undefined} onClick={() => void revoke(grant)}>
+              {revoking === grant.id ? <span class="spinner" aria-hidden="true" /> : null}
+              Revoke support access
+            </button>
+          </div>
+        ))
+      ) : (
+        <div class="switch off">
+          <p>
+            <strong>Support access: OFF</strong>{" "}
+            {opening ? null : (
+              <button type="button" onClick={() => setOpening(true)} disabled={instance.status === "destroyed"}>
+                Grant access – expires in 24h
+              </button>
+            )}
+          </p>
+        </div>
+      )}
+      {opening && active.length === 0 ? (
+        <form
+          noValidate
+          aria-label="Grant support access"
+          onSubmit={(event) => {
+            event.preventDefault();
+            void submit();
+          }}
+        >
+          <Field
+            label="Support SSH public keys"
+            name="supportKeys"
+            multiline
+            value={values.supportKeys}
+            onInput={(v) => form.set("supportKeys", v)}
+            errors={errors}
+            hint="One per line, as the support team gave them: ssh-ed25519 AAAA… (a comment at the end is dropped)"
+          />
+          <Field
+            label="Support connects from (CIDRs)"
+            name="sources"
+            value={values.sources}
+            onInput={(v) => form.set("sources", v)}
+            errors={errors}
+            hint="The support team's addresses, comma separated, e.g. 198.51.100.0/24; port 22 opens for these only"
+          />
+          <Field label="Reason" name="reason" value={values.reason} onInput={(v) => form.set("reason", v)} errors={errors} hint="Shown to you and written into the grant" />
+          <Field label="Hours" name="hours" type="number" value={values.hours} onInput={(v) => form.set("hours", v)} errors={errors} hint="1 to 24; access ends by itself then" />
+          <FormError errors={errors} shown={GRANT_FIELDS} />
+          <p class="muted">Signed in this browser with your device key; the API and the host check the signature against the pinned keys.</p>
+          <div class="actions">
+            <button type="button" class="secondary" onClick={() => setOpening(false)}>
+              Cancel
+            </button>
+            <Busy busy={form.busy}>Sign and grant access</Busy>
+          </div>
+        </form>
+      ) : null}
+
+      {grants && grants.some((grant) => !active.includes(grant)) ? (
+        <table>
+          <caption>Earlier grants</caption>
+          <thead>
+            <tr>
+              <th scope="col">From</th>
+              <th scope="col">Until</th>
+              <th scope="col">State</th>
+              <th scope="col">Reason</th>
+              <th scope="col">Sources</th>
+            </tr>
+          </thead>
+          <tbody>
+            {grants
+              .filter((grant) => !active.includes(grant))
+              .map((grant) => (
+                <tr key={grant.id}>
+                  <td>{grant.notBefore}</td>
+                  <td>{grant.notAfter}</td>
+                  <td>{grant.status === "revoked" ? `revoked ${grant.revokedAt ?? ""}` : grant.status === "active" ? "expired" : grant.status}</td>
+                  <td>{grant.reason}</td>
+                  <td>{grant.sources.join(", ")}</td>
+                </tr>
+              ))}
+          </tbody>
+        </table>
+      ) : null}
+
+      <h3>Commands run by support</h3>
+      {commands === undefined ? null : commands.length === 0 ? (
+        <p>None.</p>
+      ) : (
+        <table>
+          <caption class="visually-hidden">Commands run by support (metadata only, never output)</caption>
+          <thead>
+            <tr>
+              <th scope="col">Started</th>
+              <th scope="col">Operator</th>
+              <th scope="col">Command</th>
+              <th scope="col">Exit</th>
+              <th scope="col">Took</th>
+              <th scope="col">Output bytes</th>
+            </tr>
+          </thead>
+          <tbody>
+            {commands.map((command, index) => (
+              <tr key={`${command.grantId}-${command.startedAt}-${index}`}>
+                <td>{command.startedAt}</td>
+                <td>{command.operator}</td>
+                <td>
+                  <code class="wrap">{command.commandLine}</code>
+                </td>
+                <td>{command.exitStatus ?? "running"}</td>
+                <td>{command.endedAt ? `${((Date.parse(command.endedAt) - Date.parse(command.startedAt)) / 1000).toFixed(1)} s` : "—"}</td>
+                <td>
+                  {command.stdoutBytes} out, {command.stderrBytes} err
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
+
+interface OpenedKeys {
+  securityFile: string;
+  bootstrapKey: string;
+  updatedAt: string;
+}
+
+function asText(value: unknown): string {
+  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+}
+
+/** Saves `text` as a file: a Blob URL clicked and revoked at once (never uploaded, never logged). */
+function save(text: string, filename: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  link.rel = "noopener";
+  document.body.append(link);
+  link.click();
+  link.remove();
+  window.setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+/** The ClawChat security file and bootstrap key, sealed by the host to your device keys, opened in this browser. */
+export function ClawChatKeys({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+  const [opened, setOpened] = useState<OpenedKeys | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+  // What was opened lives in this component's memory only, and is dropped when the page changes.
+  useEffect(() => () => setOpened(undefined), [instance.id]);
+
+  const download = async () => {
+    setBusy(true);
+    setProblem(undefined);
+    setOpened(undefined);
+    try {
+      let answer: { box: SealedBox; updatedAt: string };
+      try {
+        answer = await api<{ box: SealedBox; updatedAt: string }>("GET", `/v1/instances/${encodeURIComponent(instance.id)}/clawchat-keys`);
+      } catch (error) {
+        if (error instanceof ApiError && error.status === 404) {
+          throw new Error("The host has not uploaded its sealed ClawChat keys yet: it does so once ClawChat has started (and after each re-issue).", { cause: error });
+        }
+        throw error;
+      }
+      checkSealedBox(answer.box);
+      const recipients = answer.box.recipients.map((recipient) => recipient.fingerprint);
+      const key = await localKeyFor(me.id, recipients);
+      if (!key) throw new Error(`The keys are sealed to ${recipients.join(", ")}; this browser holds none of those device keys.`);
+      const plaintext = await openSealed(answer.box, { publicKey: key.publicKey, sealingKey: key.sealing.privateKey }, `clawchat-keys:${instance.id}`);
+      const content = JSON.parse(new TextDecoder().decode(plaintext)) as { securityFile?: unknown; bootstrapKey?: unknown };
+      plaintext.fill(0);
+      if (content.securityFile === undefined || content.bootstrapKey === undefined) throw new Error("The sealed box opened but holds no security file and bootstrap key.");
+      setOpened({ securityFile: asText(content.securityFile), bootstrapKey: asText(content.bootstrapKey), updatedAt: answer.updatedAt });
+    } catch (error) {
+      setProblem(error instanceof SealedBoxError ? `The sealed box does not open here: ${error.message}` : error instanceof Error ? error.message : String(error));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section aria-labelledby="clawchat-keys-title">
+      <h2 id="clawchat-keys-title">ClawChat keys</h2>
+      <p class="muted">
+        The host seals its ClawChat security file and bootstrap key to your device keys; Claw Cloud stores only the sealed box and cannot open
+        it. It is opened here, in this browser, and saved as files on this device.
+      </p>
+      <button type="button" onClick={() => void download()} disabled={busy} aria-busy={busy ? "true" : undefined}>
+        {busy ? <span class="spinner" aria-hidden="true" /> : null}
+        Download ClawChat keys
+      </button>
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      {opened ? (
+        <div class="notice" role="status">
+          <p>Opened with this browser's device key (sealed {opened.updatedAt}). Save them; keep them as secret as a password.</p>
+          <div class="actions">
+            <button type="button" onClick={() => save(opened.securityFile, `clawchat-security-${instance.id}.json`, "application/json")}>
+              Save the security file
+            </button>
+            <button type="button" onClick={() => save(opened.bootstrapKey, `clawchat-bootstrap-key-${instance.id}.txt`, "text/plain")}>
+              Save the bootstrap key
+            </button>
+            <button type="button" class="secondary" onClick={() => setOpened(undefined)}>
+              Forget them here
+            </button>
+          </div>
+        </div>
+      ) : null}
+    </section>
+  );
+}
