@@ -6,7 +6,7 @@
  * core/zero-access, uploaded with the host's token) downloaded and opened in the page, and nothing of
  * them sent anywhere. CSP violations, script errors and console errors fail the test.
  */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -38,8 +38,8 @@ const ADMIN = { email: "admin@example.com", password: `admin-${randomBytes(9).to
 const ALICE = { email: "alice@example.com", password: `alice-${randomBytes(9).toString("base64url")}` };
 const DO_TOKEN = `dop_v1_${randomBytes(32).toString("hex")}`;
 
-/** An OpenSSH `ssh-ed25519` public key line, as a support team hands it out. */
-function supportKeyLine(): string {
+/** An OpenSSH `ssh-ed25519` public key line, as a support team hands it out, and its OpenSSH fingerprint. */
+function supportKeyLine(): { line: string; fingerprint: string } {
   const { publicKey } = generateKeyPairSync("ed25519");
   const raw = Buffer.from(publicKey.export({ format: "jwk" }).x!, "base64url");
   const lengthPrefixed = (bytes: Buffer) => {
@@ -48,7 +48,10 @@ function supportKeyLine(): string {
     return Buffer.concat([length, bytes]);
   };
   const blob = Buffer.concat([lengthPrefixed(Buffer.from("ssh-ed25519")), lengthPrefixed(raw)]);
-  return `ssh-ed25519 ${blob.toString("base64")} support@example.com`;
+  return {
+    line: `ssh-ed25519 ${blob.toString("base64")} support@example.com`,
+    fingerprint: `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`,
+  };
 }
 
 async function json<T>(response: Response, expected: number): Promise<T> {
@@ -115,6 +118,7 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
   let browserKey: UserPublicKey | undefined;
   let instanceId = "";
   const hostToken = `cshost_${randomBytes(32).toString("base64url")}`;
+  const supportKey = supportKeyLine();
 
   const call = (method: string, path: string, body?: unknown, token = aliceToken) =>
     fetch(`${server.url}${path}`, {
@@ -139,6 +143,8 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
       200,
     );
     const invite = await json<{ token: string }>(await call("POST", "/v1/admin/invites", { email: ALICE.email }, admin.accessToken), 201);
+    // The operator publishes the support team's SSH key (the grant form offers it).
+    await json(await call("POST", "/v1/admin/support-keys", { publicKey: supportKey.line }, admin.accessToken), 201);
     await json(
       await fetch(`${server.url}/v1/auth/register`, {
         method: "POST",
@@ -222,7 +228,7 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
     await page.getByRole("link", { name: "Instances" }).click();
     await page.getByRole("link", { name: "New instance" }).click();
     await page.getByText(`The host will pin your 1 active device key: ${fingerprint}.`).waitFor();
-    const created = await json<{ instance: { id: string; pinnedKeyFingerprints?: string[] } }>(
+    const created = await json<{ instance: { id: string } }>(
       await call("POST", "/v1/instances", {
         cloud: "digitalocean",
         region: "nyc3",
@@ -232,7 +238,8 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
       201,
     );
     instanceId = created.instance.id;
-    expect(created.instance.pinnedKeyFingerprints).toEqual([fingerprint]);
+    const pinnedKeys = await json<{ items: { fingerprint: string; key: UserPublicKey }[] }>(await call("GET", `/v1/instances/${instanceId}/pinned-keys`), 200);
+    expect(pinnedKeys.items).toEqual([{ fingerprint, key: browserKey }]);
     await page.goto(`${server.url}/#/instances/${instanceId}`);
     const pinned = page.getByRole("list", { name: "Pinned device key fingerprints" });
     await pinned.getByText(fingerprint).waitFor();
@@ -244,10 +251,13 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
 
   it("grants support access signed in the browser, shows it active with its countdown, and revokes it", async () => {
     expect(instanceId).not.toBe("");
-    const supportKey = supportKeyLine();
+    const bareKey = supportKey.line.split(" ").slice(0, 2).join(" ");
     await page.getByRole("button", { name: "Grant access – expires in 24h" }).click();
     const form = page.getByRole("form", { name: "Grant support access" });
-    await form.getByLabel("Support SSH public keys").fill(supportKey);
+    // Prefilled with the key the operator published.
+    await expect.poll(() => form.getByLabel("Support SSH public keys").inputValue()).toBe(bareKey);
+    await form.getByText(supportKey.fingerprint).waitFor();
+    await form.getByLabel("Support SSH public keys").fill(supportKey.line);
     // Host bits set in a CIDR: refused on the field by the browser, nothing typed is lost, nothing sent.
     await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.7/24");
     await form.getByLabel("Reason").fill("ticket 4711: gateway does not start");
@@ -279,7 +289,7 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
     const statement = JSON.parse(signed.statement) as Record<string, unknown>;
     expect(statement).toMatchObject({
       instanceId,
-      supportKeys: [supportKey.split(" ").slice(0, 2).join(" ")],
+      supportKeys: [bareKey],
       sources: ["198.51.100.0/24"],
       reason: "ticket 4711: gateway does not start",
       signer: fingerprint,
@@ -330,7 +340,7 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
           entries: [
             {
               grantId: grants.items[0]!.id,
-              operator: "ops@claw.example",
+              operator: supportKey.fingerprint,
               commandLine: "systemctl status openclaw-gateway",
               startedAt,
               endedAt: new Date(Date.parse(startedAt) + 1500).toISOString(),
@@ -359,7 +369,7 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
     await page.getByRole("heading", { level: 2, name: "Support access" }).waitFor();
     const commands = page.getByRole("table", { name: /Commands run by support/ });
     await commands.getByText("systemctl status openclaw-gateway").waitFor();
-    expect(await commands.getByRole("row").nth(1).textContent()).toContain("ops@claw.example");
+    expect(await commands.getByRole("row").nth(1).textContent()).toContain(ADMIN.email);
     expect(await commands.getByRole("row").nth(1).textContent()).toContain("912 out, 0 err");
 
     const before = requests.length;

@@ -12,7 +12,7 @@ import { navigate, useRoute } from "../router";
 import type { Credential, InstanceView, JobView, Me } from "../types";
 import { ChatPanel } from "./chat";
 import { loadDeviceKeys } from "./device-keys";
-import { ClawChatKeys, PinnedKeys, SupportAccess, type ZeroAccessInstance } from "./support";
+import { ZeroAccess, type ZeroAccessInstance } from "./support";
 import { isFinal, JobProgress } from "./jobs";
 
 const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
@@ -502,9 +502,7 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
 
       <ChatPanel instance={instance} />
 
-      <PinnedKeys instance={instance} me={me} />
-      <SupportAccess instance={instance} me={me} />
-      <ClawChatKeys instance={instance} me={me} />
+      <ZeroAccess instance={instance} me={me} />
 
       {destroyed ? null : (
         <section aria-labelledby="destroy-title" class="danger">

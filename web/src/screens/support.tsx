@@ -29,14 +29,23 @@ export interface GrantView {
   sources: string[];
   revokedAt: string | null;
   supportKeyFingerprints?: string[];
+  signer?: string;
+}
+
+export interface PublishedSupportKey {
+  fingerprint: string;
+  publicKey: string;
 }
 
 export interface SupportCommand {
+  seq?: number;
   grantId: string;
   operator: string;
+  operatorEmail?: string | null;
   commandLine: string;
   startedAt: string;
   endedAt: string | null;
+  /** -1: the command ended without an exit status (killed by a signal). */
   exitStatus: number | null;
   stdoutBytes: number;
   stderrBytes: number;
@@ -93,8 +102,44 @@ function useNow(intervalMs: number): number {
   return now;
 }
 
+interface PanelProps {
+  instance: ZeroAccessInstance;
+  me: Me;
+  /** Fingerprints of the device keys the host pinned at creation (undefined while loading). */
+  pinned: string[] | undefined;
+}
+
+/**
+ * The zero-access part of the instance page: the pinned keys (`GET /v1/instances/:id/pinned-keys`,
+ * or the instance view's `pinnedKeyFingerprints`), the support-access switch, the ClawChat keys.
+ */
+export function ZeroAccess({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+  const [pinned, setPinned] = useState<string[] | undefined>(instance.pinnedKeyFingerprints);
+  const [problem, setProblem] = useState<string | undefined>();
+  useEffect(() => {
+    void api<{ items: { fingerprint: string }[] }>("GET", `/v1/instances/${encodeURIComponent(instance.id)}/pinned-keys`).then(
+      (answer) => setPinned(answer.items.map((item) => item.fingerprint)),
+      (error: unknown) => {
+        if (instance.pinnedKeyFingerprints === undefined) setProblem(error instanceof Error ? error.message : String(error));
+      },
+    );
+  }, [instance.id]);
+  return (
+    <>
+      {problem ? (
+        <p class="error" role="alert">
+          Pinned device keys: {problem}
+        </p>
+      ) : null}
+      <PinnedKeys instance={instance} me={me} pinned={pinned} />
+      <SupportAccess instance={instance} me={me} pinned={pinned} />
+      <ClawChatKeys instance={instance} me={me} pinned={pinned} />
+    </>
+  );
+}
+
 /** The device keys pinned on the host at creation: a key you do not recognise is a substituted one. */
-export function PinnedKeys({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+export function PinnedKeys({ instance, me, pinned: pinnedOrNot }: PanelProps) {
   const [mine, setMine] = useState<DeviceKeyView[] | undefined>();
   const [here, setHere] = useState<LocalDeviceKey[]>([]);
   useEffect(() => {
@@ -106,7 +151,7 @@ export function PinnedKeys({ instance, me }: { instance: ZeroAccessInstance; me:
       () => setMine([]),
     );
   }, [instance.id]);
-  const pinned = instance.pinnedKeyFingerprints ?? [];
+  const pinned = pinnedOrNot ?? [];
   return (
     <section aria-labelledby="pinned-title">
       <h2 id="pinned-title">Pinned device keys</h2>
@@ -114,7 +159,9 @@ export function PinnedKeys({ instance, me }: { instance: ZeroAccessInstance; me:
         The host trusts only these keys, written into it when it was created: a grant or a sealed key for anyone else is refused. Compare
         them with your device keys; one you do not know was substituted.
       </p>
-      {pinned.length === 0 ? (
+      {pinnedOrNot === undefined ? (
+        <p role="status">Loading…</p>
+      ) : pinned.length === 0 ? (
         <p>No device key is pinned on this instance (it was created before you had one): support access and ClawChat keys need an instance created after you made a device key.</p>
       ) : (
         <ul class="pinned" aria-label="Pinned device key fingerprints">
@@ -142,7 +189,7 @@ export function PinnedKeys({ instance, me }: { instance: ZeroAccessInstance; me:
 }
 
 /** The support-access switch: OFF with a grant form, or ON until the grant's end with a countdown and Revoke. */
-export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps) {
   const [grants, setGrants] = useState<GrantView[] | undefined>();
   const [commands, setCommands] = useState<SupportCommand[] | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
@@ -151,8 +198,9 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
   const now = useNow(1000);
   const form = useForm({ supportKeys: "", sources: "", reason: "", hours: "24" });
   const { values, errors } = form;
+  const [published, setPublished] = useState<PublishedSupportKey[]>([]);
   const base = `/v1/instances/${encodeURIComponent(instance.id)}`;
-  const pinned = instance.pinnedKeyFingerprints ?? [];
+  const pinned = pinnedOrNot ?? [];
 
   const load = async () => {
     try {
@@ -170,6 +218,18 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
   useEffect(() => {
     void load();
   }, [instance.id]);
+
+  /** Opens the form, prefilled with the support keys the operator publishes (`GET /v1/support-keys`), if any. */
+  const openForm = async () => {
+    setOpening(true);
+    try {
+      const keys = (await api<{ items: PublishedSupportKey[] }>("GET", "/v1/support-keys")).items;
+      setPublished(keys);
+      if (keys.length > 0 && values.supportKeys.trim() === "") form.set("supportKeys", keys.map((key) => key.publicKey).join("\n"));
+    } catch {
+      setPublished([]);
+    }
+  };
 
   const active = grants?.filter((grant) => grant.status === "active" && Date.parse(grant.notAfter) > now) ?? [];
   // While access is open, the commands support runs and the end of the grant are followed.
@@ -268,6 +328,7 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
             <p class="muted">
               Reason: {grant.reason} · from {grant.sources.join(", ")}
               {grant.supportKeyFingerprints?.length ? ` · support keys ${grant.supportKeyFingerprints.join(", ")}` : ""}
+              {grant.signer ? ` · signed by ${grant.signer}` : ""}
             </p>
             <button type="button" class="danger" disabled={revoking !== undefined} onClick={() => void revoke(grant)}>
               {revoking === grant.id ? <span class="spinner" aria-hidden="true" /> : null}
@@ -280,7 +341,7 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
           <p>
             <strong>Support access: OFF</strong>{" "}
             {opening ? null : (
-              <button type="button" onClick={() => setOpening(true)} disabled={instance.status === "destroyed"}>
+              <button type="button" onClick={() => void openForm()} disabled={instance.status === "destroyed" || pinnedOrNot === undefined}>
                 Grant access – expires in 24h
               </button>
             )}
@@ -303,7 +364,11 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
             value={values.supportKeys}
             onInput={(v) => form.set("supportKeys", v)}
             errors={errors}
-            hint="One per line, as the support team gave them: ssh-ed25519 AAAA… (a comment at the end is dropped)"
+            hint={
+              published.length > 0
+                ? `Prefilled with the support keys Claw Cloud publishes (${published.map((key) => key.fingerprint).join(", ")}); one per line`
+                : "One per line, as the support team gave them: ssh-ed25519 AAAA… (a comment at the end is dropped)"
+            }
           />
           <Field
             label="Support connects from (CIDRs)"
@@ -374,11 +439,14 @@ export function SupportAccess({ instance, me }: { instance: ZeroAccessInstance; 
             {commands.map((command, index) => (
               <tr key={`${command.grantId}-${command.startedAt}-${index}`}>
                 <td>{command.startedAt}</td>
-                <td>{command.operator}</td>
+                <td>
+                  {command.operatorEmail ?? command.operator}
+                  {command.operatorEmail ? <div class="muted">{command.operator}</div> : null}
+                </td>
                 <td>
                   <code class="wrap">{command.commandLine}</code>
                 </td>
-                <td>{command.exitStatus ?? "running"}</td>
+                <td>{command.exitStatus === null ? "running" : command.exitStatus === -1 ? "no status (signal)" : command.exitStatus}</td>
                 <td>{command.endedAt ? `${((Date.parse(command.endedAt) - Date.parse(command.startedAt)) / 1000).toFixed(1)} s` : "—"}</td>
                 <td>
                   {command.stdoutBytes} out, {command.stderrBytes} err
@@ -416,7 +484,7 @@ function save(text: string, filename: string, type: string): void {
 }
 
 /** The ClawChat security file and bootstrap key, sealed by the host to your device keys, opened in this browser. */
-export function ClawChatKeys({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
+export function ClawChatKeys({ instance, me }: PanelProps) {
   const [opened, setOpened] = useState<OpenedKeys | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   const [busy, setBusy] = useState(false);
