@@ -273,6 +273,14 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
     await expect.poll(() => form.getByLabel("Hours").getAttribute("aria-invalid")).toBe("true");
     await checkScreen("zero-02-grant-form-error");
     await form.getByLabel("Hours").fill("24");
+    // A key line of the right shape whose blob is not an ed25519 key: the browser signs, the API refuses it,
+    // and its answer lands on the keys field.
+    await form.getByLabel("Support SSH public keys").fill(`ssh-ed25519 ${"A".repeat(68)}`);
+    await form.getByRole("button", { name: "Sign and grant access" }).click();
+    await expect.poll(() => form.getByLabel("Support SSH public keys").getAttribute("aria-invalid")).toBe("true");
+    expect(await form.getByRole("alert").first().textContent()).toMatch(/supportKeys/);
+    expect(await form.getByLabel("Reason").inputValue()).toBe("ticket 4711: gateway does not start");
+    await form.getByLabel("Support SSH public keys").fill(supportKey.line);
     await form.getByRole("button", { name: "Sign and grant access" }).click();
 
     await page.getByText("Support access: ON").waitFor();
@@ -284,8 +292,8 @@ describe.skipIf(skipReason !== undefined || ROUTES_PENDING !== undefined)("zero 
 
     // What was sent is a statement signed by the browser's key, for this instance, 24 h, the support key without its comment.
     const posted = requests.filter((request) => request.method() === "POST" && request.url().endsWith(`/v1/instances/${instanceId}/support-grants`));
-    expect(posted).toHaveLength(1);
-    const signed = JSON.parse(posted[0]!.postData()!) as { statement: string; signature: string };
+    expect(posted).toHaveLength(2);
+    const signed = JSON.parse(posted[1]!.postData()!) as { statement: string; signature: string };
     const statement = JSON.parse(signed.statement) as Record<string, unknown>;
     expect(statement).toMatchObject({
       instanceId,
