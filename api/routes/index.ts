@@ -17,6 +17,7 @@ import { instanceRoutes } from "./instances";
 import { jobRoutes } from "./jobs";
 import { meRoutes } from "./me";
 import { proxyRoutes } from "../proxy/plugin";
+import { supportRoutes } from "../support/routes";
 
 export const routePlugins: FastifyPluginAsyncZod[] = [
   healthRoutes,
@@ -30,4 +31,5 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   jobRoutes,
   gatewayTokenRoutes,
   proxyRoutes,
+  supportRoutes,
 ];

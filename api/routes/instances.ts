@@ -32,6 +32,8 @@ import type { Instance, Job } from "../db/schema";
 import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";
+import { storeHostToken } from "../support/host-credential";
+import { pinDeviceKeys } from "../support/pinning";
 
 const createBody = createInstanceBody;
 
@@ -57,6 +59,7 @@ const registerBody = z.strictObject({
     .transform((value) => value.replace(/:/g, "").toLowerCase())
     .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
     .describe("SHA-256 fingerprint of the gateway's TLS certificate, pinned from now on"),
+  hostToken: opaqueToken("cshost_", "a host token").optional().describe("The host's own credential for its support-access calls (docs/zero-access.md); only its SHA-256 is stored"),
 });
 
 const REDEEM_REFUSALS = {
@@ -100,6 +103,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         (work) =>
           app.audited(request, 201, async (trx) => {
             const created = await work(trx);
+            await pinDeviceKeys(trx, created.instance);
             request.auditTarget = created.instance.id;
             return created;
           }),
@@ -239,6 +243,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
           .set({ gateway_token_ref: secretId, tls_fingerprint: tlsCertSha256, registered_at: at, updated_at: at })
           .where("id", "=", id)
           .execute();
+        if (request.body.hostToken !== undefined) await storeHostToken(trx, id, request.body.hostToken);
       });
       return reply.code(204).send(null);
     },

@@ -36,6 +36,9 @@ const WELL_FORMED_IDS: [RegExp, string][] = [
   [/^\/v1\/admin\/users\/\{id\}/, `usr_${"A".repeat(22)}`],
   [/^\/v1\/admin\/invites\/\{id\}/, `inv_${"A".repeat(22)}`],
   [/^\/v1\/admin\/plans\/\{id\}/, "fuzz-plan"],
+  [/^\/v1\/host\/instances\/\{id\}/, `inst_${"0".repeat(32)}`],
+  [/^\/v1\/me\/device-keys\/\{id\}/, `dk_${"A".repeat(22)}`],
+  [/^\/v1\/admin\/support-keys\/\{id\}/, `osk_${"A".repeat(22)}`],
 ];
 
 /** Valid bodies per operation (several for a union); each body case breaks one member of one of them. */
@@ -74,6 +77,28 @@ const VALID_BODIES: Record<string, Record<string, unknown>[]> = {
   ],
   "POST /v1/instances/{id}/register": [{ registrationToken: `csreg_${"A".repeat(43)}`, gatewayToken: "a".repeat(64), tlsCertSha256: "ab".repeat(32) }],
   "POST /v1/instances/{id}/chat/completions": [{ model: "openclaw", messages: [{ role: "user", content: "hi" }] }],
+  "POST /v1/me/device-keys": [{ name: "fuzz", key: { signing: "A".repeat(124), sealing: "A".repeat(124) } }],
+  "POST /v1/instances/{id}/support-grants": [{ statement: "{}", signature: "A".repeat(86) }],
+  "POST /v1/admin/support-keys": [{ publicKey: `ssh-ed25519 ${"A".repeat(68)}` }],
+  "POST /v1/host/instances/{id}/support-commands": [
+    {
+      entries: [
+        { seq: 1, grantId: `sgr_${"A".repeat(22)}`, operator: "fuzz", commandLine: "id", startedAt: "2026-12-05T10:00:00.000Z", endedAt: "2026-12-05T10:00:01.000Z", exitStatus: 0, stdoutBytes: 1, stderrBytes: 0 },
+      ],
+    },
+  ],
+  "PUT /v1/host/instances/{id}/clawchat-keys": [
+    {
+      box: {
+        v: 1,
+        alg: "ECDH-P256+HKDF-SHA256+A256GCM",
+        context: `clawchat-keys:inst_${"0".repeat(32)}`,
+        recipients: [{ fingerprint: `SHA256:${"A".repeat(43)}`, ephemeral: "A".repeat(124), iv: "A".repeat(16), wrappedKey: "A".repeat(64) }],
+        iv: "A".repeat(16),
+        ciphertext: "A".repeat(64),
+      },
+    },
+  ],
 };
 
 const nest = (levels: number, inner: unknown, kind: "array" | "object"): unknown => {
