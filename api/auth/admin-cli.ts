@@ -28,12 +28,14 @@ import { existsSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Command } from "commander";
 import { ConfigError } from "../../core/errors";
+import { AuditLog } from "../audit/audit-log";
 import { loadConfig, type ApiConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { migrateToLatest } from "../db/migrate";
 import { email, password } from "../http/schemas";
+import { getInstance } from "../jobs/instances-repo";
 import { issueRegistrationToken } from "../registration/tokens";
-import { gatewayRotationRefusal } from "../routes/gateway-tokens";
+import { gatewayRotationRefusal } from "../registration/gateway-tokens";
 import {
   describeHolder,
   jwtRetireBlockers,
@@ -51,7 +53,7 @@ import { Vault } from "../vault/vault";
 import { countWrapsByVersion } from "../vault/wrapped-keys";
 import { JWT_KEYS_FILE_NAME, JWT_KEYS_FORMAT, JWT_SECRET_FILE_NAME, readJwtKeys } from "./jwt-keys";
 import { PasswordHasher } from "./password";
-import { assignPlan, findPlan, listPlans, MAX_PLAN_INSTANCES, upsertPlan } from "./plans-repo";
+import { assignPlan, countAccountsOnPlan, findPlan, listPlans, MAX_PLAN_INSTANCES, upsertPlan } from "./plans-repo";
 import { findUserByEmail, insertUser, setRole } from "./users-repo";
 
 async function withDatabase<T>(config: ApiConfig, task: (db: ReturnType<typeof openDatabase>["db"]) => Promise<T>): Promise<T> {
@@ -112,24 +114,7 @@ function listProcesses(holders: readonly KeyHolder[], staleMs: number, what: "ma
 
 /** An audit entry for an operator command (actor `system`: whoever can reach the database), in the command's transaction. */
 async function auditSystem(db: ReturnType<typeof openDatabase>["db"], action: string, target: string): Promise<void> {
-  await db
-    .insertInto("audit_log")
-    .values({
-      at: new Date().toISOString(),
-      actor_user_id: null,
-      actor_kind: "system",
-      api_key_id: null,
-      action,
-      target,
-      result: "ok",
-      status_code: null,
-      bytes_in: 0,
-      bytes_out: 0,
-      latency_ms: 0,
-      ip: null,
-      request_id: null,
-    })
-    .execute();
+  await new AuditLog(db).record({ action, result: "ok", actorKind: "system", target }, db);
 }
 
 /** Reads all of standard input (a password piped in or typed, ended by Ctrl-D). */
@@ -199,8 +184,8 @@ export function buildCli(
     .action(async () => {
       await withDatabase(config(), async (db) => {
         for (const row of await listPlans(db)) {
-          const users = await db.selectFrom("users").select((eb) => eb.fn.countAll<string | number>().as("n")).where("plan_id", "=", row.id).executeTakeFirstOrThrow();
-          out(`${row.id}\t${row.name}\tmax ${Number(row.max_instances)} instance(s)\t${Number(users.n)} account(s)`);
+          const accounts = await countAccountsOnPlan(db, row.id);
+          out(`${row.id}\t${row.name}\tmax ${Number(row.max_instances)} instance(s)\t${accounts} account(s)`);
         }
       });
     });
@@ -433,7 +418,7 @@ export function buildCli(
     .action(async (instanceId: string, options: { out: string }) => {
       if (existsSync(options.out)) throw new Error(`\`--out\`: \`${options.out}\` exists; name a new file`);
       await withDatabase(config(), async (db) => {
-        const instance = await db.selectFrom("instances").selectAll().where("id", "=", instanceId).executeTakeFirst();
+        const instance = await getInstance(db, instanceId);
         if (!instance) throw new Error(`\`instance\`: no instance \`${instanceId}\``);
         const refusal = gatewayRotationRefusal(instance);
         if (refusal) throw new Error(`\`instance\`: ${refusal}`);

@@ -20,6 +20,12 @@ export function listPlans(db: Db): Promise<PlansTable[]> {
   return db.selectFrom("plans").selectAll().orderBy("id").execute();
 }
 
+/** How many accounts are on the plan. */
+export async function countAccountsOnPlan(db: Db, planId: string): Promise<number> {
+  const row = await db.selectFrom("users").select((eb) => eb.fn.countAll<string | number>().as("n")).where("plan_id", "=", planId).executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
 export function findPlan(db: Db, id: string): Promise<PlansTable | undefined> {
   return db.selectFrom("plans").selectAll().where("id", "=", id).executeTakeFirst();
 }

@@ -19,6 +19,7 @@ import { loadConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { AutomationEngine } from "../engine/automation";
 import { offlinePlanner } from "../engine/plan";
+import { queueOverview } from "../jobs/queue";
 import { resolveStackLayout } from "../stacks/layout";
 import { followJob } from "./follow";
 
@@ -60,21 +61,9 @@ program
     }
     const handle = openDatabase(config.database, { poolSize: 1 });
     try {
-      const counts = await handle.db
-        .selectFrom("jobs")
-        .select(["state", "operation", (eb) => eb.fn.countAll<number>().as("count")])
-        .groupBy(["state", "operation"])
-        .orderBy("state")
-        .orderBy("operation")
-        .execute();
+      const { counts, running, oldestQueued: oldest } = await queueOverview(handle.db);
       process.stdout.write("state       operation  count\n");
       for (const row of counts) process.stdout.write(`${row.state.padEnd(11)} ${row.operation.padEnd(10)} ${Number(row.count)}\n`);
-      const running = await handle.db
-        .selectFrom("jobs")
-        .select(["id", "operation", "stack_name", "attempt", "lease_owner", "lease_expires_at"])
-        .where("state", "=", "running")
-        .orderBy("started_at")
-        .execute();
       const now = new Date().toISOString();
       for (const job of running) {
         const stale = job.lease_expires_at !== null && job.lease_expires_at < now ? " (lease expired: will be taken over)" : "";
@@ -82,12 +71,6 @@ program
           `running ${job.id} ${job.operation} ${job.stack_name} attempt ${job.attempt} on ${job.lease_owner ?? "?"} until ${job.lease_expires_at ?? "?"}${stale}\n`,
         );
       }
-      const oldest = await handle.db
-        .selectFrom("jobs")
-        .select(["id", "created_at"])
-        .where("state", "=", "queued")
-        .orderBy("created_at")
-        .executeTakeFirst();
       if (oldest) process.stdout.write(`oldest queued: ${oldest.id}, waiting since ${oldest.created_at}\n`);
     } finally {
       await handle.close();

@@ -20,19 +20,14 @@ import { runInSlot } from "../jobs/scheduler-slot";
 import type { WorkerLogger } from "../jobs/worker";
 import { connectPinned, PinnedConnectError } from "../proxy/pinned-tls";
 import { gatewayAddress } from "../proxy/target";
-import "../jobs/snapshot-scheduler";
+import { type HealthObservation, listHealthTargets, recordHealth } from "./health-repo";
+
+export type { HealthObservation };
 
 const TASK = "gateway-health";
 const DEFAULT_HOLDER = `${hostname()}-${process.pid}`;
 /** Instances checked at once. */
 const CONCURRENCY = 8;
-
-export interface HealthObservation {
-  status: Exclude<HealthStatus, "unknown">;
-  latencyMs: number | null;
-  certState: CertState | null;
-  presentedSha256: string | null;
-}
 
 export interface GatewayHealthOptions {
   db: Kysely<Database>;
@@ -83,13 +78,7 @@ export class GatewayHealthChecker {
 
   /** Checks every registered, not destroyed instance once. */
   async runOnce(now = new Date()): Promise<{ checked: number; up: number; down: number; certMismatch: number }> {
-    const db = withHealth(this.options.db);
-    const instances = await db
-      .selectFrom("instances")
-      .select(["id", "user_id", "outputs", "tls_fingerprint", "health_status"])
-      .where("registered_at", "is not", null)
-      .where("status", "not in", ["destroying", "destroyed"])
-      .execute();
+    const instances = await listHealthTargets(this.options.db);
     const counts = { checked: 0, up: 0, down: 0, certMismatch: 0 };
     const queue = [...instances];
     const work = async () => {
@@ -114,19 +103,8 @@ export class GatewayHealthChecker {
     now: Date,
   ): Promise<void> {
     const at = now.toISOString();
-    const db = withHealth(this.options.db);
-    await db.transaction().execute(async (trx) => {
-      await trx
-        .updateTable("instances")
-        .set({
-          health_status: seen.status,
-          health_checked_at: at,
-          ...(seen.status === "up" ? { health_last_seen_at: at, health_latency_ms: seen.latencyMs } : {}),
-          health_cert_state: seen.certState,
-          health_seen_cert_sha256: seen.presentedSha256,
-        })
-        .where("id", "=", instance.id)
-        .execute();
+    await this.options.db.transaction().execute(async (trx) => {
+      await recordHealth(trx, instance.id, seen, at);
       if (instance.health_status === seen.status) return;
       await this.audit.record(
         {
@@ -136,7 +114,7 @@ export class GatewayHealthChecker {
           target: instance.id,
           latencyMs: seen.latencyMs ?? 0,
         },
-        trx as unknown as Kysely<Database>,
+        trx,
       );
     });
     if (seen.status === "cert_mismatch") {

@@ -15,7 +15,8 @@ import type { Operation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
 import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
-import { enqueueJob, getJob, isUniqueViolation, now, StackBusyError } from "./queue";
+import { findInstanceByIdempotencyKey, insertInstance, setInstanceLastJob } from "./instances-repo";
+import { enqueueJob, firstJobOf, getJob, isUniqueViolation, now, StackBusyError } from "./queue";
 import type { QueueSettings } from "./settings";
 
 export interface CreateInstanceRequest {
@@ -135,7 +136,7 @@ export async function createInstance(
         created_at: at,
         updated_at: at,
       };
-      await trx.insertInto("instances").values(instance).execute();
+      await insertInstance(trx, instance);
       const job = await enqueueJob(trx, {
         instanceId: id,
         userId,
@@ -144,7 +145,7 @@ export async function createInstance(
         memoryMb: deps.queue.memoryMb.up,
         maxAttempts: deps.queue.maxAttempts,
       });
-      await trx.updateTable("instances").set({ last_job_id: job.id }).where("id", "=", id).execute();
+      await setInstanceLastJob(trx, id, job.id);
       return { instance: { ...instance, last_job_id: job.id }, job, created: true };
     });
   } catch (error) {
@@ -159,12 +160,7 @@ export async function createInstance(
 }
 
 async function replay(db: Kysely<Database>, userId: string, key: string, hash: string): Promise<CreateInstanceResult | undefined> {
-  const instance = await db
-    .selectFrom("instances")
-    .selectAll()
-    .where("user_id", "=", userId)
-    .where("idempotency_key", "=", key)
-    .executeTakeFirst();
+  const instance = await findInstanceByIdempotencyKey(db, userId, key);
   if (!instance) return undefined;
   if (instance.request_hash !== hash) {
     throw new HttpError(
@@ -173,21 +169,9 @@ async function replay(db: Kysely<Database>, userId: string, key: string, hash: s
       "headers.idempotency-key",
     );
   }
-  const first = await db
-    .selectFrom("jobs")
-    .selectAll()
-    .where("instance_id", "=", instance.id)
-    .orderBy("created_at")
-    .executeTakeFirstOrThrow();
+  const first = await firstJobOf(db, instance.id);
+  if (!first) throw new Error(`instance ${instance.id} has no job`);
   return { instance, job: first, created: false };
-}
-
-export async function findUserInstance(db: Kysely<Database>, userId: string, instanceId: string): Promise<Instance | undefined> {
-  return db.selectFrom("instances").selectAll().where("id", "=", instanceId).where("user_id", "=", userId).executeTakeFirst();
-}
-
-export async function listUserInstances(db: Kysely<Database>, userId: string): Promise<Instance[]> {
-  return db.selectFrom("instances").selectAll().where("user_id", "=", userId).orderBy("created_at", "desc").execute();
 }
 
 const STATUS_WHILE_QUEUED: Partial<Record<Operation, InstanceStatus>> = { refresh: "refreshing", destroy: "destroying" };
@@ -217,12 +201,7 @@ export async function enqueueOperation(
         memoryMb: queue.memoryMb[operation],
         maxAttempts: queue.maxAttempts,
       });
-      const status = STATUS_WHILE_QUEUED[operation];
-      await trx
-        .updateTable("instances")
-        .set({ last_job_id: job.id, updated_at: now(), ...(status ? { status } : {}) })
-        .where("id", "=", instance.id)
-        .execute();
+      await setInstanceLastJob(trx, instance.id, job.id, { status: STATUS_WHILE_QUEUED[operation] });
       return job;
     });
   } catch (error) {

@@ -15,9 +15,10 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { newId } from "../db/ids";
-import type { Database, Instance, InstanceStatus, Job, JobState } from "../db/schema";
+import type { Database, InstanceStatus, Job, JobState } from "../db/schema";
 import type { Operation } from "../engine/types";
 import { appendEventIn, type JobEventData } from "./events";
+import { getInstance, setInstanceStatus } from "./instances-repo";
 
 export type Dialect = "sqlite" | "postgres";
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -312,7 +313,7 @@ export async function cancelJobIn(trx: Transaction<Database>, jobId: string): Pr
 
 /** An instance whose only queued operation was cancelled goes back to what its outputs say. */
 async function settleCancelledInstance(trx: Db, instanceId: string): Promise<void> {
-  const instance = await trx.selectFrom("instances").select(["status", "outputs"]).where("id", "=", instanceId).executeTakeFirst();
+  const instance = await getInstance(trx, instanceId);
   if (!instance) return;
   if (instance.status === "pending") await setInstanceStatus(trx, instanceId, "failed");
   else if (instance.status === "destroying" || instance.status === "refreshing") {
@@ -320,25 +321,37 @@ async function settleCancelledInstance(trx: Db, instanceId: string): Promise<voi
   }
 }
 
-export async function setInstanceStatus(
-  db: Db,
-  instanceId: string,
-  status: InstanceStatus,
-  outputs?: Record<string, unknown>,
-): Promise<void> {
-  await db
-    .updateTable("instances")
-    .set({ status, updated_at: now(), ...(outputs !== undefined ? { outputs: JSON.stringify(outputs) } : {}) })
-    .where("id", "=", instanceId)
-    .execute();
-}
-
 export async function getJob(db: Db, jobId: string): Promise<Job | undefined> {
   return db.selectFrom("jobs").selectAll().where("id", "=", jobId).executeTakeFirst();
 }
 
-export async function getInstance(db: Db, instanceId: string): Promise<Instance | undefined> {
-  return db.selectFrom("instances").selectAll().where("id", "=", instanceId).executeTakeFirst();
+/** An instance's first job (the `up` its creation enqueued). */
+export function firstJobOf(db: Db, instanceId: string): Promise<Job | undefined> {
+  return db.selectFrom("jobs").selectAll().where("instance_id", "=", instanceId).orderBy("created_at").executeTakeFirst();
+}
+
+/** The operator's view of the queue (`clawstack queue`): counts by state and operation, running jobs, the oldest queued one. */
+export async function queueOverview(db: Kysely<Database>) {
+  const counts = await db
+    .selectFrom("jobs")
+    .select(["state", "operation", (eb) => eb.fn.countAll<number>().as("count")])
+    .groupBy(["state", "operation"])
+    .orderBy("state")
+    .orderBy("operation")
+    .execute();
+  const running = await db
+    .selectFrom("jobs")
+    .select(["id", "operation", "stack_name", "attempt", "lease_owner", "lease_expires_at"])
+    .where("state", "=", "running")
+    .orderBy("started_at")
+    .execute();
+  const oldestQueued = await db
+    .selectFrom("jobs")
+    .select(["id", "created_at"])
+    .where("state", "=", "queued")
+    .orderBy("created_at")
+    .executeTakeFirst();
+  return { counts, running, oldestQueued };
 }
 
 /** Exponential backoff with full jitter on the upper half: base·2^(attempt−1), capped. */

@@ -14,6 +14,7 @@ import type { Kysely } from "kysely";
 import { runDigitalOceanVolumeSnapshotSweep } from "../../runtime/digitalocean-volume-job";
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
+import { listInstanceOwners } from "./instances-repo";
 import { runInSlot } from "./scheduler-slot";
 import type { WorkerLogger } from "./worker";
 
@@ -48,13 +49,7 @@ export class SnapshotScheduler {
 
   /** One pass over every user with a live DigitalOcean instance. Failures are per user. */
   async runOnce(now = new Date()): Promise<{ users: number; snapshots: number; failures: number }> {
-    const owners = await this.options.db
-      .selectFrom("instances")
-      .select(["user_id", "region", (eb) => eb.fn.max("credential_id").as("credential_id")])
-      .where("cloud", "=", "digitalocean")
-      .where("status", "in", [...LIVE_STATUSES])
-      .groupBy(["user_id", "region"])
-      .execute();
+    const owners = await listInstanceOwners(this.options.db, "digitalocean", LIVE_STATUSES);
     const seen = new Set<string>();
     let snapshots = 0;
     let failures = 0;

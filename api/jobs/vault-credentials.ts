@@ -7,7 +7,8 @@
  */
 import type { Kysely } from "kysely";
 import { assumeCustomerRole, type CustomerCredentials } from "../../runtime/aws-sts";
-import type { Cloud, Credential, Database } from "../db/schema";
+import type { Cloud, Database } from "../db/schema";
+import { credentialUnusable, findCredential, findUsableCredential } from "../vault/credentials-repo";
 import type { Vault } from "../vault/vault";
 import { type CredentialProvider, CredentialChoiceError, type JobCredentials, MissingCredentialError } from "./credentials";
 
@@ -22,33 +23,28 @@ export class VaultCredentialProvider implements CredentialProvider {
 
   async choose(userId: string, cloud: Cloud, credentialId?: string): Promise<string> {
     if (credentialId !== undefined) {
-      const row = await this.db
-        .selectFrom("credentials")
-        .selectAll()
-        .where("id", "=", credentialId)
-        .where("user_id", "=", userId)
-        .executeTakeFirst();
+      const row = await findCredential(this.db, userId, credentialId);
       if (!row) throw new CredentialChoiceError(`\`credentialId\`: you have no credential \`${credentialId}\``);
-      if (row.kind !== cloud) {
-        throw new CredentialChoiceError(`\`credentialId\`: \`${credentialId}\` is a ${row.kind} credential; this instance is on ${cloud}`);
+      switch (credentialUnusable(row, cloud)) {
+        case "other_cloud":
+          throw new CredentialChoiceError(`\`credentialId\`: \`${credentialId}\` is a ${row.kind} credential; this instance is on ${cloud}`);
+        case "passphrase":
+          throw new CredentialChoiceError(
+            `\`credentialId\`: \`${credentialId}\` is in passphrase mode, which a worker cannot decrypt; add a credential without a passphrase for provisioning`,
+          );
+        case undefined:
+          return row.id;
       }
-      if (row.passphrase_salt !== null) {
-        throw new CredentialChoiceError(
-          `\`credentialId\`: \`${credentialId}\` is in passphrase mode, which a worker cannot decrypt; add a credential without a passphrase for provisioning`,
-        );
-      }
-      return row.id;
     }
-    const row = await this.usable(userId, cloud);
+    const row = await findUsableCredential(this.db, userId, cloud);
     if (!row) throw new MissingCredentialError(cloud);
     return row.id;
   }
 
   async forJob(request: { userId: string; cloud: Cloud; region: string; credentialId: string | null }): Promise<JobCredentials> {
     // The chosen credential may have been deleted since: fall back to the newest usable one.
-    const id = (request.credentialId && (await this.stillUsable(request.userId, request.cloud, request.credentialId)))
-      ? request.credentialId
-      : (await this.usable(request.userId, request.cloud))?.id;
+    const chosen = request.credentialId ? await findUsableCredential(this.db, request.userId, request.cloud, request.credentialId) : undefined;
+    const id = (chosen ?? (await findUsableCredential(this.db, request.userId, request.cloud)))?.id;
     if (!id) throw new MissingCredentialError(request.cloud);
     const secret = await this.vault.decrypt(request.userId, id);
     switch (secret.kind) {
@@ -73,28 +69,5 @@ export class VaultCredentialProvider implements CredentialProvider {
         throw new Error(`unknown credential kind ${String(unreachable)}`);
       }
     }
-  }
-
-  private async stillUsable(userId: string, cloud: Cloud, credentialId: string): Promise<boolean> {
-    const row = await this.db
-      .selectFrom("credentials")
-      .select(["id"])
-      .where("id", "=", credentialId)
-      .where("user_id", "=", userId)
-      .where("kind", "=", cloud)
-      .where("passphrase_salt", "is", null)
-      .executeTakeFirst();
-    return row !== undefined;
-  }
-
-  private usable(userId: string, cloud: Cloud): Promise<Pick<Credential, "id"> | undefined> {
-    return this.db
-      .selectFrom("credentials")
-      .select(["id"])
-      .where("user_id", "=", userId)
-      .where("kind", "=", cloud)
-      .where("passphrase_salt", "is", null)
-      .orderBy("created_at", "desc")
-      .executeTakeFirst();
   }
 }

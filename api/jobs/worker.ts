@@ -14,15 +14,14 @@ import { EngineError, type Engine, type Operation, type StackSpec } from "../eng
 import { stackWorkDir, type StackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
 import { JobEventWriter } from "./events";
+import { getInstance, setInstanceStatus } from "./instances-repo";
 import {
   claimJob,
   clearTakeover,
   finishJob,
-  getInstance,
   locksStack,
   requeueJob,
   retryDelayMs,
-  setInstanceStatus,
   type Dialect,
   type FinishRequest,
   heartbeat,

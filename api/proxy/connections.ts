@@ -13,6 +13,7 @@ import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import type { CloseReason } from "./close-codes";
 import type { GatewayBridge } from "./gateway-bridge";
+import { readRevocationFacts } from "./revocation-repo";
 import type { ProxySettings } from "./settings";
 
 export class ProxyConnections {
@@ -76,27 +77,7 @@ export class ProxyConnections {
     const userIds = [...new Set(bridges.map((b) => b.meta.userId))];
     const instanceIds = [...new Set(bridges.map((b) => b.meta.instanceId))];
     const keyIds = [...new Set(bridges.map((b) => b.meta.apiKeyId).filter((id): id is string => id !== null))];
-    const users = new Map(
-      (await this.db.selectFrom("users").select(["id", "tokens_valid_after"]).where("id", "in", userIds).execute()).map((u) => [u.id, u]),
-    );
-    const keys =
-      keyIds.length === 0
-        ? new Map<string, { revoked_at: string | null; expires_at: string | null }>()
-        : new Map((await this.db.selectFrom("api_keys").select(["id", "revoked_at", "expires_at"]).where("id", "in", keyIds).execute()).map((k) => [k.id, k]));
-    const instances = new Map(
-      (await this.db.selectFrom("instances").select(["id", "status", "registered_at"]).where("id", "in", instanceIds).execute()).map((i) => [i.id, i]),
-    );
-    const beingDestroyed = new Set(
-      (
-        await this.db
-          .selectFrom("jobs")
-          .select("instance_id")
-          .where("instance_id", "in", instanceIds)
-          .where("operation", "=", "destroy")
-          .where("state", "in", ["queued", "running"])
-          .execute()
-      ).map((j) => j.instance_id),
-    );
+    const { users, keys, instances, beingDestroyed } = await readRevocationFacts(this.db, { userIds, keyIds, instanceIds });
     const at = now.toISOString();
     for (const bridge of bridges) {
       const user = users.get(bridge.meta.userId);

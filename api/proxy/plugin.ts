@@ -23,7 +23,7 @@ import { WebSocketServer } from "ws";
 import { z } from "zod";
 import { HttpError, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
-import { findUserInstance } from "../jobs/instances";
+import { findUserInstance } from "../jobs/instances-repo";
 import { chatCompletionBody } from "./chat-completions-schema";
 import { CLOSE_CODES } from "./close-codes";
 import { ProxyConnections } from "./connections";

@@ -5,7 +5,7 @@
  */
 import type { Kysely, Transaction } from "kysely";
 import { newId, nowIso } from "../db/ids";
-import type { Database } from "../db/schema";
+import type { Database, Instance } from "../db/schema";
 import { findUserKeySalt } from "../vault/credentials-repo";
 import type { KeyWrapper, WrapContext } from "../vault/key-wrapper";
 import { openSecret, sealSecret } from "../vault/sealing";
@@ -14,6 +14,13 @@ import { findInstanceSecret, replaceInstanceSecret } from "./instance-secrets-re
 const KIND = "gateway-token" as const;
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/** Why an instance cannot rotate its gateway token now, or undefined. */
+export function gatewayRotationRefusal(instance: Pick<Instance, "id" | "status" | "registered_at">): string | undefined {
+  if (instance.status === "destroyed") return `instance \`${instance.id}\` is destroyed`;
+  if (instance.registered_at === null) return `instance \`${instance.id}\` has not registered a gateway token yet; its host registers at first boot`;
+  return undefined;
+}
 
 /** Seals and stores the token, replacing the instance's earlier one. Returns the secret's id. */
 export async function storeGatewayToken(

@@ -15,16 +15,9 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
-import { findUserInstance } from "../jobs/instances";
-import type { Instance } from "../db/schema";
+import { findUserInstance } from "../jobs/instances-repo";
+import { gatewayRotationRefusal } from "../registration/gateway-tokens";
 import { issueRegistrationToken } from "../registration/tokens";
-
-/** Why an instance cannot rotate its gateway token now, or undefined. */
-export function gatewayRotationRefusal(instance: Pick<Instance, "id" | "status" | "registered_at">): string | undefined {
-  if (instance.status === "destroyed") return `instance \`${instance.id}\` is destroyed`;
-  if (instance.registered_at === null) return `instance \`${instance.id}\` has not registered a gateway token yet; its host registers at first boot`;
-  return undefined;
-}
 
 export const gatewayTokenRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(

@@ -19,13 +19,8 @@ import { z } from "zod";
 import { HttpError, notFound } from "../http/errors";
 import { createInstanceBody } from "../http/instance-body";
 import { bearerSecurity, errorResponses, idParamsOf, opaqueToken } from "../http/schemas";
-import {
-  createInstance,
-  enqueueOperation,
-  findUserInstance,
-  isFinished,
-  listUserInstances,
-} from "../jobs/instances";
+import { createInstance, enqueueOperation, isFinished } from "../jobs/instances";
+import { findUserInstance, getInstance, listUserInstances, markInstanceRegistered } from "../jobs/instances-repo";
 import { jobsPlugin } from "../jobs/plugin";
 import { getJob } from "../jobs/queue";
 import type { Instance, Job } from "../db/schema";
@@ -224,7 +219,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       request.auditTarget = id;
       const { registrationToken, gatewayToken, tlsCertSha256 } = request.body;
       await app.audited(request, 204, async (trx) => {
-        const instance = await trx.selectFrom("instances").selectAll().where("id", "=", id).executeTakeFirst();
+        const instance = await getInstance(trx, id);
         // An unknown instance answers like an unknown token: ids are not confirmed to strangers.
         if (!instance) throw new HttpError(401, REDEEM_REFUSALS.unknown[1], "body.registrationToken");
         const outcome = await redeemRegistrationToken(trx, id, registrationToken);
@@ -237,12 +232,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
           instanceId: id,
           token: gatewayToken,
         });
-        const at = new Date().toISOString();
-        await trx
-          .updateTable("instances")
-          .set({ gateway_token_ref: secretId, tls_fingerprint: tlsCertSha256, registered_at: at, updated_at: at })
-          .where("id", "=", id)
-          .execute();
+        await markInstanceRegistered(trx, id, { secretId, tlsFingerprint: tlsCertSha256 });
         if (request.body.hostToken !== undefined) await storeHostToken(trx, id, request.body.hostToken);
       });
       return reply.code(204).send(null);
