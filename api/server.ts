@@ -6,8 +6,10 @@
  * `CLAWSTACK_SHUTDOWN_DRAIN_MS` (still serving, `/readyz` 503), then stop
  * accepting, finish in-flight requests (idle keep-alive connections are closed, event
  * streams end with a retry hint), close the database and Redis, exit 0.
- * SIGHUP: re-read the key sources now (docs/rotation.md).
+ * SIGHUP: re-read the key sources now (docs/rotation.md). As a worker of
+ * `api/supervisor.ts` it stops accepting at SIGTERM, before the drain.
  */
+import cluster from "node:cluster";
 import { ConfigError } from "../core/errors";
 import { buildApp } from "./app";
 import { countAdmins } from "./auth/users-repo";
@@ -23,6 +25,9 @@ async function main(): Promise<void> {
     closing = true;
     // First drain (still serving; /readyz answers 503 so the load balancer moves away), then close.
     app.readiness.draining = true;
+    // Under `npm run start:supervised` the primary holds the listening socket: stop taking connections at
+    // once (the primary hands new ones to the new worker), then finish what this worker has.
+    if (cluster.isWorker) app.server.close();
     app.log.info({ signal, drainMs: config.shutdownDrainMs }, "shutting down: draining, then finishing in-flight requests");
     const force = setTimeout(() => {
       app.log.error("shutdown took longer than 25 s after draining; exiting");
