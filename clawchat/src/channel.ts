@@ -5,8 +5,8 @@
  * `EpochKeys` state both peers keep per key epoch.
  */
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { Direction, isSessionNonce, sessionNonce, wipe, type SessionKeys } from "./keys";
-import { allocatePacket, HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type MessageType, type PacketView } from "./wire";
+import { Direction, wipe, type SessionKeys } from "./keys";
+import { allocateDatagram, allocatePacket, HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type MessageType, type PacketView } from "./wire";
 
 /** Highest message counter (48 bits); an epoch is rotated long before it. */
 export const MAX_COUNTER = 2 ** 48 - 1;
@@ -17,24 +17,35 @@ export const REPLAY_WINDOW = 1024;
 export function sealPacket(key: Buffer, messageId: Buffer, timestampMs: number, type: MessageType, nonce: Buffer, plaintext: Buffer): Buffer {
   const datagram = allocatePacket(messageId, timestampMs, type, plaintext.length);
   nonce.copy(datagram, HEADER_LENGTH);
-  const cipher = createCipheriv("aes-256-gcm", key, nonce);
+  return encryptInto(key, datagram, plaintext);
+}
+
+const BODY = HEADER_LENGTH + IV_LENGTH;
+
+/**
+ * AES-256-GCM of `plaintext` into a datagram whose header (the AAD) and IV are
+ * written: ciphertext at offset 38, tag after it. node:crypto has no reusable
+ * GCM context, so this is one cipher per packet (the floor of the per-packet cost).
+ */
+function encryptInto(key: Buffer, datagram: Buffer, plaintext: Buffer): Buffer {
+  const cipher = createCipheriv("aes-256-gcm", key, datagram.subarray(HEADER_LENGTH, BODY));
   cipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
-  const start = HEADER_LENGTH + IV_LENGTH;
   const body = cipher.update(plaintext);
-  body.copy(datagram, start);
+  body.copy(datagram, BODY);
   cipher.final();
-  cipher.getAuthTag().copy(datagram, start + body.length);
+  cipher.getAuthTag().copy(datagram, BODY + body.length);
   return datagram;
 }
 
 /** Opens a parsed packet, or returns undefined when the tag does not verify. */
 export function openPacket(key: Buffer, packet: PacketView): Buffer | undefined {
-  if (packet.tag.length !== TAG_LENGTH) return undefined;
+  const { datagram, end } = packet;
+  if (end - TAG_LENGTH < BODY) return undefined;
   try {
-    const decipher = createDecipheriv("aes-256-gcm", key, packet.iv);
-    decipher.setAAD(packet.header);
-    decipher.setAuthTag(packet.tag);
-    const head = decipher.update(packet.ciphertext);
+    const decipher = createDecipheriv("aes-256-gcm", key, datagram.subarray(HEADER_LENGTH, BODY));
+    decipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
+    decipher.setAuthTag(datagram.subarray(end - TAG_LENGTH, end));
+    const head = decipher.update(datagram.subarray(BODY, end - TAG_LENGTH));
     const tail = decipher.final();
     return tail.length === 0 ? head : Buffer.concat([head, tail]);
   } catch {
@@ -45,15 +56,6 @@ export function openPacket(key: Buffer, packet: PacketView): Buffer | undefined 
 /** HELLO and WELCOME: sealed under the handshake key with a random 96-bit nonce. */
 export function sealHandshake(handshakeKey: Buffer, messageId: Buffer, timestampMs: number, type: MessageType, plaintext: Buffer, nonce: Buffer = randomBytes(IV_LENGTH)): Buffer {
   return sealPacket(handshakeKey, messageId, timestampMs, type, nonce, plaintext);
-}
-
-/** The 16-byte message ID of a session packet: session ID (8) ‖ epoch (2, BE) ‖ counter (6, BE). */
-export function sessionMessageId(sessionId: Buffer, epoch: number, counter: number): Buffer {
-  const id = Buffer.alloc(16);
-  sessionId.copy(id, 0, 0, 8);
-  id.writeUInt16BE(epoch, 8);
-  id.writeUIntBE(counter, 10, 6);
-  return id;
 }
 
 /**
@@ -67,25 +69,39 @@ export class EpochKeys {
   private readonly seen = new Uint8Array(REPLAY_WINDOW);
   bytes = 0;
 
+  readonly receiveDirection: Direction;
+
   constructor(
     readonly epoch: number,
     readonly keys: SessionKeys,
     private readonly sendDirection: Direction,
-  ) {}
-
-  get receiveDirection(): Direction {
-    return this.sendDirection === Direction.clientToServer ? Direction.serverToClient : Direction.clientToServer;
+  ) {
+    this.receiveDirection = sendDirection === Direction.clientToServer ? Direction.serverToClient : Direction.clientToServer;
   }
 
   get packetsSent(): number {
     return this.sendCounter;
   }
 
+  /**
+   * Seals one session packet: message ID (session ID ‖ epoch ‖ counter) and the
+   * counter nonce (§4.4) are written straight into the datagram.
+   */
   seal(sessionId: Buffer, timestampMs: number, type: MessageType, plaintext: Buffer): Buffer {
     if (this.sendCounter > MAX_COUNTER) throw new Error("epoch exhausted: rotate keys before sending");
-    const messageId = sessionMessageId(sessionId, this.epoch, this.sendCounter++);
-    const nonce = sessionNonce(this.keys.ivKey, this.sendDirection, messageId);
-    const datagram = sealPacket(this.keys.encryptionKey, messageId, timestampMs, type, nonce, plaintext);
+    const counter = this.sendCounter++;
+    const datagram = allocateDatagram(timestampMs, type, plaintext.length);
+    for (let i = 0; i < 8; i++) datagram[1 + i] = sessionId[i] as number;
+    datagram.writeUInt16BE(this.epoch, 9);
+    datagram.writeUIntBE(counter, 11, 6);
+    // nonce = iv_key[0..12) XOR (u32 direction ‖ epoch ‖ counter), in the IV field (offset 26).
+    const ivKey = this.keys.ivKey;
+    datagram[26] = ivKey[0] as number;
+    datagram[27] = ivKey[1] as number;
+    datagram[28] = ivKey[2] as number;
+    datagram[29] = (ivKey[3] as number) ^ this.sendDirection;
+    for (let i = 4; i < 12; i++) datagram[HEADER_LENGTH + i] = (ivKey[i] as number) ^ (datagram[5 + i] as number);
+    encryptInto(this.keys.encryptionKey, datagram, plaintext);
     this.bytes += datagram.length;
     return datagram;
   }
@@ -95,8 +111,9 @@ export class EpochKeys {
    * decrypts; marks the counter seen only once the tag verified.
    */
   open(packet: PacketView): Buffer | string {
-    const counter = packet.messageId.readUIntBE(10, 6);
-    if (!isSessionNonce(this.keys.ivKey, this.receiveDirection, packet.messageId, packet.iv)) return "nonce";
+    const datagram = packet.datagram;
+    const counter = datagram.readUIntBE(11, 6);
+    if (!this.nonceMatches(datagram)) return "nonce";
     if (counter <= this.highest - REPLAY_WINDOW) return "replay";
     if (counter <= this.highest && this.seen[counter % REPLAY_WINDOW] === 1) return "replay";
     const plaintext = openPacket(this.keys.encryptionKey, packet);
@@ -107,13 +124,20 @@ export class EpochKeys {
       this.highest = counter;
     }
     this.seen[counter % REPLAY_WINDOW] = 1;
-    this.bytes += packet.ciphertext.length + MIN_OVERHEAD;
+    this.bytes += packet.end;
     return plaintext;
+  }
+
+  /** Whether the IV field is the nonce §4.4 gives for the packet's epoch and counter in the peer's direction (in place, no allocation). */
+  private nonceMatches(datagram: Buffer): boolean {
+    const ivKey = this.keys.ivKey;
+    for (let i = 0; i < 3; i++) if (datagram[HEADER_LENGTH + i] !== ivKey[i]) return false;
+    if (datagram[HEADER_LENGTH + 3] !== ((ivKey[3] as number) ^ this.receiveDirection)) return false;
+    for (let i = 4; i < 12; i++) if (datagram[HEADER_LENGTH + i] !== ((ivKey[i] as number) ^ (datagram[5 + i] as number))) return false;
+    return true;
   }
 
   destroy(): void {
     wipe(this.keys.encryptionKey, this.keys.macKey, this.keys.ivKey, this.keys.nextKeySeed);
   }
 }
-
-const MIN_OVERHEAD = HEADER_LENGTH + IV_LENGTH + TAG_LENGTH;

@@ -22,6 +22,8 @@ export interface RequestsIo {
 
 interface Pending {
   readonly kind: AckKind;
+  /** The request's ID as a latin1 string: its key in the table of its kind. */
+  readonly key: string;
   readonly type: MessageType;
   readonly outgoing: Outgoing;
   readonly resolve: (value: never) => void;
@@ -32,7 +34,9 @@ interface Pending {
 }
 
 export class Requests {
-  private readonly pending = new Map<string, Pending>();
+  /** Requests in flight by kind, keyed by their ID as a latin1 string. */
+  private readonly chats = new Map<string, Pending>();
+  private readonly files = new Map<string, Pending>();
   private ticker?: TimerHandle;
 
   constructor(private readonly io: RequestsIo) {}
@@ -40,22 +44,23 @@ export class Requests {
   /** Sends the parts of one request; resolves with the decoded answer. */
   start<T>(kind: AckKind, type: MessageType, id: Buffer, parts: Buffer[]): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const pending: Pending = { kind, type, outgoing: new Outgoing(parts), resolve: resolve as (value: never) => void, reject, tries: 0, dueAt: this.io.clock.now() + this.io.retransmitMs };
+      const key = id.toString("latin1", 0, 8);
+      const pending: Pending = { kind, key, type, outgoing: new Outgoing(parts), resolve: resolve as (value: never) => void, reject, tries: 0, dueAt: this.io.clock.now() + this.io.retransmitMs };
       try {
         this.transmit(pending, allIndexes(parts.length));
       } catch (error) {
         return reject(error as Error);
       }
-      this.pending.set(key(kind, id), pending);
+      this.table(kind).set(key, pending);
       this.tick();
     });
   }
 
   /** A part of the answer to a chat message. */
   onChatPart(id: Buffer, index: number, count: number, data: Buffer): void {
-    const pending = this.pending.get(key(AckKind.chat, id));
+    const pending = this.chats.get(id.toString("latin1", 0, 8));
     if (!pending) return;
-    if (count === 1 && !pending.answer) return this.answered(id, pending, data); // one part: nothing to collect
+    if (count === 1 && !pending.answer) return this.answered(pending, data); // one part: nothing to collect
     const clock = this.io.clock;
     const answer = (pending.answer ??= new Incoming(count, clock.now()));
     if (answer.count !== count) return;
@@ -66,27 +71,27 @@ export class Requests {
       return;
     }
     this.sendAck(AckKind.chat, ackId, count, answer.bitmap());
-    this.answered(id, pending, answer.join());
+    this.answered(pending, answer.join());
   }
 
-  private answered(id: Buffer, pending: Pending, bytes: Buffer): void {
-    this.finish(AckKind.chat, id, pending);
+  private answered(pending: Pending, bytes: Buffer): void {
+    this.finish(pending);
     const text = decodeUtf8(bytes);
     if (text === undefined) pending.reject(new Error("the server's answer is not valid UTF-8"));
     else pending.resolve(text as never);
   }
 
   onFileResult(id: Buffer, result: { status: number; reason: string }): void {
-    const pending = this.pending.get(key(AckKind.file, id));
+    const pending = this.files.get(id.toString("latin1", 0, 8));
     if (!pending) return;
-    this.finish(AckKind.file, id, pending);
+    this.finish(pending);
     pending.resolve(result as never);
   }
 
   /** The server's ACK of our parts: resend what it misses; an ACK also says the server is alive. */
   onAck(plaintext: Buffer): void {
     const ack = decodeAck(plaintext);
-    const pending = ack && this.pending.get(key(ack.kind, ack.id));
+    const pending = ack && this.table(ack.kind).get(ack.id.toString("latin1", 0, 8));
     if (!ack || !pending) return;
     pending.tries = 0;
     pending.dueAt = this.io.clock.now() + this.io.retransmitMs;
@@ -95,26 +100,30 @@ export class Requests {
 
   /** An error answering one of our requests; false when it answers none. */
   onError(reference: Buffer, error: Error): boolean {
-    for (const kind of [AckKind.chat, AckKind.file]) {
-      const pending = this.pending.get(key(kind, reference));
-      if (!pending) continue;
-      this.finish(kind, reference, pending);
-      pending.reject(error);
-      return true;
-    }
-    return false;
+    const key = reference.toString("latin1", 0, 8);
+    const pending = this.chats.get(key) ?? this.files.get(key);
+    if (!pending) return false;
+    this.finish(pending);
+    pending.reject(error);
+    return true;
   }
 
   rejectAll(error: Error): void {
-    for (const pending of this.pending.values()) {
-      pending.answer?.cancel(this.io.clock);
-      pending.reject(error);
+    for (const table of [this.chats, this.files]) {
+      for (const pending of table.values()) {
+        pending.answer?.cancel(this.io.clock);
+        pending.reject(error);
+      }
+      table.clear();
     }
-    this.pending.clear();
   }
 
-  private finish(kind: AckKind, id: Buffer, pending: Pending): void {
-    this.pending.delete(key(kind, id));
+  private table(kind: AckKind): Map<string, Pending> {
+    return kind === AckKind.chat ? this.chats : this.files;
+  }
+
+  private finish(pending: Pending): void {
+    this.table(pending.kind).delete(pending.key);
     pending.answer?.cancel(this.io.clock);
   }
 
@@ -132,29 +141,26 @@ export class Requests {
    * with an ACK while the gateway works, or resends the answer).
    */
   private tick(): void {
-    if (this.ticker || this.pending.size === 0) return;
+    if (this.ticker || (this.chats.size === 0 && this.files.size === 0)) return;
     let earliest = Infinity;
-    for (const pending of this.pending.values()) earliest = Math.min(earliest, pending.dueAt);
+    for (const table of [this.chats, this.files]) for (const pending of table.values()) earliest = Math.min(earliest, pending.dueAt);
     this.ticker = this.io.arm(() => {
       this.ticker = undefined;
       const now = this.io.clock.now();
-      for (const [id, pending] of [...this.pending]) {
-        if (pending.dueAt > now) continue;
-        if (pending.tries++ >= this.io.retransmits) {
-          this.pending.delete(id);
-          pending.answer?.cancel(this.io.clock);
-          pending.reject(new Error("no answer from the server"));
-          continue;
+      for (const table of [this.chats, this.files]) {
+        for (const pending of [...table.values()]) {
+          if (pending.dueAt > now) continue;
+          if (pending.tries++ >= this.io.retransmits) {
+            this.finish(pending);
+            pending.reject(new Error("no answer from the server"));
+            continue;
+          }
+          pending.dueAt = now + this.io.retransmitMs;
+          const missing = pending.outgoing.unacknowledged();
+          this.transmit(pending, missing.length > 0 ? missing : [pending.outgoing.parts.length - 1]);
         }
-        pending.dueAt = now + this.io.retransmitMs;
-        const missing = pending.outgoing.unacknowledged();
-        this.transmit(pending, missing.length > 0 ? missing : [pending.outgoing.parts.length - 1]);
       }
       this.tick();
     }, Math.max(0, earliest - this.io.clock.now()));
   }
-}
-
-function key(kind: AckKind, id: Buffer): string {
-  return `${kind}${id.toString("latin1", 0, 8)}`;
 }

@@ -16,7 +16,7 @@ import { Requests } from "./client-requests";
 import { ClientRotation } from "./client-rotation";
 import { SystemClock, type Clock, type TimerHandle } from "./clock";
 import { connectionIdOf, deriveHandshakeKey, wipe } from "./keys";
-import { decodeChatPart, decodeError, decodeFileMessage, decodePresence, encodeChatPart, encodeFileChunk, encodeKeyRotation, encodePong, encodePresence, splitIntoChunks, type CompromisedAck, type PresenceName } from "./messages";
+import { decodeChatPart, decodeError, decodeFileMessage, decodePresence, encodeChatParts, encodeFileChunk, encodeKeyRotation, encodePong, encodePresence, splitIntoChunks, type CompromisedAck, type PresenceName } from "./messages";
 import { randomId } from "./random-ids";
 import { checkValidity, loadSecurityFile, readBootstrapKey, type SecurityFileContent } from "./security-file";
 import type { ClientEvents, ClientOptions } from "./client-options";
@@ -174,7 +174,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   /** Sends a chat message and resolves with the server's answer (the OpenClaw assistant's reply). */
   chat(text: string): Promise<string> {
     const id = randomId();
-    return this.requests.start(AckKind.chat, MessageType.chat, id, splitIntoChunks(id, Buffer.from(text, "utf8")).map(encodeChatPart));
+    return this.requests.start(AckKind.chat, MessageType.chat, id, encodeChatParts(id, text));
   }
 
   /** Sends a file (≤ the server's limit, 1 MiB by default); resolves with the server's verdict. */
@@ -274,8 +274,8 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     const packet = parsePacket(datagram);
     if (typeof packet === "string" || packet.type === MessageType.hello || packet.type === MessageType.welcome) return;
     if (Math.abs(this.clock.now() - packet.timestampMs) > (this.options.skewMs ?? 60_000)) return;
-    if (!packet.messageId.subarray(0, 8).equals(this.sessionId)) return;
-    const keys = this.rotation.keysFor(packet.messageId.readUInt16BE(8));
+    if (!isOurSession(datagram, this.sessionId)) return;
+    const keys = this.rotation.keysFor(datagram.readUInt16BE(9));
     if (!keys) return;
     const plaintext = keys.open(packet);
     if (typeof plaintext === "string") return;
@@ -334,4 +334,10 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
       }
     }
   }
+}
+
+/** Whether the datagram's message ID starts with our session ID (offsets 1-8, §3.1). */
+function isOurSession(datagram: Buffer, sessionId: Buffer): boolean {
+  for (let i = 0; i < 8; i++) if (datagram[1 + i] !== sessionId[i]) return false;
+  return true;
 }

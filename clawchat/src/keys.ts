@@ -77,15 +77,6 @@ export function sessionNonce(ivKey: Buffer, direction: Direction, messageId: Buf
   return nonce;
 }
 
-/** Whether `iv` is the nonce `sessionNonce` would compute (checked in place, without allocating: this runs for every packet). */
-export function isSessionNonce(ivKey: Buffer, direction: Direction, messageId: Buffer, iv: Buffer): boolean {
-  if (iv.length !== 12) return false;
-  for (let i = 0; i < 3; i++) if (iv[i] !== ivKey[i]) return false;
-  if (iv[3] !== ((ivKey[3] as number) ^ direction)) return false;
-  for (let i = 4; i < 12; i++) if (iv[i] !== ((ivKey[i] as number) ^ (messageId[i + 4] as number))) return false;
-  return true;
-}
-
 /** HMAC-SHA256 signature (hex) over the newline-joined fields, for the §8 compromised signal and its ack. */
 export function signFields(macKey: Buffer, fields: ReadonlyArray<string>): string {
   return createHmac("sha256", macKey).update(fields.join("\n"), "utf8").digest("hex");

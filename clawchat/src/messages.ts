@@ -31,6 +31,25 @@ export function decodeChatPart(plaintext: Buffer): Chunk | undefined {
   return { id: plaintext.subarray(0, 8), index, count, data: plaintext.subarray(12) };
 }
 
+/**
+ * The encoded parts of a chat message (§6.1). The common one-part message is
+ * encoded straight from the string (one buffer, no intermediate copy); longer
+ * text is cut to `maxBytes` and split into parts of `CHUNK_BYTES`.
+ */
+export function encodeChatParts(id: Buffer, text: string, maxBytes = Infinity): Buffer[] {
+  const length = Buffer.byteLength(text, "utf8");
+  if (length <= CHUNK_BYTES && length <= maxBytes) {
+    const part = Buffer.allocUnsafe(12 + length); // every byte is written below
+    for (let i = 0; i < 8; i++) part[i] = id[i] as number;
+    part.writeUInt32BE(1, 8); // index 0 (u16), count 1 (u16)
+    part.write(text, 12, length, "utf8");
+    return [part];
+  }
+  let bytes = Buffer.from(text, "utf8");
+  if (bytes.length > maxBytes) bytes = bytes.subarray(0, maxBytes);
+  return splitIntoChunks(id, bytes).map(encodeChatPart);
+}
+
 export function splitIntoChunks(id: Buffer, payload: Buffer): Chunk[] {
   const count = Math.max(1, Math.ceil(payload.length / CHUNK_BYTES));
   const chunks: Chunk[] = [];

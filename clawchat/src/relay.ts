@@ -5,7 +5,7 @@
  * for repeats and resent selectively when the client's ACK says parts are missing.
  */
 import type { ChatContext, ChatHandler } from "./gateway";
-import { decodeChatPart, decodeFileMessage, decodeUtf8, encodeChatPart, encodeFileResult, ErrorCode, FileStatus, splitIntoChunks } from "./messages";
+import { decodeChatPart, decodeFileMessage, decodeUtf8, encodeChatParts, encodeFileResult, ErrorCode, FileStatus } from "./messages";
 import type { FileHandler } from "./server-config";
 import type { Answered, ServerContext, ServerSession, ServerStats } from "./server-session";
 import { AckKind, allIndexes, decodeAck, encodeAck, fullBitmap, Incoming, Outgoing } from "./transfer";
@@ -37,15 +37,22 @@ export class Relay {
     if (answered) return this.resend(session, MessageType.chat, answered, answered.outgoing.unacknowledged());
     // A repeat while the gateway works: the ACK tells the client that every part arrived and the answer is coming.
     if (session.inProgress.has(key)) return this.sendAck(session, AckKind.chat, chunk.id, chunk.count, fullBitmap(chunk.count));
-    const collected = this.collect(session, session.chats, AckKind.chat, chunk.id, chunk.index, chunk.count, chunk.data, this.context.limits.maxChatBytes);
-    if (!(collected instanceof Incoming)) {
-      if (collected === "too_large" || collected === "busy") {
-        this.context.sendError(session, collected === "busy" ? ErrorCode.busy : ErrorCode.tooLarge, chunk.id, collected === "busy" ? "too many messages in flight" : "message too large");
+    let question: Buffer;
+    if (chunk.count === 1 && chunk.data.length <= this.context.limits.maxChatBytes && !session.chats.has(key)) {
+      // The common one-part message: complete on arrival, nothing to keep or acknowledge.
+      question = chunk.data;
+    } else {
+      const collected = this.collect(session, session.chats, AckKind.chat, chunk.id, chunk.index, chunk.count, chunk.data, this.context.limits.maxChatBytes);
+      if (!(collected instanceof Incoming)) {
+        if (collected === "too_large" || collected === "busy") {
+          this.context.sendError(session, collected === "busy" ? ErrorCode.busy : ErrorCode.tooLarge, chunk.id, collected === "busy" ? "too many messages in flight" : "message too large");
+        }
+        return;
       }
-      return;
+      question = collected.join();
     }
-    const chatId = Buffer.from(chunk.id);
-    const question = collected.join();
+    // A view into this packet's own plaintext (never written to): its bytes are copied into the answer or error.
+    const chatId = chunk.id;
     const text = decodeUtf8(question);
     if (text === undefined) {
       this.context.drop("invalid_utf8", session.address);
@@ -76,12 +83,10 @@ export class Relay {
       (answer) => {
         release();
         if (session.terminated) return;
-        let bytes = Buffer.from(answer, "utf8");
-        if (bytes.length > limits.maxChatBytes) bytes = bytes.subarray(0, limits.maxChatBytes);
-        const outgoing = new Outgoing(splitIntoChunks(chatId, bytes).map(encodeChatPart));
-        const entry = this.remember(session.answered, key, outgoing);
-        this.resend(session, MessageType.chat, entry, allIndexes(outgoing.parts.length));
-        logger.log("info", "chat", { session: session.connectionId, address: session.address, bytes_in: bytesIn, bytes_out: bytes.length, outcome: "answered", ms: clock.now() - started });
+        const parts = encodeChatParts(chatId, answer, limits.maxChatBytes);
+        const entry = this.remember(session.answered, key, new Outgoing(parts));
+        this.resend(session, MessageType.chat, entry, allIndexes(parts.length));
+        logger.log("info", "chat", { session: session.connectionId, address: session.address, bytes_in: bytesIn, bytes_out: chatBytes(parts), outcome: "answered", ms: clock.now() - started });
       },
       (error: unknown) => {
         release();
@@ -204,4 +209,11 @@ export class Relay {
     cache.set(key, entry);
     return entry;
   }
+}
+
+/** Bytes of text in a chat message's encoded parts (each has a 12-byte part header). */
+function chatBytes(parts: ReadonlyArray<Buffer>): number {
+  let bytes = 0;
+  for (const part of parts) bytes += part.length - 12;
+  return bytes;
 }

@@ -31,7 +31,7 @@ import { Ports } from "./server-ports";
 import { SecurityFiles } from "./server-security";
 import type { ServerContext, ServerSession, ServerStats } from "./server-session";
 import { StatusFile, type ServerStatus } from "./server-status";
-import { MessageType, parsePacket } from "./wire";
+import { MessageType, parsePacket, type PacketView } from "./wire";
 
 export { DEFAULT_LIMITS, DEFAULT_TIMERS, type FileContext, type FileHandler, type ProtocolTimers, type ServerLimits, type ServerOptions } from "./server-config";
 export type { ServerStats } from "./server-session";
@@ -227,42 +227,28 @@ export class ClawChatServer {
   private onDatagram(socket: Socket, datagram: Buffer, address: string, port: number): void {
     this.stats.received++;
     if (this.closed) return;
-    const drop = (reason: string): void => this.drops.count(reason, address);
-    if (!this.packetLimiter.take(address, this.clock.now())) return drop("rate_limited");
+    const now = this.clock.now();
+    if (!this.packetLimiter.take(address, now)) return this.drops.count("rate_limited", address);
     if (this.compromise.replayAck(datagram, address, port)) return;
     const packet = parsePacket(datagram);
-    if (typeof packet === "string") return drop(packet);
-    if (Math.abs(this.clock.now() - packet.timestampMs) > this.timers.skewMs) return drop("skew");
+    if (typeof packet === "string") return this.drops.count(packet, address);
+    if (Math.abs(now - packet.timestampMs) > this.timers.skewMs) return this.drops.count("skew", address);
     if (socket === this.ports.home.socket) {
-      if (packet.type !== MessageType.hello) return drop("home_port");
-      return this.handshakes.onHello(
-        {
-          sessions: this.sessions,
-          sharedSecret: this.security.sharedSecret,
-          handshakeKey: this.security.handshakeKey,
-          homeSocket: this.ports.home.socket,
-          dataSocket: this.ports.data.socket,
-          dataPort: this.ports.data.port,
-          rotationId: this.ports.rotationId,
-          transmit: (out, reply, toAddress, toPort) => this.transmit(out, reply, toAddress, toPort),
-          onOpened: () => undefined,
-        },
-        packet,
-        address,
-        port,
-      );
+      if (packet.type !== MessageType.hello) return this.drops.count("home_port", address);
+      return this.onHello(packet, address, port);
     }
     // §2: HELLOs go to the home port only; WELCOME never leaves a data port.
-    if (packet.type === MessageType.hello || packet.type === MessageType.welcome) return drop("type_on_data_port");
-    if (!this.ports.isDataSocket(socket)) return drop("closed_port");
-    const session = this.sessions.get(packet.messageId.toString("latin1", 0, 8));
-    if (!session || session.terminated) return drop("unknown_session");
-    const epoch = packet.messageId.readUInt16BE(8);
+    if (packet.type === MessageType.hello || packet.type === MessageType.welcome) return this.drops.count("type_on_data_port", address);
+    if (!this.ports.isDataSocket(socket)) return this.drops.count("closed_port", address);
+    // The message ID starts with the session ID (§3.1): offsets 1-8 of the datagram.
+    const session = this.sessions.get(datagram.toString("latin1", 1, 9));
+    if (!session || session.terminated) return this.drops.count("unknown_session", address);
+    const epoch = datagram.readUInt16BE(9);
     const keys = epoch === session.current.epoch ? session.current : epoch === session.previous?.epoch ? session.previous : undefined;
-    if (!keys) return drop("epoch");
+    if (!keys) return this.drops.count("epoch", address);
     const plaintext = keys.open(packet);
-    if (typeof plaintext === "string") return drop(plaintext);
-    session.lastSeen = this.clock.now();
+    if (typeof plaintext === "string") return this.drops.count(plaintext, address);
+    session.lastSeen = now;
     session.bytesIn += datagram.length;
     session.address = address;
     session.port = port;
@@ -274,6 +260,25 @@ export class ClawChatServer {
     if (keys === session.previous) this.keyRotation.onPreviousEpoch(session);
     dispatch(this.handlers, session, keys, packet.type, plaintext, datagram);
     this.keyRotation.checkVolume(session);
+  }
+
+  private onHello(packet: PacketView, address: string, port: number): void {
+    this.handshakes.onHello(
+      {
+        sessions: this.sessions,
+        sharedSecret: this.security.sharedSecret,
+        handshakeKey: this.security.handshakeKey,
+        homeSocket: this.ports.home.socket,
+        dataSocket: this.ports.data.socket,
+        dataPort: this.ports.data.port,
+        rotationId: this.ports.rotationId,
+        transmit: (out, reply, toAddress, toPort) => this.transmit(out, reply, toAddress, toPort),
+        onOpened: () => undefined,
+      },
+      packet,
+      address,
+      port,
+    );
   }
 
   /* ------------------------------------------------------------ housekeeping */

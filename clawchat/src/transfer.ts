@@ -141,16 +141,20 @@ export class Incoming {
   }
 }
 
+const SENT = 1;
+const ACKED = 2;
+
 /** One message being sent in parts, with what the peer acknowledged. */
 export class Outgoing {
-  private readonly acked: Uint8Array;
-  /** Parts sent at least once: an ACK that arrives while pacing is still under way does not resend the rest. */
-  private readonly sent: Uint8Array;
+  /**
+   * Per part: `SENT` once sent at least once (an ACK that arrives while pacing is
+   * still under way does not resend the rest), `ACKED` once the peer has it.
+   */
+  private readonly state: Uint8Array;
   private ackedCount = 0;
 
   constructor(readonly parts: Buffer[]) {
-    this.acked = new Uint8Array(parts.length);
-    this.sent = new Uint8Array(parts.length);
+    this.state = new Uint8Array(parts.length);
   }
 
   /**
@@ -159,24 +163,30 @@ export class Outgoing {
    * reaches the caller; later, it abandons the rest (the session closed).
    */
   send(indexes: ReadonlyArray<number>, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
-    let next = 0;
-    const burst = (): void => {
-      const end = Math.min(indexes.length, next + paceParts);
-      for (; next < end; next++) {
-        const index = indexes[next] as number;
-        this.sent[index] = 1;
-        send(this.parts[index] as Buffer);
-      }
-      if (next < indexes.length) setImmediate(later);
-    };
-    const later = (): void => {
+    const first = Math.min(indexes.length, paceParts);
+    this.sendRange(indexes, 0, first, send);
+    if (first < indexes.length) this.sendLater(indexes, first, paceParts, send, isOpen);
+  }
+
+  private sendRange(indexes: ReadonlyArray<number>, from: number, to: number, send: (plaintext: Buffer) => void): void {
+    for (let next = from; next < to; next++) {
+      const index = indexes[next] as number;
+      this.state[index] = (this.state[index] as number) | SENT;
+      send(this.parts[index] as Buffer);
+    }
+  }
+
+  private sendLater(indexes: ReadonlyArray<number>, from: number, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
+    setImmediate(() => {
       try {
-        if (isOpen()) burst();
+        if (!isOpen()) return;
+        const to = Math.min(indexes.length, from + paceParts);
+        this.sendRange(indexes, from, to, send);
+        if (to < indexes.length) this.sendLater(indexes, to, paceParts, send, isOpen);
       } catch {
         // The session closed between bursts: the request fails through its own path.
       }
-    };
-    burst();
+    });
   }
 
   get allAcknowledged(): boolean {
@@ -188,11 +198,12 @@ export class Outgoing {
     if (count !== this.parts.length) return [];
     const missing: number[] = [];
     for (let i = 0; i < count; i++) {
-      if (this.acked[i] === 1) continue;
+      const state = this.state[i] as number;
+      if ((state & ACKED) !== 0) continue;
       if (bitIsSet(bitmap, i)) {
-        this.acked[i] = 1;
+        this.state[i] = state | ACKED;
         this.ackedCount++;
-      } else if (this.sent[i] === 1) missing.push(i);
+      } else if ((state & SENT) !== 0) missing.push(i);
     }
     return missing;
   }
@@ -200,7 +211,7 @@ export class Outgoing {
   /** The parts not acknowledged yet (all of them before the first ACK). */
   unacknowledged(): number[] {
     const out: number[] = [];
-    for (let i = 0; i < this.parts.length; i++) if (this.acked[i] !== 1) out.push(i);
+    for (let i = 0; i < this.parts.length; i++) if (((this.state[i] as number) & ACKED) === 0) out.push(i);
     return out;
   }
 }

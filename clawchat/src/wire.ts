@@ -42,20 +42,39 @@ export const MessageType = {
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
-const KNOWN_TYPES = new Set<number>(Object.values(MessageType));
+/**
+ * A datagram that passed the checks of `parsePacket`: its fields as views into
+ * the datagram (no copies). The views are made on first use: the session path
+ * reads the header bytes in place and asks only for what the cipher needs.
+ */
+export class PacketView {
+  constructor(
+    readonly datagram: Buffer,
+    /** Offset of the padding (the end of the tag). */
+    readonly end: number,
+    readonly type: MessageType,
+    readonly timestampMs: number,
+  ) {}
 
-export function isMessageType(value: number): value is MessageType {
-  return KNOWN_TYPES.has(value);
-}
+  get messageId(): Buffer {
+    return this.datagram.subarray(1, 17);
+  }
 
-export interface PacketView {
-  readonly messageId: Buffer;
-  readonly timestampMs: number;
-  readonly type: MessageType;
-  readonly header: Buffer;
-  readonly iv: Buffer;
-  readonly ciphertext: Buffer;
-  readonly tag: Buffer;
+  get header(): Buffer {
+    return this.datagram.subarray(0, HEADER_LENGTH);
+  }
+
+  get iv(): Buffer {
+    return this.datagram.subarray(HEADER_LENGTH, HEADER_LENGTH + IV_LENGTH);
+  }
+
+  get ciphertext(): Buffer {
+    return this.datagram.subarray(HEADER_LENGTH + IV_LENGTH, this.end - TAG_LENGTH);
+  }
+
+  get tag(): Buffer {
+    return this.datagram.subarray(this.end - TAG_LENGTH, this.end);
+  }
 }
 
 /**
@@ -63,28 +82,25 @@ export interface PacketView {
  * reason it is malformed. Views share the datagram's memory (no copies).
  */
 export function parsePacket(datagram: Buffer): PacketView | string {
-  if (datagram.length < MIN_PACKET_LENGTH) return "short";
-  if (datagram.length > MAX_PACKET_LENGTH) return "long";
+  const length = datagram.length;
+  if (length < MIN_PACKET_LENGTH) return "short";
+  if (length > MAX_PACKET_LENGTH) return "long";
   if (datagram[0] !== PROTOCOL_VERSION) return "version";
   const typeByte = datagram[25] as number;
   const type = typeByte & 0x0f;
   const padding = typeByte >> 4;
-  if (!isMessageType(type)) return "type";
-  if (datagram.length % 16 !== 0) return "padding";
-  const end = datagram.length - padding;
+  if (type < MessageType.chat || type > MessageType.ack) return "type";
+  if (length % 16 !== 0) return "padding";
+  const end = length - padding;
   if (end - TAG_LENGTH < HEADER_LENGTH + IV_LENGTH) return "padding";
-  for (let i = end; i < datagram.length; i++) if (datagram[i] !== 0) return "padding";
-  const high = datagram.readUInt32BE(17);
-  const low = datagram.readUInt32BE(21);
-  return {
-    messageId: datagram.subarray(1, 17),
-    timestampMs: high * 0x1_0000_0000 + low,
-    type,
-    header: datagram.subarray(0, HEADER_LENGTH),
-    iv: datagram.subarray(HEADER_LENGTH, HEADER_LENGTH + IV_LENGTH),
-    ciphertext: datagram.subarray(HEADER_LENGTH + IV_LENGTH, end - TAG_LENGTH),
-    tag: datagram.subarray(end - TAG_LENGTH, end),
-  };
+  for (let i = end; i < length; i++) if (datagram[i] !== 0) return "padding";
+  return new PacketView(datagram, end, type as MessageType, readTimestamp(datagram));
+}
+
+/** The header's u64 timestamp (offset 17) as a number of milliseconds. */
+function readTimestamp(datagram: Buffer): number {
+  const high = ((datagram[17] as number) * 0x100_0000 + (datagram[18] as number) * 0x1_0000 + (datagram[19] as number) * 0x100 + (datagram[20] as number)) * 0x1_0000_0000;
+  return high + (datagram[21] as number) * 0x100_0000 + (datagram[22] as number) * 0x1_0000 + (datagram[23] as number) * 0x100 + (datagram[24] as number);
 }
 
 /** Padding so the datagram length is a multiple of 16 (0-15 bytes). */
@@ -94,14 +110,27 @@ export function paddingFor(ciphertextLength: number): number {
 
 /** Writes the 26-byte header and the zero padding into a fresh datagram of the right length and returns it (the sealer fills the rest). */
 export function allocatePacket(messageId: Buffer, timestampMs: number, type: MessageType, ciphertextLength: number): Buffer {
+  const datagram = allocateDatagram(timestampMs, type, ciphertextLength);
+  for (let i = 0; i < 16; i++) datagram[1 + i] = messageId[i] as number;
+  return datagram;
+}
+
+/**
+ * A datagram for `ciphertextLength` bytes with version, timestamp, type byte and
+ * padding written; the message ID (offsets 1-16), IV, ciphertext and tag are
+ * left for the caller. Small datagrams come from Node's shared pool (no allocation).
+ */
+export function allocateDatagram(timestampMs: number, type: MessageType, ciphertextLength: number): Buffer {
   const padding = paddingFor(ciphertextLength);
+  const payloadEnd = MIN_PACKET_LENGTH + ciphertextLength;
   // Not zero-filled: the sealer writes the IV, ciphertext and tag; only the padding needs zeros.
-  const datagram = Buffer.allocUnsafe(MIN_PACKET_LENGTH + ciphertextLength + padding);
-  datagram.fill(0, MIN_PACKET_LENGTH + ciphertextLength);
+  const datagram = Buffer.allocUnsafe(payloadEnd + padding);
+  for (let i = payloadEnd; i < datagram.length; i++) datagram[i] = 0;
   datagram[0] = PROTOCOL_VERSION;
-  messageId.copy(datagram, 1, 0, 16);
-  datagram.writeUInt32BE(Math.floor(timestampMs / 0x1_0000_0000), 17);
-  datagram.writeUInt32BE(timestampMs % 0x1_0000_0000, 21);
+  const high = Math.floor(timestampMs / 0x1_0000_0000);
+  const low = timestampMs - high * 0x1_0000_0000;
+  datagram.writeUInt32BE(high, 17);
+  datagram.writeUInt32BE(low, 21);
   datagram[25] = (padding << 4) | type;
   return datagram;
 }
