@@ -12,7 +12,7 @@ import { createTypeScriptImportResolver } from "eslint-import-resolver-typescrip
 /** Every top-level part of the project that code lives in. */
 const PARTS = [
   "core", "cloud-init", "components", "runtime", "program", "policies", "firmware-images", "clawchat",
-  "api", "web", "scripts", "index.ts", "boot", "bench", "tests", "examples",
+  "api", "web", "scripts", "index.ts", "boot", "bench", "tests", "examples", "support",
 ];
 const ENTRY_POINT_MAY_IMPORT = ["program", "runtime", "components", "cloud-init", "core"];
 
@@ -28,6 +28,17 @@ const LAYERS = {
   program: ["runtime", "components", "cloud-init", "core"],
   // The ClawChat bundle runs on the hosts and carries nothing of the project but its port range.
   clawchat: [{ part: "core", only: ["presets.ts"] }],
+  // The host's support agent and forced-command wrapper (one bundle on the host): the zero-access crypto
+  // and the validators, nothing else of the project.
+  support: [
+    {
+      part: "core",
+      only: [
+        "zero-access/support-grant.ts", "zero-access/sealed-box.ts", "zero-access/user-keys.ts", "zero-access/encoding.ts",
+        "zero-access/webcrypto-types.ts", "validation.ts", "errors.ts", "presets.ts",
+      ],
+    },
+  ],
   // Entry points and CLIs: everything below.
   api: [
     ...ENTRY_POINT_MAY_IMPORT,
@@ -103,8 +114,8 @@ const violationBlocks = Object.entries(KNOWN_VIOLATIONS).map(([file, extra]) => 
  * the project (about three in four imports) writes none.
  */
 const JS_SUFFIX_FOLDERS = [
-  "core", "cloud-init", "components", "runtime", "program", "boot", "scripts", "index.ts",
-  "tests/access", "tests/boot", "tests/cloud-init", "tests/core", "tests/host", "tests/program",
+  "core", "cloud-init", "components", "runtime", "program", "boot", "scripts", "index.ts", "support",
+  "tests/access", "tests/support-agent", "tests/boot", "tests/cloud-init", "tests/core", "tests/host", "tests/program",
 ];
 const RELATIVE = String.raw`^\.{1,2}[/]`;
 // A dynamic `import()` always ends in `.js`: tsc (node16 resolution) resolves it as an ES import.

@@ -17,7 +17,9 @@ function allowFrom(cidrs: string[], match: string): string[] {
  * The host firewall, an nftables ruleset mirroring the cloud firewall: input
  * dropped by default; loopback, established traffic, the ICMP that IPv4/IPv6
  * need, DHCP replies; TCP 3000 from the gateway CIDRs; the ClawChat UDP range
- * from the ClawChat client CIDRs; TCP 22 only when SSH is configured.
+ * from the ClawChat client CIDRs; TCP 22 only when SSH is configured, and
+ * with support access from the sources of an active grant (sets the support
+ * agent fills, each element with a timeout).
  */
 export function renderNftables(input: ResolvedBootInput): string {
   const [low, high] = input.clawchat.portRange;
@@ -32,12 +34,27 @@ export function renderNftables(input: ResolvedBootInput): string {
     ...allowFrom(input.gatewayCidrs, `tcp dport ${GATEWAY_TLS_PORT}`),
     ...allowFrom(input.clawchat.clientCidrs, `udp dport ${low}-${high}`),
     ...(input.ssh === null ? [] : allowFrom(input.ssh.cidrs, "tcp dport 22")),
+    // Support access: the agent adds a grant's sources with a timeout of the grant's remaining time.
+    ...(input.supportAccess === undefined ? [] : ["ip saddr @support_v4 tcp dport 22 accept", "ip6 saddr @support_v6 tcp dport 22 accept"]),
   ];
+  // Empty until a grant signed by the user arrives (docs/zero-access.md); elements expire in the kernel.
+  const sets =
+    input.supportAccess === undefined
+      ? []
+      : [
+          "  set support_v4 {",
+          "    type ipv4_addr; flags interval, timeout;",
+          "  }",
+          "  set support_v6 {",
+          "    type ipv6_addr; flags interval, timeout;",
+          "  }",
+        ];
   return [
     "#!/usr/sbin/nft -f",
     "# Rendered by ClawStack: mirrors the cloud firewall. Edit the stack, not this file.",
     "flush ruleset",
     "table inet clawstack {",
+    ...sets,
     "  chain input {",
     "    type filter hook input priority filter; policy drop;",
     ...rules.map((rule) => `    ${rule}`),

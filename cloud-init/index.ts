@@ -5,6 +5,7 @@ export type {
   GatewayTokenSource,
   HostBootInput,
   RegistrationInput,
+  SupportAccessInput,
 } from "./types.js";
 export { renderCloudConfig } from "./render.js";
 export { encodeUserData, USER_DATA_LIMITS } from "./encode.js";
@@ -22,3 +23,4 @@ export {
 } from "./bundle.js";
 export { planMemory, type MemoryPlan } from "./memory.js";
 export { withPublicIpv4, withStateDevicePath } from "./user-data.js";
+export { buildSupportBundle, loadSupportBundle, SUPPORT_BUNDLE_FILE } from "./support-bundle.js";

@@ -15,6 +15,16 @@ import {
   tokenUnit,
 } from "./units.js";
 import { resolveBootInput, type ResolvedBootInput } from "./validate.js";
+import {
+  SUPPORT_AGENT_CONFIG,
+  SUPPORT_BUNDLE_PATH,
+  SUPPORT_SHELL_PATH,
+  supportAgentConfig,
+  supportAgentUnit,
+  supportShellLauncher,
+  USER_KEYS_PATH,
+  userKeysFile,
+} from "./support.js";
 
 /** One `write_files` entry of the cloud-config. */
 interface WriteFile {
@@ -144,6 +154,19 @@ function registrationFiles(input: ResolvedBootInput): WriteFile[] {
   ];
 }
 
+/** Support access (docs/zero-access.md): the pinned keys, the agent and its wrapper, their settings and unit. */
+function supportFiles(input: ResolvedBootInput): WriteFile[] {
+  if (input.supportAccess === undefined) return [];
+  return [
+    file(USER_KEYS_PATH, userKeysFile(input)),
+    file(SUPPORT_AGENT_CONFIG, supportAgentConfig(input)),
+    { ...file(SUPPORT_BUNDLE_PATH, gzipSync(input.supportAccess.bundle, { level: 9 }).toString("base64"), "0755"), encoding: "gz+b64" },
+    file(SUPPORT_SHELL_PATH, supportShellLauncher(), "0755"),
+    file(`${LIB}/support.sh`, script("support.sh"), "0755"),
+    file("/etc/systemd/system/clawstack-support.service", supportAgentUnit()),
+  ];
+}
+
 const UNATTENDED_UPGRADES = `// Rendered by ClawStack: security updates every day, reboot at 04:30 when one needs it.
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
@@ -183,6 +206,7 @@ export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
     file("/etc/systemd/system/openclaw-gateway.service", gatewayUnit(memory)),
     ...clawchatFiles(input, memory),
     ...registrationFiles(input),
+    ...supportFiles(input),
   ];
   if (memory.swapMiB !== null) {
     files.push(file("/etc/sysctl.d/60-clawstack-swap.conf", "vm.swappiness = 10\n"));
@@ -201,7 +225,10 @@ export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
       ? {}
       : { swap: { filename: "/swapfile", size: memory.swapMiB * 1024 * 1024, maxsize: memory.swapMiB * 1024 * 1024 } }),
     write_files: files,
-    runcmd: [[`${LIB}/first-boot.sh`]],
+    // With support access, its setup comes first (the host credential must exist when first boot registers).
+    runcmd: input.supportAccess === undefined
+      ? [[`${LIB}/first-boot.sh`]]
+      : [[`${LIB}/support.sh`, "setup"], [`${LIB}/first-boot.sh`], [`${LIB}/support.sh`, "start"]],
   };
   return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
 }

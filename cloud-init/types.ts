@@ -43,6 +43,20 @@ export interface RegistrationInput {
   token: string;
 }
 
+/**
+ * Support access (docs/zero-access.md): the host runs the support agent, which asks `apiUrl` for grants
+ * signed by one of `pinnedKeys` and installs them. Needs `registration` (the host sends its API
+ * credential when it registers, and the pinned keys name its instance).
+ */
+export interface SupportAccessInput {
+  /** The user's device keys, `{signing, sealing}` base64 SPKI DER (core/zero-access/user-keys.ts). */
+  pinnedKeys: { signing: string; sealing: string }[];
+  /** `https://<api>/v1`. */
+  apiUrl: string;
+  /** The built agent and wrapper (support/dist/clawstack-support.js), embedded in user-data (gzip + base64). */
+  bundle: Buffer;
+}
+
 export interface HostBootInput {
   cloud: Cloud;
   hostname: string;
@@ -78,6 +92,8 @@ export interface HostBootInput {
   clawchatBundle?: ClawChatBundleInput;
   /** First-boot registration with the provisioning API (see `RegistrationInput`); none when unset. */
   registration?: RegistrationInput;
+  /** Support access (see `SupportAccessInput`); no support agent, user or firewall set when unset. */
+  supportAccess?: SupportAccessInput;
   /**
    * The host's stable public IPv4 address (its Elastic IP, reserved IP or static address), which the
    * ClawChat security file names, so it stays valid across replacements. Absent: first boot asks the

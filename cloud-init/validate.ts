@@ -1,6 +1,6 @@
 import { isIPv4 } from "node:net";
 import { ConfigError } from "../core/errors.js";
-import { HOST_DEFAULTS } from "../core/host-config.js";
+import { HOST_DEFAULTS, parseSupportAccess } from "../core/host-config.js";
 import { mirrorPinProblem } from "../core/mirrors.js";
 import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../core/registration.js";
 import {
@@ -137,6 +137,18 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
     if (typeof registration.token !== "string" || !REGISTRATION_TOKEN_PATTERN.test(registration.token)) {
       // Never echo the token.
       throw new ConfigError("registration.token", "`registration.token` must be a registration token issued by the API (csreg_ followed by 43 base64url characters); the value given does not qualify (not shown)");
+    }
+  }
+
+  if (input.supportAccess !== undefined) {
+    const { bundle, ...access } = input.supportAccess;
+    parseSupportAccess("supportAccess", access);
+    if (!Buffer.isBuffer(bundle) || bundle.length === 0) refuse("supportAccess.bundle", "the non-empty bytes of support/dist/clawstack-support.js", typeof bundle);
+    if (input.registration === undefined) {
+      throw new ConfigError(
+        "supportAccess",
+        "`supportAccess` needs `registration`: the host sends its API credential when it registers, and its instance id names the host in every grant; the API's job runner sets both",
+      );
     }
   }
 

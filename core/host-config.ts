@@ -5,8 +5,12 @@
  * `components/host/args.ts` args) and resolve a missing one from the same
  * `HOST_DEFAULTS`, so a default is written once.
  */
+import { ConfigError } from "./errors.js";
 import type { HostMirrors, VersionPins } from "./mirrors.js";
 import type { CloudName, SizePreset } from "./presets.js";
+import { describeGiven } from "./validation.js";
+import { fromBase64 } from "./zero-access/encoding.js";
+import type { UserPublicKey } from "./zero-access/user-keys.js";
 
 /** Weekdays as DigitalOcean's backup policy and GCP's weekly schedule spell them. */
 export const WEEKDAYS = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"] as const;
@@ -59,6 +63,73 @@ export interface HostRegistration {
   token: string;
 }
 
+/**
+ * Support access (issue 17, docs/zero-access.md): the user's device keys pinned on the host at creation,
+ * and the API the host's support agent asks for grants. Absent: no support agent, no support user, port
+ * 22 only as `sshAccess` says. Set by the API's job runner with `registration` (the host's API credential
+ * is sent at registration), never by the host itself.
+ */
+export interface SupportAccess {
+  /** 1 to 16 device keys (base64 SPKI DER of P-256 keys); only grants signed by one of them are accepted. */
+  pinnedKeys: UserPublicKey[];
+  /** `https://<api>/v1`: the agent polls `<apiUrl>/host/instances/<id>/support-grants`. */
+  apiUrl: string;
+}
+
+export const SUPPORT_ACCESS_MAX_KEYS = 16;
+/** DER header of a P-256 SubjectPublicKeyInfo (id-ecPublicKey, prime256v1, uncompressed point): 26 bytes, then 64. */
+const P256_SPKI_PREFIX = "3059301306072a8648ce3d020106082a8648ce3d03010703420004";
+const API_V1_URL = /^https:\/\/[A-Za-z0-9.-]+(:\d{1,5})?(\/[A-Za-z0-9._~-]+)*\/v1$/;
+
+function isP256Spki(value: unknown): boolean {
+  if (typeof value !== "string" || value.length > 200 || !/^[A-Za-z0-9+/]+={0,2}$/.test(value)) return false;
+  const der = fromBase64(value);
+  const hex = Array.from(der.subarray(0, 27), (byte) => byte.toString(16).padStart(2, "0")).join("");
+  return der.length === 91 && hex === P256_SPKI_PREFIX;
+}
+
+/**
+ * `supportAccess: {pinnedKeys: [{signing, sealing}], apiUrl}`. The shape is checked here (synchronously: the
+ * config parser is synchronous); the host agent and the API import each key with WebCrypto again, which
+ * also checks that the point is on the curve. Throws `ConfigError` naming the field.
+ */
+export function parseSupportAccess(key: string, value: unknown): SupportAccess | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, `\`${key}\` must be a map {pinnedKeys, apiUrl}; got ${describeGiven(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const extra of Object.keys(record)) {
+    if (extra !== "pinnedKeys" && extra !== "apiUrl") throw new ConfigError(`${key}.${extra}`, `\`${key}.${extra}\` is not a known key; allowed: pinnedKeys, apiUrl`);
+  }
+  const keys = record.pinnedKeys;
+  if (!Array.isArray(keys) || keys.length < 1 || keys.length > SUPPORT_ACCESS_MAX_KEYS) {
+    throw new ConfigError(`${key}.pinnedKeys`, `\`${key}.pinnedKeys\` must list 1 to ${SUPPORT_ACCESS_MAX_KEYS} device keys {signing, sealing}; got ${describeGiven(keys)}`);
+  }
+  const pinnedKeys = keys.map((entry, i) => {
+    const field = `${key}.pinnedKeys[${i}]`;
+    if (typeof entry !== "object" || entry === null || Array.isArray(entry)) {
+      throw new ConfigError(field, `\`${field}\` must be a device key {signing, sealing}; got ${describeGiven(entry)}`);
+    }
+    const pair = entry as Record<string, unknown>;
+    for (const extra of Object.keys(pair)) {
+      if (extra !== "signing" && extra !== "sealing") throw new ConfigError(`${field}.${extra}`, `\`${field}.${extra}\` is not a known key; allowed: signing, sealing`);
+    }
+    for (const half of ["signing", "sealing"] as const) {
+      if (!isP256Spki(pair[half])) {
+        throw new ConfigError(`${field}.${half}`, `\`${field}.${half}\` must be the base64 SPKI DER of a P-256 public key (91 bytes); got ${describeGiven(pair[half])}`);
+      }
+    }
+    return { signing: pair.signing as string, sealing: pair.sealing as string };
+  });
+  const seen = new Set(pinnedKeys.map((entry) => `${entry.signing}|${entry.sealing}`));
+  if (seen.size !== pinnedKeys.length) throw new ConfigError(`${key}.pinnedKeys`, `\`${key}.pinnedKeys\` must not list a device key twice`);
+  if (typeof record.apiUrl !== "string" || !API_V1_URL.test(record.apiUrl)) {
+    throw new ConfigError(`${key}.apiUrl`, `\`${key}.apiUrl\` must be the API's https:// URL ending in /v1 (no query, no trailing slash), such as https://api.example.com/v1; got ${describeGiven(record.apiUrl)}`);
+  }
+  return { pinnedKeys, apiUrl: record.apiUrl };
+}
+
 /** Exact versions installed on the host, with optional hashes (required by mirrors). */
 export type HostVersions = { openclaw: string; node: string } & VersionPins;
 
@@ -92,6 +163,8 @@ interface HostConfigBase {
   restoreFromSnapshot?: string;
   /** Set only by the API's job runner for an `up`; absent: the host does not register. */
   registration?: HostRegistration;
+  /** Support access and the pinned device keys (docs/zero-access.md); absent: no support agent on the host. */
+  supportAccess?: SupportAccess;
 }
 
 export interface DigitalOceanHostConfig extends HostConfigBase {

@@ -7,6 +7,7 @@ import {
   HOST_DEFAULTS,
   HOST_IMAGES,
   type HostConfig,
+  parseSupportAccess,
   type HostRegistration,
   SNAPSHOT_HOURS,
   type SnapshotSchedule,
@@ -75,6 +76,7 @@ export const HOST_CONFIG_KEYS = [
   "network",
   "subnetwork",
   "vpcUuid",
+  "supportAccess",
 ] as const;
 
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
@@ -139,6 +141,8 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     snapshots: parseSnapshotSchedule(record.snapshots),
     ...optional("restoreFromSnapshot", parseRestoreFromSnapshot(cloud, record.restoreFromSnapshot)),
     ...optional("registration", parseRegistration(record.registration)),
+    // Support access (docs/zero-access.md): the pinned device keys and the API the host's agent asks.
+    ...optional("supportAccess", parseSupportAccess("supportAccess", record.supportAccess)),
   };
   const network = parseNetworkKeys(cloud, region, record);
   switch (cloud) {

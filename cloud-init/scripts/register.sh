@@ -14,6 +14,8 @@ set -eu
 token_file=${CLAWSTACK_REGISTRATION_TOKEN_FILE:-/etc/clawstack/registration-token}
 env_file=${CLAWSTACK_GATEWAY_ENV_FILE:-/var/lib/openclaw/state/.env}
 fingerprint_file=${CLAWSTACK_FINGERPRINT_FILE:-/var/lib/openclaw/gateway-cert.sha256}
+# Hosts with support access (docs/zero-access.md) made their API credential before this step; it is sent once, here.
+host_token_file=${CLAWSTACK_HOST_TOKEN_FILE:-/etc/clawstack/host-token}
 attempts=${CLAWSTACK_REGISTRATION_ATTEMPTS:-8}
 delay=${CLAWSTACK_REGISTRATION_DELAY:-5}
 
@@ -26,6 +28,7 @@ fi
 registration_token=$(cat "$token_file")
 gateway_token=$(sed -n 's/^OPENCLAW_GATEWAY_TOKEN=//p' "$env_file" 2>/dev/null || true)
 fingerprint=$(tr -d ':\n' 2>/dev/null <"$fingerprint_file" | tr 'A-F' 'a-f' || true)
+host_token=$(cat "$host_token_file" 2>/dev/null || true)
 
 # The formats the API accepts; they also make the hand-built JSON safe (no quotes or backslashes).
 if ! printf '%s' "$registration_token" | grep -Eq '^csreg_[A-Za-z0-9_-]{43}$'; then
@@ -41,10 +44,19 @@ if ! printf '%s' "$fingerprint" | grep -Eq '^[0-9a-f]{64}$'; then
   exit 3
 fi
 
+host_token_field=
+if [ -n "$host_token" ]; then
+  if ! printf '%s' "$host_token" | grep -Eq '^cshost_[A-Za-z0-9_-]{43}$'; then
+    log "the host credential file does not hold a host credential"
+    exit 3
+  fi
+  host_token_field=$(printf ',"hostToken":"%s"' "$host_token")
+fi
+
 attempt=1
 while :; do
-  status=$(printf '{"registrationToken":"%s","gatewayToken":"%s","tlsCertSha256":"%s"}' \
-    "$registration_token" "$gateway_token" "$fingerprint" |
+  status=$(printf '{"registrationToken":"%s","gatewayToken":"%s","tlsCertSha256":"%s"%s}' \
+    "$registration_token" "$gateway_token" "$fingerprint" "$host_token_field" |
     curl --fail --silent --proto '=https' --tlsv1.2 --connect-timeout 10 --max-time 30 \
       --output /dev/null --write-out '%{http_code}' \
       -X POST -H 'Content-Type: application/json' --data-binary @- "$REGISTRATION_API_URL") || true

@@ -4,6 +4,7 @@ import {
   HOST_DEFAULTS,
   type HostImage,
   type HostRegistration,
+  type SupportAccess,
   type HostVersions,
   type SnapshotSchedule,
   type SshAccess,
@@ -64,11 +65,16 @@ export interface HostArgs {
    * it never appears in plans, state or logs in plaintext. Defaults to none: the host does not register.
    */
   registration?: HostRegistration;
+  /**
+   * Support access (docs/zero-access.md): the user's device keys pinned on the host and the API its support
+   * agent asks for grants; needs `registration`. Defaults to none: no support agent, user or firewall set.
+   */
+  supportAccess?: SupportAccess;
 }
 
 /** The args with every default resolved. */
-export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors">> &
-  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors">;
+export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess">> &
+  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess">;
 
 export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
   return {

@@ -6,6 +6,7 @@ import {
   type GatewayTokenSource,
   type HostBootInput,
   loadClawChatBundle,
+  loadSupportBundle,
   renderHostCloudConfig,
   withPublicIpv4,
   withStateDevicePath,
@@ -47,6 +48,8 @@ export interface BootInputHooks {
   warn?: (message: string) => void;
   /** Render the host's public address as `STAND_IN_PUBLIC_IPV4`, to be put in by `withDevicePath` once allocated. */
   publicIpv4StandIn?: boolean;
+  /** Defaults to `loadSupportBundle` (builds support/dist/clawstack-support.js when missing); used only with `supportAccess`. */
+  loadSupportBundle?: () => Buffer;
 }
 
 /**
@@ -117,8 +120,20 @@ export function hostUserData(
   gatewayToken: GatewayTokenSource,
   hooks: BootInputHooks = {},
 ): HostUserData {
+  const base = hostBootInput(cloud, args, devicePath, gatewayToken, hooks.publicIpv4StandIn ? STAND_IN_PUBLIC_IPV4 : undefined);
+  // The support bundle is loaded only for a host with support access (before the ClawChat choice, so the budget counts it).
+  const input: HostBootInput = args.supportAccess
+    ? {
+        ...base,
+        supportAccess: {
+          pinnedKeys: args.supportAccess.pinnedKeys.map(({ signing, sealing }) => ({ signing, sealing })),
+          apiUrl: args.supportAccess.apiUrl,
+          bundle: (hooks.loadSupportBundle ?? loadSupportBundle)(),
+        },
+      }
+    : base;
   const rendered = renderHostCloudConfig(
-    hostBootInput(cloud, args, devicePath, gatewayToken, hooks.publicIpv4StandIn ? STAND_IN_PUBLIC_IPV4 : undefined),
+    input,
     effectiveClawChatInstall(args),
     hooks.loadBundle ?? loadClawChatBundle,
   );

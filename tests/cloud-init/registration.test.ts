@@ -100,7 +100,7 @@ describe.skipIf(!haveTools)("register.sh against a loopback HTTPS stand-in API",
   });
 
   /** Lays out host.conf, the token, the gateway .env and the fingerprint, then runs the script (async: the server is in this process). */
-  async function run(statuses: number[], options: { url?: string; attempts?: number } = {}) {
+  async function run(statuses: number[], options: { url?: string; attempts?: number; hostToken?: string } = {}) {
     answers.splice(0, answers.length, ...statuses);
     requests.length = 0;
     const url = options.url ?? `https://127.0.0.1:${port}/v1/instances/${REGISTRATION.instanceId}/register`;
@@ -108,6 +108,8 @@ describe.skipIf(!haveTools)("register.sh against a loopback HTTPS stand-in API",
     writeFileSync(join(dir, "token"), `${REGISTRATION.token}\n`, { mode: 0o600 });
     writeFileSync(join(dir, "env"), `OPENCLAW_GATEWAY_TOKEN=${GATEWAY_TOKEN}\n`);
     writeFileSync(join(dir, "fingerprint"), `${FINGERPRINT}\n`);
+    rmSync(join(dir, "host-token"), { force: true });
+    if (options.hostToken !== undefined) writeFileSync(join(dir, "host-token"), `${options.hostToken}\n`, { mode: 0o600 });
     const child = spawn("sh", [SCRIPT], {
       env: {
         PATH: process.env.PATH,
@@ -115,6 +117,7 @@ describe.skipIf(!haveTools)("register.sh against a loopback HTTPS stand-in API",
         CLAWSTACK_REGISTRATION_TOKEN_FILE: join(dir, "token"),
         CLAWSTACK_GATEWAY_ENV_FILE: join(dir, "env"),
         CLAWSTACK_FINGERPRINT_FILE: join(dir, "fingerprint"),
+        CLAWSTACK_HOST_TOKEN_FILE: join(dir, "host-token"),
         CLAWSTACK_REGISTRATION_ATTEMPTS: String(options.attempts ?? 3),
         CLAWSTACK_REGISTRATION_DELAY: "0",
         CURL_CA_BUNDLE: join(dir, "cert.pem"),
@@ -141,6 +144,23 @@ describe.skipIf(!haveTools)("register.sh against a loopback HTTPS stand-in API",
     expect(result.output).toMatch(/registered instance inst_/);
     expect(result.output).not.toContain(REGISTRATION.token);
     expect(result.output).not.toContain(GATEWAY_TOKEN);
+  });
+
+  it("sends the host credential of a host with support access (never printed), and refuses a malformed one", async () => {
+    const hostToken = `cshost_${"A1b2_-".repeat(7)}x`;
+    const result = await run([204], { hostToken });
+    expect(result.status).toBe(0);
+    expect(JSON.parse(requests[0]?.body ?? "")).toEqual({
+      registrationToken: REGISTRATION.token,
+      gatewayToken: GATEWAY_TOKEN,
+      tlsCertSha256: FINGERPRINT.replace(/:/g, "").toLowerCase(),
+      hostToken,
+    });
+    expect(result.output).not.toContain(hostToken);
+    const bad = await run([204], { hostToken: 'cshost_"injected' });
+    expect(bad.status).toBe(3);
+    expect(requests).toHaveLength(0);
+    expect(bad.output).not.toContain("injected");
   });
 
   it("retries a 503 with backoff and succeeds", async () => {
