@@ -22,6 +22,7 @@ import { offlinePlanner } from "../engine/plan";
 import { queueOverview } from "../jobs/queue";
 import { resolveStackLayout } from "../stacks/layout";
 import { followJob } from "./follow";
+import { registerZeroAccessCommands } from "./zero-access";
 
 const program = new Command()
   .name("clawstack")
@@ -93,6 +94,9 @@ program
     await engine.preparePlugins(plugins);
     process.stdout.write(`installed ${plugins.map((plugin) => `${plugin.name} ${plugin.version}`).join(", ")} into ${layout.pulumiHome}\n`);
   });
+
+// keys, support, clawchat-keys: zero access (docs/zero-access.md)
+registerZeroAccessCommands(program, { env: process.env, write: (line) => process.stdout.write(`${line}\n`) });
 
 program.parseAsync(process.argv).catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
