@@ -202,7 +202,7 @@ export function registerZeroAccessCommands(program: Command, context: ZeroAccess
     .action(async (instance: string, command: string[], options: OperatorOptions) => {
       const ssh = await connectSupport(api, instance, options, context);
       try {
-        const result = await ssh.execCommand(command.map(shellQuote).join(" "), {
+        const result = await ssh.execCommand(commandLineOf(command), {
           onStdout: (chunk) => (context.stdout ?? process.stdout).write(chunk),
           onStderr: (chunk) => (context.stderr ?? process.stderr).write(chunk),
         });
@@ -309,9 +309,18 @@ function setExit(context: ZeroAccessCliContext, code: number): void {
   else process.exitCode = code;
 }
 
-/** POSIX single quoting, so the wrapper's argv parser gets each argument back as it was. */
-export function shellQuote(arg: string): string {
-  return /^[A-Za-z0-9_./:=@%+,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+/**
+ * The command line the host's wrapper gets: arguments joined by single spaces. The wrapper splits on blanks
+ * without any shell (support/commands.ts), so there is no quoting to do and none is possible: an argument with
+ * a blank, a quote or any character outside its safe set (or `..`) is refused here, as the host would.
+ */
+export function commandLineOf(argv: readonly string[]): string {
+  argv.forEach((arg, i) => {
+    if (!/^[A-Za-z0-9._@:=,+%/-]+$/.test(arg) || arg.includes("..")) {
+      throw new ConfigError("command", `\`command\` argument ${i + 1} (${JSON.stringify(arg.slice(0, 40))}): the host runs no shell and takes only letters, digits and . _ @ : = , + % / - (no blanks, quotes or ..)`);
+    }
+  });
+  return argv.join(" ");
 }
 
 function collect(value: string, previous: string[]): string[] {

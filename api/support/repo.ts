@@ -192,11 +192,16 @@ export function listCommands(
   return query.execute();
 }
 
-/** The grant ids of this instance among `ids`. */
-export async function grantIdsOf(db: Db, instanceId: string, ids: string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const rows = await zeroAccessDb(db).selectFrom("support_grants").select("id").where("instance_id", "=", instanceId).where("id", "in", ids).execute();
-  return new Set(rows.map((row) => row.id));
+/** The grants of this instance among `ids`, with their support key fingerprints (JSON). */
+export async function grantsOf(db: Db, instanceId: string, ids: string[]): Promise<Map<string, string[]>> {
+  if (ids.length === 0) return new Map();
+  const rows = await zeroAccessDb(db)
+    .selectFrom("support_grants")
+    .select(["id", "support_key_fingerprints"])
+    .where("instance_id", "=", instanceId)
+    .where("id", "in", ids)
+    .execute();
+  return new Map(rows.map((row) => [row.id, JSON.parse(row.support_key_fingerprints) as string[]]));
 }
 
 // ---------------------------------------------------------------------------

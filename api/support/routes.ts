@@ -580,14 +580,15 @@ const hostRoutes: FastifyPluginAsyncZod = async (app) => {
           throw new HttpError(400, `\`entries[${i}].endedAt\`: must not be before \`startedAt\``, `body.entries.${i}.endedAt`);
         }
       });
-      const known = await repo.grantIdsOf(app.db, host.instanceId, [...new Set(entries.map((entry) => entry.grantId))]);
+      const known = await repo.grantsOf(app.db, host.instanceId, [...new Set(entries.map((entry) => entry.grantId))]);
       entries.forEach((entry, i) => {
         if (!known.has(entry.grantId)) throw new HttpError(400, `\`entries[${i}].grantId\`: not a grant of this instance`, `body.entries.${i}.grantId`);
       });
       const receivedAt = nowIso();
       await app.audited(request, 204, async (trx) => {
         for (const entry of entries) {
-          const operatorKey = await repo.findOperatorKeyByFingerprint(trx, entry.operator);
+          const fingerprint = operatorFingerprint(entry.operator, known.get(entry.grantId) ?? []);
+          const operatorKey = fingerprint === undefined ? undefined : await repo.findOperatorKeyByFingerprint(trx, fingerprint);
           const stored = await repo.insertCommand(trx, {
             instance_id: host.instanceId,
             seq: entry.seq,
@@ -670,6 +671,16 @@ const hostRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/**
+ * The support key a session used, from what the host reports: `ssh-key:SHA256:...` (sshd told it the key) or
+ * a bare `SHA256:...`; when it only knows the grant (`grant:<id>`), the grant's key if it names exactly one.
+ */
+function operatorFingerprint(reported: string, grantKeys: string[]): string | undefined {
+  const match = /^(?:ssh-key:)?(SHA256:[A-Za-z0-9+/]{43})$/.exec(reported);
+  if (match) return match[1];
+  return grantKeys.length === 1 ? grantKeys[0] : undefined;
+}
 
 /** The public IPv4 address in a host stack's outputs, if any. */
 function addressOf(outputs: string | null): string | null {

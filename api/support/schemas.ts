@@ -87,7 +87,7 @@ const MAX_SEQ = 2_147_483_647;
 export const commandEntrySchema = z.strictObject({
   seq: z.number().int("must be an integer").min(0, "must be 0 or more").max(MAX_SEQ, `must be at most ${MAX_SEQ}`),
   grantId: zeroAccessId("sgr"),
-  operator: text(1, 200).describe("Who the host saw: the SSH key fingerprint the session authenticated with"),
+  operator: text(1, 200).describe("Who the host saw: `ssh-key:SHA256:...` (the key sshd authenticated) or `grant:<id>`; mapped to the operator who registered that key"),
   commandLine: text(1, MAX_COMMAND_LINE).describe("The command line as the forced-command wrapper ran it (never its output)"),
   startedAt: isoTime,
   endedAt: isoTime,

@@ -265,8 +265,10 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     const grantId = String(json(await postGrant(signed)).id);
     const fingerprint = parseSupportKey(supportKey).fingerprint;
     const at = (s: number) => new Date(Date.now() - 60_000 + s * 1000).toISOString();
+    // What the host reports: the key sshd authenticated (prefixed or bare), or only the grant (its one key).
+    const operators = [`ssh-key:${fingerprint}`, fingerprint, `grant:${grantId}`];
     const entry = (seq: number, commandLine: string, exitStatus: number) => ({
-      seq, grantId, operator: fingerprint, commandLine, startedAt: at(seq), endedAt: at(seq + 1), exitStatus, stdoutBytes: 120 * seq, stderrBytes: seq,
+      seq, grantId, operator: operators[(seq - 1) % 3]!, commandLine, startedAt: at(seq), endedAt: at(seq + 1), exitStatus, stdoutBytes: 120 * seq, stderrBytes: seq,
     });
     const upload = (entries: unknown[], presented = token) => host("POST", "support-commands", presented, { entries });
     expect((await upload([entry(1, "systemctl status openclaw", 0), entry(2, "journalctl -u openclaw -n 50", 0)])).statusCode).toBe(204);

@@ -16,7 +16,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { Command } from "commander";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { registerZeroAccessCommands, shellQuote } from "../../api/cli/zero-access";
+import { commandLineOf, registerZeroAccessCommands } from "../../api/cli/zero-access";
 import { pinDeviceKeys } from "../../api/support/pinning";
 import { storeHostToken } from "../../api/support/host-credential";
 import { sealTo } from "../../core/zero-access/sealed-box";
@@ -161,8 +161,11 @@ describe("the zero-access CLI against the API", () => {
     expect(await scanForSecrets(api)).toEqual([]);
   });
 
-  it("quotes each argument so the wrapper gets argv back", () => {
-    expect(["ls", "-la", "/var/log", "a b", "it's", "$(id)"].map(shellQuote).join(" ")).toBe(`ls -la /var/log 'a b' 'it'\\''s' '$(id)'`);
+  it("sends the arguments as the wrapper splits them, and refuses locally what it would refuse", () => {
+    expect(commandLineOf(["journalctl", "-u", "openclaw", "-n", "50"])).toBe("journalctl -u openclaw -n 50");
+    for (const bad of ["a b", "it's", "$(id)", "../etc/shadow", "x;id", "\u001b[2J"]) {
+      expect(() => commandLineOf(["cat", bad])).toThrow(/argument 2 .*no shell/);
+    }
   });
 
   describe.skipIf(!SSHD)("support exec and shell through node-ssh against sshd on loopback", () => {
@@ -209,8 +212,8 @@ describe("the zero-access CLI against the API", () => {
       const user = execFileSync("id", ["-un"]).toString().trim();
       await cli(alice, "support", "grant", instanceId, "--key", join(dir, "laptop.key"), "--support-key", operatorPub, "--source", "127.0.0.1/32", "--reason", "real sshd");
       const common = ["--identity", operatorKey, "--host", "127.0.0.1", "--port", String(port), "--user", user];
-      const ran = await cli(admin, "support", "exec", instanceId, ...common, "--", "journalctl", "-u", "openclaw", "-n", "5 lines");
-      expect(ran.stdout).toBe("ran:journalctl -u openclaw -n '5 lines'\n");
+      const ran = await cli(admin, "support", "exec", instanceId, ...common, "--", "journalctl", "-u", "openclaw", "-n", "5");
+      expect(ran.stdout).toBe("ran:journalctl -u openclaw -n 5\n");
       expect(ran.stderr).toMatch(/err\n/);
       expect(ran.stderr).toMatch(/host key SHA256:/);
       expect(ran.exit).toBe(3);
