@@ -3,6 +3,7 @@
  * seed 002 §9.2 (layouts in `docs/clawchat-protocol.md` §6). Decoders return
  * undefined for anything malformed; a peer drops such a message silently.
  */
+import { allocateUnsafe } from "./slab";
 import { CHUNK_BYTES } from "./wire";
 
 /** 0x01 chat and 0x02 file data travel in numbered parts of at most `CHUNK_BYTES`. */
@@ -15,7 +16,7 @@ export interface Chunk {
 
 /** Chat: message ID (8) ‖ part index (u16) ‖ part count (u16) ‖ UTF-8 bytes. */
 export function encodeChatPart(chunk: Chunk): Buffer {
-  const out = Buffer.allocUnsafe(12 + chunk.data.length); // every byte is written below
+  const out = allocateUnsafe(12 + chunk.data.length); // every byte is written below
   chunk.id.copy(out, 0, 0, 8);
   out.writeUInt16BE(chunk.index, 8);
   out.writeUInt16BE(chunk.count, 10);
@@ -39,7 +40,7 @@ export function decodeChatPart(plaintext: Buffer): Chunk | undefined {
 export function encodeChatParts(id: Buffer, text: string, maxBytes = Infinity): Buffer[] {
   const length = Buffer.byteLength(text, "utf8");
   if (length <= CHUNK_BYTES && length <= maxBytes) {
-    const part = Buffer.allocUnsafe(12 + length); // every byte is written below
+    const part = allocateUnsafe(12 + length); // every byte is written below
     for (let i = 0; i < 8; i++) part[i] = id[i] as number;
     part.writeUInt32BE(1, 8); // index 0 (u16), count 1 (u16)
     part.write(text, 12, length, "utf8");

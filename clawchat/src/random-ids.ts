@@ -5,6 +5,7 @@
  * the randomness, is what costs). Every pool byte is handed out once.
  */
 import { randomFillSync } from "node:crypto";
+import { allocateUnsafe } from "./slab";
 
 const POOL_BYTES = 4096;
 export const RANDOM_ID_BYTES = 8;
@@ -18,7 +19,8 @@ export function randomId(): Buffer {
     randomFillSync(pool);
     offset = 0;
   }
-  const id = Buffer.from(pool.subarray(offset, offset + RANDOM_ID_BYTES));
+  const id = allocateUnsafe(RANDOM_ID_BYTES);
+  for (let i = 0; i < RANDOM_ID_BYTES; i++) id[i] = pool[offset + i] as number;
   offset += RANDOM_ID_BYTES;
   return id;
 }

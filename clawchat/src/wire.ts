@@ -14,6 +14,8 @@
  *
  * The associated data of the GCM seal is the 26-byte header (offsets 0-25).
  */
+import { allocateUnsafe } from "./slab";
+
 export const PROTOCOL_VERSION = 0x02;
 export const HEADER_LENGTH = 26;
 export const IV_LENGTH = 12;
@@ -118,13 +120,13 @@ export function allocatePacket(messageId: Buffer, timestampMs: number, type: Mes
 /**
  * A datagram for `ciphertextLength` bytes with version, timestamp, type byte and
  * padding written; the message ID (offsets 1-16), IV, ciphertext and tag are
- * left for the caller. Small datagrams come from Node's shared pool (no allocation).
+ * left for the caller. Small datagrams are cut from a shared slab (`slab.ts`).
  */
 export function allocateDatagram(timestampMs: number, type: MessageType, ciphertextLength: number): Buffer {
   const padding = paddingFor(ciphertextLength);
   const payloadEnd = MIN_PACKET_LENGTH + ciphertextLength;
   // Not zero-filled: the sealer writes the IV, ciphertext and tag; only the padding needs zeros.
-  const datagram = Buffer.allocUnsafe(payloadEnd + padding);
+  const datagram = allocateUnsafe(payloadEnd + padding);
   for (let i = payloadEnd; i < datagram.length; i++) datagram[i] = 0;
   datagram[0] = PROTOCOL_VERSION;
   const high = Math.floor(timestampMs / 0x1_0000_0000);
