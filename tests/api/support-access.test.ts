@@ -12,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSealed, sealTo } from "../../core/zero-access/sealed-box";
 import { type GrantRequest, signGrant } from "../../core/zero-access/support-grant";
 import { exportUserPublicKey, generateUserKeyPair, type UserKeyPair, type UserPublicKey, userKeyFingerprint } from "../../core/zero-access/user-keys";
+import { selectJobStack } from "../../api/engine/host-config";
+import { registrationPreparer } from "../../api/registration/prepare";
 import { issueRegistrationToken } from "../../api/registration/tokens";
 import { storeHostToken } from "../../api/support/host-credential";
 import { zeroAccessDb } from "../../api/support/tables";
@@ -129,6 +131,21 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     expect(pinned.map((entry) => entry.fingerprint)).toEqual([laptop.fingerprint, phone.fingerprint]);
     expect(pinned[0]!.key).toEqual(laptop.publicKey);
 
+    // The instance's `up` carries them to the host (cloud-init writes /etc/clawstack/user-keys.json), and the
+    // engine's parser takes them; a `supportAccess` stored with the request would be dropped.
+    const row = await api.app.db.selectFrom("instances").selectAll().where("id", "=", instanceId).executeTakeFirstOrThrow();
+    const job = await api.app.db.selectFrom("jobs").selectAll().where("id", "=", row.last_job_id!).executeTakeFirstOrThrow();
+    const stored = { ...(JSON.parse(row.config) as Record<string, unknown>), supportAccess: { pinnedKeys: [phone.publicKey], apiUrl: "https://evil.example/v1" } };
+    const prepared = await registrationPreparer(api.app.db, "https://api.example.test")(job, row, stored);
+    remember(api, ...prepared.secrets);
+    expect(prepared.config.supportAccess).toEqual({ pinnedKeys: [laptop.publicKey, phone.publicKey], apiUrl: "https://api.example.test/v1" });
+    expect(selectJobStack("host", prepared.config).config).toMatchObject({ supportAccess: { pinnedKeys: [laptop.publicKey, phone.publicKey] } });
+    const { id: unpinned } = await insertInstance(api.app.db, { userId: alice.userId });
+    const bare = await api.app.db.selectFrom("instances").selectAll().where("id", "=", unpinned).executeTakeFirstOrThrow();
+    const withoutKeys = await registrationPreparer(api.app.db, "https://api.example.test")(job, bare, stored);
+    remember(api, ...withoutKeys.secrets);
+    expect(withoutKeys.config.supportAccess).toBeUndefined();
+
     // First boot: the registration brings the host token.
     const { token: registrationToken } = await issueRegistrationToken(api.app.db, { instanceId, jobId: null });
     token = hostToken();
@@ -140,8 +157,8 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
       payload: { registrationToken, gatewayToken, tlsCertSha256: randomBytes(32).toString("hex"), hostToken: token },
     });
     expect(registered.statusCode, registered.body).toBe(204);
-    const row = await zeroAccessDb(api.app.db).selectFrom("instances").select("host_token_hash").where("id", "=", instanceId).executeTakeFirstOrThrow();
-    expect(row.host_token_hash).toMatch(/^[0-9a-f]{64}$/);
+    const hashed = await zeroAccessDb(api.app.db).selectFrom("instances").select("host_token_hash").where("id", "=", instanceId).executeTakeFirstOrThrow();
+    expect(hashed.host_token_hash).toMatch(/^[0-9a-f]{64}$/);
     const badToken = await api.inject({
       method: "POST",
       url: `/v1/instances/${instanceId}/register`,
