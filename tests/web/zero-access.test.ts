@@ -408,6 +408,45 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     expect(await page.getByRole("button", { name: "Save the bootstrap key" }).count()).toBe(0);
   }, 90_000);
 
+  it("in another browser of Alice's, which holds no pinned key, neither signs a grant nor opens the box", async () => {
+    expect(instanceId).not.toBe("");
+    const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const second = await other.newPage();
+      second.setDefaultTimeout(20_000);
+      const secondSeen = await watch(second);
+      const secondRequests: Request[] = [];
+      second.on("request", (request) => secondRequests.push(request));
+      await second.goto(`${server.url}/#/sign-in`);
+      await second.getByLabel("Email").fill(ALICE.email);
+      await second.getByLabel("Password", { exact: true }).fill(ALICE.password);
+      await second.getByRole("button", { name: "Sign in" }).click();
+      await second.getByRole("heading", { level: 1, name: "Instances" }).waitFor();
+      await second.goto(`${server.url}/#/instances/${instanceId}`);
+      const pinned = second.getByRole("list", { name: "Pinned device key fingerprints" });
+      await pinned.getByText("your key “Alice's laptop”").waitFor();
+      expect(await pinned.getByText("this browser").count()).toBe(0);
+      await second.getByRole("button", { name: "Grant access – expires in 24h" }).click();
+      const form = second.getByRole("form", { name: "Grant support access" });
+      await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.0/24");
+      await form.getByLabel("Reason").fill("from the other browser");
+      await form.getByRole("button", { name: "Sign and grant access" }).click();
+      await form.getByRole("alert").filter({ hasText: "This browser holds none of the device keys pinned on this instance" }).waitFor();
+      await second.getByRole("button", { name: "Download ClawChat keys" }).click();
+      await second.getByRole("alert").filter({ hasText: "this browser holds none of those device keys" }).waitFor();
+      expect(await second.getByRole("button", { name: "Save the bootstrap key" }).count()).toBe(0);
+      // Nothing was sent for the grant, and the box was only fetched.
+      expect(secondRequests.filter((request) => request.method() !== "GET").map((request) => request.url())).toEqual([
+        `${server.url}/v1/auth/login`,
+      ]);
+      accessibility["zero-06-other-browser"] = await axeCheck(second);
+      await screenshot(second, "zero-06-other-browser");
+      expect(secondSeen.problems).toEqual([]);
+    } finally {
+      await other.close();
+    }
+  }, 60_000);
+
   it("revokes the device key: gone from the list's active keys and from this browser", async () => {
     await page.getByRole("link", { name: "Device keys" }).click();
     await page.getByRole("heading", { level: 1, name: "Device keys" }).waitFor();
