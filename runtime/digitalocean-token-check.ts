@@ -74,7 +74,7 @@ export const DIGITALOCEAN_REQUIRED_SCOPES: readonly ScopeRequirement[] = [
 
 /**
  * Which scopes each part of ClawStack uses, the source the list above must
- * cover exactly (`tests/access/digitalocean-scopes-coverage.test.ts` compares
+ * cover exactly (`tests/components/access/digitalocean-scopes-coverage.test.ts` compares
  * the keys with what the DigitalOcean host registers under mocks, and the
  * union with `DIGITALOCEAN_REQUIRED_SCOPES`).
  */

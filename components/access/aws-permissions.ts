@@ -3,7 +3,7 @@
  * for each Pulumi resource type the AWS host and snapshot components register,
  * the IAM actions the provisioner needs to create, change, read and delete it.
  *
- * `tests/access/aws-permissions-coverage.test.ts` synthesizes the AWS host
+ * `tests/components/access/aws-permissions-coverage.test.ts` synthesizes the AWS host
  * example stack and fails when a component registers a type missing here, or
  * when this table grants actions for a type no component registers. Add a row
  * here in the same change that makes a component use a new resource type.

@@ -2,7 +2,7 @@
  * The one table the GCP provisioner's custom roles are derived from: for each
  * Pulumi resource type the GCP host and snapshot components register, the
  * permissions needed to create, read, change and delete it.
- * `tests/access/permissions-coverage.test.ts` compares it with what the GCP host
+ * `tests/components/access/permissions-coverage.test.ts` compares it with what the GCP host
  * and snapshot components register under mocks, in both directions.
  *
  * Each permission is named in full. `permissions` go into the project-wide

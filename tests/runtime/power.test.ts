@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { afterEach, describe, expect, it } from "vitest";
-import { PowerError, awsPower, digitalOceanPower, gcpPower, type GcpRequest } from "../../runtime/power";
+import { PowerError, awsPower, digitalOceanPower, gcpPower, type GcpRequest } from "../../runtime/power.js";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -222,7 +222,7 @@ describe("Compute Engine power actions", () => {
 
 describe("the GCP request with the customer's Workload Identity Federation configuration", () => {
   it("builds a client from an external_account configuration and refuses anything else", async () => {
-    const { gcpAuthorizedRequest } = await import("../../runtime/gcp-auth");
+    const { gcpAuthorizedRequest } = await import("../../runtime/gcp-auth.js");
     const config = {
       type: "external_account",
       audience: "//iam.googleapis.com/projects/123/locations/global/workloadIdentityPools/claw/providers/aws",

@@ -1,15 +1,15 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { requiredDigitalOceanScopes } from "../../runtime/digitalocean-token-check.js";
+import { requiredDigitalOceanScopes } from "../../../runtime/digitalocean-token-check.js";
 import {
   MANAGED_BY_TAG,
   runDigitalOceanVolumeSnapshotSweep,
   SNAPSHOT_KIND_TAG,
   snapshotNameFor,
   VolumeSnapshotJobError,
-} from "../../runtime/digitalocean-volume-job.js";
-import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule.js";
+} from "../../../runtime/digitalocean-volume-job.js";
+import { digitalOceanVolumeSnapshotTags } from "../../../components/snapshots/schedule.js";
 
 /**
  * The scopes the token check asks for must be enough for what ClawStack's

@@ -1,4 +1,4 @@
-import type { PolicyDocument } from "../../components/access/aws-policy.js";
+import type { PolicyDocument } from "../../../components/access/aws-policy.js";
 
 /**
  * A deliberately small evaluator of the one question tests ask of a trust

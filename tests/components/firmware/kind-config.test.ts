@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { parseFirmwareConfig } from "../../components/firmware/kind";
-import { ConfigError } from "../../core/errors";
-import { findStackKind } from "../../program/kinds";
+import { parseFirmwareConfig } from "../../../components/firmware/kind";
+import { ConfigError } from "../../../core/errors";
+import { findStackKind } from "../../../program/kinds";
 
 const AWS = { kind: "firmware", cloud: "aws", bucketName: "fw-bucket", accountId: "123456789012", publisherRoleArn: "arn:aws:iam::123456789012:role/publisher" };
 const GCP = {

@@ -1,12 +1,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { describe, expect, it } from "vitest";
-import { synthMocks } from "../../program/mocks.js";
-import { renderPermissionsPolicy } from "../../components/access/aws-policy.js";
+import { synthMocks } from "../../../program/mocks.js";
+import { renderPermissionsPolicy } from "../../../components/access/aws-policy.js";
 import {
   HOST_INSTANCE_PROFILE_ACCESS_ARGS,
   hostRoleAccessArgs,
   SNAPSHOT_ROLE_ACCESS_ARGS,
-} from "../../components/access/workload-roles.js";
+} from "../../../components/access/workload-roles.js";
 
 /**
  * The args the host and snapshot components spread into their IAM roles must

@@ -1,6 +1,6 @@
 import { gunzipSync } from "node:zlib";
-import { synthConfig } from "../../program/synth.js";
-import type { PlannedResource, SynthResult } from "../../program/synth-types.js";
+import { synthConfig } from "../../../program/synth.js";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types.js";
 
 /** A real ed25519 public key (its blob encodes `ssh-ed25519`), for sshAccess cases. */
 export const SSH_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl owner@laptop";

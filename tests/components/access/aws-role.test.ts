@@ -1,15 +1,15 @@
 import { describe, expect, it } from "vitest";
-import { synthConfig } from "../../program/synth.js";
-import type { PlannedResource } from "../../program/synth-types.js";
-import { ConfigError } from "../../core/errors.js";
-import { HOST_ROLE_PATH, SNAPSHOT_ROLE_PATH, workloadBoundaryArn } from "../../components/access/aws-permissions.js";
+import { synthConfig } from "../../../program/synth.js";
+import type { PlannedResource } from "../../../program/synth-types.js";
+import { ConfigError } from "../../../core/errors.js";
+import { HOST_ROLE_PATH, SNAPSHOT_ROLE_PATH, workloadBoundaryArn } from "../../../components/access/aws-permissions.js";
 import {
   renderPermissionsPolicy,
   renderWorkloadBoundaryPolicy,
   type PolicyDocument,
   type PolicyStatement,
-} from "../../components/access/aws-policy.js";
-import { generateExternalId, rotateExternalId } from "../../components/access/external-id.js";
+} from "../../../components/access/aws-policy.js";
+import { generateExternalId, rotateExternalId } from "../../../components/access/external-id.js";
 import { actionsOf, resourcesOf, unscopedMutations } from "./policy-shape.js";
 import { trustPolicyAllows } from "./trust-policy-eval.js";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { synthConfig } from "../../program/synth.js";
+import { synthConfig } from "../../../program/synth.js";
 import {
   DIGITALOCEAN_REQUIRED_SCOPES,
   DIGITALOCEAN_SCOPES_BY_TYPE,
   DIGITALOCEAN_SNAPSHOT_JOB_SCOPES,
-} from "../../runtime/digitalocean-token-check.js";
+} from "../../../runtime/digitalocean-token-check.js";
 
 /**
  * The DigitalOcean scope list against what ClawStack really uses: the resource

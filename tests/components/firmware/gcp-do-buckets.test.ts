@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { synthConfig, synthStack } from "../../program/synth";
-import type { SynthResult } from "../../program/synth-types";
+import { synthConfig, synthStack } from "../../../program/synth";
+import type { SynthResult } from "../../../program/synth-types";
 
 // any: provider inputs differ per resource type; the tests read them field by field.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- see the comment above

@@ -1,13 +1,13 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AWS_PROVISIONER_PERMISSIONS } from "../../components/access/aws-permissions.js";
-import { allowedActions, renderPermissionsPolicy } from "../../components/access/aws-policy.js";
-import { DIGITALOCEAN_REQUIRED_SCOPES } from "../../runtime/digitalocean-token-check.js";
-import { GCP_PROVISIONER_PERMISSIONS, gcpProvisionerPermissions, gcpWorkloadPermissions } from "../../components/access/gcp-permissions.js";
+import { AWS_PROVISIONER_PERMISSIONS } from "../../../components/access/aws-permissions.js";
+import { allowedActions, renderPermissionsPolicy } from "../../../components/access/aws-policy.js";
+import { DIGITALOCEAN_REQUIRED_SCOPES } from "../../../runtime/digitalocean-token-check.js";
+import { GCP_PROVISIONER_PERMISSIONS, gcpProvisionerPermissions, gcpWorkloadPermissions } from "../../../components/access/gcp-permissions.js";
 
 /** docs/connect-your-cloud.md must show the customer everything the roles and the token grant. */
-const DOC = readFileSync(join(__dirname, "..", "..", "docs", "connect-your-cloud.md"), "utf8");
+const DOC = readFileSync(join(__dirname, "..", "..", "..", "docs", "connect-your-cloud.md"), "utf8");
 
 /** `compute.instances.{create,get}` → `compute.instances.create`, `compute.instances.get`. */
 function expandBraces(text: string): string {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { synthStack } from "../../program/synth.js";
-import type { PlannedResource, SynthResult } from "../../program/synth-types.js";
-import type { PolicyDocument, PolicyStatement } from "../../components/access/aws-policy.js";
+import { synthStack } from "../../../program/synth.js";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types.js";
+import type { PolicyDocument, PolicyStatement } from "../../../components/access/aws-policy.js";
 import { actionsOf, unscopedMutations } from "./policy-shape.js";
 
 /**

@@ -1,4 +1,4 @@
-import type { PolicyDocument, PolicyStatement } from "../../components/access/aws-policy.js";
+import type { PolicyDocument, PolicyStatement } from "../../../components/access/aws-policy.js";
 
 /** One API call as IAM authorizes it: the action, the resource ARN and the request's condition keys. */
 export interface AuthorizationRequest {

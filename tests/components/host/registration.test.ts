@@ -5,11 +5,11 @@
  * plaintext. Without registration, user-data stays plain (reviewable).
  */
 import { describe, expect, it } from "vitest";
-import { hostBootInput, stateDevicePaths } from "../../components/host/boot.js";
-import { renderCloudConfig } from "../../cloud-init/index.js";
-import { REGISTRATION_TOKEN_FILE } from "../../cloud-init/registration.js";
-import { resolveHostArgs } from "../../components/host/args.js";
-import { SECRET_PLACEHOLDER } from "../../program/synth-types.js";
+import { hostBootInput, stateDevicePaths } from "../../../components/host/boot.js";
+import { renderCloudConfig } from "../../../cloud-init/index.js";
+import { REGISTRATION_TOKEN_FILE } from "../../../cloud-init/registration.js";
+import { resolveHostArgs } from "../../../components/host/args.js";
+import { SECRET_PLACEHOLDER } from "../../../program/synth-types.js";
 import { cloudConfigOf, GATEWAY, oneOfType, synthHost, VERSIONS } from "./support.js";
 
 const ID = "inst_0123456789abcdef0123456789abcdef";

@@ -1,13 +1,13 @@
 import { describe, expect, it } from "vitest";
-import { synthConfig } from "../../program/synth.js";
-import type { PlannedResource, SynthResult } from "../../program/synth-types.js";
-import { ConfigError } from "../../core/errors.js";
+import { synthConfig } from "../../../program/synth.js";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types.js";
+import { ConfigError } from "../../../core/errors.js";
 import {
   GCP_PROVISIONER_PERMISSIONS,
   gcpProvisionerPermissions,
   gcpWorkloadPermissions,
   renderWorkloadCondition,
-} from "../../components/access/gcp-permissions.js";
+} from "../../../components/access/gcp-permissions.js";
 
 /** The `gcp-access` kind as it registers under mocks: federation without keys, pinned to one AWS role. */
 

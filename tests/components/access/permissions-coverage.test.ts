@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { synthConfig } from "../../program/synth.js";
-import { AWS_PASSABLE_ROLES, AWS_PROVISIONER_PERMISSIONS } from "../../components/access/aws-permissions.js";
-import { allowedActions, renderPermissionsPolicy } from "../../components/access/aws-policy.js";
-import { GCP_PROVISIONER_PERMISSIONS } from "../../components/access/gcp-permissions.js";
+import { synthConfig } from "../../../program/synth.js";
+import { AWS_PASSABLE_ROLES, AWS_PROVISIONER_PERMISSIONS } from "../../../components/access/aws-permissions.js";
+import { allowedActions, renderPermissionsPolicy } from "../../../components/access/aws-policy.js";
+import { GCP_PROVISIONER_PERMISSIONS } from "../../../components/access/gcp-permissions.js";
 
 /**
  * The permission tables beside the access components against what the host and

@@ -6,7 +6,7 @@ import { parse } from "yaml";
 import { runAccessCli, type CliIo } from "../../runtime/access-cli.js";
 import { renderTrustPolicy } from "../../components/access/aws-policy.js";
 import { externalIdProblem } from "../../components/access/external-id.js";
-import { trustPolicyAllows } from "./trust-policy-eval.js";
+import { trustPolicyAllows } from "../components/access/trust-policy-eval.js";
 
 function io(env: Record<string, string> = {}, stdin = ""): CliIo & { lines: string[]; errors: string[] } {
   const lines: string[] = [];

@@ -9,7 +9,7 @@
  * the question is "does the key policy alone allow it", for a bucket policy
  * "is it denied whatever IAM says".
  */
-import type { PolicyDocument } from "../../components/access/aws-policy";
+import type { PolicyDocument } from "../../../components/access/aws-policy";
 
 export interface Request {
   principal: string;

@@ -1,7 +1,7 @@
 import { describe, expect, it, vi } from "vitest";
 // vi.mock below is hoisted above these imports, so they see the scripted randomBytes.
-import { EXTERNAL_ID_ALPHABET, externalIdProblem, generateExternalId, rotateExternalId } from "../../components/access/external-id.js";
-import { renderTrustPolicy } from "../../components/access/aws-policy.js";
+import { EXTERNAL_ID_ALPHABET, externalIdProblem, generateExternalId, rotateExternalId } from "../../../components/access/external-id.js";
+import { renderTrustPolicy } from "../../../components/access/aws-policy.js";
 import { trustPolicyAllows } from "./trust-policy-eval.js";
 
 const { nextBytes } = vi.hoisted(() => ({ nextBytes: { queue: [] as number[][] } }));

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { CANONICAL_OWNER_ID, DEBIAN_OWNER_ID, gatewayTokenReadPolicy } from "../../components/host/aws.js";
-import { USER_DATA_LIMITS } from "../../cloud-init/index.js";
-import type { SynthResult } from "../../program/synth-types.js";
+import { CANONICAL_OWNER_ID, DEBIAN_OWNER_ID, gatewayTokenReadPolicy } from "../../../components/host/aws.js";
+import { USER_DATA_LIMITS } from "../../../cloud-init/index.js";
+import type { SynthResult } from "../../../program/synth-types.js";
 import { allOfType, CLIENTS, cloudConfigOf, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 const INSTANCE = "aws:ec2/instance:Instance";

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { GCP_STATE_DEVICE_NAME } from "../../components/host/gcp.js";
-import { USER_DATA_LIMITS } from "../../cloud-init/index.js";
-import type { SynthResult } from "../../program/synth-types.js";
+import { GCP_STATE_DEVICE_NAME } from "../../../components/host/gcp.js";
+import { USER_DATA_LIMITS } from "../../../cloud-init/index.js";
+import type { SynthResult } from "../../../program/synth-types.js";
 import { allOfType, CLIENTS, cloudConfigOf, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 const INSTANCE = "gcp:compute/instance:Instance";

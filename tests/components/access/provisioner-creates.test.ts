@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { DEFAULT_IMAGE_OWNERS, type PolicyDocument, renderPermissionsPolicy } from "../../components/access/aws-policy.js";
-import type { PlannedResource, SynthResult } from "../../program/synth-types.js";
+import { DEFAULT_IMAGE_OWNERS, type PolicyDocument, renderPermissionsPolicy } from "../../../components/access/aws-policy.js";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types.js";
 import { synthHost } from "../host/support.js";
 import { type AuthorizationRequest, policyAllows } from "./permissions-eval.js";
 

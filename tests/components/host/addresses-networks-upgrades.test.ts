@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/errors.js";
-import type { SynthResult } from "../../program/synth-types.js";
-import { synthConfig } from "../../program/synth.js";
+import { ConfigError } from "../../../core/errors.js";
+import type { SynthResult } from "../../../program/synth-types.js";
+import { synthConfig } from "../../../program/synth.js";
 import { allOfType, BASE, cloudConfigOf, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 /**

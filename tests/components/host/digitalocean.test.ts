@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ingressRules } from "../../components/host/firewall.js";
-import { USER_DATA_LIMITS } from "../../cloud-init/index.js";
-import type { SynthResult } from "../../program/synth-types.js";
+import { ingressRules } from "../../../components/host/firewall.js";
+import { USER_DATA_LIMITS } from "../../../cloud-init/index.js";
+import type { SynthResult } from "../../../program/synth-types.js";
 import { allOfType, CLIENTS, cloudConfigOf, GATEWAY, oneOfType, SSH_KEY, synthHost } from "./support.js";
 
 const DROPLET = "digitalocean:index/droplet:Droplet";

@@ -1,4 +1,4 @@
-import type { PolicyDocument, PolicyStatement } from "../../components/access/aws-policy.js";
+import type { PolicyDocument, PolicyStatement } from "../../../components/access/aws-policy.js";
 
 /** The actions of a statement as a list. */
 export function actionsOf(statement: PolicyStatement): string[] {

@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import type { PolicyDocument } from "../../components/access/aws-policy";
-import { synthConfig, synthStack } from "../../program/synth";
-import type { PlannedResource, SynthResult } from "../../program/synth-types";
-import { readStackConfig } from "../../program/stack-config";
+import type { PolicyDocument } from "../../../components/access/aws-policy";
+import { synthConfig, synthStack } from "../../../program/synth";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types";
+import { readStackConfig } from "../../../program/stack-config";
 import { evaluate, type Request } from "./policy-eval";
 
 // any: provider inputs differ per resource type; the tests read them field by field.
