@@ -344,7 +344,7 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ registrationToken, gatewayToken: randomBytes(32).toString("hex"), tlsCertSha256: randomBytes(32).toString("hex"), hostToken }),
     });
-    expect(register.status).toBe(204);
+    await json(register, 204);
 
     // The host reports a command support ran; the page lists it (metadata only).
     const grants = await json<{ items: { id: string }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);

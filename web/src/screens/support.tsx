@@ -229,6 +229,8 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
     } catch {
       setPublished([]);
     }
+    // Keyboard users land in the form they opened.
+    requestAnimationFrame(() => document.querySelector<HTMLElement>('form[aria-label="Grant support access"] textarea')?.focus());
   };
 
   const active = grants?.filter((grant) => grant.status === "active" && Date.parse(grant.notAfter) > now) ?? [];
@@ -314,6 +316,9 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
           {problem}
         </p>
       ) : null}
+      <p class="visually-hidden" role="status">
+        {grants === undefined ? "" : active.length > 0 ? "Support access is on." : "Support access is off."}
+      </p>
       {grants === undefined ? (
         problem ? null : <p role="status">Loading…</p>
       ) : active.length > 0 ? (
