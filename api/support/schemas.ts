@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { SEALED_BOX_ALGORITHM, SEALED_BOX_MAX_PLAINTEXT, SEALED_BOX_MAX_RECIPIENTS } from "../../core/zero-access/sealed-box";
 import { SUPPORT_GRANT_MAX_STATEMENT } from "../../core/zero-access/support-grant";
-import { CONTROL_CHARACTERS_MESSAGE, hasControlCharacters, resourceId, text, trimmedText } from "../http/schemas";
+import { CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, hasControlCharacters, resourceId, text, trimmedText } from "../http/schemas";
 
 const ID_FORMATS = {
   dk: { pattern: /^dk_[A-Za-z0-9_-]{22}$/, what: "a device key id (`dk_` and 22 characters of [A-Za-z0-9_-])" },
@@ -21,6 +21,16 @@ export const instanceParams = z.strictObject({ id: resourceId("inst") });
 export const grantParams = z.strictObject({ id: resourceId("inst"), grantId: zeroAccessId("sgr") });
 
 const FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}$/;
+
+/**
+ * A command line is a record of what an operator sent, refused lines included: an escape sequence or a NUL
+ * in it is exactly what the user should see, so it is kept, written visibly (`\u001b`), never refused (a
+ * refusal would stop the host's upload queue) and never stored raw (it could drive the reader's terminal).
+ */
+export function escapeControlCharacters(value: string): string {
+  return value.replace(new RegExp(CONTROL_CHARACTERS.source, "gu"), (char) => `\\u${char.codePointAt(0)!.toString(16).padStart(4, "0")}`);
+}
+
 const ISO_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/;
 
 const base64 = (max: number) =>
@@ -88,7 +98,12 @@ export const commandEntrySchema = z.strictObject({
   seq: z.number().int("must be an integer").min(0, "must be 0 or more").max(MAX_SEQ, `must be at most ${MAX_SEQ}`),
   grantId: zeroAccessId("sgr"),
   operator: text(1, 200).describe("Who the host saw: `ssh-key:SHA256:...` (the key sshd authenticated) or `grant:<id>`; mapped to the operator who registered that key"),
-  commandLine: text(1, MAX_COMMAND_LINE).describe("The command line as the forced-command wrapper ran it (never its output)"),
+  commandLine: z
+    .string()
+    .min(1, "must be at least 1 character")
+    .max(MAX_COMMAND_LINE, `must be at most ${MAX_COMMAND_LINE} characters`)
+    .transform(escapeControlCharacters)
+    .describe("The line the operator sent, as the wrapper received it (never its output); control characters are stored escaped (\\u001b)"),
   startedAt: isoTime,
   endedAt: isoTime,
   exitStatus: z.number().int("must be an integer").min(-1, "must be -1 (no status) to 255").max(255, "must be -1 (no status) to 255"),
