@@ -374,7 +374,12 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     );
 
     // The host seals its ClawChat keys to the pinned keys and uploads the box.
-    const secret = { securityFile: { v: 1, serverKey: randomBytes(32).toString("base64") }, bootstrapKey: `ccboot_${randomBytes(24).toString("base64url")}` };
+    // As the host agent reads them: the newest `.sec` file's text and `bootstrap.key` (32 random bytes, base64).
+    const secret = {
+      securityFile: `clawchat-security v1\nsecret ${randomBytes(32).toString("base64")}\n`,
+      bootstrapKey: randomBytes(32).toString("base64"),
+      securityFileName: "clawchat-20261205-021500.sec",
+    };
     const context = `clawchat-keys:${instanceId}`;
     const box = await sealTo([browserKey!], new TextEncoder().encode(JSON.stringify(secret)), context);
     await json(await call("PUT", `/v1/host/instances/${instanceId}/clawchat-keys`, { box }, hostToken), 204);
@@ -393,11 +398,11 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     await page.getByRole("button", { name: "Download ClawChat keys" }).click();
     await page.getByText("Opened with this browser's device key").waitFor();
     const [securityDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Save the security file" }).click()]);
-    expect(securityDownload.suggestedFilename()).toBe(`clawchat-security-${instanceId}.json`);
-    expect(JSON.parse(readFileSync((await securityDownload.path())!, "utf8"))).toEqual(secret.securityFile);
+    expect(securityDownload.suggestedFilename()).toBe(secret.securityFileName);
+    expect(readFileSync((await securityDownload.path())!, "utf8")).toBe(secret.securityFile);
     const [bootstrapDownload] = await Promise.all([page.waitForEvent("download"), page.getByRole("button", { name: "Save the bootstrap key" }).click()]);
-    expect(bootstrapDownload.suggestedFilename()).toBe(`clawchat-bootstrap-key-${instanceId}.txt`);
-    expect(readFileSync((await bootstrapDownload.path())!, "utf8")).toBe(secret.bootstrapKey);
+    expect(bootstrapDownload.suggestedFilename()).toBe("bootstrap.key");
+    expect(readFileSync((await bootstrapDownload.path())!, "utf8")).toBe(`${secret.bootstrapKey}\n`);
     // Opening and saving sent nothing but the one GET of the box; the secrets are not in the page's text either.
     const sent = requests.slice(before).filter((request) => !request.url().startsWith("blob:"));
     expect(sent.map((request) => `${request.method()} ${new URL(request.url()).pathname}`)).toEqual([`GET /v1/instances/${instanceId}/clawchat-keys`]);

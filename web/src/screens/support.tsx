@@ -465,14 +465,17 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
   );
 }
 
+/** What `clawchat connect` takes (docs/clawchat.md): the `.sec` file and `bootstrap.key`, named as the CLI names them. */
 interface OpenedKeys {
   securityFile: string;
+  securityFileName: string;
   bootstrapKey: string;
   updatedAt: string;
 }
 
-function asText(value: unknown): string {
-  return typeof value === "string" ? value : JSON.stringify(value, null, 2);
+/** The host's name for the security file (`clawchat-YYYYMMDD-HHMMSS.sec`) when it sent a safe one, else `clawchat.sec`. */
+function securityFileNameOf(value: unknown): string {
+  return typeof value === "string" && /^[A-Za-z0-9._-]{1,100}\.sec$/.test(value) && !value.startsWith(".") ? value : "clawchat.sec";
 }
 
 /** Saves `text` as a file: a Blob URL clicked and revoked at once (never uploaded, never logged). */
@@ -515,10 +518,23 @@ export function ClawChatKeys({ instance, me }: PanelProps) {
       const key = await localKeyFor(me.id, recipients);
       if (!key) throw new Error(`The keys are sealed to ${recipients.join(", ")}; this browser holds none of those device keys.`);
       const plaintext = await openSealed(answer.box, { publicKey: key.publicKey, sealingKey: key.sealing.privateKey }, `clawchat-keys:${instance.id}`);
-      const content = JSON.parse(new TextDecoder().decode(plaintext)) as { securityFile?: unknown; bootstrapKey?: unknown };
-      plaintext.fill(0);
-      if (content.securityFile === undefined || content.bootstrapKey === undefined) throw new Error("The sealed box opened but holds no security file and bootstrap key.");
-      setOpened({ securityFile: asText(content.securityFile), bootstrapKey: asText(content.bootstrapKey), updatedAt: answer.updatedAt });
+      let content: { securityFile?: unknown; bootstrapKey?: unknown; securityFileName?: unknown } | undefined;
+      try {
+        content = JSON.parse(new TextDecoder().decode(plaintext)) as typeof content;
+      } catch {
+        content = undefined;
+      } finally {
+        plaintext.fill(0);
+      }
+      if (typeof content?.securityFile !== "string" || typeof content.bootstrapKey !== "string") {
+        throw new Error("The sealed box opened, but it holds no security file and bootstrap key (the host sent something else).");
+      }
+      setOpened({
+        securityFile: content.securityFile,
+        securityFileName: securityFileNameOf(content.securityFileName),
+        bootstrapKey: content.bootstrapKey.endsWith("\n") ? content.bootstrapKey : `${content.bootstrapKey}\n`,
+        updatedAt: answer.updatedAt,
+      });
     } catch (error) {
       setProblem(error instanceof SealedBoxError ? `The sealed box does not open here: ${error.message}` : error instanceof Error ? error.message : String(error));
     } finally {
@@ -544,12 +560,19 @@ export function ClawChatKeys({ instance, me }: PanelProps) {
       ) : null}
       {opened ? (
         <div class="notice" role="status">
-          <p>Opened with this browser's device key (sealed {opened.updatedAt}). Save them; keep them as secret as a password.</p>
+          <p>Opened with this browser's device key (sealed {opened.updatedAt}). Save both; keep them as secret as a password.</p>
+          <p class="muted">
+            Then, on this device: <code>chmod 600 {opened.securityFileName} bootstrap.key</code> and{" "}
+            <code>
+              clawchat connect --security-file ./{opened.securityFileName} --bootstrap-key ./bootstrap.key
+            </code>
+            .
+          </p>
           <div class="actions">
-            <button type="button" onClick={() => save(opened.securityFile, `clawchat-security-${instance.id}.json`, "application/json")}>
+            <button type="button" onClick={() => save(opened.securityFile, opened.securityFileName, "application/octet-stream")}>
               Save the security file
             </button>
-            <button type="button" onClick={() => save(opened.bootstrapKey, `clawchat-bootstrap-key-${instance.id}.txt`, "text/plain")}>
+            <button type="button" onClick={() => save(opened.bootstrapKey, "bootstrap.key", "application/octet-stream")}>
               Save the bootstrap key
             </button>
             <button type="button" class="secondary" onClick={() => setOpened(undefined)}>
