@@ -289,6 +289,69 @@ export interface GatewayTicketsTable {
   created_at: Timestamp;
 }
 
+/** Zero access (migration `008_zero_access.ts`, docs/zero-access.md): public halves, signed statements, sealed boxes, no output. */
+export interface DeviceKeysTable {
+  id: string;
+  user_id: string;
+  name: string;
+  fingerprint: string;
+  signing: string;
+  sealing: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface SupportGrantsTable {
+  id: string;
+  instance_id: string;
+  user_id: string;
+  statement: string;
+  signature: string;
+  signer: string;
+  nonce: string;
+  not_before: Timestamp;
+  not_after: Timestamp;
+  reason: string;
+  /** JSON string[]. */
+  sources: string;
+  /** JSON string[] (OpenSSH `SHA256:` fingerprints of the statement's support keys). */
+  support_key_fingerprints: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
+export interface SupportCommandsTable {
+  instance_id: string;
+  seq: number;
+  grant_id: string;
+  operator: string;
+  operator_user_id: string | null;
+  command_line: string;
+  started_at: Timestamp;
+  ended_at: Timestamp;
+  exit_status: number;
+  /** bigint on PostgreSQL (returned as text by `pg`): read through `Number()`. */
+  stdout_bytes: number | string;
+  stderr_bytes: number | string;
+  received_at: Timestamp;
+}
+
+export interface ClawchatKeysTable {
+  instance_id: string;
+  /** JSON SealedBox. */
+  box: string;
+  updated_at: Timestamp;
+}
+
+export interface OperatorSupportKeysTable {
+  id: string;
+  user_id: string;
+  public_key: string;
+  fingerprint: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 /** Every table of the API. */
 export interface Database {
   plans: PlansTable;
@@ -308,6 +371,11 @@ export interface Database {
   instance_secrets: InstanceSecretsTable;
   scheduler_runs: SchedulerRunsTable;
   gateway_tickets: GatewayTicketsTable;
+  device_keys: DeviceKeysTable;
+  support_grants: SupportGrantsTable;
+  support_commands: SupportCommandsTable;
+  clawchat_keys: ClawchatKeysTable;
+  operator_support_keys: OperatorSupportKeysTable;
 }
 
 export type HealthStatus = "unknown" | "up" | "down" | "cert_mismatch";
