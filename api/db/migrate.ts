@@ -31,7 +31,7 @@ export async function migrateToLatest(db: Kysely<Database>): Promise<string[]> {
  * from here rather than from inside Kysely so that whatever loads this module
  * (tsx, vitest, plain node on compiled output) also loads the migrations.
  */
-class FolderMigrationProvider implements MigrationProvider {
+export class FolderMigrationProvider implements MigrationProvider {
   constructor(private readonly folder: string) {}
 
   async getMigrations(): Promise<Record<string, Migration>> {
