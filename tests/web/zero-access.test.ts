@@ -357,7 +357,7 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
           entries: [
             {
               grantId: grants.items[0]!.id,
-              operator: supportKey.fingerprint,
+              operator: `ssh-key:${supportKey.fingerprint}`,
               commandLine: "systemctl status openclaw-gateway",
               startedAt,
               endedAt: new Date(Date.parse(startedAt) + 1500).toISOString(),
