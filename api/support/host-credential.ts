@@ -37,7 +37,8 @@ export async function authenticateHost(db: Kysely<Database>, request: FastifyReq
   // Compared even when there is nothing to compare with, so both paths take about as long.
   const stored = instance?.host_token_hash ?? "0".repeat(64);
   const matches = equalHex(stored, presented);
-  if (!instance || instance.host_token_hash === null || !matches) throw new HttpError(401, REFUSED);
+  // A destroyed instance's host is gone: its token opens nothing any more.
+  if (!instance || instance.host_token_hash === null || !matches || instance.status === "destroyed") throw new HttpError(401, REFUSED);
   return { instanceId: instance.id, ownerId: instance.user_id, pinnedKeys: instance.pinned_keys };
 }
 

@@ -16,6 +16,7 @@ import { selectJobStack } from "../../api/engine/host-config";
 import { registrationPreparer } from "../../api/registration/prepare";
 import { issueRegistrationToken } from "../../api/registration/tokens";
 import { storeHostToken } from "../../api/support/host-credential";
+import { insertGrant } from "../../api/support/repo";
 import { zeroAccessDb } from "../../api/support/tables";
 import { pinDeviceKeys } from "../../api/support/pinning";
 import { parseSupportKey } from "../../api/support/ssh-keys";
@@ -247,6 +248,20 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     }
     expect((await api.inject({ method: "GET", url: `/v1/host/instances/${otherId}/support-grants`, headers: bearer(token) })).statusCode).toBe(401);
     expect((await api.inject({ method: "GET", url: `/v1/host/instances/${instanceId}/support-grants` })).statusCode).toBe(401);
+
+    // A grant whose time is over is neither polled nor listed for operators; the user sees it as expired.
+    const ended = new Date(Date.now() - 60_000).toISOString();
+    await insertGrant(api.app.db, {
+      id: `sgr_${"E".repeat(22)}`, instance_id: instanceId, user_id: alice.userId, statement: "{}", signature: "x", signer: laptop.fingerprint, nonce: "ended-nonce-0000000000000",
+      not_before: new Date(Date.now() - 3_600_000).toISOString(), not_after: ended, reason: "over", sources: "[]", support_key_fingerprints: "[]", created_at: ended, revoked_at: null,
+    });
+    expect((json(await host("GET", "support-grants", token)).grants as { id: string }[]).map((g) => g.id)).toEqual([grantId]);
+    const statuses = json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/support-grants`, headers: as(alice) })).items as { id: string; status: string }[];
+    expect(statuses.find((g) => g.id === `sgr_${"E".repeat(22)}`)?.status).toBe("expired");
+    // A destroyed instance's token opens nothing.
+    expect((await api.inject({ method: "GET", url: `/v1/host/instances/${otherId}/support-grants`, headers: bearer(otherToken) })).statusCode).toBe(200);
+    await api.app.db.updateTable("instances").set({ status: "destroyed" }).where("id", "=", otherId).execute();
+    expect((await api.inject({ method: "GET", url: `/v1/host/instances/${otherId}/support-grants`, headers: bearer(otherToken) })).statusCode).toBe(401);
 
     // The operator's view: the active grant of that instance, with its support key fingerprints.
     const active = json(await api.inject({ method: "GET", url: `/v1/admin/support-grants?instanceId=${instanceId}`, headers: as(admin) })).items as { id: string; supportKeyFingerprints: string[] }[];
