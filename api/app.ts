@@ -3,14 +3,14 @@
  *
  * STABLE CONTRACT for route plugins (other parts of `api/` build on these names):
  *   app.config          ApiConfig (api/config.ts), validated at boot
- *   app.db              Kysely<Database> (api/db/schema.ts; add tables by interface augmentation
- *                       and a migration file `api/db/migrations/00N_*.ts`, run in name order at boot)
+ *   app.db              Kysely<Database> (every table declared in api/db/schema.ts, created by a migration
+ *                       file `api/db/migrations/00N_*.ts`, run in name order at boot); SQL only in repositories
  *   app.dbEngine        "sqlite" | "postgres"
- *   app.authenticate    hook: `onRequest: [app.authenticate]` sets
- *                       request.principal = { userId, role, kind: "user" | "agent", scopes, apiKeyId? }
- *   app.requireScope(s) hook after authenticate: agents need scope `s` (api/auth/principal.ts SCOPES)
- *   app.requireUser     hook after authenticate: refuses agent API keys
- *   app.requireAdmin    hook after authenticate: role admin only
+ *   route groups        (api/auth/route-groups.ts) register authentication once per group:
+ *                       `scopedGroup` (users and agents; each route names `config: { scope }`), `userGroup`,
+ *                       `adminGroup`; handlers read the caller with `principalOf(request)`
+ *                       = { userId, role, kind: "user" | "agent", scopes, apiKeyId? }
+ *   app.authenticate, app.requireScope(s), app.requireUser, app.requireAdmin: the hooks the groups use
  *   app.audit.record({ action, result, actorUserId, actorKind, target, ... })   (api/audit/audit-log.ts)
  *                       state-changing requests are audited automatically; name the action with
  *                       route `config: { audit: "thing.verb" }` and the target with `request.auditTarget = id`

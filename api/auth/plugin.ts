@@ -100,23 +100,29 @@ export const authPlugin = fp<{ config: ApiConfig }>(
     }
 
     app.decorate("authenticate", authenticate);
-    app.decorate("requireScope", (scope: Scope): Hook => async (request) => {
-      const principal = request.principal;
-      if (!principal) throw unauthorized();
-      if (!principal.scopes.includes(scope)) {
-        throw forbidden(`this API key lacks the scope \`${scope}\` (it has: ${principal.scopes.join(", ") || "none"})`);
-      }
-    });
-    app.decorate("requireUser", async (request: FastifyRequest) => {
-      const principal = request.principal;
-      if (!principal) throw unauthorized();
-      if (principal.kind !== "user") throw forbidden("agent API keys cannot do this: sign in as the user");
-    });
-    app.decorate("requireAdmin", async (request: FastifyRequest) => {
-      const principal = request.principal;
-      if (!principal) throw unauthorized();
-      if (principal.kind !== "user" || principal.role !== "admin") throw forbidden("admin role required");
-    });
+    app.decorate("requireScope", (scope: Scope): Hook => async (request) => assertScope(request.principal, scope));
+    app.decorate("requireUser", async (request: FastifyRequest) => assertUser(request.principal));
+    app.decorate("requireAdmin", async (request: FastifyRequest) => assertAdmin(request.principal));
   },
   { name: "clawstack-auth", dependencies: ["clawstack-db"] },
 );
+
+/** Agents need `scope` (users hold every scope); 401 without a principal, 403 without the scope. */
+export function assertScope(principal: Principal | null, scope: Scope): void {
+  if (!principal) throw unauthorized();
+  if (!principal.scopes.includes(scope)) {
+    throw forbidden(`this API key lacks the scope \`${scope}\` (it has: ${principal.scopes.join(", ") || "none"})`);
+  }
+}
+
+/** Signed-in users only: agent API keys are refused. */
+export function assertUser(principal: Principal | null): void {
+  if (!principal) throw unauthorized();
+  if (principal.kind !== "user") throw forbidden("agent API keys cannot do this: sign in as the user");
+}
+
+/** Role `admin` only, never an agent. */
+export function assertAdmin(principal: Principal | null): void {
+  if (!principal) throw unauthorized();
+  if (principal.kind !== "user" || principal.role !== "admin") throw forbidden("admin role required");
+}

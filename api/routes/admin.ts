@@ -1,6 +1,7 @@
 /** Administration of accounts (role `admin` only). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { adminGroup, principalOf } from "../auth/route-groups";
 import { signOutEverywhere } from "../auth/sign-out";
 import { createInvite, deleteInvite, listInvites } from "../auth/invites-repo";
 import { assignPlan, listPlans, MAX_PLAN_INSTANCES, PLAN_ID, upsertPlan } from "../auth/plans-repo";
@@ -9,13 +10,10 @@ import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, email, errorResponses, idParamsOf, resourceId, trimmedText } from "../http/schemas";
 import { inviteView, inviteViewSchema, planView, planViewSchema, signOutViewSchema, userView, userViewSchema } from "./views";
 
-export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
-  const adminOnly = [app.authenticate, app.requireAdmin];
-
+export const adminRoutes: FastifyPluginAsyncZod = adminGroup(async (app) => {
   app.get(
     "/v1/admin/users",
     {
-      onRequest: adminOnly,
       schema: {
         tags: ["admin"],
         summary: "List accounts",
@@ -33,7 +31,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.patch(
     "/v1/admin/users/:id",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.user.update" },
       schema: {
         tags: ["admin"],
@@ -70,7 +67,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/v1/admin/invites",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.invite.create", rateLimit: { max: app.config.rateLimit.loginMax } },
       schema: {
         tags: ["admin"],
@@ -86,7 +82,7 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
         throw conflict("`email`: an account with this email already exists; it needs no invitation", "body.email");
       }
       const { invite, token } = await app.audited(request, 201, async (trx) => {
-        const created = await createInvite(trx, { email: request.body.email, createdBy: request.principal!.userId, expiresInDays: request.body.expiresInDays });
+        const created = await createInvite(trx, { email: request.body.email, createdBy: principalOf(request).userId, expiresInDays: request.body.expiresInDays });
         request.auditTarget = created.invite.id;
         return created;
       });
@@ -97,7 +93,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/admin/invites",
     {
-      onRequest: adminOnly,
       schema: {
         tags: ["admin"],
         summary: "Invitations, newest first (never their tokens)",
@@ -111,7 +106,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     "/v1/admin/invites/:id",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.invite.delete" },
       schema: {
         tags: ["admin"],
@@ -133,7 +127,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/admin/plans",
     {
-      onRequest: adminOnly,
       schema: {
         tags: ["admin"],
         summary: "List plans and their limits",
@@ -147,7 +140,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.put(
     "/v1/admin/plans/:id",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.plan.put" },
       schema: {
         tags: ["admin"],
@@ -167,7 +159,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     "/v1/admin/users/:id",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.user.delete" },
       schema: {
         tags: ["admin"],
@@ -196,7 +187,6 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     "/v1/admin/users/:id/sessions",
     {
-      onRequest: adminOnly,
       config: { audit: "admin.user.sessions.revoke" },
       schema: {
         tags: ["admin"],
@@ -219,10 +209,10 @@ export const adminRoutes: FastifyPluginAsyncZod = async (app) => {
           userId: id,
           keepApiKeys: request.body?.keepApiKeys ?? false,
           reason: "sign_out",
-          by: { userId: request.principal!.userId, ip: request.ip, requestId: request.id },
+          by: { userId: principalOf(request).userId, ip: request.ip, requestId: request.id },
         });
       });
       return reply.code(200).send(answer);
     },
   );
-};
+});

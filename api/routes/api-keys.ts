@@ -4,6 +4,7 @@ import { z } from "zod";
 import { generateApiKey } from "../auth/api-key-format";
 import { insertApiKey, listApiKeys, revokeApiKey } from "../auth/api-keys-repo";
 import { SCOPES } from "../auth/principal";
+import { principalOf, userGroup } from "../auth/route-groups";
 import { sha256Hex } from "../auth/tokens";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf, trimmedText } from "../http/schemas";
@@ -11,13 +12,10 @@ import { apiKeyView, apiKeyViewSchema } from "./views";
 
 const MAX_KEYS_PER_USER = 50;
 
-export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
-  const userOnly = [app.authenticate, app.requireUser];
-
+export const apiKeyRoutes: FastifyPluginAsyncZod = userGroup(async (app) => {
   app.post(
     "/v1/api-keys",
     {
-      onRequest: userOnly,
       config: { audit: "api_key.create" },
       schema: {
         tags: ["api-keys"],
@@ -32,7 +30,7 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       const generated = generateApiKey();
       const { expiresInDays } = request.body;
       const row = await app.audited(request, 201, async (trx) => {
@@ -59,7 +57,6 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/api-keys",
     {
-      onRequest: userOnly,
       schema: {
         tags: ["api-keys"],
         summary: "List your API keys (never the keys themselves)",
@@ -67,13 +64,12 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: z.object({ apiKeys: z.array(apiKeyViewSchema) }), ...errorResponses },
       },
     },
-    async (request) => ({ apiKeys: (await listApiKeys(app.db, request.principal!.userId)).map(apiKeyView) }),
+    async (request) => ({ apiKeys: (await listApiKeys(app.db, principalOf(request).userId)).map(apiKeyView) }),
   );
 
   app.delete(
     "/v1/api-keys/:id",
     {
-      onRequest: userOnly,
       config: { audit: "api_key.revoke" },
       schema: {
         tags: ["api-keys"],
@@ -86,10 +82,10 @@ export const apiKeyRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       request.auditTarget = request.params.id;
       await app.audited(request, 204, async (trx) => {
-        const outcome = await revokeApiKey(trx, request.principal!.userId, request.params.id);
+        const outcome = await revokeApiKey(trx, principalOf(request).userId, request.params.id);
         if (outcome === "missing") throw notFound(`API key \`${request.params.id}\``);
       });
       return reply.code(204).send(null);
     },
   );
-};
+});

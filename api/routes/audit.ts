@@ -1,6 +1,7 @@
 /** Reading the audit log: users their own entries, admins everyone's. No route edits or deletes. */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { adminGroup, principalOf, scopedGroup } from "../auth/route-groups";
 import { bearerSecurity, errorResponses, resourceId, text } from "../http/schemas";
 import { auditView, auditViewSchema } from "./views";
 
@@ -12,11 +13,16 @@ const auditQuery = z.strictObject({
 
 const auditPage = z.object({ entries: z.array(auditViewSchema) });
 
-export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
+export const auditRoutes: FastifyPluginAsyncZod = async (root) => {
+  await root.register(scopedGroup(ownEntries));
+  await root.register(adminGroup(everyEntry));
+};
+
+const ownEntries: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/audit",
     {
-      onRequest: [app.authenticate, app.requireScope("audit:read")],
+      config: { scope: "audit:read" },
       schema: {
         tags: ["audit"],
         summary: "Your audit entries, newest first",
@@ -27,15 +33,16 @@ export const auditRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request) => {
       const { limit, before, action } = request.query;
-      const entries = await app.audit.list({ actorUserId: request.principal!.userId, limit, beforeId: before, action });
+      const entries = await app.audit.list({ actorUserId: principalOf(request).userId, limit, beforeId: before, action });
       return { entries: entries.map(auditView) };
     },
   );
+};
 
+const everyEntry: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/admin/audit",
     {
-      onRequest: [app.authenticate, app.requireAdmin],
       schema: {
         tags: ["admin"],
         summary: "Every audit entry (admins), optionally one user's",

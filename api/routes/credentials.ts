@@ -5,6 +5,7 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalOf, scopedGroup, userGroup } from "../auth/route-groups";
 import { deleteCredential, findCredential, listCredentials, markTested } from "../vault/credentials-repo";
 import { testCredential } from "../vault/credential-test";
 import { credentialInput } from "../vault/kinds";
@@ -12,11 +13,16 @@ import { notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf, presentedPassword } from "../http/schemas";
 import { credentialView, credentialViewSchema } from "./views";
 
-export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
+export const credentialRoutes: FastifyPluginAsyncZod = async (root) => {
+  await root.register(userGroup(ownerRoutes));
+  await root.register(scopedGroup(readRoutes));
+};
+
+/** Adding and deleting credentials: signed-in users only. */
+const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/v1/credentials",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "credential.create" },
       schema: {
         tags: ["credentials"],
@@ -27,7 +33,7 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       const row = await app.audited(request, 201, async (trx) => {
         const created = await app.vault.create(userId, request.body, trx);
         request.auditTarget = created.id;
@@ -37,43 +43,9 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 
-  app.get(
-    "/v1/credentials",
-    {
-      onRequest: [app.authenticate, app.requireScope("credentials:read")],
-      schema: {
-        tags: ["credentials"],
-        summary: "List your credentials (metadata only)",
-        security: bearerSecurity,
-        response: { 200: z.object({ credentials: z.array(credentialViewSchema) }), ...errorResponses },
-      },
-    },
-    async (request) => ({ credentials: (await listCredentials(app.db, request.principal!.userId)).map(credentialView) }),
-  );
-
-  app.get(
-    "/v1/credentials/:id",
-    {
-      onRequest: [app.authenticate, app.requireScope("credentials:read")],
-      schema: {
-        tags: ["credentials"],
-        summary: "One credential's metadata",
-        security: bearerSecurity,
-        params: idParamsOf("cred"),
-        response: { 200: credentialViewSchema, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const row = await findCredential(app.db, request.principal!.userId, request.params.id);
-      if (!row) throw notFound(`credential \`${request.params.id}\``);
-      return credentialView(row);
-    },
-  );
-
   app.delete(
     "/v1/credentials/:id",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "credential.delete" },
       schema: {
         tags: ["credentials"],
@@ -86,17 +58,52 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
     async (request, reply) => {
       request.auditTarget = request.params.id;
       await app.audited(request, 204, async (trx) => {
-        if (!(await deleteCredential(trx, request.principal!.userId, request.params.id))) throw notFound(`credential \`${request.params.id}\``);
+        if (!(await deleteCredential(trx, principalOf(request).userId, request.params.id))) throw notFound(`credential \`${request.params.id}\``);
       });
       return reply.code(204).send(null);
+    },
+  );
+};
+
+/** Reading and testing credentials: users, and agents with the scope. */
+const readRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    "/v1/credentials",
+    {
+      config: { scope: "credentials:read" },
+      schema: {
+        tags: ["credentials"],
+        summary: "List your credentials (metadata only)",
+        security: bearerSecurity,
+        response: { 200: z.object({ credentials: z.array(credentialViewSchema) }), ...errorResponses },
+      },
+    },
+    async (request) => ({ credentials: (await listCredentials(app.db, principalOf(request).userId)).map(credentialView) }),
+  );
+
+  app.get(
+    "/v1/credentials/:id",
+    {
+      config: { scope: "credentials:read" },
+      schema: {
+        tags: ["credentials"],
+        summary: "One credential's metadata",
+        security: bearerSecurity,
+        params: idParamsOf("cred"),
+        response: { 200: credentialViewSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const row = await findCredential(app.db, principalOf(request).userId, request.params.id);
+      if (!row) throw notFound(`credential \`${request.params.id}\``);
+      return credentialView(row);
     },
   );
 
   app.post(
     "/v1/credentials/:id/test",
     {
-      onRequest: [app.authenticate, app.requireScope("credentials:test")],
-      config: { audit: "credential.test" },
+      config: { scope: "credentials:test", audit: "credential.test" },
       schema: {
         tags: ["credentials"],
         summary: "Decrypt the credential in memory and check it with its cloud",
@@ -107,9 +114,9 @@ export const credentialRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const userId = request.principal!.userId;
+      const principal = principalOf(request);
+      const userId = principal.userId;
       request.auditTarget = request.params.id;
-      const principal = request.principal!;
       const secret = await app.vault.decrypt(userId, request.params.id, {
         passphrase: request.body?.passphrase ?? undefined,
         actor: { kind: principal.kind, apiKeyId: principal.apiKeyId ?? null, requestId: request.id, ip: request.ip },

@@ -13,17 +13,17 @@
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalOf, userGroup } from "../auth/route-groups";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { findUserInstance } from "../jobs/instances-repo";
 import { gatewayRotationRefusal } from "../registration/gateway-tokens";
 import { issueRegistrationToken } from "../registration/tokens";
 
-export const gatewayTokenRoutes: FastifyPluginAsyncZod = async (app) => {
+export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) => {
   app.post(
     "/v1/instances/:id/gateway-token/rotate",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "instance.gateway_token.rotate" },
       schema: {
         tags: ["instances"],
@@ -42,7 +42,7 @@ export const gatewayTokenRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const instance = await findUserInstance(app.db, request.principal!.userId, request.params.id);
+      const instance = await findUserInstance(app.db, principalOf(request).userId, request.params.id);
       if (!instance) throw notFound(`instance \`${request.params.id}\``);
       request.auditTarget = instance.id;
       const refusal = gatewayRotationRefusal(instance);
@@ -56,4 +56,4 @@ export const gatewayTokenRoutes: FastifyPluginAsyncZod = async (app) => {
       });
     },
   );
-};
+});

@@ -3,7 +3,8 @@
  * Add a plugin by importing it and appending it to `routePlugins` (one line).
  * A route plugin is a `FastifyPluginAsyncZod` that declares full paths
  * (`/v1/...`), zod schemas for params/query/body/response (they become the
- * OpenAPI document), and its auth hooks (`onRequest: [app.authenticate, ...]`).
+ * OpenAPI document), and puts each route in its route group
+ * (`scopedGroup`, `userGroup`, `adminGroup`: api/auth/route-groups.ts).
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { adminRoutes } from "./admin";

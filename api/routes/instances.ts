@@ -16,6 +16,7 @@
 import fp from "fastify-plugin";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalOf, scopedGroup } from "../auth/route-groups";
 import { HttpError, notFound } from "../http/errors";
 import { createInstanceBody } from "../http/instance-body";
 import { bearerSecurity, errorResponses, idParamsOf, opaqueToken } from "../http/schemas";
@@ -76,130 +77,132 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     return instance;
   }
 
-  app.post(
-    "/v1/instances",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.create" },
-      schema: {
-        tags: ["instances"],
-        summary: "Request an OpenClaw host: validates the stack config, records the instance and enqueues its `up`",
-        security: bearerSecurity,
-        headers: idempotencyHeaders,
-        body: createBody,
-        response: { 200: instanceAndJob, 201: instanceAndJob, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const result = await createInstance(
-        app.db,
-        { credentials: app.jobs.credentials, queue: app.jobs.settings.queue, dbEngine: app.dbEngine },
-        { userId: request.principal!.userId, body: request.body, idempotencyKey: request.headers["idempotency-key"] },
-        (work) =>
-          app.audited(request, 201, async (trx) => {
-            const created = await work(trx);
-            await pinDeviceKeys(trx, created.instance);
-            request.auditTarget = created.instance.id;
-            return created;
-          }),
+  // Everything but the host's registration: users, and agents with the route's scope.
+  await app.register(
+    scopedGroup(async (app) => {
+      app.post(
+        "/v1/instances",
+        {
+          config: { scope: "instances:write", audit: "instance.create" },
+          schema: {
+            tags: ["instances"],
+            summary: "Request an OpenClaw host: validates the stack config, records the instance and enqueues its `up`",
+            security: bearerSecurity,
+            headers: idempotencyHeaders,
+            body: createBody,
+            response: { 200: instanceAndJob, 201: instanceAndJob, ...errorResponses },
+          },
+        },
+        async (request, reply) => {
+          const result = await createInstance(
+            app.db,
+            { credentials: app.jobs.credentials, queue: app.jobs.settings.queue, dbEngine: app.dbEngine },
+            { userId: principalOf(request).userId, body: request.body, idempotencyKey: request.headers["idempotency-key"] },
+            (work) =>
+              app.audited(request, 201, async (trx) => {
+                const created = await work(trx);
+                await pinDeviceKeys(trx, created.instance);
+                request.auditTarget = created.instance.id;
+                return created;
+              }),
+          );
+          request.auditTarget = result.instance.id;
+          if (result.created) app.jobs.wake();
+          const latest = (await getJob(app.db, result.job.id)) ?? result.job;
+          return reply.code(result.created ? 201 : 200).send({ instance: instanceView(result.instance, latest), job: jobView(latest) });
+        },
       );
-      request.auditTarget = result.instance.id;
-      if (result.created) app.jobs.wake();
-      const latest = (await getJob(app.db, result.job.id)) ?? result.job;
-      return reply.code(result.created ? 201 : 200).send({ instance: instanceView(result.instance, latest), job: jobView(latest) });
-    },
-  );
 
-  app.get(
-    "/v1/instances",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:read")],
-      schema: {
-        tags: ["instances"],
-        summary: "Your instances, newest first",
-        security: bearerSecurity,
-        response: { 200: z.object({ instances: z.array(instanceViewSchema) }), ...errorResponses },
-      },
-    },
-    async (request) => {
-      const instances = await listUserInstances(app.db, request.principal!.userId);
-      return { instances: await Promise.all(instances.map(async (instance) => instanceView(instance, await lastJobOf(instance)))) };
-    },
-  );
+      app.get(
+        "/v1/instances",
+        {
+          config: { scope: "instances:read" },
+          schema: {
+            tags: ["instances"],
+            summary: "Your instances, newest first",
+            security: bearerSecurity,
+            response: { 200: z.object({ instances: z.array(instanceViewSchema) }), ...errorResponses },
+          },
+        },
+        async (request) => {
+          const instances = await listUserInstances(app.db, principalOf(request).userId);
+          return { instances: await Promise.all(instances.map(async (instance) => instanceView(instance, await lastJobOf(instance)))) };
+        },
+      );
 
-  app.get(
-    "/v1/instances/:id",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:read")],
-      schema: {
-        tags: ["instances"],
-        summary: "One instance: status, outputs, last job",
-        security: bearerSecurity,
-        params: idParamsOf("inst"),
-        response: { 200: instanceViewSchema, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const instance = await ownInstance(request.principal!.userId, request.params.id);
-      return instanceView(instance, await lastJobOf(instance));
-    },
-  );
+      app.get(
+        "/v1/instances/:id",
+        {
+          config: { scope: "instances:read" },
+          schema: {
+            tags: ["instances"],
+            summary: "One instance: status, outputs, last job",
+            security: bearerSecurity,
+            params: idParamsOf("inst"),
+            response: { 200: instanceViewSchema, ...errorResponses },
+          },
+        },
+        async (request) => {
+          const instance = await ownInstance(principalOf(request).userId, request.params.id);
+          return instanceView(instance, await lastJobOf(instance));
+        },
+      );
 
-  app.post(
-    "/v1/instances/:id/preview",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:read")],
-      config: { audit: "instance.preview" },
-      schema: {
-        tags: ["instances"],
-        summary: "Preview: the offline plan (the real program under mocks) and the policy review; needs no CLI and no credentials",
-        security: bearerSecurity,
-        params: idParamsOf("inst"),
-        querystring: z.strictObject({
-          wait: z.coerce.number().int().min(0).max(60).default(0).describe("Seconds to wait for the result (0: answer 202 at once)"),
-        }),
-        response: { 200: z.object({ job: jobViewSchema }), 202: z.object({ job: jobViewSchema }), ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const instance = await ownInstance(request.principal!.userId, request.params.id);
-      request.auditTarget = instance.id;
-      let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview", (work) => app.audited(request, 202, work));
-      app.jobs.wake();
-      const deadline = Date.now() + request.query.wait * 1000;
-      while (!isFinished(job) && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 100));
-        job = (await getJob(app.db, job.id)) ?? job;
-      }
-      return reply.code(isFinished(job) ? 200 : 202).send({ job: jobView(job) });
-    },
-  );
+      app.post(
+        "/v1/instances/:id/preview",
+        {
+          config: { scope: "instances:read", audit: "instance.preview" },
+          schema: {
+            tags: ["instances"],
+            summary: "Preview: the offline plan (the real program under mocks) and the policy review; needs no CLI and no credentials",
+            security: bearerSecurity,
+            params: idParamsOf("inst"),
+            querystring: z.strictObject({
+              wait: z.coerce.number().int().min(0).max(60).default(0).describe("Seconds to wait for the result (0: answer 202 at once)"),
+            }),
+            response: { 200: z.object({ job: jobViewSchema }), 202: z.object({ job: jobViewSchema }), ...errorResponses },
+          },
+        },
+        async (request, reply) => {
+          const instance = await ownInstance(principalOf(request).userId, request.params.id);
+          request.auditTarget = instance.id;
+          let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview", (work) => app.audited(request, 202, work));
+          app.jobs.wake();
+          const deadline = Date.now() + request.query.wait * 1000;
+          while (!isFinished(job) && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 100));
+            job = (await getJob(app.db, job.id)) ?? job;
+          }
+          return reply.code(isFinished(job) ? 200 : 202).send({ job: jobView(job) });
+        },
+      );
 
-  /** `up` again, `refresh` and `destroy` only enqueue an operation on the caller's instance: one route shape. */
-  const operationRoute = (method: "POST" | "DELETE", url: string, operation: "up" | "refresh" | "destroy", summary: string) =>
-    app.route({
-      method,
-      url,
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: `instance.${operation}` },
-      schema: {
-        tags: ["instances"],
-        summary: `${summary} (409 while another operation is queued or running)`,
-        security: bearerSecurity,
-        params: idParamsOf("inst"),
-        response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
-      },
-      handler: async (request, reply) => {
-        const instance = await ownInstance(request.principal!.userId, request.params.id);
-        request.auditTarget = instance.id;
-        const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation, (work) => app.audited(request, 202, work));
-        app.jobs.wake();
-        return reply.code(202).send({ job: jobView(job) });
-      },
-    });
-  operationRoute("POST", "/v1/instances/:id/up", "up", "Enqueue `up` again, e.g. after a failed first `up`");
-  operationRoute("POST", "/v1/instances/:id/refresh", "refresh", "Enqueue a `refresh` of the instance's stack");
-  operationRoute("DELETE", "/v1/instances/:id", "destroy", "Enqueue a `destroy`: the cloud resources go, then the stack is removed");
+      /** `up` again, `refresh` and `destroy` only enqueue an operation on the caller's instance: one route shape. */
+      const operationRoute = (method: "POST" | "DELETE", url: string, operation: "up" | "refresh" | "destroy", summary: string) =>
+        app.route({
+          method,
+          url,
+          config: { scope: "instances:write", audit: `instance.${operation}` },
+          schema: {
+            tags: ["instances"],
+            summary: `${summary} (409 while another operation is queued or running)`,
+            security: bearerSecurity,
+            params: idParamsOf("inst"),
+            response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
+          },
+          handler: async (request, reply) => {
+            const instance = await ownInstance(principalOf(request).userId, request.params.id);
+            request.auditTarget = instance.id;
+            const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation, (work) => app.audited(request, 202, work));
+            app.jobs.wake();
+            return reply.code(202).send({ job: jobView(job) });
+          },
+        });
+      operationRoute("POST", "/v1/instances/:id/up", "up", "Enqueue `up` again, e.g. after a failed first `up`");
+      operationRoute("POST", "/v1/instances/:id/refresh", "refresh", "Enqueue a `refresh` of the instance's stack");
+      operationRoute("DELETE", "/v1/instances/:id", "destroy", "Enqueue a `destroy`: the cloud resources go, then the stack is removed");
+    }),
+  );
 
   app.post(
     "/v1/instances/:id/register",

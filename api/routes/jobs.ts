@@ -11,6 +11,7 @@
 import type { OutgoingHttpHeaders } from "node:http";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalOf, scopedGroup } from "../auth/route-groups";
 import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { followJobEvents } from "../jobs/follow";
@@ -19,13 +20,16 @@ import { cancelJobIn, getJob } from "../jobs/queue";
 import type { Job } from "../db/schema";
 import { jobView, jobViewSchema } from "../jobs/views";
 
-export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
+export const jobRoutes: FastifyPluginAsyncZod = async (root) => {
   // Open event streams end when the app closes (followers reconnect with Last-Event-ID).
-  let closing = false;
-  app.addHook("preClose", async () => {
-    closing = true;
+  const shutdown = { closing: false };
+  root.addHook("preClose", async () => {
+    shutdown.closing = true;
   });
+  await root.register(scopedGroup(async (app) => routes(app, shutdown)));
+};
 
+const routes = async (app: Parameters<FastifyPluginAsyncZod>[0], shutdown: { closing: boolean }) => {
   async function ownJob(userId: string, id: string): Promise<Job> {
     const job = await findUserJob(app.db, userId, id);
     if (!job) throw notFound(`job \`${id}\``);
@@ -35,7 +39,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/jobs/:id",
     {
-      onRequest: [app.authenticate, app.requireScope("jobs:read")],
+      config: { scope: "jobs:read" },
       schema: {
         tags: ["jobs"],
         summary: "One job: state, attempts, error, result",
@@ -44,14 +48,13 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
         response: { 200: jobViewSchema, ...errorResponses },
       },
     },
-    async (request) => jobView(await ownJob(request.principal!.userId, request.params.id)),
+    async (request) => jobView(await ownJob(principalOf(request).userId, request.params.id)),
   );
 
   app.post(
     "/v1/jobs/:id/cancel",
     {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "job.cancel" },
+      config: { scope: "instances:write", audit: "job.cancel" },
       schema: {
         tags: ["jobs"],
         summary: "Cancel a job: 200 when it was still queued (cancelled), 202 when it is running (abort requested)",
@@ -61,7 +64,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const job = await ownJob(request.principal!.userId, request.params.id);
+      const job = await ownJob(principalOf(request).userId, request.params.id);
       request.auditTarget = job.id;
       const outcome = await app.audited(
         request,
@@ -82,7 +85,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/jobs/:id/events",
     {
-      onRequest: [app.authenticate, app.requireScope("jobs:read")],
+      config: { scope: "jobs:read" },
       schema: {
         tags: ["jobs"],
         summary: "Follow a job's progress as server-sent events (`text/event-stream`), resumable with `Last-Event-ID`",
@@ -96,7 +99,7 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const job = await ownJob(request.principal!.userId, request.params.id);
+      const job = await ownJob(principalOf(request).userId, request.params.id);
       let after = Number(request.headers["last-event-id"] ?? request.query.after ?? 0);
       const raw = reply.raw;
       reply.hijack();
@@ -121,15 +124,15 @@ export const jobRoutes: FastifyPluginAsyncZod = async (app) => {
           jobId: job.id,
           after,
           write: (chunk) => raw.write(chunk),
-          stopped: () => closed || closing,
+          stopped: () => closed || shutdown.closing,
         });
       } catch (error) {
         request.log.error({ err: error, jobId: job.id }, "job event stream failed");
       } finally {
         // A restart ends the stream with a retry hint: the follower reconnects (Last-Event-ID) to a running process.
-        if (closing && !closed) raw.write(": server restarting\nretry: 500\n\n");
+        if (shutdown.closing && !closed) raw.write(": server restarting\nretry: 500\n\n");
         raw.end();
-        if (closing) raw.once("finish", () => request.raw.socket?.end());
+        if (shutdown.closing) raw.once("finish", () => request.raw.socket?.end());
       }
     },
   );

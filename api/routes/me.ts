@@ -1,17 +1,23 @@
 /** The signed-in account: read it, change its password, delete it (crypto-erasing its credentials). */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
+import { principalOf, scopedGroup, userGroup } from "../auth/route-groups";
 import { signOutEverywhere } from "../auth/sign-out";
 import { countAdmins, deleteUser, findUserById, setPasswordHash } from "../auth/users-repo";
 import { conflict, HttpError, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, password, presentedPassword } from "../http/schemas";
 import { signOutViewSchema, userView, userViewSchema } from "./views";
 
-export const meRoutes: FastifyPluginAsyncZod = async (app) => {
+export const meRoutes: FastifyPluginAsyncZod = async (root) => {
+  await root.register(scopedGroup(readRoutes));
+  await root.register(userGroup(accountRoutes));
+};
+
+const readRoutes: FastifyPluginAsyncZod = async (app) => {
   app.get(
     "/v1/me",
     {
-      onRequest: [app.authenticate, app.requireScope("account:read")],
+      config: { scope: "account:read" },
       schema: {
         tags: ["account"],
         summary: "The signed-in account",
@@ -20,16 +26,17 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const user = await findUserById(app.db, request.principal!.userId);
+      const user = await findUserById(app.db, principalOf(request).userId);
       if (!user) throw notFound("account");
       return userView(user);
     },
   );
+};
 
+const accountRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/v1/me/password",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "account.password", rateLimit: { max: app.config.rateLimit.loginMax, timeWindow: app.config.rateLimit.windowMs } },
       schema: {
         tags: ["account"],
@@ -45,7 +52,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       const user = await findUserById(app.db, userId);
       if (!user) throw notFound("account");
       if (!(await app.passwords.verify(user.password_hash, request.body.currentPassword))) {
@@ -70,7 +77,6 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.post(
     "/v1/me/sign-out-everywhere",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "account.sign_out_everywhere" },
       schema: {
         tags: ["account"],
@@ -84,7 +90,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       request.auditTarget = userId;
       const answer = await app.audited(request, 200, (trx) =>
         signOutEverywhere(trx, app.audit, {
@@ -101,7 +107,6 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
   app.delete(
     "/v1/me",
     {
-      onRequest: [app.authenticate, app.requireUser],
       config: { audit: "account.delete" },
       schema: {
         tags: ["account"],
@@ -112,7 +117,7 @@ export const meRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const userId = request.principal!.userId;
+      const userId = principalOf(request).userId;
       const user = await findUserById(app.db, userId);
       if (!user) throw notFound("account");
       if (!(await app.passwords.verify(user.password_hash, request.body.password))) {
