@@ -455,15 +455,25 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     }
   }, 60_000);
 
-  it("revokes the device key: gone from the list's active keys and from this browser", async () => {
+  it("revokes the device key: gone from the list's active keys and from this browser, still trusted by the host that pinned it", async () => {
     await page.getByRole("link", { name: "Device keys" }).click();
     await page.getByRole("heading", { level: 1, name: "Device keys" }).waitFor();
-    page.once("dialog", (dialog) => void dialog.accept());
+    let asked = "";
+    page.once("dialog", (dialog) => {
+      asked = dialog.message();
+      void dialog.accept();
+    });
     await page.getByRole("button", { name: "Revoke Alice's laptop" }).click();
+    await expect.poll(() => asked).toContain("instances that already pinned it keep trusting it until they are re-created");
     await page.getByRole("row").filter({ hasText: "Alice's laptop" }).getByText(/^revoked /).waitFor();
     expect(await page.evaluate<LocalKeyReport[]>(READ_LOCAL_KEY)).toEqual([]);
     const listed = await json<{ items: { revokedAt: string | null }[] }>(await call("GET", "/v1/me/device-keys"), 200);
     expect(listed.items[0]!.revokedAt).not.toBeNull();
+    // The instance that pinned it still trusts it, and its page says so.
+    await page.goto(`${server.url}/#/instances/${instanceId}`);
+    const pinned = page.getByRole("list", { name: "Pinned device key fingerprints" });
+    await pinned.getByText("your key “Alice's laptop” (revoked, but this host still trusts it until the instance is re-created)").waitFor();
+    expect(await pinned.getByText("this browser").count()).toBe(0);
   }, 30_000);
 
   it("had no CSP violation, script error, console error or 5xx, and no serious accessibility finding", () => {

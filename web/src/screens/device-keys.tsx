@@ -51,7 +51,7 @@ export function DeviceKeysScreen({ me }: { me: Me }) {
   const revoke = async (key: DeviceKeyView) => {
     const here = local.some((held) => held.fingerprint === key.fingerprint);
     const consequence = here ? " Its private half is deleted from this browser too." : "";
-    if (!window.confirm(`Revoke the device key “${key.name}” (${key.fingerprint})? New instances will not pin it.${consequence}`)) return;
+    if (!window.confirm(`Revoke the device key “${key.name}” (${key.fingerprint})? New instances will not pin it; instances that already pinned it keep trusting it until they are re-created.${consequence}`)) return;
     try {
       await api("DELETE", `/v1/me/device-keys/${encodeURIComponent(key.id)}`);
       if (here) await forgetLocalKey(key.fingerprint);

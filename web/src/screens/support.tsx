@@ -174,7 +174,7 @@ export function PinnedKeys({ instance, me, pinned: pinnedOrNot }: PanelProps) {
                 {local ? <span class="badge this-browser">this browser</span> : null}{" "}
                 {mine === undefined ? null : known ? (
                   <span class="muted">
-                    your key “{known.name}”{known.revokedAt ? " (revoked)" : ""}
+                    your key “{known.name}”{known.revokedAt ? " (revoked, but this host still trusts it until the instance is re-created)" : ""}
                   </span>
                 ) : (
                   <strong class="error">not one of your device keys</strong>
