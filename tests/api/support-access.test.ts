@@ -8,6 +8,7 @@
  * keys), the operator's list of active grants and support keys.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openSealed, sealTo } from "../../core/zero-access/sealed-box";
 import { type GrantRequest, signGrant } from "../../core/zero-access/support-grant";
@@ -376,6 +377,72 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     expect((await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/clawchat-keys`, headers: as(bob) })).statusCode).toBe(404);
     const actions = (await auditEntries(api)).map((entry) => entry.action);
     expect(actions).toEqual(expect.arrayContaining(["clawchat_keys.upload", "clawchat_keys.sealed", "clawchat_keys.read"]));
+  });
+
+  it.skipIf(skip)("rolls every zero-access change back, answering 500, when its audit entry cannot be written", async () => {
+    const { id } = await insertInstance(api.app.db, { userId: alice.userId });
+    await pinDeviceKeys(api.app.db, { id, user_id: alice.userId });
+    const ownToken = hostToken();
+    remember(api, ownToken);
+    await storeHostToken(api.app.db, id, ownToken);
+    const extra = await newDevice();
+    const signed = await grant({}, laptop, id);
+    const box = await sealTo([laptop.publicKey, phone.publicKey], new TextEncoder().encode("keys"), `clawchat-keys:${id}`);
+    const tables = ["device_keys", "support_grants", "support_commands", "clawchat_keys", "operator_support_keys"];
+    const snapshot = async () => {
+      const parts: string[] = [];
+      for (const table of tables) parts.push(JSON.stringify(await api.app.db.selectFrom(table as "device_keys").selectAll().execute()));
+      return parts.join("\n");
+    };
+    const refuse = () =>
+      engine === "sqlite"
+        ? sql.raw("CREATE TRIGGER za_audit_refused BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit insert refused'); END").execute(api.app.db)
+        : sql
+            .raw("CREATE OR REPLACE FUNCTION za_audit_refused() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit insert refused'; END $$ LANGUAGE plpgsql")
+            .execute(api.app.db)
+            .then(() => sql.raw("CREATE TRIGGER za_audit_refused BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION za_audit_refused()").execute(api.app.db));
+    const allow = () => sql.raw(`DROP TRIGGER za_audit_refused${engine === "postgres" ? " ON audit_log" : ""}`).execute(api.app.db);
+    const grantIdOf = async () => (await api.app.db.selectFrom("support_grants").select("id").where("instance_id", "=", id).executeTakeFirstOrThrow()).id;
+    const scenarios: { name: string; success: number; request: () => Promise<Parameters<TestApi["inject"]>[0]> }[] = [
+      { name: "device key create", success: 201, request: async () => ({ method: "POST", url: "/v1/me/device-keys", headers: as(alice), payload: { name: "extra", key: extra.publicKey } }) },
+      {
+        name: "device key revoke",
+        success: 204,
+        request: async () => {
+          const row = await api.app.db.selectFrom("device_keys").select("id").where("fingerprint", "=", extra.fingerprint).executeTakeFirstOrThrow();
+          return { method: "DELETE", url: `/v1/me/device-keys/${row.id}`, headers: as(alice) };
+        },
+      },
+      { name: "grant create", success: 201, request: async () => ({ method: "POST", url: `/v1/instances/${id}/support-grants`, headers: as(alice), payload: signed }) },
+      {
+        name: "commands upload",
+        success: 204,
+        request: async () => ({
+          method: "POST",
+          url: `/v1/host/instances/${id}/support-commands`,
+          headers: bearer(ownToken),
+          payload: { entries: [{ seq: 1, grantId: await grantIdOf(), operator: "grant:x", commandLine: "uptime", startedAt: new Date(Date.now() - 2000).toISOString(), endedAt: new Date().toISOString(), exitStatus: 0, stdoutBytes: 5, stderrBytes: 0 }] },
+        }),
+      },
+      { name: "grant revoke", success: 204, request: async () => ({ method: "DELETE", url: `/v1/instances/${id}/support-grants/${await grantIdOf()}`, headers: as(alice) }) },
+      { name: "clawchat keys upload", success: 204, request: async () => ({ method: "PUT", url: `/v1/host/instances/${id}/clawchat-keys`, headers: bearer(ownToken), payload: { box } }) },
+      { name: "operator key create", success: 201, request: async () => ({ method: "POST", url: "/v1/admin/support-keys", headers: as(admin), payload: { publicKey: supportKeyLine() } }) },
+    ];
+    for (const scenario of scenarios) {
+      const request = await scenario.request();
+      const before = await snapshot();
+      await refuse();
+      try {
+        const refused = await api.inject(request);
+        expect(refused.statusCode, `${scenario.name}: ${refused.body}`).toBe(500);
+        expect(await snapshot(), scenario.name).toBe(before);
+      } finally {
+        await allow();
+      }
+      const done = await api.inject(request);
+      expect(done.statusCode, `${scenario.name}: ${done.body}`).toBe(scenario.success);
+      expect(await snapshot(), scenario.name).not.toBe(before);
+    }
   });
 
   it.skipIf(skip)("keeps no secret in plaintext: host tokens, registration and gateway tokens, the sealed plaintext", async () => {
