@@ -9,6 +9,7 @@
 import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import type { Browser, BrowserContext, Page, Request } from "playwright-core";
+import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadConfig } from "../../api/config";
 import { openDatabase } from "../../api/db/connect";
@@ -243,6 +244,31 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     await pinned.getByText("your key “Alice's laptop”").waitFor();
     expect(await pinned.getByText("not one of your device keys").count()).toBe(0);
     await page.getByText("Support access: OFF").waitFor();
+
+    // A key substituted at creation (written into the row here, as a provider would) is flagged on the page.
+    const stranger = await exportUserPublicKey(await generateUserKeyPair({ extractable: true }));
+    const strangerFingerprint = await userKeyFingerprint(stranger);
+    const setPinned = async (keys: UserPublicKey[]) => {
+      const handle = openDatabase(loadConfig(serverEnv(server)).database);
+      try {
+        await sql`update instances set pinned_keys = ${JSON.stringify(keys)} where id = ${instanceId}`.execute(handle.db);
+      } finally {
+        await handle.close();
+      }
+    };
+    await setPinned([browserKey!, stranger]);
+    try {
+      await page.reload();
+      const flagged = page.getByRole("listitem").filter({ hasText: strangerFingerprint });
+      await flagged.getByText("not one of your device keys").waitFor();
+      await page.getByRole("alert").filter({ hasText: "This host trusts a key that is not yours" }).waitFor();
+      await checkScreen("zero-01b-substituted-key");
+    } finally {
+      await setPinned([browserKey!]);
+    }
+    await page.reload();
+    await pinned.getByText(fingerprint).waitFor();
+    expect(await pinned.getByText("not one of your device keys").count()).toBe(0);
   }, 60_000);
 
   it("grants support access signed in the browser, shows it active with its countdown, and revokes it", async () => {

@@ -152,6 +152,7 @@ export function PinnedKeys({ instance, me, pinned: pinnedOrNot }: PanelProps) {
     );
   }, [instance.id]);
   const pinned = pinnedOrNot ?? [];
+  const foreign = mine === undefined ? [] : pinned.filter((fingerprint) => !mine.some((key) => key.fingerprint === fingerprint));
   return (
     <section aria-labelledby="pinned-title">
       <h2 id="pinned-title">Pinned device keys</h2>
@@ -184,6 +185,12 @@ export function PinnedKeys({ instance, me, pinned: pinnedOrNot }: PanelProps) {
           })}
         </ul>
       )}
+      {foreign.length > 0 ? (
+        <p class="error" role="alert">
+          This host trusts {foreign.length === 1 ? "a key that is" : `${foreign.length} keys that are`} not yours: whoever holds it could grant
+          support access to this host and open its ClawChat keys. Do not use this instance; destroy it and tell us.
+        </p>
+      ) : null}
     </section>
   );
 }
