@@ -229,7 +229,15 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
         if (error instanceof GrantError) throw grantRefusal(error);
         throw error;
       }
-      const supportKeyFingerprints = grant.supportKeys.map((line) => parseSupportKey(line).fingerprint);
+      // The statement's shape check knows key lines only by their text; the blob must be a key of its type too.
+      const supportKeyFingerprints = grant.supportKeys.map((line, i) => {
+        try {
+          return parseSupportKey(line).fingerprint;
+        } catch (error) {
+          if (error instanceof SshKeyError) throw new HttpError(400, `grant refused (malformed): \`supportKeys[${i}]\`: ${error.message}`, "body.statement.supportKeys");
+          throw error;
+        }
+      });
       const now = Date.now();
       const row = await app.audited(request, 201, async (trx) => {
         if (await repo.findGrantByNonce(trx, instance.id, grant.nonce)) {

@@ -218,6 +218,10 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     // Bob, even with a statement Alice signed, has no such instance.
     const bob = await signUp(api, "bob3");
     expect((await postGrant(await grant(), bob)).statusCode).toBe(404);
+    // A key line of the right shape whose blob is not an ed25519 key: signed, but refused by the API.
+    const notAKey = await postGrant(await grant({ supportKeys: [`ssh-ed25519 ${"A".repeat(68)}`] }));
+    expect([notAKey.statusCode, json(notAKey).field]).toEqual([400, "body.statement.supportKeys"]);
+    expect(String(json(notAKey).message)).toMatch(/`supportKeys\[0\]`: the key data is not an ssh-ed25519 public key/);
     // Malformed input names the field.
     const badSignature = await postGrant({ statement: signed.statement, signature: "x" });
     expect([badSignature.statusCode, json(badSignature).field]).toEqual([400, "body.signature"]);
