@@ -27,7 +27,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
 import type { ClawChatClient as ClientClass } from "../clawchat/src/client";
-import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, issueSecurityFile, writeSecretFile } from "../clawchat/src/security-file";
+import { issueSecurityFile, writeSecretFile } from "../clawchat/src/security-dir";
+import { BOOTSTRAP_KEY_FILE, generateBootstrapKey } from "../clawchat/src/security-file";
 
 const PAYLOAD_BYTES = 1000;
 const DURATION_MS = Number(process.env.CLAWCHAT_BENCH_MS ?? 3_000);

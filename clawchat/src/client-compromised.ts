@@ -7,7 +7,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { EpochKeys } from "./channel";
 import type { TimerHandle } from "./clock";
 import { signFields, wipe } from "./keys";
-import { ackSignatureFields, parseJsonObject, signalSignatureFields, type CompromisedAck, type CompromisedSignal } from "./messages";
+import { ackSignatureFields, parseJsonObject, signalSignatureFields, type CompromisedAck, type CompromisedSignal } from "./control-messages";
 import { MessageType } from "./wire";
 
 export interface CompromiseIo {

@@ -8,7 +8,7 @@ import type { Socket } from "node:dgram";
 import { EpochKeys, openPacket, sealHandshake } from "./channel";
 import type { Clock, TimerHandle } from "./clock";
 import { connectionIdOf, deriveSessionKeys, Direction, generateEphemeralKey, wipe, x25519 } from "./keys";
-import { decodeWelcome, WelcomeStatus } from "./messages";
+import { decodeWelcome, WelcomeStatus } from "./control-messages";
 import { MessageType, parsePacket } from "./wire";
 
 export interface HandshakeArgs {

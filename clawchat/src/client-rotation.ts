@@ -7,7 +7,7 @@
 import { EpochKeys } from "./channel";
 import type { Clock, TimerHandle } from "./clock";
 import { deriveSessionKeys, Direction, generateEphemeralKey, wipe, x25519 } from "./keys";
-import { decodeKeyRotation, decodePortRotation, encodeKeyRotation, encodePortRotation } from "./messages";
+import { decodeKeyRotation, decodePortRotation, encodeKeyRotation, encodePortRotation } from "./control-messages";
 import { MessageType } from "./wire";
 
 export interface RotationIo {

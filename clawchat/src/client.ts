@@ -10,16 +10,19 @@ import { EventEmitter } from "node:events";
 import { promises as fs } from "node:fs";
 import { isIPv6 } from "node:net";
 import { ClientCompromise } from "./client-compromised";
+import { dispatchToClient, type ClientHandlers } from "./client-dispatch";
 import { runHandshake } from "./client-handshake";
 import { Keepalive } from "./client-keepalive";
+import type { ClientEvents, ClientOptions } from "./client-options";
 import { Requests } from "./client-requests";
 import { ClientRotation } from "./client-rotation";
-import { SystemClock, type Clock, type TimerHandle } from "./clock";
+import { SystemClock, TimerSet, type Clock } from "./clock";
+import { encodeKeyRotation, type CompromisedAck } from "./control-messages";
 import { connectionIdOf, deriveHandshakeKey, wipe } from "./keys";
-import { decodeChatPart, decodeError, decodeFileMessage, decodePresence, encodeChatParts, encodeFileChunk, encodeKeyRotation, encodePong, encodePresence, splitIntoChunks, type CompromisedAck, type PresenceName } from "./messages";
+import { ErrorCode, encodeChatParts, encodeFileChunk, encodePresence, splitIntoChunks, type PresenceName } from "./messages";
 import { randomId } from "./random-ids";
-import { checkValidity, loadSecurityFile, readBootstrapKey, type SecurityFileContent } from "./security-file";
-import type { ClientEvents, ClientOptions } from "./client-options";
+import { loadSecurityFile, readBootstrapKey } from "./security-dir";
+import { checkValidity, type SecurityFileContent } from "./security-file";
 import { AckKind, DEFAULT_TRANSFER } from "./transfer";
 import { MessageType, parsePacket } from "./wire";
 
@@ -44,7 +47,8 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   private presenceWaiters: Array<Waiting<{ status: PresenceName; note: string }>> = [];
   private compromise?: ClientCompromise;
   private closedReason?: string;
-  private readonly timers = new Set<TimerHandle>();
+  private readonly timers: TimerSet;
+  private readonly handlers: ClientHandlers;
 
   private constructor(
     readonly content: SecurityFileContent,
@@ -52,18 +56,19 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   ) {
     super();
     this.clock = options.clock ?? new SystemClock();
+    this.timers = new TimerSet(this.clock);
     this.sharedSecret = Buffer.from(content.shared_secret, "base64");
     this.handshakeKey = deriveHandshakeKey(this.sharedSecret);
     this.host = options.server?.host ?? content.server_public_ip;
     this.homePort = options.server?.port ?? content.server_udp_port;
     this.socket = createSocket({ type: isIPv6(this.host) ? "udp6" : "udp4", recvBufferSize: options.recvBufferBytes ?? 4 * 1024 * 1024 });
-    const io = { clock: this.clock, send: (type: MessageType, plaintext: Buffer) => this.send(type, plaintext), arm: (callback: () => void, delayMs: number) => this.arm(callback, delayMs) };
+    const io = { clock: this.clock, send: (type: MessageType, plaintext: Buffer) => this.send(type, plaintext), arm: (callback: () => void, delayMs: number) => this.timers.arm(callback, delayMs) };
     this.rotation = new ClientRotation({
       ...io,
       sharedSecret: this.sharedSecret,
       connectionId: () => this.connectionId,
       previousKeyLifetimeMs: options.previousKeyLifetimeMs ?? 60_000,
-      disarm: (handle) => this.disarm(handle),
+      disarm: (handle) => this.timers.disarm(handle),
       keyRotated: (epoch) => this.emit("keyRotated", { epoch }),
       portRotated: (port) => this.emit("portRotated", { port }),
     });
@@ -75,6 +80,18 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
       retransmits: options.retransmits ?? 20,
       isOpen: () => this.isOpen,
     });
+    this.handlers = {
+      requests: this.requests,
+      rotation: this.rotation,
+      keepalive: this.keepalive,
+      send: (type, plaintext) => this.send(type, plaintext),
+      presence: (presence) => this.presenceWaiters.shift()?.resolve(presence),
+      compromiseAck: (plaintext) => this.compromise?.onAck(plaintext),
+      serverError: (code, text) => {
+        this.emit("serverError", { code, text });
+        if (code === ErrorCode.sessionTerminated) void this.shutdown("terminated_by_server");
+      },
+    };
   }
 
   /** Decrypts the security file with the bootstrap key file (both must be mode 600), refuses an expired file, connects. */
@@ -119,21 +136,6 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     return this.closedReason === undefined;
   }
 
-  private arm(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.clock.setTimeout(() => {
-      this.timers.delete(handle);
-      callback();
-    }, delayMs);
-    this.timers.add(handle);
-    return handle;
-  }
-
-  private disarm(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    this.clock.clearTimeout(handle);
-    this.timers.delete(handle);
-  }
-
   private async handshake(): Promise<void> {
     await new Promise<void>((resolve, reject) => {
       this.socket.once("error", reject);
@@ -153,8 +155,8 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
       homePort: this.homePort,
       attempts: this.options.handshakeAttempts ?? 5,
       retryMs: this.options.handshakeRetryMs ?? 2_000,
-      arm: (callback, delayMs) => this.arm(callback, delayMs),
-      disarm: (handle) => this.disarm(handle),
+      arm: (callback, delayMs) => this.timers.arm(callback, delayMs),
+      disarm: (handle) => this.timers.disarm(handle),
     });
     this.sessionId = established.sessionId;
     this.rotation.current = established.keys;
@@ -221,8 +223,8 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
         timeoutMs: this.content.compromised_protocol.response_timeout * 1000,
         now: () => this.clock.now(),
         transmit: (datagram) => this.socket.send(datagram, this.rotation.port, this.host),
-        arm: (callback, delayMs) => this.arm(callback, delayMs),
-        disarm: (handle) => this.disarm(handle),
+        arm: (callback, delayMs) => this.timers.arm(callback, delayMs),
+        disarm: (handle) => this.timers.disarm(handle),
         destroyLocalSecrets: async (why) => {
           if (this.options.securityFilePath) await fs.rm(this.options.securityFilePath, { force: true });
           await this.shutdown(why);
@@ -248,7 +250,6 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
   private async shutdown(reason: string): Promise<void> {
     if (this.closedReason !== undefined) return;
     this.closedReason = reason;
-    for (const handle of this.timers) this.clock.clearTimeout(handle);
     this.timers.clear();
     this.rotation.destroy();
     wipe(this.sharedSecret, this.handshakeKey);
@@ -280,59 +281,7 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     const plaintext = keys.open(packet);
     if (typeof plaintext === "string") return;
     this.rotation.opened(keys);
-    this.dispatch(packet.type, plaintext);
-  }
-
-  private dispatch(type: MessageType, plaintext: Buffer): void {
-    switch (type) {
-      case MessageType.chat: {
-        const chunk = decodeChatPart(plaintext);
-        if (chunk) this.requests.onChatPart(chunk.id, chunk.index, chunk.count, chunk.data);
-        return;
-      }
-      case MessageType.fileTransfer: {
-        const message = decodeFileMessage(plaintext);
-        if (message?.op === "result") this.requests.onFileResult(message.id, { status: message.status, reason: message.reason });
-        return;
-      }
-      case MessageType.ack:
-        return this.requests.onAck(plaintext);
-      case MessageType.presence: {
-        const presence = decodePresence(plaintext);
-        if (presence) this.presenceWaiters.shift()?.resolve(presence);
-        return;
-      }
-      case MessageType.keyRotation:
-        return this.rotation.onKeyRotation(plaintext);
-      case MessageType.portRotation:
-        return this.rotation.onPortRotation(plaintext);
-      case MessageType.error: {
-        const error = decodeError(plaintext);
-        if (!error || this.requests.onError(error.reference, new Error(`server error ${error.code}: ${error.text}`))) return;
-        this.emit("serverError", { code: error.code, text: error.text });
-        if (error.code === 3) void this.shutdown("terminated_by_server");
-        return;
-      }
-      case MessageType.ping:
-        // The client has no data port to report: 0 (docs §6.5).
-        if (plaintext.length === 8) this.send(MessageType.pong, encodePong(plaintext, 0));
-        return;
-      case MessageType.pong: {
-        const port = this.keepalive.onPong(plaintext);
-        if (port !== undefined) this.rotation.onPongPort(port);
-        return;
-      }
-      case MessageType.compromisedAck:
-        return this.compromise?.onAck(plaintext);
-      case MessageType.compromised:
-      case MessageType.hello:
-      case MessageType.welcome:
-        return;
-      default: {
-        const unreachable: never = type;
-        return void unreachable;
-      }
-    }
+    dispatchToClient(this.handlers, packet.type, plaintext);
   }
 }
 

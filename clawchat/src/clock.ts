@@ -14,6 +14,39 @@ export interface TimerHandle {
   readonly id: number;
 }
 
+/**
+ * The timers of one server or client: `clear` cancels every one still armed
+ * (on close), and a timer that fires after `isClosed()` turned true does nothing.
+ */
+export class TimerSet {
+  private readonly armed = new Set<TimerHandle>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly isClosed: () => boolean = () => false,
+  ) {}
+
+  arm(callback: () => void, delayMs: number): TimerHandle {
+    const handle = this.clock.setTimeout(() => {
+      this.armed.delete(handle);
+      if (!this.isClosed()) callback();
+    }, delayMs);
+    this.armed.add(handle);
+    return handle;
+  }
+
+  disarm(handle: TimerHandle | undefined): void {
+    if (!handle) return;
+    this.clock.clearTimeout(handle);
+    this.armed.delete(handle);
+  }
+
+  clear(): void {
+    for (const handle of this.armed) this.clock.clearTimeout(handle);
+    this.armed.clear();
+  }
+}
+
 /** Node's `setTimeout` caps delays at 2^31-1 ms (24.8 days); longer timers are chained. */
 const MAX_NODE_DELAY_MS = 2_147_483_647;
 

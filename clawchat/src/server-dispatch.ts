@@ -5,7 +5,8 @@
  * keepalive are answered here.
  */
 import type { EpochKeys } from "./channel";
-import { decodePortRotation, decodePresence, encodePong, encodePresence } from "./messages";
+import { decodePortRotation } from "./control-messages";
+import { decodePresence, encodePong, encodePresence } from "./messages";
 import type { Relay } from "./relay";
 import type { KeyRotation } from "./server-key-rotation";
 import type { ServerContext, ServerSession } from "./server-session";

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { Socket } from "node:dgram";
 import { EpochKeys, openPacket, sealHandshake } from "./channel";
 import { connectionIdOf, deriveSessionKeys, Direction, generateEphemeralKey, wipe, x25519 } from "./keys";
-import { encodeWelcome, WelcomeStatus } from "./messages";
+import { encodeWelcome, WelcomeStatus } from "./control-messages";
 import { AddressRateLimiter } from "./rate-limit";
 import { newSession, type ServerContext, type ServerSession, type ServerStats } from "./server-session";
 import { MessageType, type PacketView } from "./wire";

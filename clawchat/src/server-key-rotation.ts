@@ -5,7 +5,7 @@
  */
 import { EpochKeys } from "./channel";
 import { deriveSessionKeys, Direction, generateEphemeralKey, wipe, x25519 } from "./keys";
-import { decodeKeyRotation, encodeKeyRotation } from "./messages";
+import { decodeKeyRotation, encodeKeyRotation } from "./control-messages";
 import type { ServerContext, ServerSession } from "./server-session";
 import { MessageType } from "./wire";
 

@@ -5,7 +5,7 @@
  */
 import { randomInt } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
-import { encodePortRotation } from "./messages";
+import { encodePortRotation } from "./control-messages";
 import type { ServerContext, ServerSession } from "./server-session";
 import { MessageType } from "./wire";
 

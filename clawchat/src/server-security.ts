@@ -8,7 +8,8 @@ import { basename, join } from "node:path";
 import { ConfigError } from "./errors";
 import { deriveHandshakeKey, wipe } from "./keys";
 import type { ServerContext } from "./server-session";
-import { BOOTSTRAP_KEY_FILE, checkSecurityDirectory, checkValidity, DEFAULT_ITERATIONS, issueSecurityFile, listSecurityFiles, loadSecurityFile, readBootstrapKey, type SecurityFileContent } from "./security-file";
+import { checkSecurityDirectory, issueSecurityFile, listSecurityFiles, loadSecurityFile, readBootstrapKey } from "./security-dir";
+import { BOOTSTRAP_KEY_FILE, checkValidity, DEFAULT_ITERATIONS, type SecurityFileContent } from "./security-file";
 import type { TimerHandle } from "./clock";
 
 export class SecurityFiles {

@@ -4,6 +4,7 @@
  */
 import { promises as fs } from "node:fs";
 import type { Logger } from "./log";
+import type { ServerStats } from "./server-session";
 
 /** What `status()` and the status file report: counts only, never content or keys. */
 export interface ServerStatus {
@@ -19,6 +20,25 @@ export interface ServerStatus {
   received: number;
   sent: number;
   dropped: Record<string, number>;
+}
+
+/** The status at `now` from the server's counters and what it has open. */
+export function statusOf(now: number, startedAt: number, stats: ServerStats, open: { home: number; data: number[]; sessions: number; gatewayCalls: number }): ServerStatus {
+  const { received, sent, handshakes, refused, overloaded } = stats;
+  return {
+    time: new Date(now).toISOString(),
+    uptime_s: Math.round((now - startedAt) / 1000),
+    home_port: open.home,
+    data_ports: open.data,
+    sessions: open.sessions,
+    gateway_calls: open.gatewayCalls,
+    handshakes,
+    refused,
+    overloaded,
+    received,
+    sent,
+    dropped: { ...stats.dropped },
+  };
 }
 
 export class StatusFile {

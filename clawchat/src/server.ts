@@ -14,7 +14,7 @@ import type { Socket } from "node:dgram";
 import { basename, join } from "node:path";
 import { CLAWCHAT_PORT_RANGE } from "../../core/presets";
 import type { EpochKeys } from "./channel";
-import { SystemClock, type Clock, type TimerHandle } from "./clock";
+import { SystemClock, TimerSet, type Clock } from "./clock";
 import { DropCounter } from "./drops";
 import { gatewayChatHandler } from "./gateway";
 import { wipe } from "./keys";
@@ -30,7 +30,7 @@ import { KeyRotation } from "./server-key-rotation";
 import { Ports } from "./server-ports";
 import { SecurityFiles } from "./server-security";
 import type { ServerContext, ServerSession, ServerStats } from "./server-session";
-import { StatusFile, type ServerStatus } from "./server-status";
+import { StatusFile, statusOf, type ServerStatus } from "./server-status";
 import { MessageType, parsePacket, type PacketView } from "./wire";
 
 export { DEFAULT_LIMITS, DEFAULT_TIMERS, type FileContext, type FileHandler, type ProtocolTimers, type ServerLimits, type ServerOptions } from "./server-config";
@@ -53,7 +53,7 @@ export class ClawChatServer {
   private readonly relay: Relay;
   private readonly keyRotation: KeyRotation;
   private readonly compromise: Compromise;
-  private readonly armed = new Set<TimerHandle>();
+  private readonly timerSet: TimerSet;
   private startedAt = 0;
   private readonly statusFile: StatusFile;
   private readonly handlers: SessionHandlers;
@@ -64,13 +64,14 @@ export class ClawChatServer {
     this.logger = options.logger ?? silentLogger;
     this.timers = resolveTimers(options.timers);
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.timerSet = new TimerSet(this.clock, () => this.closed);
     this.context = {
       clock: this.clock,
       logger: this.logger,
       timers: this.timers,
       limits: this.limits,
-      arm: (callback, delayMs) => this.arm(callback, delayMs),
-      disarm: (handle) => this.disarm(handle),
+      arm: (callback, delayMs) => this.timerSet.arm(callback, delayMs),
+      disarm: (handle) => this.timerSet.disarm(handle),
       send: (session, type, plaintext) => this.send(session, type, plaintext),
       sendError: (session, code, reference, text) => this.send(session, MessageType.error, encodeError(code, reference, text)),
       drop: (reason, address) => this.drops.count(reason, address),
@@ -113,7 +114,7 @@ export class ClawChatServer {
     this.startedAt = this.clock.now();
     this.ports.scheduleAnnouncement(this.startedAt + this.timers.portRotationIntervalMs - this.timers.announceBeforeMs);
     this.security.startExpiry();
-    this.arm(() => this.sweep(), this.timers.sweepMs);
+    this.timerSet.arm(() => this.sweep(), this.timers.sweepMs);
     this.logger.log("info", "server_started", { bind: this.options.bind ?? "127.0.0.1", home_port: this.homePort, data_port: this.dataPort, file: basename(this.security.file.path) });
     this.statusFile.write(this.status());
   }
@@ -146,22 +147,7 @@ export class ClawChatServer {
 
   /** Counts for operators (`clawchat status`): sessions, gateway calls, every drop by reason. */
   status(): ServerStatus {
-    const now = this.clock.now();
-    const { received, sent, handshakes, refused, overloaded } = this.stats;
-    return {
-      time: new Date(now).toISOString(),
-      uptime_s: Math.round((now - this.startedAt) / 1000),
-      home_port: this.homePort,
-      data_ports: this.openDataPorts,
-      sessions: this.sessions.size,
-      gateway_calls: this.relay.gatewayCalls,
-      handshakes,
-      refused,
-      overloaded,
-      received,
-      sent,
-      dropped: { ...this.drops.totals },
-    };
+    return statusOf(this.clock.now(), this.startedAt, this.stats, { home: this.homePort, data: this.openDataPorts, sessions: this.sessions.size, gatewayCalls: this.relay.gatewayCalls });
   }
 
   /** Starts a key rotation on every established session now (the hourly tick does this too). */
@@ -178,8 +164,7 @@ export class ClawChatServer {
     if (this.closed) return;
     this.closed = true;
     this.statusFile.close();
-    for (const handle of this.armed) this.clock.clearTimeout(handle);
-    this.armed.clear();
+    this.timerSet.clear();
     for (const session of [...this.sessions.values()]) this.dropSession(session, "server_stopped");
     await this.security.rotating;
     await this.ports.close();
@@ -187,22 +172,7 @@ export class ClawChatServer {
     this.logger.log("info", "server_stopped", {});
   }
 
-  /* ------------------------------------------------------------ timers and sending */
-
-  private arm(callback: () => void, delayMs: number): TimerHandle {
-    const handle = this.clock.setTimeout(() => {
-      this.armed.delete(handle);
-      if (!this.closed) callback();
-    }, delayMs);
-    this.armed.add(handle);
-    return handle;
-  }
-
-  private disarm(handle: TimerHandle | undefined): void {
-    if (!handle) return;
-    this.clock.clearTimeout(handle);
-    this.armed.delete(handle);
-  }
+  /* ------------------------------------------------------------ sending */
 
   /** Errors surface as the socket's `error` event (logged once per error, no closure per packet). */
   private transmit(socket: Socket, datagram: Buffer, address: string, port: number): void {
@@ -311,6 +281,6 @@ export class ClawChatServer {
     this.compromise.sweep(now);
     this.drops.flush(this.logger);
     this.statusFile.write(this.status());
-    this.arm(() => this.sweep(), this.timers.sweepMs);
+    this.timerSet.arm(() => this.sweep(), this.timers.sweepMs);
   }
 }

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { listSecurityFiles } from "../../clawchat/src/security-file";
+import { listSecurityFiles } from "../../clawchat/src/security-dir";
 import { startStandInGateway, waitFor } from "./support";
 
 const run = promisify(execFile);

@@ -9,7 +9,7 @@ import { promises as fs } from "node:fs";
 import { basename, join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { ClawChatClient } from "../../clawchat/src/client";
-import { listSecurityFiles, loadSecurityFile } from "../../clawchat/src/security-file";
+import { listSecurityFiles, loadSecurityFile } from "../../clawchat/src/security-dir";
 import { MessageType } from "../../clawchat/src/wire";
 import { rawPeer, sendTo, sleep, startServer, waitFor, type TestServer } from "./support";
 

@@ -9,16 +9,8 @@ import { randomBytes } from "node:crypto";
 import { afterEach, describe, expect, it } from "vitest";
 import { sealHandshake } from "../../clawchat/src/channel";
 import { deriveHandshakeKey, generateEphemeralKey } from "../../clawchat/src/keys";
-import {
-  decodeChatPart,
-  decodeError,
-  decodeFileMessage,
-  decodeKeyRotation,
-  decodePortRotation,
-  decodePresence,
-  decodeWelcome,
-  parseJsonObject,
-} from "../../clawchat/src/messages";
+import { decodeKeyRotation, decodePortRotation, decodeWelcome, parseJsonObject } from "../../clawchat/src/control-messages";
+import { decodeChatPart, decodeError, decodeFileMessage, decodePresence } from "../../clawchat/src/messages";
 import { MessageType, parsePacket } from "../../clawchat/src/wire";
 import { rawPeer, sendTo, sleep, startServer, waitFor, type RawPeer, type TestServer } from "./support";
 

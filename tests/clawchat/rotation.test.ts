@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ClawChatClient } from "../../clawchat/src/client";
 import { openPacket } from "../../clawchat/src/channel";
 import { deriveSessionKeys, generateEphemeralKey, x25519, type SessionKeys } from "../../clawchat/src/keys";
-import { decodeKeyRotation, encodeKeyRotation } from "../../clawchat/src/messages";
+import { decodeKeyRotation, encodeKeyRotation } from "../../clawchat/src/control-messages";
 import { MessageType, parsePacket } from "../../clawchat/src/wire";
 import { rawPeer, sendTo, sleep, startServer, waitFor, type RawPeer, type TestServer } from "./support";
 

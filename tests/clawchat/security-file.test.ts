@@ -11,18 +11,8 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ClawChatClient } from "../../clawchat/src/client";
 import { ManualClock } from "../../clawchat/src/clock";
 import { ClawChatServer } from "../../clawchat/src/server";
-import {
-  BOOTSTRAP_KEY_FILE,
-  bootstrapKeyId,
-  checkValidity,
-  decryptSecurityFile,
-  encryptSecurityFile,
-  listSecurityFiles,
-  loadSecurityFile,
-  readBootstrapKey,
-  securityFileName,
-  writeSecretFile,
-} from "../../clawchat/src/security-file";
+import { listSecurityFiles, loadSecurityFile, readBootstrapKey, writeSecretFile } from "../../clawchat/src/security-dir";
+import { BOOTSTRAP_KEY_FILE, bootstrapKeyId, checkValidity, decryptSecurityFile, encryptSecurityFile, securityFileName } from "../../clawchat/src/security-file";
 import { makeSecurityDir, TEST_ITERATIONS, type SecurityDir } from "./support";
 
 let security: SecurityDir | undefined;

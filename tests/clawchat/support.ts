@@ -15,8 +15,9 @@ import { EpochKeys, openPacket, sealHandshake } from "../../clawchat/src/channel
 import { ManualClock } from "../../clawchat/src/clock";
 import { connectionIdOf, deriveHandshakeKey, deriveSessionKeys, Direction, generateEphemeralKey, x25519 } from "../../clawchat/src/keys";
 import { MemoryLogger } from "../../clawchat/src/log";
-import { decodeWelcome } from "../../clawchat/src/messages";
-import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, issueSecurityFile, writeSecretFile, type SecurityFileContent } from "../../clawchat/src/security-file";
+import { decodeWelcome } from "../../clawchat/src/control-messages";
+import { issueSecurityFile, writeSecretFile } from "../../clawchat/src/security-dir";
+import { BOOTSTRAP_KEY_FILE, generateBootstrapKey, type SecurityFileContent } from "../../clawchat/src/security-file";
 import { ClawChatServer, type ServerOptions } from "../../clawchat/src/server";
 import { MessageType, parsePacket, type MessageType as MessageTypeValue } from "../../clawchat/src/wire";
 

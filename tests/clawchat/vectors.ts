@@ -18,18 +18,8 @@ import {
   x25519,
   type SessionKeys,
 } from "../../clawchat/src/keys";
-import {
-  ackSignatureFields,
-  encodeChatPart,
-  encodeKeyRotation,
-  encodePong,
-  encodePortRotation,
-  encodeWelcome,
-  signalSignatureFields,
-  WelcomeStatus,
-  type CompromisedAck,
-  type CompromisedSignal,
-} from "../../clawchat/src/messages";
+import { ackSignatureFields, encodeKeyRotation, encodePortRotation, encodeWelcome, signalSignatureFields, WelcomeStatus, type CompromisedAck, type CompromisedSignal } from "../../clawchat/src/control-messages";
+import { encodeChatPart, encodePong } from "../../clawchat/src/messages";
 import { buildContent, encryptSecurityFile } from "../../clawchat/src/security-file";
 import { AckKind, encodeAck } from "../../clawchat/src/transfer";
 import { MessageType } from "../../clawchat/src/wire";
