@@ -187,6 +187,9 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     // Chat goes through the gateway proxy once the host registered; until then the panel says so.
     await page.getByRole("status").filter({ hasText: "Chat opens once the host has registered" }).waitFor();
     expect(await page.getByLabel("Message").isDisabled()).toBe(true);
+    // Alice made no device key before creating it: the instance pins none and accepts no support grant.
+    await page.getByText("(no device key is pinned on this instance: it accepts no grant)").waitFor();
+    expect(await page.getByRole("button", { name: "Grant access – expires in 24h" }).isDisabled()).toBe(true);
     await checkScreen(page, "08-instance");
 
     // Destroy, with the typed confirmation: a wrong id is refused in the page, nothing is sent.

@@ -353,10 +353,11 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
           <p>
             <strong>Support access: OFF</strong>{" "}
             {opening ? null : (
-              <button type="button" onClick={() => void openForm()} disabled={instance.status === "destroyed" || pinnedOrNot === undefined}>
+              <button type="button" onClick={() => void openForm()} disabled={instance.status === "destroyed" || pinnedOrNot === undefined || pinned.length === 0}>
                 Grant access – expires in 24h
               </button>
             )}
+            {pinnedOrNot !== undefined && pinned.length === 0 ? <span class="muted">(no device key is pinned on this instance: it accepts no grant)</span> : null}
           </p>
         </div>
       )}
