@@ -440,6 +440,14 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     await checkScreen("zero-05-clawchat-keys");
     await page.getByRole("button", { name: "Forget them here" }).click();
     expect(await page.getByRole("button", { name: "Save the bootstrap key" }).count()).toBe(0);
+
+    // The command is in Alice's audit log too (metadata only).
+    await page.getByRole("link", { name: "Audit log", exact: true }).click();
+    await page.getByRole("heading", { level: 1, name: "Audit log" }).waitFor();
+    await page.getByLabel("Action").fill("support.command");
+    await page.getByRole("button", { name: "Filter" }).click();
+    await page.getByRole("cell", { name: "support.command", exact: true }).first().waitFor();
+    expect(await page.content()).not.toContain(secret.bootstrapKey);
   }, 90_000);
 
   it("in another browser of Alice's, which holds no pinned key, neither signs a grant nor opens the box", async () => {
