@@ -16,7 +16,7 @@
  */
 import type { Generated, Insertable, Kysely, Selectable, Transaction, Updateable } from "kysely";
 import type { CloudName } from "../../core/presets";
-import type { Operation } from "../engine/types";
+import type { JobOperation } from "../engine/types";
 
 /** ISO-8601 UTC timestamp text, e.g. `2026-11-23T09:31:26.123Z`. */
 export type Timestamp = string;
@@ -185,7 +185,18 @@ export type Cloud = CloudName;
  * - `failed`: the last `up` failed (see the job's error);
  * - `destroyed`: resources destroyed and stack removed.
  */
-export type InstanceStatus = "pending" | "provisioning" | "ready" | "failed" | "refreshing" | "destroying" | "destroyed";
+export type InstanceStatus =
+  | "pending"
+  | "provisioning"
+  | "ready"
+  | "failed"
+  | "refreshing"
+  | "destroying"
+  | "destroyed"
+  | "stopping"
+  | "stopped"
+  | "starting"
+  | "rebooting";
 
 export type JobState = "queued" | "running" | "succeeded" | "failed" | "cancelled";
 
@@ -216,7 +227,7 @@ export interface JobsTable {
   instance_id: string;
   user_id: string;
   stack_name: string;
-  operation: Operation;
+  operation: JobOperation;
   state: JobState;
   stack_lock: string | null;
   attempt: number;

@@ -9,6 +9,23 @@ export type Operation = "preview" | "up" | "refresh" | "destroy";
 
 export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "destroy"];
 
+/**
+ * Power actions on the instance itself (runtime/power.ts through
+ * api/engine/power.ts), run as jobs on the stack's lock like the operations
+ * above, without Pulumi.
+ */
+export type PowerOperation = "stop" | "start" | "reboot";
+export const POWER_OPERATIONS: readonly PowerOperation[] = ["stop", "start", "reboot"];
+/** Everything a job can run. */
+export type JobOperation = Operation | PowerOperation;
+export const JOB_OPERATIONS: readonly JobOperation[] = [...OPERATIONS, ...POWER_OPERATIONS];
+/** Memory a power job is admitted with: a few HTTPS calls, no Pulumi process. */
+export const POWER_JOB_MEMORY_MB = 64;
+
+export function isPowerOperation(operation: JobOperation): operation is PowerOperation {
+  return (POWER_OPERATIONS as readonly string[]).includes(operation);
+}
+
 /** One progress record, already stripped down to what a follower needs to see. */
 export type ProgressEvent =
   | { type: "resource"; phase: "start" | "done" | "failed"; op: string; urn: string; resourceType: string }

@@ -26,7 +26,7 @@ export function listHealthTargets(db: Db): Promise<HealthTarget[]> {
     .selectFrom("instances")
     .select(["id", "user_id", "outputs", "tls_fingerprint", "health_status"])
     .where("registered_at", "is not", null)
-    .where("status", "not in", ["destroying", "destroyed"])
+    .where("status", "not in", ["destroying", "destroyed", "stopping", "stopped", "starting", "rebooting"])
     .execute();
 }
 

@@ -11,7 +11,7 @@ import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Cloud, Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
 import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
-import type { Operation } from "../engine/types";
+import { type JobOperation, POWER_JOB_MEMORY_MB, isPowerOperation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
 import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
@@ -174,7 +174,7 @@ async function replay(db: Kysely<Database>, userId: string, key: string, hash: s
   return { instance, job: first, created: false };
 }
 
-const STATUS_WHILE_QUEUED: Partial<Record<Operation, InstanceStatus>> = { refresh: "refreshing", destroy: "destroying" };
+const STATUS_WHILE_QUEUED: Partial<Record<JobOperation, InstanceStatus>> = { refresh: "refreshing", destroy: "destroying" };
 
 /**
  * Enqueues an operation on an existing instance. A stack-changing operation
@@ -184,7 +184,7 @@ export async function enqueueOperation(
   db: Kysely<Database>,
   queue: QueueSettings,
   instance: Instance,
-  operation: Operation,
+  operation: JobOperation,
   /** Runs the enqueue transaction (the route passes one that adds the audit entry). */
   transact: TransactOf<Job> = plainTransaction(db),
 ): Promise<Job> {
@@ -198,7 +198,7 @@ export async function enqueueOperation(
         userId: instance.user_id,
         stackName: instance.stack_name,
         operation,
-        memoryMb: queue.memoryMb[operation],
+        memoryMb: isPowerOperation(operation) ? POWER_JOB_MEMORY_MB : queue.memoryMb[operation],
         maxAttempts: queue.maxAttempts,
       });
       await setInstanceLastJob(trx, instance.id, job.id, { status: STATUS_WHILE_QUEUED[operation] });

@@ -16,7 +16,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { newId } from "../db/ids";
 import type { Database, InstanceStatus, Job, JobState } from "../db/schema";
-import type { Operation } from "../engine/types";
+import type { JobOperation } from "../engine/types";
 import { appendEventIn, type JobEventData } from "./events";
 import { getInstance, setInstanceStatus } from "./instances-repo";
 
@@ -42,13 +42,13 @@ export interface EnqueueRequest {
   instanceId: string;
   userId: string;
   stackName: string;
-  operation: Operation;
+  operation: JobOperation;
   memoryMb: number;
   maxAttempts: number;
 }
 
 /** Operations that change the stack hold its lock; an offline preview does not. */
-export function locksStack(operation: Operation): boolean {
+export function locksStack(operation: JobOperation): boolean {
   return operation !== "preview";
 }
 
@@ -122,7 +122,7 @@ export interface ClaimRequest {
   /** Memory the worker has left: only jobs whose estimate fits are claimed. Undefined: any job (an idle worker). */
   freeMemoryMb: number | undefined;
   /** Operations the worker has no free slot for (a preview while its preview slots are taken). */
-  excludeOperations?: Operation[];
+  excludeOperations?: JobOperation[];
   leaseMs: number;
 }
 

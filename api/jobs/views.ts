@@ -1,13 +1,13 @@
 /** What the API shows of instances and jobs (never a token hash, a credential or a secret). */
 import { z } from "zod";
-import { OPERATIONS } from "../engine/types";
+import { JOB_OPERATIONS } from "../engine/types";
 import { healthView } from "../health/view";
 import type { Instance, Job } from "../db/schema";
 
 export const jobViewSchema = z.object({
   id: z.string(),
   instanceId: z.string(),
-  operation: z.enum(OPERATIONS as unknown as ["preview", "up", "refresh", "destroy"]),
+  operation: z.enum(JOB_OPERATIONS as unknown as ["preview", "up", "refresh", "destroy", "stop", "start", "reboot"]),
   state: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]),
   attempt: z.number().int(),
   maxAttempts: z.number().int(),
@@ -50,7 +50,7 @@ export const instanceViewSchema = z.object({
   cloud: z.string(),
   region: z.string(),
   size: z.string(),
-  status: z.enum(["pending", "provisioning", "ready", "failed", "refreshing", "destroying", "destroyed"]),
+  status: z.enum(["pending", "provisioning", "ready", "failed", "refreshing", "destroying", "destroyed", "stopping", "stopped", "starting", "rebooting"]),
   stackName: z.string().describe("The instance's Pulumi stack: `u-<user hash>-i-<instance hex>`"),
   config: z.record(z.string(), z.unknown()).describe("The stack's `clawstack:*` config (no secrets)"),
   outputs: z.record(z.string(), z.unknown()).nullable().describe("Stack outputs after the last successful up/refresh; secrets as `[secret]`"),
@@ -61,7 +61,7 @@ export const instanceViewSchema = z.object({
     .describe("Set once the host registered at first boot (its gateway token is in the vault, never shown)"),
   health: z
     .object({
-      status: z.enum(["unknown", "up", "down", "cert_mismatch"]),
+      status: z.enum(["unknown", "up", "down", "cert_mismatch", "stopped"]).describe("`stopped`: the instance is stopped (or stopping, starting, rebooting) on purpose, so it is not checked"),
       checkedAt: z.string().nullable(),
       lastSeenAt: z.string().nullable().describe("Last time the gateway answered ready over the pinned TLS"),
       latencyMs: z.number().nullable().describe("Round trip of that check (TLS handshake and `GET /readyz`)"),

@@ -10,7 +10,9 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database, Instance, InstanceStatus, Job } from "../db/schema";
-import { EngineError, type Engine, type Operation, type StackSpec } from "../engine/types";
+import { type PowerOptions, PowerError, runPowerAction } from "../engine/power";
+import { EngineError, type Engine, type JobOperation, type StackSpec, isPowerOperation } from "../engine/types";
+import type { ConfigPreparer } from "../engine/preparer";
 import { stackWorkDir, type StackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
 import { JobEventWriter } from "./events";
@@ -28,13 +30,6 @@ import {
 } from "./queue";
 import { createRedactor } from "./redact";
 import type { QueueSettings, WorkerSettings } from "./settings";
-
-/** Adds per-job config (e.g. the registration token of an `up`); returns the secrets it added. */
-export type ConfigPreparer = (
-  job: Job,
-  instance: Instance,
-  config: Record<string, unknown>,
-) => Promise<{ config: Record<string, unknown>; secrets: string[]; note?: string }>;
 
 export interface WorkerLogger {
   info(object: Record<string, unknown>, message: string): void;
@@ -54,12 +49,17 @@ export interface JobWorkerOptions {
   workerId?: string;
   prepareConfig?: ConfigPreparer;
   logger?: WorkerLogger;
+  /** Power jobs' cloud endpoints and waits (tests point them at stand-ins). */
+  power?: PowerOptions;
 }
 
-const RUNNING_STATUS: Record<Exclude<Operation, "preview">, InstanceStatus> = {
+const RUNNING_STATUS: Record<Exclude<JobOperation, "preview">, InstanceStatus> = {
   up: "provisioning",
   refresh: "refreshing",
   destroy: "destroying",
+  stop: "stopping",
+  start: "starting",
+  reboot: "rebooting",
 };
 
 const SILENT: WorkerLogger = { info() {}, warn() {}, error() {} };
@@ -242,11 +242,13 @@ export class JobWorker {
         await finish({ state: "failed", error: { code: "failed", message: "the instance no longer exists" } });
         return;
       }
-      const failedStatus: InstanceStatus | undefined = mutating ? "failed" : undefined;
+      const power = isPowerOperation(job.operation) ? job.operation : undefined;
+      // A power action that fails leaves the instance as it was (it still runs, or is still stopped).
+      const failedStatus: InstanceStatus | undefined = power ? instance.status : mutating ? "failed" : undefined;
       const statusOnFailure = failedStatus ? { instance: { status: failedStatus } } : {};
 
       const capabilities = engine.capabilities();
-      if (mutating && !capabilities.deploy) {
+      if (mutating && !power && !capabilities.deploy) {
         void events.append({ type: "state", state: "running", attempt: job.attempt });
         await finish({
           state: "failed",
@@ -277,7 +279,7 @@ export class JobWorker {
           attempt: job.attempt,
           message: "taken over from a worker whose lease expired; cancelling its stale stack lock",
         });
-        if (mutating) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
+        if (mutating && !power) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
         await clearTakeover(db, job.id, this.workerId);
       }
 
@@ -295,6 +297,22 @@ export class JobWorker {
       }
 
       let config = JSON.parse(instance.config) as Record<string, unknown>;
+      if (power) {
+        await setInstanceStatus(db, instance.id, RUNNING_STATUS[power]);
+        void events.append({ type: "state", state: "running", attempt: job.attempt, message: `worker ${this.workerId}` });
+        try {
+          const outputs = instance.outputs === null ? {} : (JSON.parse(instance.outputs) as Record<string, unknown>);
+          const result = await runPowerAction(power, { cloud: instance.cloud, region: instance.region, config, outputs }, envVars, this.options.power);
+          if (lostLease) return;
+          void events.append({ type: "log", line: `${power}: ${result.changed ? "done" : `already ${result.state}`} after ${result.seconds.toFixed(1)} s` });
+          await finish({ state: "succeeded", result, instance: { status: result.state === "stopped" ? "stopped" : "ready" } });
+        } catch (error) {
+          if (lostLease) return;
+          const code = error instanceof PowerError ? `power_${error.code.replace(/-/g, "_")}` : "failed";
+          await finish({ state: "failed", error: { code, message: redact(errorMessage(error)) }, ...statusOnFailure });
+        }
+        return;
+      }
       if (this.options.prepareConfig) {
         const prepared = await this.options.prepareConfig(job, instance, config);
         config = prepared.config;
@@ -322,7 +340,7 @@ export class JobWorker {
           if (lostLease) return;
           await finish({ state: "succeeded", result: outcome });
         } else {
-          const outcome = await engine[job.operation](spec);
+          const outcome = await engine[job.operation as "up" | "refresh" | "destroy"](spec);
           if (lostLease) return;
           await finish({
             state: "succeeded",

@@ -69,7 +69,7 @@ describe("job worker on SQLite", () => {
     const instance = await newInstance();
     const job = await enqueueJob(database.handle.db, {
       instanceId: instance.id, userId, stackName: instance.stackName, operation,
-      memoryMb: memoryMb ?? QUEUE.memoryMb[operation], maxAttempts: QUEUE.maxAttempts,
+      memoryMb: memoryMb ?? QUEUE.memoryMb[operation as keyof typeof QUEUE.memoryMb], maxAttempts: QUEUE.maxAttempts,
     });
     return { instance, job };
   }
