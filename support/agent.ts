@@ -17,6 +17,7 @@ import { GrantError, verifyGrant, type SupportGrant } from "../core/zero-access/
 import { sealTo } from "../core/zero-access/sealed-box.js";
 import { utf8 } from "../core/zero-access/encoding.js";
 import { parseCidr } from "../core/validation.js";
+import { DEFAULT_COMMANDS } from "./commands.js";
 import type { AgentConfig, PinnedKeys } from "./config.js";
 import { supportSetScript } from "./nft.js";
 import { lineReader, type AgentMessage, type CommandRecord, type WrapperMessage } from "./protocol.js";
@@ -47,6 +48,8 @@ export function runCommand(argv: string[], input?: string): Promise<RunResult> {
     child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString("utf8")));
     child.on("error", (error) => resolve({ code: 127, stdout, stderr: error.message }));
     child.on("close", (code, signal) => resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+    // A command that exits without reading its input closes the pipe: not an error.
+    child.stdin.on("error", () => undefined);
     child.stdin.end(input ?? "");
   });
 }
@@ -94,6 +97,9 @@ export class SupportAgent {
   private uploading = false;
   private clawchatBusy = false;
   private lastPoll: { ok: boolean; at: number } | undefined;
+  private unreachable = false;
+  /** Whether this agent started sshd for support (managed) or has its drop-in in force; false at start, so start() applies. */
+  private sshdLive = false;
 
   constructor(
     private readonly config: AgentConfig,
@@ -111,6 +117,8 @@ export class SupportAgent {
     mkdirSync(paths.stateDir, { recursive: true, mode: 0o700 });
     chmodSync(paths.stateDir, 0o700);
     this.nonces = this.readJson<Record<string, string>>("nonces.json", {});
+    // The allow-list the wrapper uses, written out once so the owner sees (and may narrow) it.
+    if (!existsSync(paths.commands)) this.writeFileAtomic(paths.commands, `${JSON.stringify(DEFAULT_COMMANDS, null, 2)}\n`, 0o644);
     this.seq = this.lastSeq();
     await this.enqueue(async () => {
       const stored = this.readJson<StoredGrant[]>("grants.json", []);
@@ -183,15 +191,20 @@ export class SupportAgent {
       return undefined;
     }
     try {
-      return await this.deps.fetch(`${this.apiBase}${path}`, {
+      const response = await this.deps.fetch(`${this.apiBase}${path}`, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         signal: AbortSignal.timeout(15_000),
         redirect: "error",
       });
+      if (this.unreachable) this.deps.log("api_reachable_again");
+      this.unreachable = false;
+      return response;
     } catch (error) {
-      this.deps.log("api_unreachable", { method, path, error: (error as Error).message });
+      // Logged once until the API answers again (a host without network would fill its journal otherwise).
+      if (!this.unreachable) this.deps.log("api_unreachable", { method, path, error: (error as Error).message });
+      this.unreachable = true;
       return undefined;
     }
   }
@@ -292,30 +305,39 @@ export class SupportAgent {
     this.writeJson("grants.json", this.active.map(({ id, statement, signature }) => ({ id, statement, signature })));
     const now = this.deps.now();
     const live = this.active;
+    const wasLive = this.sshdLive;
+    let dropInChanged = false;
     if (live.length > 0) {
       this.writeFileAtomic(paths.authorizedKeys, authorizedKeys(live, paths.wrapper), 0o644);
-      this.writeFileAtomic(
+      dropInChanged = this.writeFileAtomic(
         paths.sshdDropIn,
         sshdDropIn({ user: this.config.supportUser, authorizedKeysFile: paths.authorizedKeys, wrapper: paths.wrapper, supportOnly: this.config.sshManaged }),
         0o644,
       );
     } else {
       rmSync(paths.authorizedKeys, { force: true });
+      dropInChanged = existsSync(paths.sshdDropIn);
       rmSync(paths.sshdDropIn, { force: true });
     }
     await this.must("nft", commands.nft, supportSetScript(live, now));
+    // sshd reads authorized_keys at each login: only a changed drop-in needs a reload (a reload re-executes
+    // sshd, and a connection arriving meanwhile is reset, so it is never done for nothing).
     if (live.length > 0) {
       const test = await this.deps.run(commands.sshdTest);
       if (test.code !== 0) {
-        // sshd would refuse its config: nothing is started, and the grant stays out.
+        // sshd would refuse its config: nothing is started or reloaded.
         this.deps.log("sshd_config_refused", { stderr: test.stderr.slice(0, 500) });
-      } else {
-        if (this.config.sshManaged) await this.must("start_ssh", commands.startSsh);
+      } else if (this.config.sshManaged && !wasLive) {
+        await this.must("start_ssh", commands.startSsh);
+        this.sshdLive = true;
+      } else if (dropInChanged) {
         await this.must("reload_ssh", commands.reloadSsh);
+        this.sshdLive = true;
       }
     } else if (this.config.sshManaged) {
       await this.must("stop_ssh", commands.stopSsh);
-    } else {
+      this.sshdLive = false;
+    } else if (dropInChanged) {
       await this.must("reload_ssh", commands.reloadSsh);
     }
     if (removedSome) {
@@ -572,12 +594,20 @@ export class SupportAgent {
     this.writeFileAtomic(join(this.config.paths.stateDir, name), `${JSON.stringify(value)}\n`, 0o600);
   }
 
-  private writeFileAtomic(path: string, content: string, mode: number): void {
+  /** Writes `content` (temporary file, then rename); returns whether the file's content changed. */
+  private writeFileAtomic(path: string, content: string, mode: number): boolean {
+    let before: string | undefined;
+    try {
+      before = readFileSync(path, "utf8");
+    } catch {
+      before = undefined;
+    }
     mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
     const temporary = `${path}.${process.pid}.tmp`;
     writeFileSync(temporary, content, { mode });
     chmodSync(temporary, mode);
     renameSync(temporary, path);
+    return before !== content;
   }
 
   private logOnce(key: string, event: string, fields: Record<string, unknown>): void {

@@ -10,7 +10,7 @@
 import { spawn } from "node:child_process";
 import { readFileSync, statSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { checkCommandTable, describeTable, parseCommandLine, printable, type CommandTable } from "./commands.js";
+import { checkCommandTable, DEFAULT_COMMANDS, describeTable, parseCommandLine, printable, type CommandTable } from "./commands.js";
 import { lineReader, type AgentMessage, type WrapperMessage } from "./protocol.js";
 
 /** The only environment a command gets. */
@@ -40,9 +40,15 @@ export interface ShellOptions {
   stderr: NodeJS.WritableStream;
 }
 
-/** Reads the allow-list; refuses one that others than root could have written. */
+/** Reads the allow-list (the built-in one when the file is absent); refuses one that others than root could have written. */
 export function loadCommandTable(path: string): CommandTable {
-  const stat = statSync(path);
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return DEFAULT_COMMANDS;
+    throw error;
+  }
   if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) throw new Error(`${path} must be owned by root and writable by root only`);
   return checkCommandTable(JSON.parse(readFileSync(path, "utf8")));
 }
