@@ -335,11 +335,7 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     await checkScreen("zero-04-support-revoked");
   }, 90_000);
 
-  // The API answers 500, not 400, for a support key of the right shape whose blob is not a key: SshKeyError of
-  // parseSupportKey escapes in POST /v1/instances/:id/support-grants (api/support/routes.ts). Enable once fixed.
-  const API_KEY_REFUSAL_BUG: string | undefined = "POST /v1/instances/:id/support-grants answers 500 for a malformed support key blob (api/support/routes.ts, parseSupportKey outside its try)";
-  if (API_KEY_REFUSAL_BUG) console.warn(`tests/web/zero-access.test.ts: one test skipped: ${API_KEY_REFUSAL_BUG}`);
-  it.skipIf(API_KEY_REFUSAL_BUG !== undefined)("shows the API's refusal of a grant on the form's field, with nothing typed lost", async () => {
+  it("shows the API's refusal of a grant on the form's field, with nothing typed lost", async () => {
     expect(instanceId).not.toBe("");
     await page.getByRole("button", { name: "Grant access – expires in 24h" }).click();
     const form = page.getByRole("form", { name: "Grant support access" });

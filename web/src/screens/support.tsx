@@ -202,6 +202,7 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
   const [problem, setProblem] = useState<string | undefined>();
   const [opening, setOpening] = useState(false);
   const [revoking, setRevoking] = useState<string | undefined>();
+  const [loadingForm, setLoadingForm] = useState(false);
   const now = useNow(1000);
   const form = useForm({ supportKeys: "", sources: "", reason: "", hours: "24" });
   const { values, errors } = form;
@@ -228,13 +229,17 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
 
   /** Opens the form, prefilled with the support keys the operator publishes (`GET /v1/support-keys`), if any. */
   const openForm = async () => {
-    setOpening(true);
+    // The form appears once the published keys are in it: nothing changes under the user's typing.
+    setLoadingForm(true);
     try {
       const keys = (await api<{ items: PublishedSupportKey[] }>("GET", "/v1/support-keys")).items;
       setPublished(keys);
       if (keys.length > 0 && values.supportKeys.trim() === "") form.set("supportKeys", keys.map((key) => key.publicKey).join("\n"));
     } catch {
       setPublished([]);
+    } finally {
+      setLoadingForm(false);
+      setOpening(true);
     }
     // Keyboard users land in the form they opened.
     requestAnimationFrame(() => document.querySelector<HTMLElement>('form[aria-label="Grant support access"] textarea')?.focus());
@@ -353,7 +358,13 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
           <p>
             <strong>Support access: OFF</strong>{" "}
             {opening ? null : (
-              <button type="button" onClick={() => void openForm()} disabled={instance.status === "destroyed" || pinnedOrNot === undefined || pinned.length === 0}>
+              <button
+                type="button"
+                onClick={() => void openForm()}
+                disabled={instance.status === "destroyed" || pinnedOrNot === undefined || pinned.length === 0 || loadingForm}
+                aria-busy={loadingForm ? "true" : undefined}
+              >
+                {loadingForm ? <span class="spinner" aria-hidden="true" /> : null}
                 Grant access – expires in 24h
               </button>
             )}
