@@ -11,7 +11,7 @@
  */
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
-import type { ConfigPreparer } from "../jobs/worker";
+import type { ConfigPreparer } from "../engine/preparer";
 import { supportAccessFor } from "../support/pinning";
 import { findInstance } from "../support/repo";
 import { issueRegistrationToken } from "./tokens";
