@@ -4,10 +4,17 @@
  * process with a `ConfigError` naming the variable; nothing starts half
  * configured. Every default is here, and every default is the closed one
  * (no cross-origin access, 100 requests per minute per address, loopback only).
+ * This is the only module of the API that reads the environment: the job
+ * queue's and the chat proxy's sections are parsed here too (their tables of
+ * defaults live beside them, `jobs/settings.ts` and `proxy/settings.ts`), and
+ * every plugin, worker and CLI takes the loaded `ApiConfig`.
  */
 import { resolve } from "node:path";
 import { z } from "zod";
 import { ConfigError } from "../core/errors";
+import { type JobsSettings, loadJobsSettings } from "./jobs/settings";
+import { loadProxySettings, type ProxySettings } from "./proxy/settings";
+import { STACK_ENV_KEYS, type StackEnvironment } from "./stacks/layout";
 
 /** Environment variables the API reads, with their defaults. */
 const envSchema = z.object({
@@ -134,6 +141,18 @@ export interface ApiConfig {
   accessTokenTtlSeconds: number;
   refreshTokenTtlSeconds: number;
   digitalOceanApiUrl: string;
+  /** The job queue and its workers (`CLAWSTACK_JOB_*`, `CLAWSTACK_WORKER_*`, `CLAWSTACK_PUBLIC_URL`...; docs/jobs.md). */
+  jobs: JobsSettings;
+  /** The chat proxy's limits and the gateway health check (`CLAWSTACK_PROXY_*`, `CLAWSTACK_HEALTH_INTERVAL_MS`; docs/proxy.md). */
+  proxy: ProxySettings;
+  /** The stack layout's variables (`PULUMI_BACKEND_URL`, `PULUMI_HOME`, the secrets provider and passphrase; docs/jobs.md), resolved by `api/stacks/layout.ts`. */
+  stackEnv: StackEnvironment;
+}
+
+/** What `clawstack follow` needs: where the API is and the caller's token (never a flag). */
+export interface FollowerConfig {
+  apiUrl: string;
+  token: string;
 }
 
 /**
@@ -214,7 +233,17 @@ export function loadConfig(env: Record<string, string | undefined>): ApiConfig {
     accessTokenTtlSeconds: e.CLAWSTACK_ACCESS_TOKEN_TTL,
     refreshTokenTtlSeconds: e.CLAWSTACK_REFRESH_TOKEN_TTL,
     digitalOceanApiUrl: e.CLAWSTACK_DIGITALOCEAN_API_URL.replace(/\/+$/, ""),
+    jobs: loadJobsSettings(env),
+    proxy: loadProxySettings(env),
+    stackEnv: Object.fromEntries(STACK_ENV_KEYS.flatMap((key) => (env[key] === undefined ? [] : [[key, env[key]]]))),
   };
+}
+
+/** `CLAWSTACK_API_URL` (default http://127.0.0.1:8080) and `CLAWSTACK_TOKEN` (an access token or an API key with `jobs:read`). */
+export function loadFollowerConfig(env: Record<string, string | undefined>): FollowerConfig {
+  const token = env.CLAWSTACK_TOKEN;
+  if (!token) throw new ConfigError("CLAWSTACK_TOKEN", "`CLAWSTACK_TOKEN` must hold an access token or an API key with `jobs:read`; it is not set");
+  return { apiUrl: env.CLAWSTACK_API_URL ?? "http://127.0.0.1:8080", token };
 }
 
 function parseDatabaseUrl(url: string | undefined, dataDir: string): DatabaseConfig {

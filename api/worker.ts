@@ -21,11 +21,9 @@ import { createEngine } from "./engine/factory";
 import type { Engine } from "./engine/types";
 import { GatewayHealthChecker } from "./health/gateway-health";
 import { createLogger } from "./http/logging";
-import { loadJobsSettings } from "./jobs/settings";
 import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
-import { loadProxySettings } from "./proxy/settings";
 import { registrationPreparer } from "./registration/prepare";
 import { resolveStackLayout } from "./stacks/layout";
 import { KeyHeartbeat } from "./vault/key-heartbeat";
@@ -52,7 +50,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
       "`DATABASE_URL`: a separate worker needs PostgreSQL (postgres://...); on SQLite the API process runs the one worker itself (`npm start`)",
     );
   }
-  const settings = loadJobsSettings(env);
+  const settings = config.jobs;
   const logger = createLogger(config);
   const handle = openDatabase(config.database, {
     poolSize: 5,
@@ -73,7 +71,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
     throw error;
   }
   const vault = new Vault(handle.db, wrapper, new PasswordHasher(config.passwordHashing));
-  const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: `${hostname()}-${process.pid}`, env });
+  const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: `${hostname()}-${process.pid}`, env: config.stackEnv });
   const engine = options.engine ?? createEngine(layout);
   const capabilities = engine.capabilities();
   if (!capabilities.deploy) logger.warn({ reason: capabilities.reason }, "up, refresh and destroy jobs will fail at once; previews work");
@@ -92,7 +90,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   worker.start();
   const snapshots = new SnapshotScheduler({ db: handle.db, credentials, intervalMs: settings.snapshotIntervalMs, logger });
   snapshots.start();
-  const health = new GatewayHealthChecker({ db: handle.db, intervalMs: loadProxySettings(env).healthIntervalMs, logger });
+  const health = new GatewayHealthChecker({ db: handle.db, intervalMs: config.proxy.healthIntervalMs, logger });
   health.start();
   logger.info(
     { workerId: worker.workerId, memoryBudgetMb: settings.worker.memoryBudgetMb, leaseMs: settings.worker.leaseMs, engine: engine.name },

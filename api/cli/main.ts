@@ -15,7 +15,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { Command } from "commander";
 import { ConfigError } from "../../core/errors";
-import { loadConfig } from "../config";
+import { loadConfig, loadFollowerConfig } from "../config";
 import { openDatabase } from "../db/connect";
 import { AutomationEngine } from "../engine/automation";
 import { offlinePlanner } from "../engine/plan";
@@ -35,12 +35,11 @@ program
   .argument("<jobId>", "the job id (`job_...`), as returned by POST /v1/instances")
   .option("--after <id>", "start after this event id", "0")
   .action(async (jobId: string, options: { after: string }) => {
-    const token = process.env.CLAWSTACK_TOKEN;
-    if (!token) throw new ConfigError("CLAWSTACK_TOKEN", "`CLAWSTACK_TOKEN` must hold an access token or an API key with `jobs:read`; it is not set");
+    const { apiUrl, token } = loadFollowerConfig(process.env);
     const after = Number(options.after);
     if (!Number.isInteger(after) || after < 0) throw new ConfigError("after", `\`--after\` must be an event id (0 or more); given \`${options.after}\``);
     const state = await followJob({
-      apiUrl: process.env.CLAWSTACK_API_URL ?? "http://127.0.0.1:8080",
+      apiUrl,
       token,
       jobId,
       after,
@@ -83,7 +82,7 @@ program
   .description("install the aws, gcp and digitalocean provider plugins (the versions in node_modules) into this worker's PULUMI_HOME")
   .action(async () => {
     const config = loadConfig(process.env);
-    const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: hostname() });
+    const layout = resolveStackLayout({ dataDir: config.dataDir, workerName: hostname(), env: config.stackEnv });
     const engine = new AutomationEngine({ layout, planner: offlinePlanner });
     const capabilities = engine.capabilities();
     if (!capabilities.deploy) throw new ConfigError("PATH", capabilities.reason ?? "the `pulumi` CLI is not on PATH");

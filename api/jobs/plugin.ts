@@ -4,7 +4,7 @@
  * routes. On SQLite (the embedded default) the one worker runs here, started
  * when the app is ready and stopped (after a grace period) when it closes; on
  * PostgreSQL workers run on their own (`npm run worker`) unless
- * `CLAWSTACK_EMBEDDED_WORKER=on`.
+ * `CLAWSTACK_EMBEDDED_WORKER=on`. Its settings are `app.config.jobs` (api/config.ts).
  */
 import fp from "fastify-plugin";
 import { createEngine } from "../engine/factory";
@@ -12,9 +12,8 @@ import type { Engine } from "../engine/types";
 import { registrationPreparer } from "../registration/prepare";
 import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
-import { type JobsSettings, loadJobsSettings } from "./settings";
+import type { JobsSettings } from "./settings";
 import { GatewayHealthChecker } from "../health/gateway-health";
-import { loadProxySettings } from "../proxy/settings";
 import { SnapshotScheduler } from "./snapshot-scheduler";
 import { VaultCredentialProvider } from "./vault-credentials";
 import { JobWorker } from "./worker";
@@ -40,8 +39,8 @@ const CLOSE_GRACE_MS = 15_000;
 
 export const jobsPlugin = fp(
   async (app) => {
-    const settings = loadJobsSettings(process.env);
-    const layout = resolveStackLayout({ dataDir: app.config.dataDir });
+    const settings = app.config.jobs;
+    const layout = resolveStackLayout({ dataDir: app.config.dataDir, env: app.config.stackEnv });
     const engine = createEngine(layout);
     const credentials = new VaultCredentialProvider(app.db, app.vault);
     const embedded = settings.embeddedWorker === "on" || (settings.embeddedWorker === "auto" && app.dbEngine === "sqlite");
@@ -61,7 +60,7 @@ export const jobsPlugin = fp(
     const snapshots = worker
       ? new SnapshotScheduler({ db: app.db, credentials, intervalMs: settings.snapshotIntervalMs, logger: app.log })
       : undefined;
-    const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: loadProxySettings(process.env).healthIntervalMs, logger: app.log }) : undefined;
+    const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: app.config.proxy.healthIntervalMs, logger: app.log }) : undefined;
     app.decorate("jobs", { settings, engine, credentials, worker, wake: () => worker?.wake() } satisfies JobsRuntime);
     if (!engine.capabilities().deploy) {
       app.log.warn({ reason: engine.capabilities().reason }, "up, refresh and destroy jobs will fail at once; previews work");

@@ -1,5 +1,6 @@
 /**
- * Queue and worker settings, read once from the environment at boot.
+ * Queue and worker settings: the job section of the API's configuration,
+ * parsed from the variables `api/config.ts` reads once at boot.
  * Admission is by memory and by slots: each operation has an estimate (an
  * `up` runs the CLI, the language host and provider plugins, hundreds of MB),
  * and a worker only claims a job it starts at once: one whose estimate fits in
@@ -8,6 +9,9 @@
  */
 import { availableParallelism, totalmem } from "node:os";
 import { ConfigError } from "../../core/errors";
+
+/** The variables `api/config.ts` hands over (the only module that reads `process.env`). */
+type Environment = Record<string, string | undefined>;
 import { OPERATIONS, type Operation } from "../engine/types";
 
 export interface QueueSettings {
@@ -46,7 +50,7 @@ export interface WorkerSettings {
 
 export const DEFAULT_MEMORY_MB: Record<Operation, number> = { up: 600, refresh: 400, destroy: 400, preview: 150 };
 
-export function loadQueueSettings(env: NodeJS.ProcessEnv = process.env): QueueSettings {
+export function loadQueueSettings(env: Environment): QueueSettings {
   return {
     memoryMb: parseMemoryEstimates(env.CLAWSTACK_JOB_MEMORY_MB),
     maxAttempts: integer(env, "CLAWSTACK_JOB_MAX_ATTEMPTS", 3, 1, 20),
@@ -55,7 +59,7 @@ export function loadQueueSettings(env: NodeJS.ProcessEnv = process.env): QueueSe
   };
 }
 
-export function loadWorkerSettings(env: NodeJS.ProcessEnv = process.env): WorkerSettings {
+export function loadWorkerSettings(env: Environment): WorkerSettings {
   const defaultBudget = Math.max(DEFAULT_MEMORY_MB.up, Math.floor((totalmem() / 1024 / 1024) * 0.5));
   const leaseMs = integer(env, "CLAWSTACK_JOB_LEASE_MS", 30_000, 300, 3_600_000);
   return {
@@ -86,7 +90,7 @@ export function parseMemoryEstimates(value: string | undefined): Record<Operatio
   return result;
 }
 
-function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+function integer(env: Environment, key: string, fallback: number, min: number, max: number): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);
@@ -114,7 +118,7 @@ export interface JobsSettings {
   snapshotIntervalMs: number;
 }
 
-export function loadJobsSettings(env: NodeJS.ProcessEnv = process.env): JobsSettings {
+export function loadJobsSettings(env: Environment): JobsSettings {
   const embedded = env.CLAWSTACK_EMBEDDED_WORKER ?? "auto";
   if (embedded !== "auto" && embedded !== "on" && embedded !== "off") {
     throw new ConfigError("CLAWSTACK_EMBEDDED_WORKER", `\`CLAWSTACK_EMBEDDED_WORKER\` must be auto, on or off; given \`${embedded}\``);

@@ -21,6 +21,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import fp from "fastify-plugin";
 import { WebSocketServer } from "ws";
 import { z } from "zod";
+import { principalOf, scopedGroup } from "../auth/route-groups";
 import { HttpError, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { findUserInstance } from "../jobs/instances-repo";
@@ -29,7 +30,7 @@ import { CLOSE_CODES } from "./close-codes";
 import { ProxyConnections } from "./connections";
 import { type BridgeSummary, GatewayBridge, newConnectionId } from "./gateway-bridge";
 import { connectPinned, PinnedConnectError } from "./pinned-tls";
-import { loadProxySettings, type ProxySettings } from "./settings";
+import type { ProxySettings } from "./settings";
 import { TARGET_REFUSAL_MESSAGES, resolveTarget, targetRefusal } from "./target";
 import { issueTicket, redeemTicket } from "./tickets";
 
@@ -48,7 +49,7 @@ const ticketAnswer = z.object({
 });
 
 const routes: FastifyPluginAsyncZod = async (app) => {
-  const settings = loadProxySettings(process.env);
+  const settings = app.config.proxy;
   const connections = new ProxyConnections(app.db, settings, (error) =>
     app.log.error({ err: error instanceof Error ? error.message : String(error) }, "gateway revocation check failed"),
   );
@@ -61,30 +62,34 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     return instance;
   };
 
-  app.post(
-    "/v1/instances/:id/gateway/tickets",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.gateway.ticket" },
-      schema: {
-        tags: ["gateway"],
-        summary: "A single-use ticket (valid for seconds) to open the WebSocket pass-through to your instance's gateway",
-        security: bearerSecurity,
-        params: idParamsOf("inst"),
-        response: { 201: ticketAnswer, ...errorResponses },
-      },
-    },
-    async (request, reply) => {
-      const principal = request.principal!;
-      const instance = await instanceOf(principal.userId, request.params.id);
-      request.auditTarget = instance.id;
-      const refusal = targetRefusal(instance);
-      if (refusal) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES[refusal]}`, "id");
-      const issued = await app.audited(request, 201, (trx) =>
-        issueTicket(trx, { userId: principal.userId, instanceId: instance.id, apiKeyId: principal.apiKeyId ?? null, ttlMs: settings.ticketTtlMs }),
+  // Users, and agents with `instances:write`.
+  await app.register(
+    scopedGroup(async (group) => {
+      group.post(
+        "/v1/instances/:id/gateway/tickets",
+        {
+          config: { scope: "instances:write", audit: "instance.gateway.ticket" },
+          schema: {
+            tags: ["gateway"],
+            summary: "A single-use ticket (valid for seconds) to open the WebSocket pass-through to your instance's gateway",
+            security: bearerSecurity,
+            params: idParamsOf("inst"),
+            response: { 201: ticketAnswer, ...errorResponses },
+          },
+        },
+        async (request, reply) => {
+          const principal = principalOf(request);
+          const instance = await instanceOf(principal.userId, request.params.id);
+          request.auditTarget = instance.id;
+          const refusal = targetRefusal(instance);
+          if (refusal) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES[refusal]}`, "id");
+          const issued = await app.audited(request, 201, (trx) =>
+            issueTicket(trx, { userId: principal.userId, instanceId: instance.id, apiKeyId: principal.apiKeyId ?? null, ttlMs: settings.ticketTtlMs }),
+          );
+          return reply.code(201).send({ ...issued, url: `${webSocketBase(request.protocol, request.host)}/v1/instances/${instance.id}/gateway?ticket=${issued.ticket}` });
+        },
       );
-      return reply.code(201).send({ ...issued, url: `${webSocketBase(request.protocol, request.host)}/v1/instances/${instance.id}/gateway?ticket=${issued.ticket}` });
-    },
+    }),
   );
 
   const onClosed = (summary: BridgeSummary, bridge: GatewayBridge) => {
@@ -165,108 +170,112 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     await connections.stop();
   });
 
-  app.post(
-    "/v1/instances/:id/chat/completions",
-    {
-      onRequest: [app.authenticate, app.requireScope("instances:write")],
-      config: { audit: "instance.gateway.chat_completions" },
-      schema: {
-        tags: ["gateway"],
-        summary:
-          "OpenAI-compatible chat completions on your instance's gateway, passed through (streamed chunk by chunk with `stream: true`); only where the host exposes the endpoint to the proxy",
-        security: bearerSecurity,
-        params: idParamsOf("inst"),
-        body: chatCompletionBody.describe("An OpenAI chat completion request, passed on as parsed"),
-        response: { ...errorResponses, 502: errorResponses[404], 503: errorResponses[404] },
-      },
-    },
-    async (request, reply) => {
-      const principal = request.principal!;
-      const instance = await instanceOf(principal.userId, request.params.id);
-      request.auditTarget = instance.id;
-      const refusal = targetRefusal(instance);
-      if (refusal) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES[refusal]}`, "id");
-      const target = await resolveTarget(app.db, app.vault.wrapper, instance);
-      if (!target) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES.not_registered}`, "id");
-      const started = performance.now();
-      let socket;
-      try {
-        socket = await connectPinned(target, settings.connectTimeoutMs);
-      } catch (error) {
-        const mismatch = error instanceof PinnedConnectError && error.reason === "certificate_mismatch";
-        throw new HttpError(502, mismatch ? CLOSE_CODES.certificateMismatch.reason : CLOSE_CODES.hostUnreachable.reason);
-      }
-      const body = Buffer.from(JSON.stringify(request.body), "utf8");
-      const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
-        const outgoing = httpsRequest(
-          {
-            host: target.host,
-            port: target.port,
-            method: "POST",
-            path: "/v1/chat/completions",
-            createConnection: () => socket,
-            headers: {
-              authorization: `Bearer ${target.token}`,
-              "content-type": "application/json",
-              "content-length": body.length,
-              accept: request.headers.accept ?? "application/json, text/event-stream",
-            },
+  // Users, and agents with `instances:write`.
+  await app.register(
+    scopedGroup(async (group) => {
+      group.post(
+        "/v1/instances/:id/chat/completions",
+        {
+          config: { scope: "instances:write", audit: "instance.gateway.chat_completions" },
+          schema: {
+            tags: ["gateway"],
+            summary:
+              "OpenAI-compatible chat completions on your instance's gateway, passed through (streamed chunk by chunk with `stream: true`); only where the host exposes the endpoint to the proxy",
+            security: bearerSecurity,
+            params: idParamsOf("inst"),
+            body: chatCompletionBody.describe("An OpenAI chat completion request, passed on as parsed"),
+            response: { ...errorResponses, 502: errorResponses[404], 503: errorResponses[404] },
           },
-          resolve,
-        );
-        outgoing.on("error", reject);
-        outgoing.end(body);
-      }).catch(() => {
-        throw new HttpError(502, CLOSE_CODES.gatewayLost.reason);
-      });
-      const status = upstream.statusCode ?? 502;
-      if (status === 401 || status === 403 || status === 404 || status === 405) {
-        upstream.resume();
-        throw new HttpError(
-          502,
-          status === 404 || status === 405
-            ? "the gateway does not expose `/v1/chat/completions` to the proxy (hosts keep it loopback-only unless their owner opens it)"
-            : "the gateway refused the registered gateway token (rotate it: docs/rotation.md)",
-        );
-      }
-      let bytesOut = 0;
-      const counter = new Transform({
-        transform(chunk: Buffer, _encoding, done) {
-          bytesOut += chunk.length;
-          done(null, chunk);
         },
-      });
-      upstream.pipe(counter);
-      upstream.on("error", () => counter.destroy());
-      reply.raw.on("close", () => {
-        upstream.destroy();
-        const durationMs = Math.round(performance.now() - started);
-        app.log.info({ event: "sse_close", userId: principal.userId, instanceId: instance.id, status, bytesIn: body.length, bytesOut, durationMs }, "gateway stream closed");
-        app.audit
-          .record({
-            action: "instance.gateway.stream",
-            result: status < 400 ? "ok" : "error",
-            actorUserId: principal.userId,
-            actorKind: principal.kind,
-            apiKeyId: principal.apiKeyId ?? null,
-            target: instance.id,
-            statusCode: status,
-            bytesIn: body.length,
-            bytesOut,
-            latencyMs: durationMs,
-            requestId: request.id,
-          })
-          .catch((error: unknown) => app.log.error({ err: error instanceof Error ? error.message : String(error) }, "gateway stream audit entry could not be written"));
-      });
-      const contentType = upstream.headers["content-type"] ?? "application/json";
-      // A stream is sent as is (no serializer): the route's response schemas describe only its errors.
-      return (reply as unknown as FastifyReply)
-        .code(status)
-        .header("content-type", contentType)
-        .header("cache-control", "no-cache")
-        .header("x-accel-buffering", "no")
-        .send(counter);
-    },
+        async (request, reply) => {
+          const principal = principalOf(request);
+          const instance = await instanceOf(principal.userId, request.params.id);
+          request.auditTarget = instance.id;
+          const refusal = targetRefusal(instance);
+          if (refusal) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES[refusal]}`, "id");
+          const target = await resolveTarget(app.db, app.vault.wrapper, instance);
+          if (!target) throw new HttpError(409, `instance \`${instance.id}\`: ${TARGET_REFUSAL_MESSAGES.not_registered}`, "id");
+          const started = performance.now();
+          let socket;
+          try {
+            socket = await connectPinned(target, settings.connectTimeoutMs);
+          } catch (error) {
+            const mismatch = error instanceof PinnedConnectError && error.reason === "certificate_mismatch";
+            throw new HttpError(502, mismatch ? CLOSE_CODES.certificateMismatch.reason : CLOSE_CODES.hostUnreachable.reason);
+          }
+          const body = Buffer.from(JSON.stringify(request.body), "utf8");
+          const upstream = await new Promise<IncomingMessage>((resolve, reject) => {
+            const outgoing = httpsRequest(
+              {
+                host: target.host,
+                port: target.port,
+                method: "POST",
+                path: "/v1/chat/completions",
+                createConnection: () => socket,
+                headers: {
+                  authorization: `Bearer ${target.token}`,
+                  "content-type": "application/json",
+                  "content-length": body.length,
+                  accept: request.headers.accept ?? "application/json, text/event-stream",
+                },
+              },
+              resolve,
+            );
+            outgoing.on("error", reject);
+            outgoing.end(body);
+          }).catch(() => {
+            throw new HttpError(502, CLOSE_CODES.gatewayLost.reason);
+          });
+          const status = upstream.statusCode ?? 502;
+          if (status === 401 || status === 403 || status === 404 || status === 405) {
+            upstream.resume();
+            throw new HttpError(
+              502,
+              status === 404 || status === 405
+                ? "the gateway does not expose `/v1/chat/completions` to the proxy (hosts keep it loopback-only unless their owner opens it)"
+                : "the gateway refused the registered gateway token (rotate it: docs/rotation.md)",
+            );
+          }
+          let bytesOut = 0;
+          const counter = new Transform({
+            transform(chunk: Buffer, _encoding, done) {
+              bytesOut += chunk.length;
+              done(null, chunk);
+            },
+          });
+          upstream.pipe(counter);
+          upstream.on("error", () => counter.destroy());
+          reply.raw.on("close", () => {
+            upstream.destroy();
+            const durationMs = Math.round(performance.now() - started);
+            app.log.info({ event: "sse_close", userId: principal.userId, instanceId: instance.id, status, bytesIn: body.length, bytesOut, durationMs }, "gateway stream closed");
+            app.audit
+              .record({
+                action: "instance.gateway.stream",
+                result: status < 400 ? "ok" : "error",
+                actorUserId: principal.userId,
+                actorKind: principal.kind,
+                apiKeyId: principal.apiKeyId ?? null,
+                target: instance.id,
+                statusCode: status,
+                bytesIn: body.length,
+                bytesOut,
+                latencyMs: durationMs,
+                requestId: request.id,
+              })
+              .catch((error: unknown) => app.log.error({ err: error instanceof Error ? error.message : String(error) }, "gateway stream audit entry could not be written"));
+          });
+          const contentType = upstream.headers["content-type"] ?? "application/json";
+          // A stream is sent as is (no serializer): the route's response schemas describe only its errors.
+          return (reply as unknown as FastifyReply)
+            .code(status)
+            .header("content-type", contentType)
+            .header("cache-control", "no-cache")
+            .header("x-accel-buffering", "no")
+            .send(counter);
+        },
+      );
+    }),
   );
 };
 

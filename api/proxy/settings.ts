@@ -1,10 +1,14 @@
 /**
- * The chat proxy's limits, read once from the environment at boot (one
- * table of defaults; docs/proxy.md lists them). Every limit is per API
+ * The chat proxy's limits: the proxy section of the API's configuration,
+ * parsed from the variables `api/config.ts` reads once at boot (one table of
+ * defaults; docs/proxy.md lists them). Every limit is per API
  * process except the ticket's lifetime: nothing about a connection lives in
  * shared state, so a process that dies drops only its own connections.
  */
 import { ConfigError } from "../../core/errors";
+
+/** The variables `api/config.ts` hands over (the only module that reads `process.env`). */
+type Environment = Record<string, string | undefined>;
 
 export interface ProxySettings {
   /** How long a ticket can be spent (`CLAWSTACK_PROXY_TICKET_TTL_MS`, default 30 s). */
@@ -46,7 +50,7 @@ export const PROXY_DEFAULTS: ProxySettings = {
   healthIntervalMs: 60_000,
 };
 
-export function loadProxySettings(env: NodeJS.ProcessEnv = process.env): ProxySettings {
+export function loadProxySettings(env: Environment): ProxySettings {
   const d = PROXY_DEFAULTS;
   return {
     ticketTtlMs: integer(env, "CLAWSTACK_PROXY_TICKET_TTL_MS", d.ticketTtlMs, 1_000, 300_000),
@@ -62,7 +66,7 @@ export function loadProxySettings(env: NodeJS.ProcessEnv = process.env): ProxySe
   };
 }
 
-function integer(env: NodeJS.ProcessEnv, key: string, fallback: number, min: number, max: number): number {
+function integer(env: Environment, key: string, fallback: number, min: number, max: number): number {
   const raw = env[key];
   if (raw === undefined || raw === "") return fallback;
   const value = Number(raw);

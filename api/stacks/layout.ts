@@ -1,6 +1,7 @@
 /**
  * Where stacks live on a worker's disk and in the state backend, resolved once
- * from the deployment's environment at boot. Per-request values never go
+ * at boot from the deployment's stack variables (`ApiConfig.stackEnv`, picked
+ * from the environment by `api/config.ts`). Per-request values never go
  * through `process.env`: the engine passes them to each workspace.
  */
 import { createHash } from "node:crypto";
@@ -25,13 +26,25 @@ export interface StackLayout {
   secretEnv: Record<string, string>;
 }
 
+/** The variables a stack layout is made of (`STACK_ENV_KEYS`); `HOME` expands `~` in a `file://` backend. */
+export const STACK_ENV_KEYS = [
+  "CLAWSTACK_DATA_DIR",
+  "PULUMI_BACKEND_URL",
+  "PULUMI_HOME",
+  "CLAWSTACK_SECRETS_PROVIDER",
+  "PULUMI_CONFIG_PASSPHRASE",
+  "PULUMI_CONFIG_PASSPHRASE_FILE",
+  "HOME",
+] as const;
+export type StackEnvironment = Partial<Record<(typeof STACK_ENV_KEYS)[number], string>>;
+
 export interface StackLayoutOptions {
   /** Data directory (default `./data`). */
   dataDir?: string;
   /** Worker identity, used to keep one `PULUMI_HOME` per worker. */
   workerName?: string;
-  /** Environment to read (default `process.env`); read once, never written. */
-  env?: NodeJS.ProcessEnv;
+  /** The stack variables (`ApiConfig.stackEnv`); read once, never written. */
+  env: StackEnvironment;
 }
 
 const SECRETS_PROVIDER_PATTERN = /^(passphrase|awskms:\/\/.+|gcpkms:\/\/.+|azurekeyvault:\/\/.+|hashivault:\/\/.+)$/;
@@ -41,8 +54,8 @@ const SECRETS_PROVIDER_PATTERN = /^(passphrase|awskms:\/\/.+|gcpkms:\/\/.+|azure
  * (default `<dataDir>/pulumi-home/<worker>`), `CLAWSTACK_SECRETS_PROVIDER`
  * (default `passphrase`) and `PULUMI_CONFIG_PASSPHRASE[_FILE]`.
  */
-export function resolveStackLayout(options: StackLayoutOptions = {}): StackLayout {
-  const env = options.env ?? process.env;
+export function resolveStackLayout(options: StackLayoutOptions): StackLayout {
+  const env = options.env;
   const dataDir = resolve(options.dataDir ?? env.CLAWSTACK_DATA_DIR ?? "./data");
   const workerName = options.workerName ?? hostname();
   const secretsProvider = env.CLAWSTACK_SECRETS_PROVIDER ?? "passphrase";
@@ -60,7 +73,7 @@ export function resolveStackLayout(options: StackLayoutOptions = {}): StackLayou
   return {
     stacksDir: join(dataDir, "stacks"),
     pulumiHome: resolve(env.PULUMI_HOME ?? join(dataDir, "pulumi-home", safeSegment(workerName))),
-    backendUrl: resolveBackendUrl(env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "state")}`),
+    backendUrl: resolveBackendUrl(env.PULUMI_BACKEND_URL ?? `file://${join(dataDir, "state")}`, env.HOME),
     secretsProvider,
     secretEnv,
   };
@@ -70,7 +83,7 @@ export function resolveStackLayout(options: StackLayoutOptions = {}): StackLayou
  * `file://` URLs are made absolute: each stack runs in its own work directory,
  * so a relative path would point at a different folder for every stack.
  */
-export function resolveBackendUrl(url: string): string {
+export function resolveBackendUrl(url: string, home: string | undefined): string {
   if (!url.startsWith("file://")) {
     if (!/^(s3|gs|azblob|postgres|postgresql|https?):\/\//.test(url)) {
       throw new Error(
@@ -80,7 +93,7 @@ export function resolveBackendUrl(url: string): string {
     }
     return url;
   }
-  const path = url.slice("file://".length).replace(/^~(?=\/|$)/, process.env.HOME ?? "~");
+  const path = url.slice("file://".length).replace(/^~(?=\/|$)/, home ?? "~");
   const absolute = isAbsolute(path) ? path : resolve(path);
   mkdirSync(absolute, { recursive: true });
   return pathToFileURL(absolute).href;

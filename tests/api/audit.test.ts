@@ -61,14 +61,7 @@ describe.each(engines("the audit atomicity suite"))("audit entries commit with t
   beforeAll(async () => {
     if (skip) return;
     // No worker: nothing but the requests under test changes the database.
-    const saved = process.env.CLAWSTACK_EMBEDDED_WORKER;
-    process.env.CLAWSTACK_EMBEDDED_WORKER = "off";
-    try {
-      api = await startApi({ engine });
-    } finally {
-      if (saved === undefined) delete process.env.CLAWSTACK_EMBEDDED_WORKER;
-      else process.env.CLAWSTACK_EMBEDDED_WORKER = saved;
-    }
+    api = await startApi({ engine, env: { CLAWSTACK_EMBEDDED_WORKER: "off" } });
     user = await signUp(api, "audited");
     admin = await signUpAdmin(api);
     const key = await api.inject({ method: "POST", url: "/v1/api-keys", headers: bearer(user.accessToken), payload: { name: "agent", scopes: ["account:read", "instances:read"] } });

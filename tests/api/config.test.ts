@@ -74,6 +74,17 @@ describe("configuration", () => {
     const redis = refusal({ REDIS_URL: "http://:hunter2-secret@cache" });
     expect(redis.message).not.toContain("hunter2");
   });
+
+  it("holds the job queue's and the chat proxy's settings, read from the same environment (the one module that reads it)", () => {
+    const config = loadConfig({ CLAWSTACK_JOB_LEASE_MS: "3000", CLAWSTACK_PUBLIC_URL: "https://api.example.com/", CLAWSTACK_PROXY_MAX_PER_USER: "3", CLAWSTACK_HEALTH_INTERVAL_MS: "0" });
+    expect(config.jobs.worker.leaseMs).toBe(3000);
+    expect(config.jobs.publicUrl).toBe("https://api.example.com");
+    expect(config.jobs.embeddedWorker).toBe("auto");
+    expect(config.proxy.maxConnectionsPerUser).toBe(3);
+    expect(config.proxy.healthIntervalMs).toBe(0);
+    expect(refusal({ CLAWSTACK_EMBEDDED_WORKER: "maybe" }).key).toBe("CLAWSTACK_EMBEDDED_WORKER");
+    expect(refusal({ CLAWSTACK_PROXY_TICKET_TTL_MS: "5" }).key).toBe("CLAWSTACK_PROXY_TICKET_TTL_MS");
+  });
 });
 
 async function freePort(): Promise<number> {

@@ -97,24 +97,15 @@ describe("against a stand-in gateway", () => {
   describe("through the API", () => {
     let api: TestApi;
     let apiUrl: string;
-    const saved: Record<string, string | undefined> = {};
     const env = { CLAWSTACK_PROXY_HIGH_WATER_BYTES: "262144", CLAWSTACK_PROXY_IDLE_MS: "1500", CLAWSTACK_PROXY_PING_MS: "60000", CLAWSTACK_PROXY_REVOCATION_CHECK_MS: "60000" };
 
     beforeAll(async () => {
-      for (const [key, value] of Object.entries(env)) {
-        saved[key] = process.env[key];
-        process.env[key] = value;
-      }
-      api = await startApi({ engine: "sqlite" });
+      api = await startApi({ engine: "sqlite", env });
       apiUrl = await api.app.listen({ host: "127.0.0.1", port: 0 });
     });
 
     afterAll(async () => {
       await api.close();
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
     });
 
     async function proxiedClient(options: { apiKey?: boolean } = {}) {

@@ -47,7 +47,6 @@ describe.skipIf(unavailable !== undefined)("the gateway pass-through, against th
     let apiUrl: string;
     let owner: Session;
     let instanceId: string;
-    const saved: Record<string, string | undefined> = {};
 
     /** A registered instance of `session` for the local host, through the real registration endpoint. */
     async function registeredInstance(session: Session, tlsCertSha256 = host.tlsCertSha256, gatewayUrl = host.gatewayUrl): Promise<string> {
@@ -65,11 +64,7 @@ describe.skipIf(unavailable !== undefined)("the gateway pass-through, against th
 
     beforeAll(async () => {
       if (skip) return;
-      for (const [key, value] of Object.entries(PROXY_ENV)) {
-        saved[key] = process.env[key];
-        process.env[key] = value;
-      }
-      api = await startApi({ engine });
+      api = await startApi({ engine, env: PROXY_ENV });
       apiUrl = await api.app.listen({ host: "127.0.0.1", port: 0 });
       owner = await signUp(api, "owner");
       instanceId = await registeredInstance(owner);
@@ -78,10 +73,6 @@ describe.skipIf(unavailable !== undefined)("the gateway pass-through, against th
     afterAll(async () => {
       if (skip) return;
       await api.close();
-      for (const [key, value] of Object.entries(saved)) {
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
     });
 
     it.skipIf(skip)("a browser-style client completes the handshake without the token, chats, and gets the streamed answer; a canary sent both ways is found nowhere", async () => {

@@ -67,21 +67,8 @@ export async function startTestApp(options: {
     CLAWSTACK_JOB_RETRY_MAX_MS: "200",
     ...options.env,
   };
-  // The job plugin reads its settings from process.env at boot: set them for the boot only.
-  const saved = new Map<string, string | undefined>();
-  for (const [key, value] of Object.entries(jobEnv)) {
-    saved.set(key, process.env[key]);
-    process.env[key] = value;
-  }
-  let app: App;
-  try {
-    app = await buildApp(loadConfig(baseEnv));
-  } finally {
-    for (const [key, value] of saved) {
-      if (value === undefined) delete process.env[key];
-      else process.env[key] = value;
-    }
-  }
+  // The job settings are part of the API's configuration (api/config.ts), read from the same environment.
+  const app = await buildApp(loadConfig({ ...baseEnv, ...jobEnv }));
   await app.db.updateTable("plans").set({ max_instances: options.freePlanMaxInstances ?? 1_000 }).where("id", "=", "free").execute();
   return {
     app,
