@@ -11,7 +11,7 @@ import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Cloud, Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
 import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
-import { type JobOperation, POWER_JOB_MEMORY_MB, isPowerOperation } from "../engine/types";
+import { type JobOperation, POWER_JOB_MEMORY_MB, type PowerOperation, isPowerOperation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
 import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
@@ -176,6 +176,23 @@ async function replay(db: Kysely<Database>, userId: string, key: string, hash: s
 
 const STATUS_WHILE_QUEUED: Partial<Record<JobOperation, InstanceStatus>> = { refresh: "refreshing", destroy: "destroying" };
 
+/** The instance states each power action starts from (doing it again is harmless: the cloud call is a no-op). */
+const POWER_FROM: Record<PowerOperation, readonly InstanceStatus[]> = {
+  stop: ["ready", "stopped"],
+  start: ["stopped", "ready"],
+  reboot: ["ready"],
+};
+
+/** Why a power action cannot be enqueued on this instance now, or undefined. */
+export function powerRefusal(instance: Pick<Instance, "status" | "outputs">, operation: PowerOperation): string | undefined {
+  const outputs = instance.outputs === null ? {} : (JSON.parse(instance.outputs) as Record<string, unknown>);
+  if (outputs.instanceId === undefined || outputs.instanceId === null) return `\`${operation}\` needs a deployed host: the instance has no cloud instance yet (run \`up\` first)`;
+  if (!POWER_FROM[operation].includes(instance.status)) {
+    return `\`${operation}\` needs the instance ${POWER_FROM[operation].join(" or ")}; it is ${instance.status}`;
+  }
+  return undefined;
+}
+
 /**
  * Enqueues an operation on an existing instance. A stack-changing operation
  * while another is queued or running is refused (409), never queued twice.
@@ -190,6 +207,10 @@ export async function enqueueOperation(
 ): Promise<Job> {
   if (instance.status === "destroyed" && operation !== "preview") {
     throw new HttpError(409, `the instance is destroyed; \`${operation}\` needs a live stack`);
+  }
+  if (isPowerOperation(operation)) {
+    const refusal = powerRefusal(instance, operation);
+    if (refusal) throw new HttpError(409, refusal);
   }
   try {
     return await transact(async (trx) => {

@@ -8,6 +8,7 @@
  *   POST   /v1/instances/:id/up           enqueue `up` again (after a failure, or to apply the stack's current program)
  *   POST   /v1/instances/:id/refresh      enqueue `refresh`
  *   DELETE /v1/instances/:id              enqueue `destroy` (the stack is removed afterwards)
+ *   POST   /v1/instances/:id/stop|start|reboot   enqueue a power action (address and state disk kept)
  *   POST   /v1/instances/:id/register     the host's first-boot call with its single-use registration token
  *
  * Wrapped with fastify-plugin so the job runtime it registers (`app.jobs`,
@@ -25,6 +26,7 @@ import { findUserInstance, getInstance, listUserInstances, markInstanceRegistere
 import { jobsPlugin } from "../jobs/plugin";
 import { getJob } from "../jobs/queue";
 import type { Instance, Job } from "../db/schema";
+import type { JobOperation } from "../engine/types";
 import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";
@@ -177,8 +179,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
         },
       );
 
-      /** `up` again, `refresh` and `destroy` only enqueue an operation on the caller's instance: one route shape. */
-      const operationRoute = (method: "POST" | "DELETE", url: string, operation: "up" | "refresh" | "destroy", summary: string) =>
+      /** `up` again, `refresh`, `destroy` and the power actions only enqueue an operation on the caller's instance: one route shape. */
+      const operationRoute = (method: "POST" | "DELETE", url: string, operation: Exclude<JobOperation, "preview">, summary: string) =>
         app.route({
           method,
           url,
@@ -201,6 +203,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       operationRoute("POST", "/v1/instances/:id/up", "up", "Enqueue `up` again, e.g. after a failed first `up`");
       operationRoute("POST", "/v1/instances/:id/refresh", "refresh", "Enqueue a `refresh` of the instance's stack");
       operationRoute("DELETE", "/v1/instances/:id", "destroy", "Enqueue a `destroy`: the cloud resources go, then the stack is removed");
+      operationRoute("POST", "/v1/instances/:id/stop", "stop", "Enqueue a `stop`: the host shuts down gracefully and stays stopped; address and state disk are kept (409 unless ready or stopped)");
+      operationRoute("POST", "/v1/instances/:id/start", "start", "Enqueue a `start` of a stopped host; same address, same state disk (409 unless stopped or ready)");
+      operationRoute("POST", "/v1/instances/:id/reboot", "reboot", "Enqueue a `reboot` of a running host (409 unless ready)");
     }),
   );
 
