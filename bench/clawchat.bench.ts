@@ -8,7 +8,8 @@
  *   2. 32 messages in flight: the same figures under load;
  *   3. open loop at 1,000 messages/s: p50 / p99 / max latency;
  *   4. whole messages: a 256 KiB chat message echoed back, its parts sent paced and in one burst, with the
- *      kernel's receive drops of both sockets (/proc/net/udp); a 1 MiB file transfer in MB/s.
+ *      kernel's receive drops of both sockets (/proc/net/udp); a 1 MiB file transfer in MB/s;
+ *   5. the cipher's floor: CPU µs to seal and open one 1,000-byte packet (four per round trip).
  *
  * Targets (issues 6 and 18): ClawChat ≥ 60 % of the plain echo sequentially and ≥ 50 % with 32 in flight;
  * p99 < 5 ms at 1,000 msg/s; 256 KiB back whole in < 1 s with zero kernel drops; files ≥ 10 MB/s.
@@ -26,9 +27,13 @@ import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
+import { randomBytes } from "node:crypto";
+import { EpochKeys } from "../clawchat/src/channel";
 import type { ClawChatClient as ClientClass } from "../clawchat/src/client";
+import { Direction } from "../clawchat/src/keys";
 import { issueSecurityFile, writeSecretFile } from "../clawchat/src/security-dir";
 import { BOOTSTRAP_KEY_FILE, generateBootstrapKey } from "../clawchat/src/security-file";
+import { MessageType, parsePacket, type PacketView } from "../clawchat/src/wire";
 
 const PAYLOAD_BYTES = 1000;
 const DURATION_MS = Number(process.env.CLAWCHAT_BENCH_MS ?? 3_000);
@@ -221,6 +226,27 @@ function kernelDrops(ports: number[]): number | undefined {
   }
 }
 
+/**
+ * The floor the protocol's cipher sets: CPU µs to seal and to open one session packet of a 1,012-byte
+ * chat part (AES-256-GCM through node:crypto, one cipher context per packet). A round trip does each twice.
+ */
+function cryptoPerPacket(): { seal: number; open: number } {
+  const keys = { encryptionKey: randomBytes(32), macKey: randomBytes(32), ivKey: randomBytes(32), nextKeySeed: randomBytes(32) };
+  const sender = new EpochKeys(0, keys, Direction.clientToServer);
+  const receiver = new EpochKeys(0, keys, Direction.serverToClient);
+  const sessionId = randomBytes(8);
+  const plaintext = randomBytes(12 + PAYLOAD_BYTES);
+  const rounds = 20_000;
+  const packets: PacketView[] = [];
+  let started = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) packets.push(parsePacket(sender.seal(sessionId, Date.now(), MessageType.chat, plaintext)) as PacketView);
+  const seal = process.cpuUsage(started);
+  started = process.cpuUsage();
+  for (const packet of packets) if (typeof receiver.open(packet) === "string") throw new Error("bench packet did not open");
+  const open = process.cpuUsage(started);
+  return { seal: (seal.user + seal.system) / rounds, open: (open.user + open.system) / rounds };
+}
+
 /** 256 KiB echoed, paced and as one burst; a 1 MiB file. Each on a fresh client, timed five times. */
 async function wholeMessages(): Promise<void> {
   const root = await fs.mkdtemp(join(tmpdir(), "clawchat-bench-"));
@@ -292,4 +318,11 @@ export default async function bench(): Promise<void> {
   const windowedRatio = claw.windowed.perSecond / plain.windowed.perSecond;
   console.log(`ratio ClawChat / plain echo: sequential ${f(sequentialRatio * 100, 1)} %, ${WINDOW} in flight ${f(windowedRatio * 100, 1)} % (targets ≥ 60 % and ≥ 50 %)`);
   console.log(`ClawChat p99 at ${OPEN_LOOP_RATE} msg/s: ${f(claw.latency.p99, 3)} ms (target < 5 ms; plain echo ${f(plain.latency.p99, 3)} ms)`);
+  cryptoPerPacket(); // warm-up
+  const crypto = cryptoPerPacket();
+  const floor = 2 * (crypto.seal + crypto.open);
+  console.log(
+    `AES-256-GCM per ${PAYLOAD_BYTES}-byte packet (node:crypto, one context per packet): seal ${f(crypto.seal, 1)} µs, open ${f(crypto.open, 1)} µs; ` +
+      `${f(floor, 1)} µs per round trip (two of each) against the plain echo's ${f(plain.sequential.cpuMicrosPerRoundTrip ?? NaN)} µs and ClawChat's ${f(claw.sequential.cpuMicrosPerRoundTrip ?? NaN)} µs CPU per round trip`,
+  );
 }
