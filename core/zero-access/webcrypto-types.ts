@@ -9,4 +9,6 @@ export interface WebCryptoKeyPair {
   publicKey: WebCryptoKey;
   privateKey: WebCryptoKey;
 }
-export type WebCryptoKeyUsage = Parameters<Subtle["importKey"]>[4][number];
+type KeyUsages = Parameters<Subtle["importKey"]>[4];
+/** The element type of `importKey`'s usages (an array in Node's typings, an `Iterable` with the DOM.Iterable lib). */
+export type WebCryptoKeyUsage = KeyUsages extends Iterable<infer Usage> ? Usage : never;
