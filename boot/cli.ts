@@ -2,16 +2,16 @@ import { parseArgs } from "node:util";
 import { bootUnavailableReason, runBoot } from "./run.js";
 
 /**
- * `npm run test:boot -- --cloud do [--json]`: boots the host a stack renders
- * under QEMU and prints every check. Exit codes: 0 every check true, 1 a check
+ * `npm run test:boot -- --cloud do [--support-access] [--json]`: boots the host a stack renders
+ * under QEMU and prints every check (`--support-access`: with the support agent, and its checks). Exit codes: 0 every check true, 1 a check
  * false or the boot failed, 2 bad usage or a machine that cannot boot.
  */
 async function main(): Promise<number> {
-  let values: { cloud?: string; json?: boolean };
+  let values: { cloud?: string; json?: boolean; "support-access"?: boolean };
   try {
-    ({ values } = parseArgs({ options: { cloud: { type: "string" }, json: { type: "boolean" } }, strict: true }));
+    ({ values } = parseArgs({ options: { cloud: { type: "string" }, json: { type: "boolean" }, "support-access": { type: "boolean" } }, strict: true }));
   } catch (error) {
-    console.error(`test:boot: ${(error as Error).message}; usage: npm run test:boot -- --cloud do [--json]`);
+    console.error(`test:boot: ${(error as Error).message}; usage: npm run test:boot -- --cloud do [--support-access] [--json]`);
     return 2;
   }
   const cloud = values.cloud ?? "do";
@@ -25,9 +25,9 @@ async function main(): Promise<number> {
     return 2;
   }
   const log = (line: string) => console.error(`[boot] ${line}`);
-  const summary = await runBoot(cloud, log);
+  const summary = await runBoot(cloud, log, { supportAccess: values["support-access"] === true });
   if (values.json) {
-    console.log(JSON.stringify({ cloud: summary.cloud, ok: summary.ok, checks: Object.fromEntries(summary.checks.map((entry) => [entry.name, entry.ok])),
+    console.log(JSON.stringify({ cloud: summary.cloud, supportAccess: values["support-access"] === true, ok: summary.ok, checks: Object.fromEntries(summary.checks.map((entry) => [entry.name, entry.ok])),
       details: summary.checks, boots: summary.boots, imageBuildSeconds: summary.imageBuildSeconds, wallSeconds: summary.wallSeconds }, null, 2));
   } else {
     for (const boot of summary.boots) {

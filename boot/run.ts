@@ -15,6 +15,7 @@ import { startModelStandIn } from "./services/model.js";
 import { startNpmMirror } from "./services/npm-mirror.js";
 import { freePort, type Started } from "./services/process.js";
 import { startStandIns } from "./services/standins.js";
+import { makeSupportKeys, runSupportChecks, type SupportKeys } from "./support-checks.js";
 import { ensureTestPki } from "./tls.js";
 import { renderStackUserData } from "./user-data.js";
 
@@ -67,7 +68,11 @@ export interface BootSummary {
 }
 
 /** Highest `systemd-analyze security` exposure accepted per ClawStack unit (0 safest, 10 worst). docs/boot.md. */
-export const EXPOSURE_LIMITS: Record<string, number> = { "openclaw-gateway": 3.5, "clawchat": 3.5, "openclaw-token": 10, "nginx": 10, "clawstack-firewall": 10 };
+export const EXPOSURE_LIMITS: Record<string, number> = {
+  "openclaw-gateway": 3.5, "clawchat": 3.5, "openclaw-token": 10, "nginx": 10, "clawstack-firewall": 10,
+  // Root by design (sshd's config, the firewall, other users' sessions); confined by capabilities and paths: recorded.
+  "clawstack-support": 10,
+};
 
 function sh(command: string, args: string[]): string {
   return execFileSync(command, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -118,7 +123,15 @@ const seconds = (ms: number | undefined) => (ms === undefined ? undefined : Math
  * state disk, then a new root disk with the same state disk (a replacement).
  * Every check is recorded, none is skipped silently.
  */
-export async function runBoot(cloud: BootCloud, log: (line: string) => void): Promise<BootSummary> {
+export interface BootOptions {
+  /**
+   * `--support-access`: the stack pins a device key made for the run and the host runs the support agent;
+   * boot 1 adds the `support.*` checks (boot/support-checks.ts, docs/boot.md).
+   */
+  supportAccess?: boolean;
+}
+
+export async function runBoot(cloud: BootCloud, log: (line: string) => void, options: BootOptions = {}): Promise<BootSummary> {
   const started = Date.now();
   const checks: Check[] = [];
   const check = (name: string, ok: boolean, detail: string) => {
@@ -141,6 +154,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void): Pr
     const model = await startModelStandIn();
     services.push(model);
 
+    const supportKeys: SupportKeys | undefined = options.supportAccess ? await makeSupportKeys(runDir) : undefined;
     const stateDisk = join(runDir, "state.img");
     sh("truncate", ["-s", "10G", stateDisk]);
     const hostname = "openclaw-do";
@@ -161,6 +175,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void): Pr
         versions: { ...BOOT_VERSIONS, nodeSha256: { x64: dist.sha256X64 }, openclawIntegrity: integrity },
         mirrors: { npmRegistry: npm.guestUrl, nodeDist: standIns.nodeDistGuestUrl },
         registration: { apiUrl: `${standIns.apiGuestBase}/v1/instances/${instanceId}/register`, instanceId, token: registrationToken },
+        ...(supportKeys ? { supportAccess: { pinnedKeys: [supportKeys.owner.publicKey], apiUrl: `${standIns.apiGuestBase}/v1` } } : {}),
       });
       const iso = seedIso(bootDir, userData, `i-boot${boot}-${randomBytes(4).toString("hex")}`, hostname);
       const rootDisk = join(bootDir, "root.img");
@@ -242,6 +257,16 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void): Pr
           }
         }
 
+        if (supportKeys) {
+          if (boot === 1) {
+            check(`boot${boot}.support.hostTokenRegistered`, /^cshost_[A-Za-z0-9_-]{43}$/.test(registration?.hostToken ?? ""), registration?.hostToken ? "the host credential came with the registration" : "no host credential registered");
+            await runSupportChecks({ instanceId, sshPort: hostPort(22), api: standIns.support, keys: supportKeys, clawchat: false, log,
+              check: (name, ok, detail) => check(`boot${boot}.${name}`, ok, detail) });
+          } else {
+            check(`boot${boot}.support.port22Silent`, !(await answers(hostPort(22))), "a replacement without a grant: 22 silent");
+          }
+        }
+
         const chatsBefore = model.chatRequests();
         const chat = await agentCommand(agentSocket, `chat ${model.guestBaseUrl} standin/${model.modelId}`, 6 * 60_000).catch((error: Error) => `chat-error ${error.message}`);
         const expected = createHash("sha256").update(model.answer).digest("hex");
@@ -289,7 +314,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void): Pr
       if (boot === 1) firstStateUuid = uuid;
       else check("boot2.stateNotReformatted", uuid !== "" && uuid === firstStateUuid, `state filesystem UUID ${uuid} (boot 1: ${firstStateUuid})`);
 
-      const secrets = standIns.registrations().flatMap((entry) => [entry.gatewayToken, entry.registrationToken]).filter((value) => value.length >= 32);
+      const secrets = standIns.registrations().flatMap((entry) => [entry.gatewayToken, entry.registrationToken, entry.hostToken]).filter((value) => value.length >= 32);
       const scan: SecretScan = scanForSecrets(rootDisk, stateDisk, secrets, bootDir);
       check(`boot${boot}.noSecretInLogs`, scan.inLogs.length === 0, scan.inLogs.length === 0 ? `none in ${scan.logFilesScanned} log and journal files` : scan.inLogs.join(", "));
       check(`boot${boot}.noSecretWorldReadable`, scan.worldReadable.length === 0, scan.worldReadable.length === 0 ? `none in ${scan.worldReadableScanned} world-readable files` : scan.worldReadable.join(", "));

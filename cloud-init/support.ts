@@ -5,7 +5,7 @@
  * else here is small text: the pinned keys, the agent's settings, its systemd
  * unit, and the launcher sshd runs as the forced command.
  */
-import { CLAWCHAT_SECURITY_DIR } from "./units.js";
+import { CLAWCHAT_SECURITY_DIR, STATE_MOUNT } from "./units.js";
 import type { ResolvedBootInput } from "./validate.js";
 
 const LIB = "/usr/local/lib/clawstack";
@@ -16,6 +16,11 @@ export const USER_KEYS_PATH = "/etc/clawstack/user-keys.json";
 export const HOST_TOKEN_PATH = "/etc/clawstack/host-token";
 export const SUPPORT_USER = "clawsupport";
 export const SUPPORT_POLL_SECONDS = 30;
+/**
+ * The agent's state (spent nonces, installed grants, upload position) lives on the state disk, so a
+ * replacement host still refuses a grant the old one already used.
+ */
+export const SUPPORT_STATE_DIR = `${STATE_MOUNT}/support`;
 const NODE = "/usr/local/bin/node";
 
 /** `'value'` for a POSIX shell. */
@@ -52,6 +57,7 @@ export function supportAgentConfig(input: ResolvedBootInput): string {
       // The stack keeps SSH closed: sshd runs only while a grant is active, for the support user only.
       sshManaged: input.ssh === null,
       ...(input.clawchatBundle.kind === "disabled" ? {} : { clawchatSecurityDir: CLAWCHAT_SECURITY_DIR }),
+      paths: { stateDir: SUPPORT_STATE_DIR },
     },
     null,
     2,
@@ -78,6 +84,7 @@ export function supportAgentUnit(): string {
 Description=ClawStack support agent (support grants signed by the user: docs/zero-access.md)
 Wants=network-online.target
 After=network-online.target clawstack-firewall.service
+RequiresMountsFor=${STATE_MOUNT}
 
 [Service]
 Type=simple
@@ -87,11 +94,9 @@ RestartSec=5
 MemoryMax=192M
 RuntimeDirectory=clawstack
 RuntimeDirectoryMode=0755
-StateDirectory=clawstack/support
-StateDirectoryMode=0700
 LogsDirectory=clawstack
 LogsDirectoryMode=0700
-ReadWritePaths=/etc/clawstack/support /etc/ssh/sshd_config.d
+ReadWritePaths=/etc/clawstack/support /etc/ssh/sshd_config.d ${SUPPORT_STATE_DIR}
 ProtectSystem=strict
 ProtectHome=read-only
 PrivateTmp=yes

@@ -119,7 +119,8 @@ export class SupportAgent {
     this.nonces = this.readJson<Record<string, string>>("nonces.json", {});
     // The allow-list the wrapper uses, written out once so the owner sees (and may narrow) it.
     if (!existsSync(paths.commands)) this.writeFileAtomic(paths.commands, `${JSON.stringify(DEFAULT_COMMANDS, null, 2)}\n`, 0o644);
-    this.seq = this.lastSeq();
+    // The state folder may outlive the log (it is on the state disk, the log on the root disk): numbering goes on after both.
+    this.seq = Math.max(this.lastSeq(), this.readJson<{ seq: number }>("uploaded.json", { seq: 0 }).seq);
     await this.enqueue(async () => {
       const stored = this.readJson<StoredGrant[]>("grants.json", []);
       for (const entry of stored) {

@@ -5,6 +5,7 @@ import { join, normalize } from "node:path";
 import { HOST_FROM_GUEST } from "../paths.js";
 import type { TestPki } from "../tls.js";
 import type { Started } from "./process.js";
+import { SupportApiStandIn } from "./support-api.js";
 
 /** What a host sent to the registration stand-in. Held in memory only, never printed. */
 export interface Registration {
@@ -12,6 +13,8 @@ export interface Registration {
   registrationToken: string;
   gatewayToken: string;
   tlsCertSha256: string;
+  /** The host's API credential (hosts with support access); empty otherwise. */
+  hostToken: string;
   receivedAt: number;
 }
 
@@ -26,6 +29,8 @@ export interface StandIns extends Started {
   nodeDistGuestUrl: string;
   apiGuestBase: string;
   registrations(): Registration[];
+  /** The API's host endpoints of support access. */
+  support: SupportApiStandIn;
   /** Paths the Node mirror served. */
   nodeDownloads(): string[];
 }
@@ -47,6 +52,7 @@ function readBody(request: IncomingMessage, limit = 64 * 1024): Promise<string> 
 export async function startStandIns(pki: TestPki, distRoot: string): Promise<StandIns> {
   const registrations: Registration[] = [];
   const downloads: string[] = [];
+  const support = new SupportApiStandIn((instanceId) => registrations.find((entry) => entry.instanceId === instanceId && entry.hostToken !== "")?.hostToken);
   const server = createServer({ key: readFileSync(pki.serverKeyPath), cert: readFileSync(pki.serverCertPath) }, async (request, response) => {
     const url = new URL(request.url ?? "/", "https://standin");
     const register = /^\/v1\/instances\/(inst_[0-9a-f]{32})\/register$/.exec(url.pathname);
@@ -58,6 +64,7 @@ export async function startStandIns(pki: TestPki, distRoot: string): Promise<Sta
           registrationToken: String(body.registrationToken ?? ""),
           gatewayToken: String(body.gatewayToken ?? ""),
           tlsCertSha256: String(body.tlsCertSha256 ?? ""),
+          hostToken: String(body.hostToken ?? ""),
           receivedAt: Date.now(),
         };
         const used = registrations.some((seen) => seen.registrationToken === entry.registrationToken);
@@ -68,6 +75,10 @@ export async function startStandIns(pki: TestPki, distRoot: string): Promise<Sta
         response.writeHead(400).end();
       }
       return;
+    }
+    if (url.pathname.startsWith("/v1/host/")) {
+      const body = request.method === "GET" ? "" : await readBody(request).catch(() => "");
+      if (support.handle(request, response, body)) return;
     }
     if (request.method === "GET" && url.pathname.startsWith("/node/")) {
       const file = normalize(join(distRoot, url.pathname.slice("/node/".length)));
@@ -89,6 +100,7 @@ export async function startStandIns(pki: TestPki, distRoot: string): Promise<Sta
     nodeDistGuestUrl: `https://${HOST_FROM_GUEST}:${port}/node`,
     apiGuestBase: `https://${HOST_FROM_GUEST}:${port}`,
     registrations: () => [...registrations],
+    support,
     nodeDownloads: () => [...downloads],
     stop: () => new Promise((resolve) => server.close(() => resolve())),
   };

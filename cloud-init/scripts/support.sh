@@ -14,7 +14,7 @@ log() { echo "clawstack: support access: $*"; }
 
 setup() {
   install -d -m 0755 -o root -g root /etc/clawstack/support "$home"
-  install -d -m 0700 -o root -g root /var/lib/clawstack/support /var/log/clawstack
+  install -d -m 0700 -o root -g root /var/log/clawstack
   if ! id -u "$user" >/dev/null 2>&1; then
     # A shell is needed for sshd to run the forced command; the command is fixed whatever the client asks.
     useradd --system --user-group --home-dir "$home" --no-create-home --shell /bin/sh "$user"
@@ -34,6 +34,8 @@ setup() {
 }
 
 start() {
+  # The agent's state is on the state disk (mounted by first boot): spent nonces outlive the instance.
+  install -d -m 0700 -o root -g root /var/lib/openclaw/support
   if [ "$SSH_ENABLED" = "0" ]; then
     # First boot masked ssh.service; the agent starts it while a grant is active. The socket unit stays masked.
     systemctl unmask ssh.service

@@ -47,6 +47,7 @@ describe("support access in user-data", () => {
       supportUser: "clawsupport",
       sshManaged: true,
       clawchatSecurityDir: "/home/openclaw/clawchat/security",
+      paths: { stateDir: "/var/lib/openclaw/support" },
     });
     expect(fileAt(config, "/usr/local/lib/clawstack/clawstack-support.js")).toMatchObject({ encoding: "gz+b64", permissions: "0755" });
     expect(fileAt(config, "/usr/local/lib/clawstack/support-shell").permissions).toBe("0755");
