@@ -7,7 +7,6 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { request as httpRequest } from "node:http";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -15,6 +14,7 @@ import SQLite from "better-sqlite3";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../api/config";
 import { ConfigError } from "../../core/errors";
+import { freePort } from "./support";
 
 const REPO = resolve(__dirname, "..", "..");
 // What `npm start` runs (`node --import tsx api/server.ts`): one process, so signals reach the server
@@ -86,17 +86,6 @@ describe("configuration", () => {
     expect(refusal({ CLAWSTACK_PROXY_TICKET_TTL_MS: "5" }).key).toBe("CLAWSTACK_PROXY_TICKET_TTL_MS");
   });
 });
-
-async function freePort(): Promise<number> {
-  return new Promise((done, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => done(port));
-    });
-  });
-}
 
 function startServer(cwd: string, env: Record<string, string>): { child: ChildProcessWithoutNullStreams; output: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, ["--import", TSX_LOADER, join(REPO, "api", "server.ts")], {

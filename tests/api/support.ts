@@ -7,6 +7,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { InjectOptions, LightMyRequestResponse } from "fastify";
@@ -266,4 +267,16 @@ export async function countRows(api: TestApi, table: string): Promise<number> {
 /** Audit entries, oldest first. */
 export async function auditEntries(api: TestApi) {
   return api.app.db.selectFrom("audit_log").selectAll().orderBy("id").execute();
+}
+
+/** A TCP port nothing listens on right now (for a server process the test starts). */
+export async function freePort(): Promise<number> {
+  return new Promise((done, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const port = (server.address() as { port: number }).port;
+      server.close(() => done(port));
+    });
+  });
 }
