@@ -460,7 +460,8 @@ export class SupportAgent {
       seq: this.seq,
       grantId: session.grantId ?? "",
       operator: session.operator ?? "",
-      commandLine: pending.commandLine,
+      // The API takes 1 to 4096 characters: an empty command (`ssh host ''`) is named, not sent empty.
+      commandLine: pending.commandLine === "" ? "(empty command)" : pending.commandLine,
       startedAt: pending.startedAt,
       endedAt: end.endedAt,
       exitStatus: end.exitStatus,
@@ -514,6 +515,18 @@ export class SupportAgent {
         const batch = this.readLog().filter((record) => record.seq > uploaded).slice(0, UPLOAD_BATCH);
         if (batch.length === 0) return;
         const response = await this.api("POST", "/support-commands", { entries: batch });
+        if (response?.status === 400) {
+          // The API refuses something in the batch for good: send them one by one, and step over (log) only
+          // the record it refuses, so one bad record never holds back the others. The host log keeps it.
+          for (const record of batch) {
+            const single = await this.api("POST", "/support-commands", { entries: [record] });
+            if (!single || (!single.ok && single.status !== 400)) return;
+            if (!single.ok) this.deps.log("command_record_refused_by_api", { seq: record.seq, status: single.status });
+            uploaded = record.seq;
+            this.writeJson("uploaded.json", { seq: uploaded });
+          }
+          continue;
+        }
         if (!response || !response.ok) {
           if (response) this.deps.log("commands_upload_refused", { status: response.status });
           return;

@@ -120,6 +120,21 @@ describe.skipIf(unavailable !== undefined)("support access with a real sshd, nod
     ssh.dispose();
   });
 
+  it("names an empty command, and a record the API refuses for good does not hold back the others", async () => {
+    const ssh = await login(h.supportKey);
+    h.api.refuseCommandLine = "uname -a";
+    expect((await ssh.execCommand("")).code).toBe(126);
+    expect((await ssh.execCommand("uname -a")).code).toBe(0);
+    expect((await ssh.execCommand("free -m")).code).toBe(0);
+    await waitFor("the records after the refused one", () => h.api.commands.some((entry) => entry.commandLine === "free -m"), 15_000);
+    expect(h.api.commands.some((entry) => entry.commandLine === "(empty command)" && entry.exitStatus === 126)).toBe(true);
+    expect(h.api.commands.some((entry) => entry.commandLine === "uname -a")).toBe(false);
+    expect(h.events.some((entry) => entry.event === "command_record_refused_by_api")).toBe(true);
+    expect(readFileSync(h.config.paths.commandLog, "utf8")).toContain('"commandLine":"uname -a"');
+    h.api.refuseCommandLine = undefined;
+    ssh.dispose();
+  });
+
   it("refuses a key the grant does not name, and the granted key from a source the grant does not name", async () => {
     expect(await loginError(h.otherKey)).toMatch(/authentication methods failed|All configured authentication methods failed/i);
     // 127.0.0.2 is loopback too; sshd's from="127.0.0.1/32" refuses it.

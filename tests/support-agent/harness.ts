@@ -70,6 +70,8 @@ export class StandInApi {
   polls = 0;
   down = false;
   unauthorized = 0;
+  /** A command line the stand-in refuses with 400 (as the API refuses a record for good). */
+  refuseCommandLine: string | undefined;
   private server?: Server;
   port = 0;
 
@@ -107,6 +109,10 @@ export class StandInApi {
     }
     if (request.method === "POST" && request.url === `${base}/support-commands`) {
       const entries = (JSON.parse(body) as { entries: CommandRecord[] }).entries;
+      if (entries.some((entry) => entry.commandLine === this.refuseCommandLine || entry.commandLine === "")) {
+        response.writeHead(400).end();
+        return;
+      }
       for (const entry of entries) if (!this.commands.some((seen) => seen.seq === entry.seq)) this.commands.push(entry);
       response.writeHead(204).end();
       return;
