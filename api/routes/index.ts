@@ -15,6 +15,7 @@ import { credentialRoutes } from "./credentials";
 import { gatewayTokenRoutes } from "./gateway-tokens";
 import { healthRoutes } from "./health";
 import { instanceRoutes } from "./instances";
+import { instanceExtraRoutes } from "./instance-extras";
 import { jobRoutes } from "./jobs";
 import { meRoutes } from "./me";
 import { proxyRoutes } from "../proxy/plugin";
@@ -29,6 +30,7 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   auditRoutes,
   adminRoutes,
   instanceRoutes,
+  instanceExtraRoutes,
   jobRoutes,
   gatewayTokenRoutes,
   proxyRoutes,

@@ -75,6 +75,16 @@ const VALID_BODIES: Record<string, Record<string, unknown>[]> = {
       options: { gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "1.2.3", node: "22.11.0" } },
     },
   ],
+  "POST /v1/instances/plan": [
+    {
+      cloud: "digitalocean",
+      region: "nyc3",
+      size: "small",
+      name: "fuzz",
+      credentialId: `cred_${"A".repeat(22)}`,
+      options: { gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "1.2.3", node: "22.11.0" } },
+    },
+  ],
   "POST /v1/instances/{id}/register": [{ registrationToken: `csreg_${"A".repeat(43)}`, gatewayToken: "a".repeat(64), tlsCertSha256: "ab".repeat(32) }],
   "POST /v1/instances/{id}/chat/completions": [{ model: "openclaw", messages: [{ role: "user", content: "hi" }] }],
   "POST /v1/me/device-keys": [{ name: "fuzz", key: { signing: "A".repeat(124), sealing: "A".repeat(124) } }],
