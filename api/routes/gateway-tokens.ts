@@ -8,7 +8,14 @@
  * token (and TLS fingerprint), exactly like at first boot: the API swaps its
  * sealed copy in one transaction, the old token's copy is deleted, and a
  * replay is refused. The host's half (make a new token, restart the gateway,
- * re-register) is a documented manual step today: docs/rotation.md.
+ * re-register) is a manual step: docs/rotation.md.
+ *
+ *   POST /v1/instances/:id/gateway-token/rotate-on-host
+ *                                                 asks the host to rotate by itself: its support agent sees
+ *                                                 the request in its poll (within a minute), makes a new
+ *                                                 token, restarts the gateway and sends the token with its
+ *                                                 host credential (`POST /v1/host/instances/:id/gateway-token`)
+ *
  * Operators use `admin-cli gateway-token rotate <instance> --out <file>`.
  */
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
@@ -19,6 +26,9 @@ import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { findUserInstance } from "../jobs/instances-repo";
 import { gatewayRotationRefusal } from "../registration/gateway-tokens";
 import { issueRegistrationToken } from "../registration/tokens";
+import { nowIso } from "../db/ids";
+import { requestHostRotation } from "../support/gateway-rotation-repo";
+import { findInstance as findZeroAccessInstance } from "../support/repo";
 
 export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) => {
   app.post(
@@ -54,6 +64,34 @@ export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) =
         expiresAt: issued.expiresAt,
         registerUrl: publicUrl ? `${publicUrl}/v1/instances/${instance.id}/register` : null,
       });
+    },
+  );
+
+  app.post(
+    "/v1/instances/:id/gateway-token/rotate-on-host",
+    {
+      config: { audit: "instance.gateway_token.rotate_on_host" },
+      schema: {
+        tags: ["instances"],
+        summary:
+          "Ask the host to rotate its gateway token by itself (its support agent polls within a minute; proxied clients reconnect once). Needs a host that registered a host credential",
+        security: bearerSecurity,
+        params: idParamsOf("inst"),
+        response: { 202: z.object({ requestedAt: z.string().describe("When the rotation was first asked for (a repeat keeps it)") }), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const instance = await findUserInstance(app.db, principalOf(request).userId, request.params.id);
+      if (!instance) throw notFound(`instance \`${request.params.id}\``);
+      request.auditTarget = instance.id;
+      const refusal = gatewayRotationRefusal(instance);
+      if (refusal) throw conflict(refusal, "id");
+      const host = await findZeroAccessInstance(app.db, instance.id);
+      if (!host?.host_token_hash) {
+        throw conflict("the host has no host credential (it registered without a support agent): use `POST .../gateway-token/rotate` and the manual host step", "id");
+      }
+      const requestedAt = await app.audited(request, 202, (trx) => requestHostRotation(trx, instance.id, nowIso()));
+      return reply.code(202).send({ requestedAt });
     },
   );
 });

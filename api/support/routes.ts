@@ -38,6 +38,9 @@ import type { Principal } from "../auth/principal";
 import { isUniqueViolation, newId, nowIso } from "../db/ids";
 import { conflict, HttpError, notFound, unauthorized } from "../http/errors";
 import { bearerSecurity, errorResponses, resourceId } from "../http/schemas";
+import { getInstance as registrationOf, markInstanceRegistered } from "../jobs/instances-repo";
+import { storeGatewayToken } from "../registration/gateway-tokens";
+import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
 import { MAX_PINNED_KEYS, pinnedFingerprints, pinnedKeysOf } from "./pinning";
 import * as repo from "./repo";
@@ -51,6 +54,7 @@ import {
   deviceKeyView,
   grantParams,
   grantView,
+  hostGatewayTokenBody,
   hostGrantsView,
   instanceParams,
   operatorKeyBody,
@@ -558,11 +562,46 @@ const hostRoutes: FastifyPluginAsyncZod = async (app) => {
       const host = hostOf(request);
       const now = nowIso();
       const rows = await repo.unexpiredGrants(app.db, host.instanceId, now);
+      const rotationRequestedAt = await pendingHostRotation(app.db, host.instanceId);
       return {
         grants: rows.filter((row) => row.revoked_at === null).map((row) => ({ id: row.id, statement: row.statement, signature: row.signature })),
         revoked: rows.filter((row) => row.revoked_at !== null).map((row) => row.id),
         now,
+        gatewayTokenRotation: rotationRequestedAt ? { requestedAt: rotationRequestedAt } : null,
       };
+    },
+  );
+
+  app.post(
+    "/v1/host/instances/:id/gateway-token",
+    {
+      // The registration route's bucket (CLAWSTACK_LOGIN_RATE_LIMIT): the same kind of call, a host handing over its gateway token.
+      config: { rateLimit: { max: app.config.rateLimit.loginMax }, audit: "instance.gateway_token.rotated" },
+      schema: {
+        tags: ["host"],
+        summary:
+          "The host's new gateway token after it rotated it itself (asked through its poll, or on its own): the API swaps its sealed copy; the certificate pin must not change",
+        security: hostSecurity,
+        params: instanceParams,
+        body: hostGatewayTokenBody,
+        response: { 204: z.null(), ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const host = hostOf(request);
+      request.auditTarget = host.instanceId;
+      const { gatewayToken, tlsCertSha256 } = request.body;
+      await app.audited(request, 204, async (trx) => {
+        const pinned = await registrationOf(trx, host.instanceId);
+        if (!pinned?.tls_fingerprint) throw conflict("the instance has not registered yet: first boot registers with its registration token", "id");
+        if (pinned.tls_fingerprint !== tlsCertSha256) {
+          throw new HttpError(409, "`tlsCertSha256`: the gateway's certificate is pinned and does not change with a token rotation", "body.tlsCertSha256");
+        }
+        const secretId = await storeGatewayToken(trx, app.vault.wrapper, { userId: host.ownerId, instanceId: host.instanceId, token: gatewayToken });
+        await markInstanceRegistered(trx, host.instanceId, { secretId, tlsFingerprint: tlsCertSha256 });
+        await clearHostRotation(trx, host.instanceId);
+      });
+      return reply.code(204).send(null);
     },
   );
 

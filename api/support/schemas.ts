@@ -159,6 +159,24 @@ export const hostGrantsView = z.object({
   grants: z.array(z.object({ id: z.string(), statement: z.string(), signature: z.string() })),
   revoked: z.array(z.string()).describe("Grants revoked before their end: remove their access now"),
   now: z.string().describe("The API's clock (the host checks its own against it)"),
+  gatewayTokenRotation: z
+    .object({ requestedAt: z.string() })
+    .nullable()
+    .describe("A gateway token rotation the host is asked to carry out: new token, gateway restart, then `POST .../gateway-token`"),
+});
+
+/** The host's new gateway token after a rotation it carried out (same formats as at registration). */
+export const hostGatewayTokenBody = z.strictObject({
+  gatewayToken: z
+    .string()
+    .regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces")
+    .describe("The host's new gateway token; stored encrypted in the vault, never shown"),
+  tlsCertSha256: z
+    .string()
+    .max(95, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed")
+    .transform((value) => value.replace(/:/g, "").toLowerCase())
+    .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
+    .describe("SHA-256 of the gateway's TLS certificate; a change is refused (the pin stays)"),
 });
 
 export const operatorKeyBody = z.strictObject({

@@ -18,6 +18,8 @@ export interface ZeroAccessInstanceColumns {
   pinned_keys: string | null;
   /** hex SHA-256 of the host's `cshost_` token. */
   host_token_hash: string | null;
+  /** A gateway token rotation the host is asked to carry out (migration 011); null: none pending. */
+  gateway_rotation_requested_at: string | null;
 }
 
 export interface ZeroAccessDatabase extends Omit<Database, "instances"> {
