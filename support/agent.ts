@@ -324,7 +324,7 @@ export class SupportAgent {
     // sshd reads authorized_keys at each login: only a changed drop-in needs a reload (a reload re-executes
     // sshd, and a connection arriving meanwhile is reset, so it is never done for nothing).
     if (live.length > 0) {
-      const test = await this.deps.run(commands.sshdTest);
+      const test = commands.sshdTest.length > 0 ? await this.deps.run(commands.sshdTest) : { code: 0, stdout: "", stderr: "" };
       if (test.code !== 0) {
         // sshd would refuse its config: nothing is started or reloaded.
         this.deps.log("sshd_config_refused", { stderr: test.stderr.slice(0, 500) });

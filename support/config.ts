@@ -30,6 +30,7 @@ export interface AgentPaths {
 /** Commands as argv lists (no shell). `nft` reads its script on stdin (`-f -`). */
 export interface AgentCommands {
   nft: string[];
+  /** Checks sshd's config before a start or reload; empty: not done here (the service does it). */
   sshdTest: string[];
   startSsh: string[];
   reloadSsh: string[];
@@ -67,7 +68,9 @@ export const DEFAULT_PATHS: AgentPaths = {
 
 export const DEFAULT_COMMANDS: AgentCommands = {
   nft: ["/usr/sbin/nft", "-f", "-"],
-  sshdTest: ["/usr/sbin/sshd", "-t"],
+  // None on a host: Debian's and Ubuntu's ssh.service run `sshd -t` before every start and reload (and a bare
+  // `sshd -t` fails while ssh.service is stopped, its /run/sshd being gone).
+  sshdTest: [],
   startSsh: ["/usr/bin/systemctl", "start", "ssh.service"],
   reloadSsh: ["/usr/bin/systemctl", "reload", "ssh.service"],
   stopSsh: ["/usr/bin/systemctl", "stop", "ssh.service"],
@@ -129,7 +132,7 @@ export function resolveAgentConfig(raw: unknown): AgentConfig {
     if (typeof value.commands !== "object" || value.commands === null) fail("commands", "an object");
     for (const [key, argv] of Object.entries(value.commands as Record<string, unknown>)) {
       if (!(key in DEFAULT_COMMANDS)) fail(`commands.${key}`, `one of ${Object.keys(DEFAULT_COMMANDS).join(", ")}`);
-      if (!Array.isArray(argv) || argv.some((arg) => typeof arg !== "string") || (key !== "appendOnly" && argv.length === 0)) fail(`commands.${key}`, "a list of strings (argv)");
+      if (!Array.isArray(argv) || argv.some((arg) => typeof arg !== "string") || (key !== "appendOnly" && key !== "sshdTest" && argv.length === 0)) fail(`commands.${key}`, "a list of strings (argv)");
       const list = argv as string[];
       if (list.length > 0) absolute(`commands.${key}[0]`, list[0]);
       commands[key as keyof AgentCommands] = [...list];
