@@ -26,6 +26,9 @@ async function main(): Promise<void> {
     CLAWSTACK_LOGIN_RATE_LIMIT: "100000000",
     CLAWSTACK_REGISTRATION: "open",
     CLAWSTACK_SNAPSHOT_INTERVAL_MS: "0",
+    // The proxy's caps come through the config (api/config.ts reads them; the proxy no longer reads the environment).
+    CLAWSTACK_PROXY_MAX_PER_USER: process.env.CLAWSTACK_PROXY_MAX_PER_USER ?? "100000",
+    CLAWSTACK_PROXY_MAX_CONNECTIONS: process.env.CLAWSTACK_PROXY_MAX_CONNECTIONS ?? "100000",
   });
   const app = await buildApp(config, { logStream: discard });
   const apiUrl = await app.listen({ host: "127.0.0.1", port: 0 });
