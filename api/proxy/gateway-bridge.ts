@@ -9,6 +9,14 @@
  *                      the bridge sets `params.auth = {token}` (the host's gateway token)
  *   then               every frame both ways, untouched (never parsed, logged or kept)
  *
+ * With the deployment's proxy device (`device-identity.ts`, docs/proxy.md
+ * "Device identity"), the bridge also reads the challenge's `nonce` and `ts`,
+ * holds the client's `connect` until the challenge came, adds `params.device`
+ * signed over the connect's fields and the token, pins `client.platform` to
+ * `clawstack-proxy` (OpenClaw pins a paired device's platform) and removes
+ * the device token OpenClaw issues in `hello-ok.auth` (a credential of the
+ * proxy's device, never the browser's).
+ *
  * Content is never logged: per message only direction, size and the time it
  * spent in the proxy. A device identity is refused because its signature
  * covers the token, which the client never holds. Frames from the gateway
@@ -23,6 +31,7 @@ import type { TLSSocket } from "node:tls";
 import WebSocket, { type RawData } from "ws";
 import { CLOSE_CODES, type CloseReason, isSendableCloseCode } from "./close-codes";
 import { connectPinned, PinnedConnectError } from "./pinned-tls";
+import { currentProxyDevice, type ProxyDeviceIdentity } from "./device-identity";
 import type { ProxySettings } from "./settings";
 import type { GatewayTarget } from "./target";
 
@@ -65,8 +74,51 @@ const CREDENTIAL_KEYS = ["token", "password", "deviceToken", "bootstrapToken"];
 
 type HandshakeCheck = { ok: true; frame: string } | { ok: false; reason: CloseReason };
 
-/** The client's first frame with the gateway token put in; or why it is refused. Pure: tests call it directly. */
-export function injectGatewayToken(data: RawData, token: string): HandshakeCheck {
+/** The platform a proxied connect declares: the device is the proxy, whatever browser is behind it. */
+export const PROXY_DEVICE_PLATFORM = "clawstack-proxy";
+
+export interface Challenge {
+  nonce: string;
+  ts: number;
+}
+
+/** `{nonce, ts}` of a `connect.challenge` event, or undefined for any other frame. */
+export function readChallenge(data: RawData): Challenge | undefined {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(rawText(data));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(frame) || frame.type !== "event" || frame.event !== "connect.challenge" || !isObject(frame.payload)) return undefined;
+  const { nonce, ts } = frame.payload;
+  return typeof nonce === "string" && nonce.length > 0 && typeof ts === "number" && Number.isSafeInteger(ts) && ts >= 0 ? { nonce, ts } : undefined;
+}
+
+/**
+ * For the response to the client's connect: the frame with any device token OpenClaw issued to the proxy's
+ * device removed (null: the response, nothing to remove). Any other frame: undefined.
+ */
+export function stripDeviceTokens(data: RawData, connectId: string): string | null | undefined {
+  let frame: unknown;
+  try {
+    frame = JSON.parse(rawText(data));
+  } catch {
+    return undefined;
+  }
+  if (!isObject(frame) || frame.type !== "res" || frame.id !== connectId) return undefined;
+  if (!isObject(frame.payload) || !isObject(frame.payload.auth)) return null;
+  const { deviceToken: _token, deviceTokens: _tokens, ...auth } = frame.payload.auth;
+  void _token;
+  void _tokens;
+  return JSON.stringify({ ...frame, payload: { ...frame.payload, auth } });
+}
+
+/**
+ * The client's first frame with the gateway token put in (and, given the proxy's device and the
+ * challenge, `params.device` signed over it); or why it is refused. Pure: tests call it directly.
+ */
+export function injectGatewayToken(data: RawData, token: string, signer?: { device: ProxyDeviceIdentity; challenge: Challenge }): HandshakeCheck {
   let frame: unknown;
   try {
     frame = JSON.parse(rawText(data));
@@ -84,7 +136,26 @@ export function injectGatewayToken(data: RawData, token: string): HandshakeCheck
       return { ok: false, reason: "clientCredentials" };
     }
   }
-  return { ok: true, frame: JSON.stringify({ ...frame, params: { ...params, auth: { token } } }) };
+  if (!signer) return { ok: true, frame: JSON.stringify({ ...frame, params: { ...params, auth: { token } } }) };
+  const client = params.client;
+  if (!isObject(client) || typeof client.id !== "string" || typeof client.mode !== "string") return { ok: false, reason: "badHandshake" };
+  const role = params.role ?? "operator";
+  const scopes = params.scopes ?? [];
+  if (typeof role !== "string" || !Array.isArray(scopes) || !scopes.every((scope) => typeof scope === "string")) return { ok: false, reason: "badHandshake" };
+  const { deviceFamily: _family, ...pinned } = client;
+  void _family;
+  const device = signer.device.sign({
+    clientId: client.id,
+    clientMode: client.mode,
+    role,
+    scopes: scopes as string[],
+    token,
+    nonce: signer.challenge.nonce,
+    signedAt: signer.challenge.ts,
+    platform: PROXY_DEVICE_PLATFORM,
+  });
+  const signed = { ...params, client: { ...pinned, platform: PROXY_DEVICE_PLATFORM }, role, scopes, auth: { token }, device };
+  return { ok: true, frame: JSON.stringify({ ...frame, params: signed }) };
 }
 
 function rawText(data: RawData): string {
@@ -127,6 +198,10 @@ export class GatewayBridge {
   private readonly awaitingPong = new Set<WebSocket>();
   private closed = false;
   private tokenBytes: Buffer | undefined;
+  private challenge: Challenge | undefined;
+  /** The id of the client's `connect`, until its response (whose device token is removed) came. */
+  private connectId: string | undefined;
+  private readonly device: ProxyDeviceIdentity | undefined;
 
   constructor(
     readonly client: WebSocket,
@@ -134,7 +209,10 @@ export class GatewayBridge {
     private readonly settings: ProxySettings,
     private readonly log: BridgeLogger,
     private readonly onClosed: (summary: BridgeSummary) => void,
+    /** The deployment's proxy device; absent: the process's (`useProxyDevice`), if any. */
+    device?: ProxyDeviceIdentity,
   ) {
+    this.device = device ?? currentProxyDevice();
     client.on("message", (data, isBinary) => this.fromClient(data, isBinary));
     client.on("close", (code) => this.finish(code, "client"));
     client.on("error", () => this.finish(1006, "client"));
@@ -177,19 +255,21 @@ export class GatewayBridge {
     if (this.closed) return;
     this.lastActivity = Date.now();
     const upstream = this.upstream;
-    if (!upstream || upstream.readyState !== WebSocket.OPEN) {
+    // With a device the connect waits for the challenge it signs.
+    if (!upstream || upstream.readyState !== WebSocket.OPEN || (this.device && !this.handshakeDone && !this.challenge)) {
       // Only the handshake may arrive this early; a client that streams before it is refused.
       if (this.early.length >= 4) this.close("badHandshake");
       else this.early.push({ data, isBinary, at });
       return;
     }
     if (!this.handshakeDone) {
-      const checked = injectGatewayToken(data, this.tokenBytes!.toString("utf8"));
+      const checked = injectGatewayToken(data, this.tokenBytes!.toString("utf8"), this.device && this.challenge ? { device: this.device, challenge: this.challenge } : undefined);
       if (!checked.ok) {
         this.close(checked.reason);
         return;
       }
       this.handshakeDone = true;
+      if (this.device) this.connectId = (JSON.parse(checked.frame) as { id: string }).id;
       // The rewritten frame carries the token: counted by the client's size, never logged.
       this.forward(this.client, upstream, checked.frame, false, rawLength(data), "upstream", at);
       return;
@@ -205,6 +285,17 @@ export class GatewayBridge {
     if (this.tokenBytes && buffer.includes(this.tokenBytes)) {
       this.close("tokenLeak");
       return;
+    }
+    if (this.device && !this.handshakeDone && !this.challenge) {
+      this.challenge = readChallenge(buffer);
+      if (this.challenge) for (const frame of this.early.splice(0)) this.fromClient(frame.data, frame.isBinary, frame.at);
+    } else if (this.connectId !== undefined) {
+      const stripped = stripDeviceTokens(buffer, this.connectId);
+      if (stripped !== undefined) this.connectId = undefined;
+      if (typeof stripped === "string") {
+        this.forward(this.upstream!, this.client, stripped, false, buffer.length, "downstream", at);
+        return;
+      }
     }
     this.forward(this.upstream!, this.client, buffer, isBinary, buffer.length, "downstream", at);
   }
