@@ -11,6 +11,7 @@ import {
   withPublicIpv4,
   withStateDevicePath,
 } from "../../cloud-init/index.js";
+import { ConfigError } from "../../core/errors.js";
 import type { ClawChatInstall } from "../../core/host-config.js";
 import { CLAWCHAT_PORT_RANGE, type CloudName, MACHINE_SIZES } from "../../core/presets.js";
 import { type KnownHostArgs, knownSources, type ResolvedHostArgs } from "./args.js";
@@ -138,9 +139,20 @@ export function hostUserData(
     hooks.loadBundle ?? loadClawChatBundle,
   );
   if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
+  let userData: EncodedUserData;
+  try {
+    userData = encodeUserData(cloud, rendered.cloudConfig);
+  } catch (error) {
+    // The support agent travels in user-data (about 14 KB gzipped): say so rather than only "too large".
+    if (!args.supportAccess || !(error instanceof ConfigError)) throw error;
+    throw new ConfigError(
+      "supportAccess",
+      `\`supportAccess\` cannot be delivered on ${cloud}: with the support agent embedded, user-data is over the cloud's limit (${error.message}); fetching the agent at boot is not built yet (docs/zero-access.md, "What is enforced where")`,
+    );
+  }
   return {
     cloudConfig: rendered.cloudConfig,
-    userData: encodeUserData(cloud, rendered.cloudConfig),
+    userData,
     fingerprint: bootFingerprint(rendered.cloudConfig, args.registration),
   };
 }
