@@ -23,7 +23,6 @@ import { selectJobStack } from "../api/engine/host-config";
 import type { CredentialProvider } from "../api/jobs/credentials";
 import { claimJob, enqueueJob, finishJob } from "../api/jobs/queue";
 import { DEFAULT_MEMORY_MB } from "../api/jobs/settings";
-import "../api/jobs/tables";
 import { JobWorker } from "../api/jobs/worker";
 import { resolveStackLayout } from "../api/stacks/layout";
 import { newInstanceId, stackNameFor } from "../api/stacks/naming";

@@ -9,7 +9,6 @@
 import type { Kysely } from "kysely";
 import { nowIso } from "../db/ids";
 import type { Database } from "../db/schema";
-import "../jobs/tables";
 import { issueRegistrationToken } from "../registration/tokens";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
 
