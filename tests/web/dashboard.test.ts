@@ -8,6 +8,9 @@
 import { randomBytes } from "node:crypto";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditLog } from "../../api/audit/audit-log";
+import { loadConfig } from "../../api/config";
+import { openDatabase } from "../../api/db/connect";
 import {
   axeCheck,
   createAdmin,
@@ -17,6 +20,7 @@ import {
   type PageProblems,
   type RunningApi,
   screenshot,
+  serverEnv,
   startServer,
   watch,
 } from "./support";
@@ -70,6 +74,16 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     await page.getByLabel("Password", { exact: true }).fill(account.password);
     await page.getByRole("button", { name: "Sign in" }).click();
     await page.getByRole("heading", { level: 1, name: "Instances" }).waitFor();
+  }
+
+  /** Writes into the server's database what a worker or the health checker would (an instance deployed, stopped...). */
+  async function onDatabase(run: (db: ReturnType<typeof openDatabase>["db"]) => Promise<unknown>): Promise<void> {
+    const handle = openDatabase(loadConfig(serverEnv(server)).database);
+    try {
+      await run(handle.db);
+    } finally {
+      await handle.close();
+    }
   }
 
   async function invite(page: Page, email: string): Promise<string> {
@@ -159,31 +173,75 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     await page.getByRole("link", { name: "New instance" }).click();
     await page.getByRole("heading", { level: 1, name: "New instance" }).waitFor();
     await page.getByLabel("OpenClaw version").fill("1.2.3");
-    await page.getByRole("button", { name: "Review" }).click();
+    await page.getByRole("button", { name: "Preview" }).click();
     await expect.poll(() => page.getByLabel("Gateway allowed from (CIDRs)").getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByLabel("OpenClaw version").inputValue()).toBe("1.2.3");
     await checkScreen(page, "06-create-error");
     await page.getByLabel("Gateway allowed from (CIDRs)").fill("203.0.113.0/24");
     // Snapshots off: a deliberate opt-out the policy pack reports (advisory) in the preview.
     await page.getByLabel("Snapshots").selectOption("off");
-    await page.getByRole("button", { name: "Review" }).click();
-    await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor();
+    // The API's refusal of the preview (no AWS credential) lands on the Cloud field; nothing typed is lost.
+    let plans = 0;
+    page.on("request", (request) => {
+      if (request.url().endsWith("/v1/instances/plan")) plans += 1;
+    });
+    await page.getByLabel("Cloud").selectOption("aws");
+    await page.getByRole("button", { name: "Preview" }).click();
+    await expect.poll(() => page.getByLabel("Cloud").getAttribute("aria-invalid")).toBe("true");
+    expect(await page.getByRole("alert").filter({ hasText: "aws" }).count()).toBeGreaterThan(0);
+    expect(plans).toBe(1);
+    expect(await page.getByLabel("Gateway allowed from (CIDRs)").inputValue()).toBe("203.0.113.0/24");
+    expect(await page.getByLabel("OpenClaw version").inputValue()).toBe("1.2.3");
+    await page.getByLabel("Cloud").selectOption("digitalocean");
+    // Preview: the offline plan by resource type and the findings, before anything exists; Create only here.
+    expect(await page.getByRole("button", { name: "Create" }).count()).toBe(0);
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor({ timeout: 60_000 });
+    const planned = Number(/Plan: (\d+) resources/.exec((await page.getByRole("heading", { name: /^Plan: \d+ resources/ }).textContent()) ?? "")?.[1]);
+    expect(planned).toBeGreaterThan(3);
+    await page.getByRole("cell", { name: "digitalocean:index/droplet:Droplet" }).waitFor();
+    await page.getByRole("heading", { name: "Mandatory: 0" }).waitFor();
+    const advisory = Number(/Advisory: (\d+)/.exec((await page.getByRole("heading", { name: /^Advisory: \d+/ }).textContent()) ?? "")?.[1]);
+    expect(advisory).toBeGreaterThan(0);
+    await page.getByRole("list", { name: "Advisory findings" }).getByText("stack-snapshots-opted-out").waitFor();
+    expect(await page.getByRole("button", { name: "Create" }).isEnabled()).toBe(true);
+    // Nothing was created by the preview.
+    await onDatabase(async (db) => expect(await db.selectFrom("instances").select("id").execute()).toEqual([]));
     await checkScreen(page, "07-create-review");
+    // Back to the form keeps every value; the next preview is of the same request.
+    await page.getByRole("button", { name: "Back to the form" }).click();
+    expect(await page.getByLabel("Gateway allowed from (CIDRs)").inputValue()).toBe("203.0.113.0/24");
+    expect(await page.getByLabel("Snapshots").inputValue()).toBe("off");
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor({ timeout: 60_000 });
     await page.getByRole("button", { name: "Create" }).click();
 
-    // The instance page: the up job's live progress and the preview's plan and findings.
+    // The instance page: the up job's live progress.
     await page.waitForURL(/#\/instances\/inst_[0-9a-f]{32}/);
     aliceInstanceId = /inst_[0-9a-f]{32}/.exec(page.url())![0];
     aliceJobId = /job=(job_[A-Za-z0-9_-]{22})/.exec(page.url())![1]!;
     await page.getByRole("heading", { name: /^up job/ }).waitFor();
-    await page.getByRole("heading", { name: /^Plan: \d+ resources/ }).waitFor({ timeout: 90_000 });
-    await page.getByRole("heading", { name: /^Policy findings: \d+/ }).waitFor();
-    const findings = (await page.getByRole("heading", { name: /^Policy findings/ }).textContent()) ?? "";
-    expect(Number(/Policy findings: (\d+)/.exec(findings)?.[1])).toBeGreaterThan(0);
-    expect(await page.locator(".finding").count()).toBeGreaterThan(0);
     // The up job ends (here without the Pulumi CLI: failed at once, saying what to install); its events were streamed.
     await page.locator(".job").filter({ hasText: "up job" }).locator(".badge.state-failed, .badge.state-succeeded").waitFor({ timeout: 60_000 });
     expect(await page.locator(".job").filter({ hasText: "up job" }).locator(".events li").count()).toBeGreaterThan(0);
+    // A preview of the instance itself: its plan and findings in its job's panel.
+    await page.getByRole("button", { name: "Preview plan and findings" }).click();
+    await page.getByRole("heading", { name: /^Plan: \d+ resources/ }).waitFor({ timeout: 90_000 });
+    const findings = (await page.getByRole("heading", { name: /^Policy findings/ }).textContent()) ?? "";
+    expect(Number(/Policy findings: (\d+)/.exec(findings)?.[1])).toBeGreaterThan(0);
+    expect(await page.locator(".job .finding").count()).toBeGreaterThan(0);
+    // The jobs list: newest first, with states; a link opens a job's progress on this page.
+    const jobsTable = page.getByTestId("instance-jobs");
+    await expect.poll(async () => (await jobsTable.locator("tbody tr").allTextContents()).map((row) => /^([a-z]+)job_/.exec(row)?.[1])).toEqual(["preview", "up"]);
+    await jobsTable.locator("tbody tr").first().locator(".badge.state-succeeded").waitFor();
+    await jobsTable.locator("tbody tr").nth(1).locator(".badge.state-failed").waitFor();
+    await page.goto(`${server.url}/#/instances/${aliceInstanceId}`);
+    await page.reload();
+    await page.getByRole("heading", { name: /^preview job/ }).waitFor();
+    expect(await page.getByRole("heading", { name: /^up job/ }).count()).toBe(0);
+    await page.getByRole("link", { name: `Events of the up job ${aliceJobId}` }).click();
+    await page.getByRole("heading", { name: /^up job/ }).waitFor();
+    expect(page.url()).toContain(`job=${aliceJobId}`);
     // Chat goes through the gateway proxy once the host registered; until then the panel says so.
     await page.getByRole("status").filter({ hasText: "Chat opens once the host has registered" }).waitFor();
     expect(await page.getByLabel("Message").isDisabled()).toBe(true);
@@ -191,6 +249,54 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     await page.getByText("(no device key is pinned on this instance: it accepts no grant)").waitFor();
     expect(await page.getByRole("button", { name: "Grant access – expires in 24h" }).isDisabled()).toBe(true);
     await checkScreen(page, "08-instance");
+
+    // Power: nothing is deployed after the failed up, so the buttons are off, saying why.
+    for (const name of ["Stop", "Start", "Reboot"]) expect(await page.getByRole("button", { name, exact: true }).isDisabled()).toBe(true);
+    await page.getByText("Power actions need a deployed host: run up first.").waitFor();
+    // A deployed host (as a successful up leaves it; the droplet id 0 is one the worker refuses before any cloud call)
+    // and two health transitions, written as the health checker audits them.
+    await onDatabase(async (db) => {
+      await db.updateTable("instances").set({ status: "ready", outputs: JSON.stringify({ instanceId: "0", publicIpv4: "203.0.113.7" }) }).where("id", "=", aliceInstanceId).execute();
+      for (const [status, latencyMs] of [["up", 42], ["down", 0]] as const) {
+        await new AuditLog(db).record({ action: `instance.health.${status}`, result: status === "up" ? "ok" : "error", actorKind: "system", target: aliceInstanceId, latencyMs });
+      }
+    });
+    await page.reload();
+    const history = page.getByRole("table", { name: "Health history (newest first)" });
+    await expect.poll(async () => (await history.locator("tbody tr td:nth-child(2)").allTextContents())).toEqual(["down", "up"]);
+    expect(await history.locator("tbody tr").nth(1).textContent()).toContain("42 ms");
+    for (const name of ["Stop", "Start", "Reboot"]) await expect.poll(() => page.getByRole("button", { name, exact: true }).isEnabled()).toBe(true);
+    // Reboot asks first; Cancel sends nothing.
+    const powerCalls: string[] = [];
+    page.on("request", (request) => {
+      const match = /\/v1\/instances\/inst_[0-9a-f]{32}\/(stop|start|reboot)$/.exec(request.url());
+      if (match && request.method() === "POST") powerCalls.push(match[1]!);
+    });
+    await page.getByRole("button", { name: "Reboot", exact: true }).click();
+    await page.getByText("Reboot this instance?").waitFor();
+    await page.getByRole("button", { name: "Cancel", exact: true }).click();
+    expect(powerCalls).toEqual([]);
+    // Stop, confirmed: the job is enqueued and followed like any job; it fails at the cloud step (no such droplet), saying so.
+    await page.getByRole("button", { name: "Stop", exact: true }).click();
+    await page.getByText("Stop this instance?").waitFor();
+    await checkScreen(page, "08b-instance-power-confirm");
+    await page.getByRole("button", { name: "Stop now" }).click();
+    const stopJob = page.locator(".job").filter({ hasText: "stop job" });
+    await stopJob.locator(".badge.state-failed").waitFor({ timeout: 30_000 });
+    await stopJob.getByRole("alert").filter({ hasText: "power_not_found" }).waitFor();
+    expect(powerCalls).toEqual(["stop"]);
+    await expect.poll(async () => (await jobsTable.locator("tbody tr").first().textContent()) ?? "").toMatch(/^stop.*failed/);
+    // A failed power action leaves the instance as it was.
+    await page.getByRole("heading", { level: 1 }).locator(".badge.status-ready").waitFor();
+    // A stopped instance: health says stopped; Start is offered without a question, Reboot is not.
+    await onDatabase((db) => db.updateTable("instances").set({ status: "stopped" }).where("id", "=", aliceInstanceId).execute());
+    await page.reload();
+    await expect.poll(() => page.getByTestId("health-now").textContent()).toBe("stopped");
+    expect(await page.getByRole("button", { name: "Reboot", exact: true }).isDisabled()).toBe(true);
+    await page.getByRole("button", { name: "Start", exact: true }).click();
+    await page.locator(".job").filter({ hasText: "start job" }).locator(".badge.state-failed").waitFor({ timeout: 30_000 });
+    expect(powerCalls).toEqual(["stop", "start"]);
+    await checkScreen(page, "08c-instance-power");
 
     // Destroy, with the typed confirmation: a wrong id is refused in the page, nothing is sent.
     await page.getByLabel("Instance id").fill("inst_wrong");
@@ -213,7 +319,7 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
       await page.getByRole("heading", { level: 1, name: heading }).waitFor();
       await checkScreen(page, name);
     }
-    expect(await page.getByRole("cell", { name: /up: failed|destroy: / }).count()).toBeGreaterThan(0);
+    expect(await page.getByRole("cell", { name: /start: failed|destroy: / }).count()).toBeGreaterThan(0);
 
     // A 401 (an access token that expired) is refreshed once through the cookie and the request retried.
     let refused = false;

@@ -26,3 +26,25 @@ export interface PreviewResult {
   mandatoryViolations: number;
   preflight?: { findings: number; notes: string[] };
 }
+
+/** `POST /v1/instances/plan`: the preview of a create request (api/routes/instance-extras.ts). */
+export interface PlanAnswer {
+  config: Record<string, unknown>;
+  credentialId: string;
+  summary: { resources: number; byType: { type: string; count: number }[] };
+  preview: PreviewResult;
+}
+
+/** `GET /v1/instances/:id/jobs`: one page, newest first (each job without its result). */
+export interface InstanceJobsPage {
+  jobs: Omit<JobView, "result">[];
+  next: string | null;
+}
+
+/** `GET /v1/instances/:id/health`. */
+export interface HealthHistory {
+  instanceStatus: InstanceView["status"];
+  latest: InstanceView["health"];
+  transitions: { id: number; at: string; status: string; latencyMs: number }[];
+  next: number | null;
+}

@@ -9,11 +9,12 @@ import { parseHostConfig } from "../../../program/host-config";
 import { api, ApiError } from "../api";
 import { Busy, Field, FormError, Select, useForm } from "../forms";
 import { navigate, useRoute } from "../router";
-import type { Credential, InstanceView, JobView, Me } from "../types";
+import type { Credential, InstanceView, JobView, Me, PlanAnswer } from "../types";
 import { ChatPanel } from "./chat";
 import { loadDeviceKeys } from "./device-keys";
 import { ZeroAccess, type ZeroAccessInstance } from "./support";
 import { isFinal, JobProgress } from "./jobs";
+import { HealthPanel, InstanceJobs, PlanSummary, PowerControls } from "./instance-panels";
 
 const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
 
@@ -29,6 +30,7 @@ function lastJobText(instance: InstanceView): string {
 /** Health: registration at first boot, then the gateway checks of the workers (`instance.health`, docs/proxy.md). */
 function health(instance: InstanceView): string {
   if (instance.status === "destroyed") return "—";
+  if (instance.health?.status === "stopped") return "stopped";
   if (!instance.registration) return "not registered yet";
   const checked = instance.health?.status ?? "unknown";
   return checked === "unknown" ? "registered, not checked yet" : checked === "cert_mismatch" ? "certificate mismatch!" : checked;
@@ -195,7 +197,8 @@ export function CreateInstanceScreen() {
   });
   const [credentials, setCredentials] = useState<Credential[]>([]);
   const [deviceKeys, setDeviceKeys] = useState<string[] | undefined>();
-  const [review, setReview] = useState<z.infer<typeof createInstanceBody> | undefined>();
+  // The request as previewed and the API's plan of it: Create exists only on this screen, after a preview.
+  const [review, setReview] = useState<{ body: z.infer<typeof createInstanceBody>; plan: PlanAnswer } | undefined>();
   const [idempotencyKey] = useState(() => crypto.randomUUID());
   const { values, errors } = form;
   useEffect(() => {
@@ -220,40 +223,44 @@ export function CreateInstanceScreen() {
   const ofCloud = credentials.filter((credential) => credential.kind === cloud);
 
   if (review) {
+    const blocked = review.plan.preview.mandatoryViolations > 0;
     return (
       <section>
         <h1 tabIndex={-1}>Review the new instance</h1>
         <p>
-          Nothing has been created yet. <strong>Create</strong> records the instance and starts its <code>up</code> job; you then
-          follow its progress live, and the instance page shows the offline plan and the policy findings.
+          Nothing has been created yet. Below is the offline plan of this request (the real program, no cloud call) and what
+          the policy pack and the preflight find in it. <strong>Create</strong> records the instance and starts its{" "}
+          <code>up</code> job; you then follow its progress live.
         </p>
         <dl class="facts">
           <dt>Cloud</dt>
           <dd>{CLOUD_LABELS[cloud]}</dd>
           <dt>Region</dt>
-          <dd>{review.region}</dd>
+          <dd>{review.body.region}</dd>
           <dt>Size</dt>
           <dd>
-            {review.size} ({MACHINE_SIZES[cloud][review.size as (typeof SIZE_PRESETS)[number]]?.machineType ?? "?"})
+            {review.body.size} ({MACHINE_SIZES[cloud][review.body.size as (typeof SIZE_PRESETS)[number]]?.machineType ?? "?"})
           </dd>
           <dt>Credential</dt>
-          <dd>{ofCloud.find((c) => c.id === review.credentialId)?.name ?? `your newest ${CLOUD_LABELS[cloud]} credential`}</dd>
+          <dd>{ofCloud.find((c) => c.id === review.plan.credentialId)?.name ?? review.plan.credentialId}</dd>
         </dl>
         {pinsNote}
+        <PlanSummary plan={review.plan} />
         <h2>Request</h2>
         <pre class="code" tabIndex={0} aria-label="The request body">
-          {JSON.stringify(review, null, 2)}
+          {JSON.stringify(review.body, null, 2)}
         </pre>
         <FormError errors={errors} shown={[]} />
         <form
           noValidate
           onSubmit={(event) => {
             event.preventDefault();
-            void form.submit(createInstanceBody, review, async (body) => {
+            if (blocked) return;
+            void form.submit(createInstanceBody, review.body, async (body) => {
               const created = await api<{ instance: InstanceView; job: JobView }>("POST", "/v1/instances", body, {
                 headers: { "idempotency-key": idempotencyKey },
               });
-              navigate(`/instances/${created.instance.id}?job=${created.job.id}&preview=1`);
+              navigate(`/instances/${created.instance.id}?job=${created.job.id}`);
             });
           }}
         >
@@ -261,8 +268,16 @@ export function CreateInstanceScreen() {
             <button type="button" class="secondary" onClick={() => setReview(undefined)}>
               Back to the form
             </button>
-            <Busy busy={form.busy}>Create</Busy>
+            <button type="submit" disabled={form.busy || blocked} aria-busy={form.busy ? "true" : undefined} aria-describedby={blocked ? "create-blocked" : undefined}>
+              {form.busy ? <span class="spinner" aria-hidden="true" /> : null}
+              Create
+            </button>
           </div>
+          {blocked ? (
+            <p class="error" id="create-blocked">
+              The plan has mandatory findings: the stack would be refused. Go back to the form and change what they name.
+            </p>
+          ) : null}
         </form>
       </section>
     );
@@ -283,7 +298,9 @@ export function CreateInstanceScreen() {
             const parsed = createInstanceBody.safeParse(body);
             if (!parsed.success) throw new ApiError(400, parsed.error.issues[0]!.message, `body.${parsed.error.issues[0]!.path.join(".")}`);
             checkHostConfig(parsed.data);
-            setReview(parsed.data);
+            // The API's preview of this very request: refusals land on the fields, as a create's would.
+            const plan = await api<PlanAnswer>("POST", "/v1/instances/plan", parsed.data);
+            setReview({ body: parsed.data, plan });
           });
         }}
       >
@@ -339,7 +356,8 @@ export function CreateInstanceScreen() {
           hint='Any other stack config key, e.g. {"zone": "nyc3", "tags": {"team": "ml"}}'
         />
         <FormError errors={errors} shown={shown} />
-        <Busy busy={form.busy}>Review</Busy>
+        <Busy busy={form.busy}>Preview</Busy>
+        <p class="hint">Preview runs the offline plan and the policy review of this request; nothing is created until you confirm it.</p>
       </form>
     </section>
   );
@@ -363,6 +381,11 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
   const [acting, setActing] = useState<string | undefined>();
   const [confirmText, setConfirmText] = useState("");
   const [confirmError, setConfirmError] = useState<string | undefined>();
+  // Bumped when a job starts or ends here: the jobs list and the health panel read again.
+  const [reloadKey, setReloadKey] = useState(0);
+  const reloadLists = () => setReloadKey((key) => key + 1);
+  const follow = (jobId: string) => setJobs((list) => [jobId, ...list.filter((j) => j !== jobId)]);
+  const jobParam = route.query.get("job");
 
   const load = async () => {
     try {
@@ -375,17 +398,21 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
 
   const startPreview = async () => {
     const answer = await api<{ job: JobView }>("POST", `/v1/instances/${encodeURIComponent(id)}/preview`);
-    setJobs((list) => [answer.job.id, ...list.filter((j) => j !== answer.job.id)]);
+    follow(answer.job.id);
+    reloadLists();
   };
 
   useEffect(() => {
     setJobs([]);
     void load().then(async () => {
-      const first = route.query.get("job");
-      if (first) setJobs((list) => [first, ...list.filter((j) => j !== first)]);
       if (route.query.get("preview") === "1") await startPreview().catch((error: unknown) => setProblem(String(error)));
     });
   }, [id]);
+
+  // `?job=` (from the create screen or a link of the jobs list): follow that job's live progress here.
+  useEffect(() => {
+    if (jobParam) follow(jobParam);
+  }, [id, jobParam]);
 
   useEffect(() => {
     const last = instance?.lastJob?.id;
@@ -407,7 +434,9 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
   const operation = (op: "up" | "refresh") =>
     act(op, async () => {
       const answer = await api<{ job: JobView }>("POST", `/v1/instances/${encodeURIComponent(id)}/${op}`);
-      setJobs((list) => [answer.job.id, ...list]);
+      follow(answer.job.id);
+      reloadLists();
+      await load();
     });
 
   if (!instance) {
@@ -477,26 +506,36 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
           <h2 id="snapshots-title">Snapshots</h2>
           <p>Schedule: {describeSnapshots(instance.config)}.</p>
           <p class="muted">The snapshots taken are listed in your cloud's console; the API does not list them yet.</p>
-          <h2>Health</h2>
-          <p>{health(instance)}</p>
-          {instance.health?.checkedAt ? (
-            <p class="muted">
-              Last check {instance.health.checkedAt}
-              {instance.health.lastSeenAt ? `; gateway last answered ${instance.health.lastSeenAt}` : ""}
-              {instance.health.latencyMs !== null ? ` in ${instance.health.latencyMs} ms` : ""}
-              {instance.health.certificate ? `; certificate ${instance.health.certificate}` : ""}.
-            </p>
-          ) : null}
-          <p class="muted">The latest check only: the API keeps no health history per instance yet.</p>
+          <HealthPanel instance={instance} reloadKey={reloadKey} />
         </section>
       </div>
 
+      {destroyed ? null : (
+        <PowerControls
+          instance={instance}
+          onJob={(job) => {
+            follow(job.id);
+            reloadLists();
+            void load();
+          }}
+        />
+      )}
+
       <section aria-labelledby="jobs-title">
         <h2 id="jobs-title">Jobs</h2>
-        <p class="muted">The last job, and those started from this page.</p>
-        {jobs.length === 0 ? <p>No job yet.</p> : null}
+        <InstanceJobs instanceId={instance.id} reloadKey={reloadKey} />
+        <h3>Progress</h3>
+        <p class="muted">The last job, and those started or opened from this page, live.</p>
+        {jobs.length === 0 ? <p>No job followed.</p> : null}
         {jobs.map((jobId) => (
-          <JobProgress key={jobId} jobId={jobId} onFinished={() => void load()} />
+          <JobProgress
+            key={jobId}
+            jobId={jobId}
+            onFinished={() => {
+              reloadLists();
+              void load();
+            }}
+          />
         ))}
       </section>
 
@@ -522,7 +561,8 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
               setConfirmError(undefined);
               void act("destroy", async () => {
                 const answer = await api<{ job: JobView }>("DELETE", `/v1/instances/${encodeURIComponent(id)}`);
-                setJobs((list) => [answer.job.id, ...list]);
+                follow(answer.job.id);
+                reloadLists();
                 setConfirmText("");
                 await load();
               });
