@@ -133,23 +133,22 @@ export function hostUserData(
         },
       }
     : base;
-  const rendered = renderHostCloudConfig(
-    input,
-    effectiveClawChatInstall(args),
-    hooks.loadBundle ?? loadClawChatBundle,
-  );
-  if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
+  let rendered = renderHostCloudConfig(input, effectiveClawChatInstall(args), hooks.loadBundle ?? loadClawChatBundle);
   let userData: EncodedUserData;
   try {
     userData = encodeUserData(cloud, rendered.cloudConfig);
   } catch (error) {
-    // The support agent travels in user-data (about 14 KB gzipped): say so rather than only "too large".
     if (!args.supportAccess || !(error instanceof ConfigError)) throw error;
-    throw new ConfigError(
-      "supportAccess",
-      `\`supportAccess\` cannot be delivered on ${cloud}: with the support agent embedded, user-data is over the cloud's limit (${error.message}); fetching the agent at boot is not built yet (docs/zero-access.md, "What is enforced where")`,
+    // The support agent travels in user-data (about 14 KB gzipped) and does not fit every cloud (AWS: 16 KiB).
+    // As `clawchat.install: auto` does, the host is then made without it, and the reason is said: no agent means
+    // no support access at all on this host (closed, not opened), and no sealed ClawChat keys.
+    hooks.warn?.(
+      `no support agent on ${cloud} host ${args.name}: with it embedded, user-data is over the cloud's limit (${error.message}); support grants cannot reach this host (fetching the agent at boot is not built yet: docs/zero-access.md)`,
     );
+    rendered = renderHostCloudConfig(base, effectiveClawChatInstall(args), hooks.loadBundle ?? loadClawChatBundle);
+    userData = encodeUserData(cloud, rendered.cloudConfig);
   }
+  if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
   return {
     cloudConfig: rendered.cloudConfig,
     userData,

@@ -7,7 +7,6 @@ import { parse } from "yaml";
 import { renderStackUserData } from "../../boot/user-data.js";
 import { resolveHostArgs, type KnownHostArgs } from "../../components/host/args.js";
 import { hostUserData } from "../../components/host/boot.js";
-import { ConfigError } from "../../core/errors.js";
 import { exportUserPublicKey, generateUserKeyPair } from "../../core/zero-access/user-keys.js";
 
 const ID = "inst_0123456789abcdef0123456789abcdef";
@@ -26,7 +25,7 @@ describe("a host stack with supportAccess", () => {
     expect(file("/etc/clawstack/nftables.conf")!.content).toContain("ip saddr @support_v4 tcp dport 22 accept");
   }, 120_000);
 
-  it("is refused on AWS naming `supportAccess`: the embedded agent does not fit the 16 KiB user-data", async () => {
+  it("on AWS (the embedded agent does not fit 16 KiB of user-data) is left out with a warning, never a silent half", async () => {
     const key = await exportUserPublicKey(await generateUserKeyPair({ extractable: false }));
     const resolved = resolveHostArgs({
       name: "claw",
@@ -37,10 +36,13 @@ describe("a host stack with supportAccess", () => {
       supportAccess: { pinnedKeys: [key], apiUrl: "https://api.example.com/v1" },
     });
     const args = { ...resolved, gatewayCidrs: ["203.0.113.0/24"], clawchatClientCidrs: [] } as KnownHostArgs;
-    const render = () => hostUserData("aws", args, "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0", { source: "generate" });
-    expect(render).toThrow(ConfigError);
-    expect(render).toThrow(/`supportAccess` cannot be delivered on aws: .*16384 bytes/);
-    // The same host without support access fits.
-    expect(() => hostUserData("aws", { ...args, supportAccess: undefined }, "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0", { source: "generate" })).not.toThrow();
+    const device = "/dev/disk/by-id/nvme-Amazon_Elastic_Block_Store_vol0123456789abcdef0";
+    const warnings: string[] = [];
+    const withSupport = hostUserData("aws", args, device, { source: "generate" }, { warn: (message) => warnings.push(message) });
+    expect(warnings).toEqual([expect.stringMatching(/^no support agent on aws host claw: .*16384 bytes/)]);
+    expect(withSupport.cloudConfig).not.toMatch(/user-keys\.json|clawstack-support|support_v4/);
+    expect(withSupport.userData.bytes).toBeLessThanOrEqual(16384);
+    // Exactly the host without support access.
+    expect(withSupport.cloudConfig).toBe(hostUserData("aws", { ...args, supportAccess: undefined }, device, { source: "generate" }).cloudConfig);
   });
 });
