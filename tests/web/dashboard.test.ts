@@ -189,12 +189,31 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     await page.getByRole("button", { name: "Preview" }).click();
     await expect.poll(() => page.getByLabel("Cloud").getAttribute("aria-invalid")).toBe("true");
     expect(await page.getByRole("alert").filter({ hasText: "aws" }).count()).toBeGreaterThan(0);
-    expect(plans).toBe(1);
+    expect(plans).toBe(1); // the CIDR refusal above was the browser's own: nothing was sent for it
     expect(await page.getByLabel("Gateway allowed from (CIDRs)").inputValue()).toBe("203.0.113.0/24");
     expect(await page.getByLabel("OpenClaw version").inputValue()).toBe("1.2.3");
     await page.getByLabel("Cloud").selectOption("digitalocean");
-    // Preview: the offline plan by resource type and the findings, before anything exists; Create only here.
     expect(await page.getByRole("button", { name: "Create" }).count()).toBe(0);
+    // A mandatory finding (added by the test to the API's real answer: no valid request yields one) refuses Create.
+    await page.route("**/v1/instances/plan", async (route) => {
+      const response = await route.fetch();
+      const answer = (await response.json()) as { preview: { violations: unknown[]; mandatoryViolations: number } };
+      answer.preview.violations.push({ policy: "preflight:test.mandatory", enforcement: "mandatory", message: "the cloud would refuse this (test)" });
+      answer.preview.mandatoryViolations += 1;
+      await route.fulfill({ response, json: answer });
+    });
+    await page.getByRole("button", { name: "Preview" }).click();
+    await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor({ timeout: 60_000 });
+    await page.getByRole("heading", { name: "Mandatory: 1" }).waitFor();
+    await page.getByRole("list", { name: "Mandatory findings" }).getByText("preflight:test.mandatory").waitFor();
+    expect(await page.getByRole("button", { name: "Create" }).isDisabled()).toBe(true);
+    await page.getByText("The plan has mandatory findings: the stack would be refused.").waitFor();
+    await page.unroute("**/v1/instances/plan");
+    // Back to the form keeps every value.
+    await page.getByRole("button", { name: "Back to the form" }).click();
+    expect(await page.getByLabel("Gateway allowed from (CIDRs)").inputValue()).toBe("203.0.113.0/24");
+    expect(await page.getByLabel("Snapshots").inputValue()).toBe("off");
+    // Preview: the offline plan by resource type and the findings, before anything exists; Create only here.
     await page.getByRole("button", { name: "Preview" }).click();
     await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor({ timeout: 60_000 });
     const planned = Number(/Plan: (\d+) resources/.exec((await page.getByRole("heading", { name: /^Plan: \d+ resources/ }).textContent()) ?? "")?.[1]);
@@ -208,12 +227,6 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     // Nothing was created by the preview.
     await onDatabase(async (db) => expect(await db.selectFrom("instances").select("id").execute()).toEqual([]));
     await checkScreen(page, "07-create-review");
-    // Back to the form keeps every value; the next preview is of the same request.
-    await page.getByRole("button", { name: "Back to the form" }).click();
-    expect(await page.getByLabel("Gateway allowed from (CIDRs)").inputValue()).toBe("203.0.113.0/24");
-    expect(await page.getByLabel("Snapshots").inputValue()).toBe("off");
-    await page.getByRole("button", { name: "Preview" }).click();
-    await page.getByRole("heading", { level: 1, name: "Review the new instance" }).waitFor({ timeout: 60_000 });
     await page.getByRole("button", { name: "Create" }).click();
 
     // The instance page: the up job's live progress.
