@@ -7,7 +7,7 @@ import { sql } from "kysely";
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openDatabase, type DatabaseHandle } from "../../api/db/connect";
-import { POSTGRES_URL, skipReasonWithoutPostgres } from "../jobs/support/db";
+import { POSTGRES_URL, skipReasonWithoutPostgres } from "./jobs/support/db";
 
 const skip = skipReasonWithoutPostgres("the dropped-connection test");
 

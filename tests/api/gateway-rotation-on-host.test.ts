@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readGatewayToken } from "../../api/registration/gateway-tokens";
 import { issueRegistrationToken } from "../../api/registration/tokens";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { auditEntries, bearer, engines, json, remember, scanForSecrets, signUp, startApi, type TestApi } from "./support";
 
 const hostToken = () => `cshost_${randomBytes(32).toString("base64url")}`;

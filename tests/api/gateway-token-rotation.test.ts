@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { auditEntries, bearer, engines, json, remember, scanForSecrets, signUp, startApi, type TestApi } from "./support";
 
 const fingerprint = () => randomBytes(32).toString("hex");

@@ -15,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { GatewayHealthChecker } from "../../api/health/gateway-health";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { bearer, engines, json, signUp, startApi, type Session, type TestApi } from "./support";
 
 const DO_TOKEN = `dop_v1_${"0123456789abcdef".repeat(4)}`;

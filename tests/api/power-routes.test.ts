@@ -6,7 +6,7 @@
  * Both engines. (The job itself runs in tests/jobs/power.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { auditEntries, bearer, engines, json, signUp, startApi, type TestApi } from "./support";
 
 describe.each(engines("the power routes"))("power routes on $engine", ({ engine, skip }) => {

@@ -17,7 +17,7 @@ import type { AddressInfo } from "node:net";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { engines, remember, type Session, signUp, startApi, type TestApi } from "./support";
 
 const run = promisify(execFile);

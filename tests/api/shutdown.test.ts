@@ -11,7 +11,7 @@ import type { AddressInfo } from "node:net";
 import { Client } from "pg";
 import { afterEach, describe, expect, it } from "vitest";
 import { enqueueJob } from "../../api/jobs/queue";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { type EngineName, POSTGRES_URL, signUp, startApi, type TestApi } from "./support";
 
 interface Answer {

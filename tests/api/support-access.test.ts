@@ -21,7 +21,7 @@ import { insertGrant } from "../../api/support/repo";
 import { zeroAccessDb } from "../../api/support/tables";
 import { pinDeviceKeys } from "../../api/support/pinning";
 import { parseSupportKey } from "../../api/support/ssh-keys";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { auditEntries, bearer, engines, json, remember, scanForSecrets, type Session, signUp, signUpAdmin, startApi, type TestApi } from "./support";
 
 interface Device {

@@ -16,7 +16,7 @@ import { buildCli } from "../../api/auth/admin-cli";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
 import { parseKmsKeys } from "../../api/vault/kms-key-wrapper";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { engines, remember, scanForSecrets, signUp, startApi, type TestApi } from "./support";
 
 const KEY_1 = "arn:aws:kms:eu-west-1:111122223333:key/11111111-2222-3333-4444-555555555555";

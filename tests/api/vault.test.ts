@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { buildCli } from "../../api/auth/admin-cli";
 import type { Credential } from "../../api/db/schema";
 import { readGatewayToken, storeGatewayToken } from "../../api/registration/gateway-tokens";
-import { insertInstance } from "../jobs/support/db";
+import { insertInstance } from "./jobs/support/db";
 import { VaultKeyError } from "../../api/vault/key-wrapper";
 import {
   auditEntries,

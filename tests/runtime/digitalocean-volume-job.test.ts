@@ -6,10 +6,10 @@ import {
   runDigitalOceanVolumeSnapshotSweep,
   snapshotNameFor,
   VolumeSnapshotJobError,
-} from "../../runtime/digitalocean-volume-job";
-import { DEFAULT_SNAPSHOTS } from "../../core/host-config";
-import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule";
-import { type FakeDigitalOcean, startFakeDigitalOcean } from "./fake-digitalocean";
+} from "../../runtime/digitalocean-volume-job.js";
+import { DEFAULT_SNAPSHOTS } from "../../core/host-config.js";
+import { digitalOceanVolumeSnapshotTags } from "../../components/snapshots/schedule.js";
+import { type FakeDigitalOcean, startFakeDigitalOcean } from "../components/snapshots/fake-digitalocean.js";
 
 const TOKEN = "dop_v1_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const VOLUME_ID = "506f78a4-e098-11e5-ad9f-000f53306ae1";

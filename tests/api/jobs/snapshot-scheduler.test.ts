@@ -5,9 +5,9 @@
  * the others.
  */
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CredentialProvider } from "../../api/jobs/credentials";
-import { SnapshotScheduler, type SnapshotSweep } from "../../api/jobs/snapshot-scheduler";
-import type { InstanceStatus } from "../../api/db/schema";
+import type { CredentialProvider } from "../../../api/jobs/credentials";
+import { SnapshotScheduler, type SnapshotSweep } from "../../../api/jobs/snapshot-scheduler";
+import type { InstanceStatus } from "../../../api/db/schema";
 import { createPostgresDatabase, createSqliteDatabase, insertInstance, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
 
 describe("snapshot scheduler", () => {

@@ -15,15 +15,15 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Engine } from "../../api/engine/types";
-import { JobEventWriter } from "../../api/jobs/events";
-import { claimJob, finishJob } from "../../api/jobs/queue";
+import type { Engine } from "../../../api/engine/types";
+import { JobEventWriter } from "../../../api/jobs/events";
+import { claimJob, finishJob } from "../../../api/jobs/queue";
 import { addDigitalOceanCredential, digitalOceanInstance, registerUser, startTestApp, type TestApp, type TestUser, waitForJob } from "./support/app";
 import { POSTGRES_URL, skipReasonWithoutPostgres } from "./support/db";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 /**
  * Runs once, inside the first state read of the named job (`getJob`) after a
@@ -35,8 +35,8 @@ const stateReadHook = vi.hoisted(() => ({
   rowsRead: false,
   run: undefined as (() => Promise<void>) | undefined,
 }));
-vi.mock("../../api/jobs/events", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../api/jobs/events")>();
+vi.mock("../../../api/jobs/events", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../api/jobs/events")>();
   return {
     ...real,
     readJobEvents: async (...args: Parameters<typeof real.readJobEvents>) => {
@@ -46,8 +46,8 @@ vi.mock("../../api/jobs/events", async (importOriginal) => {
     },
   };
 });
-vi.mock("../../api/jobs/queue", async (importOriginal) => {
-  const real = await importOriginal<typeof import("../../api/jobs/queue")>();
+vi.mock("../../../api/jobs/queue", async (importOriginal) => {
+  const real = await importOriginal<typeof import("../../../api/jobs/queue")>();
   return {
     ...real,
     getJob: async (...args: Parameters<typeof real.getJob>) => {

@@ -8,7 +8,7 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Engine } from "../../api/engine/types";
+import type { Engine } from "../../../api/engine/types";
 import { StandInEngine } from "./support/stand-in-engine";
 import {
   addDigitalOceanCredential,
@@ -22,7 +22,7 @@ import {
 import { POSTGRES_URL, skipReasonWithoutPostgres } from "./support/db";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 const databases = [
   { name: "sqlite" as const, skip: undefined },

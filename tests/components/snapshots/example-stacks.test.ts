@@ -1,7 +1,7 @@
 import { readdirSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { synthStack } from "../../program/synth";
-import { readStackConfig, STACKS_DIR } from "../../program/stack-config";
+import { synthStack } from "../../../program/synth";
+import { readStackConfig, STACKS_DIR } from "../../../program/stack-config";
 import { coverageFor } from "./coverage";
 
 /**

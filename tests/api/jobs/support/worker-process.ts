@@ -4,7 +4,7 @@
  * files), configured by the environment the test passes. Prints `ready` once
  * it claims.
  */
-import { runWorker } from "../../../api/worker";
+import { runWorker } from "../../../../api/worker";
 import { StandInEngine } from "./stand-in-engine";
 
 async function main(): Promise<void> {

@@ -3,10 +3,10 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { STACK_NAME_PATTERN } from "../../program/stack-config";
-import { loadJobsSettings, parseMemoryEstimates } from "../../api/jobs/settings";
-import { resolveStackLayout, stackWorkDir } from "../../api/stacks/layout";
-import { newInstanceId, stackNameFor, userStackPrefix } from "../../api/stacks/naming";
+import { STACK_NAME_PATTERN } from "../../../program/stack-config";
+import { loadJobsSettings, parseMemoryEstimates } from "../../../api/jobs/settings";
+import { resolveStackLayout, stackWorkDir } from "../../../api/stacks/layout";
+import { newInstanceId, stackNameFor, userStackPrefix } from "../../../api/stacks/naming";
 
 describe("stack names", () => {
   it("are stable per user and instance, valid for every backend and the synth, and hide the user id", () => {

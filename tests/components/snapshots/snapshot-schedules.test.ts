@@ -1,9 +1,9 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { ConfigError } from "../../core/errors";
-import { synthConfig } from "../../program/synth";
-import type { SynthResult } from "../../program/synth-types";
-import { awsDlmSchedule, digitalOceanBackupPolicy, gcpSnapshotSchedulePolicy, stateSnapshotTag } from "../../components/snapshots/schedule";
-import { DEFAULT_SNAPSHOTS } from "../../core/host-config";
+import { ConfigError } from "../../../core/errors";
+import { synthConfig } from "../../../program/synth";
+import type { SynthResult } from "../../../program/synth-types";
+import { awsDlmSchedule, digitalOceanBackupPolicy, gcpSnapshotSchedulePolicy, stateSnapshotTag } from "../../../components/snapshots/schedule";
+import { DEFAULT_SNAPSHOTS } from "../../../core/host-config";
 import { awsCoverage, digitalOceanCoverage, gcpCoverage, ofType } from "./coverage";
 
 // The real host program (program/host-program.ts) under the synth's mocks, from config given as data.

@@ -11,7 +11,7 @@
  */
 import { createHash } from "node:crypto";
 import { expect } from "vitest";
-import type { PlannedResource, SynthResult } from "../../program/synth-types";
+import type { PlannedResource, SynthResult } from "../../../program/synth-types";
 
 export interface Coverage {
   /** The schedule as the cloud states it, for assertions on frequency and retention. */

@@ -7,11 +7,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import type { CredentialProvider } from "../../api/jobs/credentials";
-import { cancelJob, claimJob, enqueueJob, getJob, retryDelayMs } from "../../api/jobs/queue";
-import type { QueueSettings, WorkerSettings } from "../../api/jobs/settings";
-import type { Job } from "../../api/db/schema";
-import { JobWorker } from "../../api/jobs/worker";
+import type { CredentialProvider } from "../../../api/jobs/credentials";
+import { cancelJob, claimJob, enqueueJob, getJob, retryDelayMs } from "../../../api/jobs/queue";
+import type { QueueSettings, WorkerSettings } from "../../../api/jobs/settings";
+import type { Job } from "../../../api/db/schema";
+import { JobWorker } from "../../../api/jobs/worker";
 import { createPostgresDatabase, createSqliteDatabase, insertInstance, insertUser, skipReasonWithoutPostgres, type TestDatabase } from "./support/db";
 import { StandInEngine } from "./support/stand-in-engine";
 

@@ -8,14 +8,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Engine } from "../../api/engine/types";
-import { CredentialChoiceError, MissingCredentialError } from "../../api/jobs/credentials";
-import { VaultCredentialProvider } from "../../api/jobs/vault-credentials";
+import type { Engine } from "../../../api/engine/types";
+import { CredentialChoiceError, MissingCredentialError } from "../../../api/jobs/credentials";
+import { VaultCredentialProvider } from "../../../api/jobs/vault-credentials";
 import { addDigitalOceanCredential, fakeDigitalOceanToken, registerUser, startTestApp, type TestApp, type TestUser } from "./support/app";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 describe("the usable credential rule", () => {
   let harness: TestApp;

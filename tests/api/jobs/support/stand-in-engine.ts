@@ -15,7 +15,7 @@ import {
   type EngineErrorCode,
   type PreviewOutcome,
   type StackSpec,
-} from "../../../api/engine/types";
+} from "../../../../api/engine/types";
 
 export interface StandInOptions {
   /** Where stack state and locks live (shared by every worker process of a test). */

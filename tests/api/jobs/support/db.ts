@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Kysely } from "kysely";
 import { Client } from "pg";
-import { type DatabaseHandle, openDatabase } from "../../../api/db/connect";
-import { migrateToLatest } from "../../../api/db/migrate";
-import type { Cloud, Database, InstanceStatus } from "../../../api/db/schema";
-import { newInstanceId, stackNameFor } from "../../../api/stacks/naming";
+import { type DatabaseHandle, openDatabase } from "../../../../api/db/connect";
+import { migrateToLatest } from "../../../../api/db/migrate";
+import type { Cloud, Database, InstanceStatus } from "../../../../api/db/schema";
+import { newInstanceId, stackNameFor } from "../../../../api/stacks/naming";
 
 export interface TestDatabase {
   handle: DatabaseHandle;

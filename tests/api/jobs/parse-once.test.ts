@@ -9,24 +9,24 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 
 const counts = vi.hoisted(() => ({ parse: 0, check: 0, render: 0 }));
 
-vi.mock("../../program/host-config", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../program/host-config")>();
+vi.mock("../../../program/host-config", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../../program/host-config")>();
   return { ...original, parseHostConfig: (...args: Parameters<typeof original.parseHostConfig>) => (counts.parse++, original.parseHostConfig(...args)) };
 });
-vi.mock("../../cloud-init/validate", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../cloud-init/validate")>();
+vi.mock("../../../cloud-init/validate", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../../cloud-init/validate")>();
   return { ...original, resolveBootInput: (...args: Parameters<typeof original.resolveBootInput>) => (counts.check++, original.resolveBootInput(...args)) };
 });
-vi.mock("../../cloud-init/render", async (importOriginal) => {
-  const original = await importOriginal<typeof import("../../cloud-init/render")>();
+vi.mock("../../../cloud-init/render", async (importOriginal) => {
+  const original = await importOriginal<typeof import("../../../cloud-init/render")>();
   return {
     ...original,
     renderResolvedCloudConfig: (...args: Parameters<typeof original.renderResolvedCloudConfig>) => (counts.render++, original.renderResolvedCloudConfig(...args)),
   };
 });
 
-import { parseHostConfig } from "../../program/host-config";
-import { synthStack } from "../../program/synth";
+import { parseHostConfig } from "../../../program/host-config";
+import { synthStack } from "../../../program/synth";
 import { addDigitalOceanCredential, registerUser, startTestApp, type TestApp, type TestUser, waitForJob } from "./support/app";
 
 function reset(): void {

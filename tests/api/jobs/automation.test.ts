@@ -7,11 +7,11 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { AutomationEngine, classify } from "../../api/engine/automation";
-import { offlinePlanner } from "../../api/engine/plan";
-import { EngineError } from "../../api/engine/types";
-import { findPulumiCli } from "../../api/engine/pulumi-cli";
-import { resolveStackLayout } from "../../api/stacks/layout";
+import { AutomationEngine, classify } from "../../../api/engine/automation";
+import { offlinePlanner } from "../../../api/engine/plan";
+import { EngineError } from "../../../api/engine/types";
+import { findPulumiCli } from "../../../api/engine/pulumi-cli";
+import { resolveStackLayout } from "../../../api/stacks/layout";
 
 function layout() {
   const dataDir = mkdtempSync(join(tmpdir(), "automation-"));

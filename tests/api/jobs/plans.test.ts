@@ -8,14 +8,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { buildCli } from "../../api/auth/admin-cli";
-import type { Engine } from "../../api/engine/types";
+import { buildCli } from "../../../api/auth/admin-cli";
+import type { Engine } from "../../../api/engine/types";
 import { StandInEngine } from "./support/stand-in-engine";
 import { addDigitalOceanCredential, digitalOceanInstance, registerUser, startTestApp, type TestApp, type TestUser, waitForJob } from "./support/app";
 import { skipReasonWithoutPostgres } from "./support/db";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 const databases = [
   { name: "sqlite" as const, skip: undefined },

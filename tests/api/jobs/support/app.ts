@@ -2,14 +2,14 @@
  * The API on a fresh database for job tests: SQLite in a temp dir or a fresh
  * PostgreSQL database, one registered user with an access token, and helpers
  * to call it and to wait for jobs. The engine comes from the test file's
- * `vi.mock("../../api/engine/factory")` (the stand-in) or is the real one.
+ * `vi.mock("../../../api/engine/factory")` (the stand-in) or is the real one.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type App, buildApp } from "../../../api/app";
-import { loadConfig } from "../../../api/config";
+import { type App, buildApp } from "../../../../api/app";
+import { loadConfig } from "../../../../api/config";
 import { createPostgresDatabase, type TestDatabase } from "./db";
 
 export const MASTER_KEYS = `1:${randomBytes(32).toString("base64")}`;

@@ -7,13 +7,13 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import { followJob, formatEvent, parseSse } from "../../api/cli/follow";
-import type { Engine } from "../../api/engine/types";
+import { followJob, formatEvent, parseSse } from "../../../api/cli/follow";
+import type { Engine } from "../../../api/engine/types";
 import { addDigitalOceanCredential, digitalOceanInstance, registerUser, startTestApp, type TestApp, type TestUser } from "./support/app";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 describe("terminal follower", () => {
   it("formats each kind of event on one line", () => {

@@ -8,14 +8,14 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
-import type { Engine } from "../../api/engine/types";
-import { readGatewayToken } from "../../api/registration/gateway-tokens";
-import { hashRegistrationToken, issueRegistrationToken } from "../../api/registration/tokens";
+import type { Engine } from "../../../api/engine/types";
+import { readGatewayToken } from "../../../api/registration/gateway-tokens";
+import { hashRegistrationToken, issueRegistrationToken } from "../../../api/registration/tokens";
 import { addDigitalOceanCredential, digitalOceanInstance, registerUser, startTestApp, type TestApp, type TestUser, waitForJob } from "./support/app";
 import { StandInEngine } from "./support/stand-in-engine";
 
 const engineRef = vi.hoisted(() => ({ current: undefined as Engine | undefined }));
-vi.mock("../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
+vi.mock("../../../api/engine/factory", () => ({ createEngine: () => engineRef.current }));
 
 interface SseEvent {
   id?: string;

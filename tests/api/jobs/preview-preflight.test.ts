@@ -5,8 +5,8 @@
  * assumes is said in the outcome.
  */
 import { describe, expect, it } from "vitest";
-import { offlinePlanner } from "../../api/engine/plan";
-import { selectStack } from "../../program/run-stack";
+import { offlinePlanner } from "../../../api/engine/plan";
+import { selectStack } from "../../../program/run-stack";
 
 const STACK = "u-000000000000-i-00000000000000000000000000000000";
 const AWS = {
