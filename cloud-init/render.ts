@@ -15,6 +15,7 @@ import {
   tokenUnit,
 } from "./units.js";
 import { resolveBootInput, type ResolvedBootInput } from "./validate.js";
+import { PROXY_DEVICE_CONF, PROXY_DEVICE_TIMER, proxyDeviceConf, proxyDeviceService, proxyDeviceTimer } from "./proxy-device.js";
 import {
   SUPPORT_AGENT_CONFIG,
   SUPPORT_BUNDLE_PATH,
@@ -167,6 +168,17 @@ function supportFiles(input: ResolvedBootInput): WriteFile[] {
   ];
 }
 
+/** The chat proxy's device (docs/proxy.md): its public half, the approval script and its timer. */
+function proxyDeviceFiles(input: ResolvedBootInput): WriteFile[] {
+  if (input.proxyDevice === undefined) return [];
+  return [
+    file(PROXY_DEVICE_CONF, proxyDeviceConf(input.proxyDevice)),
+    file(`${LIB}/approve-proxy-device.sh`, script("approve-proxy-device.sh"), "0755"),
+    file("/etc/systemd/system/clawstack-proxy-device.service", proxyDeviceService(input.proxyDevice)),
+    file(`/etc/systemd/system/${PROXY_DEVICE_TIMER}`, proxyDeviceTimer()),
+  ];
+}
+
 const UNATTENDED_UPGRADES = `// Rendered by ClawStack: security updates every day, reboot at 04:30 when one needs it.
 APT::Periodic::Update-Package-Lists "1";
 APT::Periodic::Unattended-Upgrade "1";
@@ -207,6 +219,7 @@ export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
     ...clawchatFiles(input, memory),
     ...registrationFiles(input),
     ...supportFiles(input),
+    ...proxyDeviceFiles(input),
   ];
   if (memory.swapMiB !== null) {
     files.push(file("/etc/sysctl.d/60-clawstack-swap.conf", "vm.swappiness = 10\n"));
@@ -226,9 +239,12 @@ export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
       : { swap: { filename: "/swapfile", size: memory.swapMiB * 1024 * 1024, maxsize: memory.swapMiB * 1024 * 1024 } }),
     write_files: files,
     // With support access, its setup comes first (the host credential must exist when first boot registers).
-    runcmd: input.supportAccess === undefined
-      ? [[`${LIB}/first-boot.sh`]]
-      : [[`${LIB}/support.sh`, "setup"], [`${LIB}/first-boot.sh`], [`${LIB}/support.sh`, "start"]],
+    runcmd: [
+      ...(input.supportAccess === undefined
+        ? [[`${LIB}/first-boot.sh`]]
+        : [[`${LIB}/support.sh`, "setup"], [`${LIB}/first-boot.sh`], [`${LIB}/support.sh`, "start"]]),
+      ...(input.proxyDevice === undefined ? [] : [["systemctl", "enable", "--now", PROXY_DEVICE_TIMER]]),
+    ],
   };
   return `#cloud-config\n${stringify(config, { lineWidth: 0 })}`;
 }

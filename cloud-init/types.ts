@@ -95,6 +95,11 @@ export interface HostBootInput {
   /** Support access (see `SupportAccessInput`); no support agent, user or firewall set when unset. */
   supportAccess?: SupportAccessInput;
   /**
+   * The chat proxy's device (docs/proxy.md "Device identity"): `{id, publicKey}` of the deployment's Ed25519
+   * key; first boot approves exactly it as an operator device of the gateway. None when unset.
+   */
+  proxyDevice?: { id: string; publicKey: string };
+  /**
    * The host's stable public IPv4 address (its Elastic IP, reserved IP or static address), which the
    * ClawChat security file names, so it stays valid across replacements. Absent: first boot asks the
    * metadata service for the instance's current public address.

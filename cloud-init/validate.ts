@@ -1,6 +1,7 @@
 import { isIPv4 } from "node:net";
 import { ConfigError } from "../core/errors.js";
-import { HOST_DEFAULTS, parseSupportAccess } from "../core/host-config.js";
+import { HOST_DEFAULTS, parseProxyDevice, parseSupportAccess } from "../core/host-config.js";
+import { proxyDeviceProblem } from "./proxy-device.js";
 import { mirrorPinProblem } from "../core/mirrors.js";
 import { INSTANCE_ID_PATTERN, REGISTRATION_TOKEN_PATTERN, registrationUrlProblem } from "../core/registration.js";
 import {
@@ -150,6 +151,12 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
         "`supportAccess` needs `registration`: the host sends its API credential when it registers, and its instance id names the host in every grant; the API's job runner sets both",
       );
     }
+  }
+
+  if (input.proxyDevice !== undefined) {
+    parseProxyDevice("proxyDevice", input.proxyDevice);
+    const problem = proxyDeviceProblem(input.proxyDevice);
+    if (problem !== undefined) throw new ConfigError("proxyDevice.id", `\`proxyDevice.id\` ${problem}`);
   }
 
   const ssh = input.ssh === null

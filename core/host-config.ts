@@ -130,6 +130,38 @@ export function parseSupportAccess(key: string, value: unknown): SupportAccess |
   return { pinnedKeys, apiUrl: record.apiUrl };
 }
 
+/**
+ * The chat proxy's device (docs/proxy.md "Device identity"): the public half of the deployment's Ed25519
+ * key, which the host's first boot pins and approves as an operator device of its gateway. Set by the
+ * API's job runner with `registration`, never by the host or a request.
+ */
+export interface ProxyDevice {
+  /** 64 hex: SHA-256 of the raw public key (OpenClaw's device id). */
+  id: string;
+  /** The raw 32-byte Ed25519 public key, base64url without padding (43 characters). */
+  publicKey: string;
+}
+
+/** `proxyDevice: {id, publicKey}` (shapes; cloud-init also checks that the id is the key's). Throws `ConfigError` naming the field. */
+export function parseProxyDevice(key: string, value: unknown): ProxyDevice | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, `\`${key}\` must be a map {id, publicKey}; got ${describeGiven(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const extra of Object.keys(record)) {
+    if (extra !== "id" && extra !== "publicKey") throw new ConfigError(`${key}.${extra}`, `\`${key}.${extra}\` is not a known key; allowed: id, publicKey`);
+  }
+  const { id, publicKey } = record;
+  if (typeof publicKey !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(publicKey) || fromBase64(publicKey.replace(/-/g, "+").replace(/_/g, "/") + "=").length !== 32) {
+    throw new ConfigError(`${key}.publicKey`, `\`${key}.publicKey\` must be a raw Ed25519 public key, 32 bytes in base64url without padding (43 characters); got ${describeGiven(publicKey)}`);
+  }
+  if (typeof id !== "string" || !/^[0-9a-f]{64}$/.test(id)) {
+    throw new ConfigError(`${key}.id`, `\`${key}.id\` must be the device id, 64 lowercase hex (SHA-256 of the public key); got ${describeGiven(id)}`);
+  }
+  return { id, publicKey };
+}
+
 /** Exact versions installed on the host, with optional hashes (required by mirrors). */
 export type HostVersions = { openclaw: string; node: string } & VersionPins;
 
@@ -165,6 +197,8 @@ interface HostConfigBase {
   registration?: HostRegistration;
   /** Support access and the pinned device keys (docs/zero-access.md); absent: no support agent on the host. */
   supportAccess?: SupportAccess;
+  /** The chat proxy's device, approved on the gateway at first boot (docs/proxy.md); absent: none. */
+  proxyDevice?: ProxyDevice;
 }
 
 export interface DigitalOceanHostConfig extends HostConfigBase {

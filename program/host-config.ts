@@ -7,6 +7,7 @@ import {
   HOST_DEFAULTS,
   HOST_IMAGES,
   type HostConfig,
+  parseProxyDevice,
   parseSupportAccess,
   type HostRegistration,
   SNAPSHOT_HOURS,
@@ -77,6 +78,7 @@ export const HOST_CONFIG_KEYS = [
   "subnetwork",
   "vpcUuid",
   "supportAccess",
+  "proxyDevice",
 ] as const;
 
 /** Tag keys ClawStack sets itself; a stack cannot override them. */
@@ -98,6 +100,9 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
       "registration",
       "`registration` is set by the provisioning API's job runner for an `up` (from CLAWSTACK_PUBLIC_URL), not in a request or by hand; leave it out (got a value, not shown)",
     );
+  }
+  if (record.proxyDevice !== undefined && options.allowRegistration !== true) {
+    throw new ConfigError("proxyDevice", "`proxyDevice` is set by the provisioning API's job runner for an `up` (the chat proxy's device), not in a request or by hand; leave it out");
   }
   const cloud = parseOneOf("cloud", record.cloud, CLOUDS);
   // Checked in the order of HOST_CONFIG_KEYS, so a config with several problems always names the same one first.
@@ -143,6 +148,8 @@ export function parseHostConfig(raw: Record<string, unknown>, options: { allowRe
     ...optional("registration", parseRegistration(record.registration)),
     // Support access (docs/zero-access.md): the pinned device keys and the API the host's agent asks.
     ...optional("supportAccess", parseSupportAccess("supportAccess", record.supportAccess)),
+    // The chat proxy's device (docs/proxy.md): set by the API's job runner with `registration`.
+    ...optional("proxyDevice", parseProxyDevice("proxyDevice", record.proxyDevice)),
   };
   const network = parseNetworkKeys(cloud, region, record);
   switch (cloud) {

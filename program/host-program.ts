@@ -43,6 +43,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     // The components register user-data as a secret when it carries the registration token.
     ...(config.registration ? { registration: { ...config.registration } } : {}),
     ...(config.supportAccess ? { supportAccess: { ...config.supportAccess } } : {}),
+    ...(config.proxyDevice ? { proxyDevice: { ...config.proxyDevice } } : {}),
   };
   const gatewayToken = config.cloud === "digitalocean" || config.gatewayToken === undefined ? undefined : pulumi.secret(config.gatewayToken);
   const schedule = config.snapshots;

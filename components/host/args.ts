@@ -4,6 +4,7 @@ import {
   HOST_DEFAULTS,
   type HostImage,
   type HostRegistration,
+  type ProxyDevice,
   type SupportAccess,
   type HostVersions,
   type SnapshotSchedule,
@@ -70,11 +71,13 @@ export interface HostArgs {
    * agent asks for grants; needs `registration`. Defaults to none: no support agent, user or firewall set.
    */
   supportAccess?: SupportAccess;
+  /** The chat proxy's device, approved on the gateway at first boot (docs/proxy.md). Defaults to none. */
+  proxyDevice?: ProxyDevice;
 }
 
 /** The args with every default resolved. */
-export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess">> &
-  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess">;
+export type ResolvedHostArgs = Required<Omit<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess" | "proxyDevice">> &
+  Pick<HostArgs, "gatewayToken" | "restoreFromSnapshot" | "snapshots" | "registration" | "mirrors" | "supportAccess" | "proxyDevice">;
 
 export function resolveHostArgs(args: HostArgs): ResolvedHostArgs {
   return {

@@ -12,7 +12,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, randomUUID, verify } from "node:crypto";
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
@@ -160,6 +160,7 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
         CLAWSTACK_PROXY_DEVICE_CONF: conf,
         CLAWSTACK_OPENCLAW: openclaw,
         CLAWSTACK_NODE: node,
+        CLAWSTACK_PROXY_DEVICE_STAMP_DIR: hostDir,
       },
     });
   }
@@ -243,6 +244,8 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
       // The host's approval (cloud-init's script, the gateway's own CLI): idempotent.
       expect(runApprover()).toMatch(new RegExp(`approved the chat proxy's device ${device.id}`));
       expect(runApprover()).not.toContain("approved");
+      // Paired: the stamp that stops the host's timer.
+      expect(existsSync(join(hostDir, `.clawstack-proxy-device-${device.id}`))).toBe(true);
 
       const canary = `canary-${randomBytes(12).toString("hex")}`;
       remember(api, canary);
@@ -271,6 +274,7 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
       expect(first.hello.error?.code).toBe("NOT_PAIRED");
       await first.client.closed;
       expect(runApprover()).not.toContain("approved");
+      expect(existsSync(join(hostDir, `.clawstack-proxy-device-${stranger.id}`))).toBe(false);
       const again = await open();
       expect(again.hello.ok).toBe(false);
       expect(again.hello.error?.code).toBe("NOT_PAIRED");
