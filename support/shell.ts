@@ -120,13 +120,15 @@ export async function runShell(options: ShellOptions): Promise<number> {
     say("the support agent is not reachable: no command runs without its audit log");
     return 1;
   }
-  const link = new AgentLink(socket, () => {
-    // The agent closed the session (revoked, expired, or the agent stopped): stop now.
+  const stop = () => {
     ended = true;
     running?.kill("SIGKILL");
+    // An interactive session waits on stdin: closing it ends the read loop.
     const input = options.stdin as NodeJS.ReadableStream & { destroy?: () => void };
     input.destroy?.();
-  });
+  };
+  // The agent closed the session (revoked, expired, or the agent stopped): stop now.
+  const link = new AgentLink(socket, stop);
   link.send({ type: "hello", key: authenticatedKey(options.userAuthFile), grantId: options.grantId });
   const welcome = await link.next(10_000);
   if (!welcome || welcome.type !== "welcome") {
@@ -137,8 +139,7 @@ export async function runShell(options: ShellOptions): Promise<number> {
   const remaining = Date.parse(welcome.notAfter) - Date.now();
   const expiry = setTimeout(() => {
     say("the support grant has ended");
-    ended = true;
-    running?.kill("SIGKILL");
+    stop();
     link.end();
   }, Math.max(0, Math.min(remaining, 2 ** 31 - 1)));
 
@@ -192,18 +193,23 @@ export async function runShell(options: ShellOptions): Promise<number> {
     if (options.command !== undefined) return await runOne(options.command);
     options.stdout.write(`ClawStack support session (grant ${welcome.grantId}, until ${welcome.notAfter}). One command per line; \`help\` lists them, \`exit\` ends.\n`);
     let status = 0;
-    for await (const raw of lines(options.stdin)) {
-      if (ended) break;
-      const line = raw.replace(/\r$/, "");
-      const word = line.trim();
-      if (word === "") continue;
-      if (word === "exit" || word === "quit") break;
-      if (word === "help") {
-        options.stdout.write(`${describeTable(table)}\n`);
-        continue;
+    try {
+      for await (const raw of lines(options.stdin)) {
+        if (ended) break;
+        const line = raw.replace(/\r$/, "");
+        const word = line.trim();
+        if (word === "") continue;
+        if (word === "exit" || word === "quit") break;
+        if (word === "help") {
+          options.stdout.write(`${describeTable(table)}\n`);
+          continue;
+        }
+        status = await runOne(line);
+        if (ended) break;
       }
-      status = await runOne(line);
-      if (ended) break;
+    } catch (error) {
+      // stdin closed under the loop by `stop()` (the grant ended, or the agent went away): the session ends.
+      if (!ended) throw error;
     }
     return status;
   } finally {
