@@ -31,6 +31,11 @@ export function harnessUnavailable(): string | undefined {
   for (const tool of ["sshd", "ssh-keygen", "useradd", "userdel", "nft", "ip", "pkill"]) {
     if (!hasTool(tool) && !hasTool(`/usr/sbin/${tool}`)) return `\`${tool}\` is not installed (openssh-server, nftables, iproute2, procps)`;
   }
+  // The firewall part runs in a network namespace of its own (never the machine's ruleset): a container
+  // without the right to make one cannot run these tests.
+  const probe = `cs-probe-${randomBytes(4).toString("hex")}`;
+  if (spawnSync("ip", ["netns", "add", probe]).status !== 0) return "this machine does not allow a network namespace (`ip netns add` failed; a container needs CAP_SYS_ADMIN)";
+  spawnSync("ip", ["netns", "delete", probe]);
   return undefined;
 }
 
