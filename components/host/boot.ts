@@ -84,6 +84,7 @@ export function hostBootInput(
     gatewayToken,
     // Before the bundle choice, so the user-data budget counts the registration step.
     ...(args.registration ? { registration: { ...args.registration } } : {}),
+    ...(args.proxyDevice ? { proxyDevice: { ...args.proxyDevice } } : {}),
     ...(publicIpv4 !== undefined ? { publicIpv4 } : {}),
   };
 }

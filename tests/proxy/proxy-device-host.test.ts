@@ -10,6 +10,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderCloudConfig } from "../../cloud-init/index";
+import { resolveHostArgs } from "../../components/host/args";
+import { hostBootInput, stateDevicePaths } from "../../components/host/boot";
 import { ConfigError } from "../../core/errors";
 import { parseHostConfig } from "../../program/host-config";
 import { ProxyDeviceIdentity } from "../../api/proxy/device-identity";
@@ -72,6 +74,14 @@ describe("proxyDevice in the rendered cloud-config", () => {
       expect((config as unknown as { runcmd: string[][] }).runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "clawstack-proxy-device.timer"]);
     });
   }
+
+  it("reaches the boot input through the host components, and only when set", () => {
+    const base = { name: "claw", region: "r", gatewayCidrs: ["203.0.113.0/24"], versions: { openclaw: "2026.1.29", node: "24.15.0" } };
+    const input = hostBootInput("digitalocean", resolveHostArgs({ ...base, proxyDevice: DEVICE }), stateDevicePaths.gcp("state"), { source: "generate" });
+    expect(input.proxyDevice).toEqual(DEVICE);
+    expect(renderCloudConfig(input)).toContain(DEVICE.publicKey);
+    expect("proxyDevice" in hostBootInput("digitalocean", resolveHostArgs(base), stateDevicePaths.gcp("state"), { source: "generate" })).toBe(false);
+  });
 
   it("refuses an id that is not the key's, naming the field", () => {
     const other = ProxyDeviceIdentity.generate().public();
