@@ -18,6 +18,7 @@ import { sealTo } from "../core/zero-access/sealed-box.js";
 import { utf8 } from "../core/zero-access/encoding.js";
 import { parseCidr } from "../core/validation.js";
 import { DEFAULT_COMMANDS } from "./commands.js";
+import { GatewayRotation, rotationRequest } from "./gateway-rotation.js";
 import type { AgentConfig, PinnedKeys } from "./config.js";
 import { supportSetScript } from "./nft.js";
 import { lineReader, type AgentMessage, type CommandRecord, type WrapperMessage } from "./protocol.js";
@@ -100,12 +101,25 @@ export class SupportAgent {
   private unreachable = false;
   /** Whether this agent started sshd for support (managed) or has its drop-in in force; false at start, so start() applies. */
   private sshdLive = false;
+  /** The gateway token rotation the last poll asked for (support/gateway-rotation.ts). */
+  private rotationRequestedAt: string | undefined;
+  private readonly rotation: GatewayRotation;
 
   constructor(
     private readonly config: AgentConfig,
     private readonly pinned: PinnedKeys,
     private readonly deps: AgentDeps,
-  ) {}
+  ) {
+    this.rotation = new GatewayRotation(config, {
+      now: deps.now,
+      fetch: deps.fetch,
+      run: (argv) => deps.run(argv),
+      log: deps.log,
+      api: (method, path, body) => this.api(method, path, body),
+      readState: <T>(name: string) => this.readJson<T | undefined>(name, undefined),
+      writeState: (name, value) => this.writeJson(name, value),
+    });
+  }
 
   private get apiBase(): string {
     return `${this.config.apiUrl}/host/instances/${this.pinned.instanceId}`;
@@ -169,9 +183,11 @@ export class SupportAgent {
     }, delayMs);
   }
 
-  /** One round: grants, then pending uploads and the ClawChat box. Never throws. */
+  /** One round: grants, a gateway token rotation asked for, then pending uploads and the ClawChat box. Never throws. */
   async pollOnce(): Promise<void> {
     await this.enqueue(() => this.pollGrants());
+    const requestedAt = this.rotationRequestedAt;
+    if (requestedAt) await this.enqueue(() => this.rotation.handle(requestedAt));
     await this.uploadPending();
     await this.syncClawChat();
   }
@@ -231,6 +247,7 @@ export class SupportAgent {
       return;
     }
     this.lastPoll = { ok: true, at: this.deps.now() };
+    this.rotationRequestedAt = rotationRequest(body);
     const listed = new Map<string, StoredGrant>();
     for (const entry of body.grants.slice(0, 32)) {
       const candidate = entry as Partial<StoredGrant> | null;

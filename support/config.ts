@@ -25,6 +25,12 @@ export interface AgentPaths {
   socket: string;
   /** The forced command sshd runs. */
   wrapper: string;
+  /** The gateway's environment file (`OPENCLAW_GATEWAY_TOKEN=...`, openclaw 0600): a rotation writes the new token here. */
+  gatewayEnv: string;
+  /** The gateway certificate's SHA-256 (the registered pin), sent with a rotated token. */
+  gatewayFingerprint: string;
+  /** host.conf: `TOKEN_SOURCE` says whether this host makes its gateway token (only then does it rotate it). */
+  hostConf: string;
 }
 
 /** Commands as argv lists (no shell). `nft` reads its script on stdin (`-f -`). */
@@ -39,6 +45,8 @@ export interface AgentCommands {
   killSessions: string[];
   /** Marks the command log append-only (`chattr +a`); the path is appended. Empty: not done. */
   appendOnly: string[];
+  /** Restarts the gateway after its token changed. */
+  restartGateway: string[];
 }
 
 export interface AgentConfig {
@@ -50,8 +58,24 @@ export interface AgentConfig {
   sshManaged: boolean;
   /** Where the ClawChat server writes its bootstrap key and security files; absent: no ClawChat on this host. */
   clawchatSecurityDir?: string;
+  /** The gateway's own readiness on loopback, waited for after a token rotation's restart. */
+  gatewayReadyUrl: string;
   paths: AgentPaths;
   commands: AgentCommands;
+}
+
+export const DEFAULT_GATEWAY_READY_URL = "http://127.0.0.1:18789/readyz";
+
+/** An http:// URL on a loopback address (the gateway listens on loopback only). */
+function loopbackUrl(field: string, value: unknown): string {
+  let url: URL | undefined;
+  try {
+    url = typeof value === "string" ? new URL(value) : undefined;
+  } catch {
+    url = undefined;
+  }
+  if (!url || url.protocol !== "http:" || !LOOPBACK_HOSTS.has(url.hostname)) throw new AgentConfigError(field, `\`${field}\` must be an http:// URL on a loopback address`);
+  return url.toString();
 }
 
 export const DEFAULT_PATHS: AgentPaths = {
@@ -64,6 +88,9 @@ export const DEFAULT_PATHS: AgentPaths = {
   commandLog: "/var/log/clawstack/support-commands.log",
   socket: "/run/clawstack/support.sock",
   wrapper: "/usr/local/lib/clawstack/support-shell",
+  gatewayEnv: "/var/lib/openclaw/state/.env",
+  gatewayFingerprint: "/var/lib/openclaw/gateway-cert.sha256",
+  hostConf: "/etc/clawstack/host.conf",
 };
 
 export const DEFAULT_COMMANDS: AgentCommands = {
@@ -76,6 +103,7 @@ export const DEFAULT_COMMANDS: AgentCommands = {
   stopSsh: ["/usr/bin/systemctl", "stop", "ssh.service"],
   killSessions: ["/usr/bin/pkill", "-KILL", "-u"],
   appendOnly: ["/usr/bin/chattr", "+a"],
+  restartGateway: ["/usr/bin/systemctl", "restart", "openclaw-gateway.service"],
 };
 
 export const DEFAULT_POLL_SECONDS = 30;
@@ -98,7 +126,7 @@ export function resolveAgentConfig(raw: unknown): AgentConfig {
   };
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("agent.json", "an object");
   const value = raw as Record<string, unknown>;
-  const known = ["apiUrl", "pollSeconds", "supportUser", "sshManaged", "clawchatSecurityDir", "paths", "commands"];
+  const known = ["apiUrl", "pollSeconds", "supportUser", "sshManaged", "clawchatSecurityDir", "gatewayReadyUrl", "paths", "commands"];
   for (const key of Object.keys(value)) if (!known.includes(key)) fail(key, `absent (known: ${known.join(", ")})`);
   let url: URL | undefined;
   try {
@@ -144,6 +172,7 @@ export function resolveAgentConfig(raw: unknown): AgentConfig {
     supportUser: supportUser as string,
     sshManaged: value.sshManaged !== false,
     ...(value.clawchatSecurityDir === undefined ? {} : { clawchatSecurityDir: absolute("clawchatSecurityDir", value.clawchatSecurityDir) }),
+    gatewayReadyUrl: loopbackUrl("gatewayReadyUrl", value.gatewayReadyUrl ?? DEFAULT_GATEWAY_READY_URL),
     paths,
     commands,
   };
