@@ -24,6 +24,7 @@ import { createLogger } from "./http/logging";
 import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
+import { loadProxyDevice } from "./proxy/device-identity";
 import { registrationPreparer } from "./registration/prepare";
 import { resolveStackLayout } from "./stacks/layout";
 import { KeyHeartbeat } from "./vault/key-heartbeat";
@@ -84,7 +85,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
     credentials,
     worker: settings.worker,
     queue: settings.queue,
-    prepareConfig: registrationPreparer(handle.db, settings.publicUrl),
+    prepareConfig: registrationPreparer(handle.db, settings.publicUrl, loadProxyDevice({ dataDir: config.dataDir, keyFile: config.proxy.deviceKeyFile }).public()),
     logger,
   });
   worker.start();

@@ -9,6 +9,7 @@
 import fp from "fastify-plugin";
 import { createEngine } from "../engine/factory";
 import type { Engine } from "../engine/types";
+import { loadProxyDevice } from "../proxy/device-identity";
 import { registrationPreparer } from "../registration/prepare";
 import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
@@ -53,7 +54,7 @@ export const jobsPlugin = fp(
           credentials,
           worker: settings.worker,
           queue: settings.queue,
-          prepareConfig: registrationPreparer(app.db, settings.publicUrl),
+          prepareConfig: registrationPreparer(app.db, settings.publicUrl, loadProxyDevice({ dataDir: app.config.dataDir, keyFile: app.config.proxy.deviceKeyFile }).public()),
           logger: app.log,
         })
       : undefined;

@@ -136,12 +136,13 @@ export function injectGatewayToken(data: RawData, token: string, signer?: { devi
       return { ok: false, reason: "clientCredentials" };
     }
   }
-  if (!signer) return { ok: true, frame: JSON.stringify({ ...frame, params: { ...params, auth: { token } } }) };
+  const unsigned = { ok: true as const, frame: JSON.stringify({ ...frame, params: { ...params, auth: { token } } }) };
   const client = params.client;
-  if (!isObject(client) || typeof client.id !== "string" || typeof client.mode !== "string") return { ok: false, reason: "badHandshake" };
   const role = params.role ?? "operator";
   const scopes = params.scopes ?? [];
-  if (typeof role !== "string" || !Array.isArray(scopes) || !scopes.every((scope) => typeof scope === "string")) return { ok: false, reason: "badHandshake" };
+  // A connect the gateway's schema refuses anyway goes on unsigned: the gateway answers it (and a device would add nothing).
+  if (!signer || !isObject(client) || typeof client.id !== "string" || typeof client.mode !== "string") return unsigned;
+  if (typeof role !== "string" || !Array.isArray(scopes) || !scopes.every((scope) => typeof scope === "string")) return unsigned;
   const { deviceFamily: _family, ...pinned } = client;
   void _family;
   const device = signer.device.sign({

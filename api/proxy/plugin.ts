@@ -28,6 +28,7 @@ import { findUserInstance } from "../jobs/instances-repo";
 import { chatCompletionBody } from "./chat-completions-schema";
 import { CLOSE_CODES } from "./close-codes";
 import { ProxyConnections } from "./connections";
+import { loadProxyDevice, useProxyDevice } from "./device-identity";
 import { type BridgeSummary, GatewayBridge, newConnectionId } from "./gateway-bridge";
 import { connectPinned, PinnedConnectError } from "./pinned-tls";
 import type { ProxySettings } from "./settings";
@@ -54,6 +55,8 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     app.log.error({ err: error instanceof Error ? error.message : String(error) }, "gateway revocation check failed"),
   );
   app.decorate("proxy", { settings, connections });
+  // Every pass-through signs with the deployment's device (docs/proxy.md "Device identity").
+  useProxyDevice(loadProxyDevice({ dataDir: app.config.dataDir, keyFile: settings.deviceKeyFile }));
   const sockets = new WebSocketServer({ noServer: true, maxPayload: settings.maxMessageBytes, perMessageDeflate: false, clientTracking: false });
 
   const instanceOf = async (userId: string, id: string) => {

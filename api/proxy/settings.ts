@@ -5,6 +5,7 @@
  * process except the ticket's lifetime: nothing about a connection lives in
  * shared state, so a process that dies drops only its own connections.
  */
+import { resolve } from "node:path";
 import { ConfigError } from "../../core/errors";
 
 /** The variables `api/config.ts` hands over (the only module that reads `process.env`). */
@@ -35,6 +36,8 @@ export interface ProxySettings {
   revocationCheckMs: number;
   /** How often workers check every registered gateway's health (`CLAWSTACK_HEALTH_INTERVAL_MS`, default 60 s; 0: never). */
   healthIntervalMs: number;
+  /** The proxy's device key, PKCS#8 PEM Ed25519, mode 600 (`CLAWSTACK_PROXY_DEVICE_KEY_FILE`; default: generated in the data dir). */
+  deviceKeyFile?: string;
 }
 
 export const PROXY_DEFAULTS: ProxySettings = {
@@ -63,6 +66,7 @@ export function loadProxySettings(env: Environment): ProxySettings {
     highWaterBytes: integer(env, "CLAWSTACK_PROXY_HIGH_WATER_BYTES", d.highWaterBytes, 16 * 1024, 256 * 1024 * 1024),
     revocationCheckMs: integer(env, "CLAWSTACK_PROXY_REVOCATION_CHECK_MS", d.revocationCheckMs, 50, 600_000),
     healthIntervalMs: env.CLAWSTACK_HEALTH_INTERVAL_MS === "0" ? 0 : integer(env, "CLAWSTACK_HEALTH_INTERVAL_MS", d.healthIntervalMs, 100, 86_400_000),
+    ...(env.CLAWSTACK_PROXY_DEVICE_KEY_FILE ? { deviceKeyFile: resolve(env.CLAWSTACK_PROXY_DEVICE_KEY_FILE) } : {}),
   };
 }
 

@@ -12,11 +12,12 @@
 import type { Kysely } from "kysely";
 import type { Database } from "../db/schema";
 import type { ConfigPreparer } from "../engine/preparer";
+import type { ProxyDevicePublic } from "../proxy/device-identity";
 import { supportAccessFor } from "../support/pinning";
 import { findInstance } from "../support/repo";
 import { issueRegistrationToken } from "./tokens";
 
-export function registrationPreparer(db: Kysely<Database>, publicUrl: string | undefined): ConfigPreparer {
+export function registrationPreparer(db: Kysely<Database>, publicUrl: string | undefined, proxyDevice?: ProxyDevicePublic): ConfigPreparer {
   return async (job, instance, config) => {
     if (job.operation !== "up" || !publicUrl) return { config, secrets: [] };
     const { token, expiresAt } = await issueRegistrationToken(db, { instanceId: instance.id, jobId: job.id });
@@ -24,10 +25,12 @@ export function registrationPreparer(db: Kysely<Database>, publicUrl: string | u
     const pinned = await findInstance(db, instance.id);
     const supportAccess = pinned ? supportAccessFor(pinned, publicUrl) : undefined;
     // Only the pinned keys: a `supportAccess` from anywhere else (a stored request) never reaches the host.
-    const { supportAccess: _unpinned, ...rest } = config;
+    // Likewise the proxy's device: only this deployment's (docs/proxy.md "Device identity").
+    const { supportAccess: _unpinned, proxyDevice: _foreign, ...rest } = config;
     void _unpinned;
+    void _foreign;
     return {
-      config: { ...rest, registration: { apiUrl: `${publicUrl}/v1/instances/${instance.id}/register`, instanceId: instance.id, token }, ...(supportAccess ? { supportAccess } : {}) },
+      config: { ...rest, registration: { apiUrl: `${publicUrl}/v1/instances/${instance.id}/register`, instanceId: instance.id, token }, ...(supportAccess ? { supportAccess } : {}), ...(proxyDevice ? { proxyDevice: { ...proxyDevice } } : {}) },
       secrets: [token],
       note: `registration token issued for first boot (single use, valid until ${expiresAt})`,
     };

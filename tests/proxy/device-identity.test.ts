@@ -120,6 +120,10 @@ describe("the proxy's device identity, without a gateway", () => {
     const spki = Buffer.concat([Buffer.from("302a300506032b6570032100", "hex"), Buffer.from(device.publicKey, "base64url")]);
     expect(verify(null, Buffer.from(payload), { key: spki, format: "der", type: "spki" }, Buffer.from(String(sent.params.device.signature), "base64url"))).toBe(true);
 
+    // Without a client the gateway refuses the connect itself: it goes on with the token only.
+    const bare = injectGatewayToken(Buffer.from(JSON.stringify({ type: "req", id: "c1", method: "connect", params: { role: "operator" } })), "gw-token", { device, challenge: challenge! });
+    expect(JSON.parse((bare as { frame: string }).frame).params).toEqual({ role: "operator", auth: { token: "gw-token" } });
+
     const own = injectGatewayToken(Buffer.from(JSON.stringify({ type: "req", id: "c1", method: "connect", params: { ...params, device: { id: "x" } } })), "gw-token", { device, challenge: challenge! });
     expect(own).toEqual({ ok: false, reason: "badHandshake" });
 
