@@ -54,7 +54,7 @@ export interface LocalHostOptions {
   exposeChatCompletions?: boolean;
   /**
    * Put `X-Forwarded-For: <address>` on every request, as the host's nginx does for a client at that
-   * address (the gateway then sees a remote client, see docs/proxy.md "Device identity and scopes");
+   * address (the gateway then sees a remote client, see docs/proxy.md "Device identity");
    * default: no forwarded headers, so the gateway sees the proxy as a direct loopback client.
    */
   forwardedFor?: string;
