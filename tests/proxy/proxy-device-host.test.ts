@@ -16,7 +16,7 @@ import { ConfigError } from "../../core/errors";
 import { parseHostConfig } from "../../program/host-config";
 import { ProxyDeviceIdentity } from "../../api/proxy/device-identity";
 import { requireTool } from "../support/tools";
-import { CLOUDS, fileAt, INPUTS, parseCloudConfig, shellcheck } from "../cloud-init/fixtures";
+import { cloudInitSchema, CLOUDS, fileAt, INPUTS, parseCloudConfig, runTool, shellcheck, withScratch } from "../cloud-init/fixtures";
 
 const VALID: Record<string, unknown> = {
   cloud: "aws",
@@ -88,6 +88,24 @@ describe("proxyDevice in the rendered cloud-config", () => {
     const error = refusal(() => renderCloudConfig({ ...INPUTS.digitalocean, proxyDevice: { id: other.id, publicKey: DEVICE.publicKey } }));
     expect(error.key).toBe("proxyDevice.id");
     expect(error.message).toContain(DEVICE.id);
+  });
+
+  it.skipIf(!requireTool("cloud-init", "validating the cloud-config with proxyDevice"))("every cloud's config with proxyDevice passes `cloud-init schema`", () => {
+    for (const cloud of CLOUDS) {
+      const result = cloudInitSchema(renderCloudConfig({ ...INPUTS[cloud], proxyDevice: DEVICE }));
+      expect(result.valid, `${cloud}: ${result.output}`).toBe(true);
+    }
+  });
+
+  it.skipIf(!requireTool("systemd-analyze", "checking the proxy device's units with `systemd-analyze verify`"))("its service and timer parse without a warning", () => {
+    const config = parseCloudConfig(renderCloudConfig({ ...INPUTS.gcp, proxyDevice: DEVICE }));
+    const files = Object.fromEntries(paths.slice(2).map((path) => [path.split("/").pop()!, fileAt(config, path).content]));
+    const warnings = withScratch(files, (dir) =>
+      Object.keys(files).flatMap((name) =>
+        runTool("systemd-analyze", ["verify", join(dir, name)]).output.split("\n").filter((line) => line.includes(`${name}:`) && /:\d+: /.test(line)),
+      ),
+    );
+    expect(warnings).toEqual([]);
   });
 
   it.skipIf(!requireTool("shellcheck", "approve-proxy-device.sh must pass shellcheck"))("approve-proxy-device.sh passes shellcheck", () => {
