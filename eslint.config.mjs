@@ -115,7 +115,7 @@ const violationBlocks = Object.entries(KNOWN_VIOLATIONS).map(([file, extra]) => 
  */
 const JS_SUFFIX_FOLDERS = [
   "core", "cloud-init", "components", "runtime", "program", "boot", "scripts", "index.ts", "support",
-  "tests/components/access", "tests/components/host", "tests/runtime", "tests/support-agent", "tests/boot", "tests/cloud-init", "tests/core", "tests/program",
+  "tests/components/access", "tests/components/host", "tests/runtime", "tests/support", "tests/boot", "tests/cloud-init", "tests/core", "tests/program",
 ];
 const RELATIVE = String.raw`^\.{1,2}[/]`;
 // A dynamic `import()` always ends in `.js`: tsc (node16 resolution) resolves it as an ES import.

@@ -8,6 +8,6 @@ export default defineConfig({
     pool: "forks",
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    reporters: ["default", "./tests/support/summary-reporter.ts"],
+    reporters: ["default", "./tests/harness/summary-reporter.ts"],
   },
 });

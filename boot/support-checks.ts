@@ -67,7 +67,7 @@ async function until(condition: () => boolean | Promise<boolean>, timeoutMs: num
 
 /**
  * The checks of `--support-access` (docs/boot.md) against a booted host: the
- * same cases as tests/support-agent/ on loopback, through QEMU's forwarded
+ * same cases as tests/support/ on loopback, through QEMU's forwarded
  * port 22, with the host's real agent, sshd, wrapper and nftables. Forwarded
  * connections reach the guest from 10.0.2.2, the grants' source. Each check is
  * recorded; none is skipped silently.

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { sql } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireTool } from "../support/tools";
+import { requireTool } from "../harness/tools";
 import { bearer, countRows, engines, json, newAccount, remember, scanForSecrets, type Session, signUp, startApi, type TestApi } from "./support";
 
 describe.each(engines("the HTTP suite"))("HTTP surface on $engine", ({ engine, skip }) => {

@@ -22,7 +22,7 @@ import { storeHostToken } from "../../api/support/host-credential";
 import { sealTo } from "../../core/zero-access/sealed-box";
 import type { UserPublicKey } from "../../core/zero-access/user-keys";
 import { insertInstance } from "./jobs/support/db";
-import { requireTool } from "../support/tools";
+import { requireTool } from "../harness/tools";
 import { bearer, json, remember, scanForSecrets, type Session, signUp, signUpAdmin, startApi, type TestApi } from "./support";
 
 const SSHD =

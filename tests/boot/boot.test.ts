@@ -1,7 +1,7 @@
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { requireTool } from "../support/tools.js";
+import { requireTool } from "../harness/tools.js";
 
 /**
  * Boots the DigitalOcean host for real (boot/: QEMU under software emulation,

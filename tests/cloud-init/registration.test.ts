@@ -7,7 +7,7 @@ import { join, resolve } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { encodeUserData, renderCloudConfig, USER_DATA_LIMITS } from "../../cloud-init/index.js";
 import { ConfigError } from "../../core/errors.js";
-import { requireTool } from "../support/tools.js";
+import { requireTool } from "../harness/tools.js";
 import { CLOUDS, cloudInitSchema, fileAt, INPUTS, parseCloudConfig, REGISTRATION, shellcheck } from "./fixtures.js";
 
 const SCRIPT = resolve(__dirname, "../../cloud-init/scripts/register.sh");

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { renderCloudConfig, type ClawChatBundleInput } from "../../cloud-init/index.js";
-import { requireTool } from "../support/tools.js";
+import { requireTool } from "../harness/tools.js";
 import { CLOUDS, cloudInitSchema, INPUTS, parseCloudConfig, schemaTopLevelKeys, STAND_IN_BUNDLE } from "./fixtures.js";
 
 const BUNDLES: ClawChatBundleInput[] = [

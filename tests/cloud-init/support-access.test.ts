@@ -9,7 +9,7 @@ import { parseSupportAccess } from "../../core/host-config.js";
 import { exportUserPublicKey, generateUserKeyPair, type UserPublicKey } from "../../core/zero-access/user-keys.js";
 import { parseHostConfig } from "../../program/host-config.js";
 import { supportSetScript } from "../../support/nft.js";
-import { requireTool } from "../support/tools.js";
+import { requireTool } from "../harness/tools.js";
 import { cloudInitSchema, fileAt, INPUTS, parseCloudConfig, REGISTRATION, runTool, shellcheck, STAND_IN_BUNDLE, withScratch } from "./fixtures.js";
 
 const STAND_IN_SUPPORT_BUNDLE = Buffer.from("#!/usr/bin/env node\n// stand-in support bundle\n");

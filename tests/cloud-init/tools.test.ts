@@ -3,7 +3,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { renderCloudConfig } from "../../cloud-init/index.js";
-import { requireTool } from "../support/tools.js";
+import { requireTool } from "../harness/tools.js";
 import { CLOUDS, fileAt, INPUTS, parseCloudConfig, REGISTRATION, runTool, shellcheck, shellScripts, STAND_IN_BUNDLE, withScratch } from "./fixtures.js";
 
 const configs = CLOUDS.map((cloud) => ({

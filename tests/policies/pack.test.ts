@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { policies } from "../../policies/policies";
 import { ruleIdFromPath } from "../../policies/lib/rule";
-import { hasTool } from "../support/tools";
+import { hasTool } from "../harness/tools";
 import { nextYear } from "./support";
 
 const ROOT = join(__dirname, "..", "..");

@@ -15,7 +15,7 @@ import { hostBootInput, stateDevicePaths } from "../../components/host/boot";
 import { ConfigError } from "../../core/errors";
 import { parseHostConfig } from "../../program/host-config";
 import { ProxyDeviceIdentity } from "../../api/proxy/device-identity";
-import { requireTool } from "../support/tools";
+import { requireTool } from "../harness/tools";
 import { cloudInitSchema, CLOUDS, fileAt, INPUTS, parseCloudConfig, runTool, shellcheck, withScratch } from "../cloud-init/fixtures";
 
 const VALID: Record<string, unknown> = {

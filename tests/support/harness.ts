@@ -21,7 +21,7 @@ import { exportUserPublicKey, generateUserKeyPair, type UserKeyPair, type UserPu
 import { runCommand, SupportAgent } from "../../support/agent.js";
 import { resolveAgentConfig, type AgentConfig } from "../../support/config.js";
 import type { CommandRecord } from "../../support/protocol.js";
-import { hasTool } from "../support/tools.js";
+import { hasTool } from "../harness/tools.js";
 
 export const INSTANCE_ID = `inst_${"0123456789abcdef".repeat(2)}`;
 

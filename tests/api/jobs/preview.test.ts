@@ -5,7 +5,7 @@
  * each create enqueues fails at once saying what to install.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { hasTool } from "../../support/tools";
+import { hasTool } from "../../harness/tools";
 import { addDigitalOceanCredential, registerUser, startTestApp, type TestApp, type TestUser, waitForJob } from "./support/app";
 
 const VERSIONS = { openclaw: "1.2.3", node: "22.11.0" };
