@@ -65,6 +65,11 @@ if [ -n "$REGISTRATION_API_URL" ]; then
   "$lib/register.sh" || log "registration did not complete (exit $?); the gateway runs regardless"
 fi
 
+# Zero access: user data changed later (or a GCP metadata startup-script) never runs here (docs/zero-access.md).
+log "user data closed for later boots"
+touch /etc/cloud/cloud-init.disabled
+systemctl mask google-startup-scripts.service google-shutdown-scripts.service >/dev/null 2>&1 || true
+
 # The fingerprint is public (clients pin it); the console log is how an owner
 # without SSH reads it. The gateway token is never printed.
 log "gateway TLS certificate SHA-256 fingerprint: $(cat /var/lib/openclaw/gateway-cert.sha256)"
