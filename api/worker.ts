@@ -25,6 +25,7 @@ import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
 import { loadProxyDevice } from "./proxy/device-identity";
+import { proxyPairingProbe } from "./proxy/pairing-probe";
 import { registrationPreparer } from "./registration/prepare";
 import { resolveStackLayout } from "./stacks/layout";
 import { KeyHeartbeat } from "./vault/key-heartbeat";
@@ -91,7 +92,8 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   worker.start();
   const snapshots = new SnapshotScheduler({ db: handle.db, credentials, intervalMs: settings.snapshotIntervalMs, logger });
   snapshots.start();
-  const health = new GatewayHealthChecker({ db: handle.db, intervalMs: config.proxy.healthIntervalMs, logger });
+  const onUp = proxyPairingProbe(handle.db, wrapper, loadProxyDevice({ dataDir: config.dataDir, keyFile: config.proxy.deviceKeyFile }));
+  const health = new GatewayHealthChecker({ db: handle.db, intervalMs: config.proxy.healthIntervalMs, logger, onUp });
   health.start();
   logger.info(
     { workerId: worker.workerId, memoryBudgetMb: settings.worker.memoryBudgetMb, leaseMs: settings.worker.leaseMs, engine: engine.name },

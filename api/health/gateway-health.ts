@@ -35,6 +35,8 @@ export interface GatewayHealthOptions {
   logger: WorkerLogger;
   /** Per gateway, TLS handshake and answer together (default 5 s). */
   timeoutMs?: number;
+  /** Run when an instance's gateway comes up (the proxy device's pairing probe, docs/proxy.md); its outcome is logged. */
+  onUp?: (instanceId: string) => Promise<string>;
 }
 
 /** One readiness probe over pinned TLS. Pure of the database: tests call it directly. */
@@ -91,6 +93,10 @@ export class GatewayHealthChecker {
         else if (seen.status === "down") counts.down += 1;
         else counts.certMismatch += 1;
         await this.record(instance, seen, now);
+        if (seen.status === "up" && instance.health_status !== "up" && this.options.onUp) {
+          const outcome = await this.options.onUp(instance.id).catch(() => "failed");
+          this.options.logger.info({ event: "proxy_device_pairing", instanceId: instance.id, outcome }, "proxy device pairing probed");
+        }
       }
     };
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, work));

@@ -10,6 +10,7 @@ import fp from "fastify-plugin";
 import { createEngine } from "../engine/factory";
 import type { Engine } from "../engine/types";
 import { loadProxyDevice } from "../proxy/device-identity";
+import { proxyPairingProbe } from "../proxy/pairing-probe";
 import { registrationPreparer } from "../registration/prepare";
 import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
@@ -61,7 +62,8 @@ export const jobsPlugin = fp(
     const snapshots = worker
       ? new SnapshotScheduler({ db: app.db, credentials, intervalMs: settings.snapshotIntervalMs, logger: app.log })
       : undefined;
-    const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: app.config.proxy.healthIntervalMs, logger: app.log }) : undefined;
+    const onUp = proxyPairingProbe(app.db, app.vault.wrapper, loadProxyDevice({ dataDir: app.config.dataDir, keyFile: app.config.proxy.deviceKeyFile }));
+    const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: app.config.proxy.healthIntervalMs, logger: app.log, onUp }) : undefined;
     app.decorate("jobs", { settings, engine, credentials, worker, wake: () => worker?.wake() } satisfies JobsRuntime);
     if (!engine.capabilities().deploy) {
       app.log.warn({ reason: engine.capabilities().reason }, "up, refresh and destroy jobs will fail at once; previews work");

@@ -20,6 +20,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
 import { ensureOpenClaw, type LocalHost, startLocalHost } from "../../api/demo/local-host";
 import { deviceAuthPayloadV3, deviceIdOf, loadProxyDevice, PROXY_DEVICE_KEY_FILE_NAME, ProxyDeviceIdentity, rawPublicKey, useProxyDevice } from "../../api/proxy/device-identity";
+import { GatewayHealthChecker } from "../../api/health/gateway-health";
+import { proxyPairingProbe } from "../../api/proxy/pairing-probe";
 import { injectGatewayToken, PROXY_DEVICE_PLATFORM, readChallenge, stripDeviceTokens } from "../../api/proxy/gateway-bridge";
 import { ensureHostNode } from "../../boot/node-dist";
 import { BOOT_VERSIONS } from "../../boot/run";
@@ -144,6 +146,7 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
   let deviceKey: KeyObject;
   let stranger: ProxyDeviceIdentity;
   let strangerKey: KeyObject;
+  let freshKey: KeyObject;
 
   /** cloud-init's approve-proxy-device.sh against the local host, pinning `device`; returns its output. */
   function runApprover(): string {
@@ -206,8 +209,9 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
       device = new ProxyDeviceIdentity(deviceKey);
       strangerKey = generateKeyPairSync("ed25519").privateKey;
       stranger = new ProxyDeviceIdentity(strangerKey);
+      freshKey = generateKeyPairSync("ed25519").privateKey;
       api = await startApi({ engine });
-      for (const key of [deviceKey, strangerKey]) {
+      for (const key of [deviceKey, strangerKey, freshKey]) {
         const { texts, seed } = privateForms(key);
         remember(api, ...texts);
         api.binarySecrets.push(seed);
@@ -283,6 +287,41 @@ describe.skipIf(unavailable !== undefined)("the proxy's device identity against 
       expect(again.hello.ok).toBe(false);
       expect(again.hello.error?.code).toBe("NOT_PAIRED");
       await again.client.closed;
+    }, 400_000);
+
+    it.skipIf(skip)("the health checker's pairing probe when a gateway comes up: the host approves, and the first chat through the proxy works", async () => {
+      // A deployment whose device this host has never seen (the gateway and its pairings are shared).
+      const fresh = new ProxyDeviceIdentity(freshKey);
+      const probe = proxyPairingProbe(api.app.db, api.app.vault.wrapper, fresh);
+      const outcomes: string[] = [];
+      const checker = new GatewayHealthChecker({ db: api.app.db, intervalMs: 60_000, logger: api.app.log, timeoutMs: 10_000, onUp: async (id) => {
+        const outcome = await probe(id);
+        outcomes.push(outcome);
+        return outcome;
+      } });
+      // The instance was never checked: its first `up` is a transition.
+      expect((await checker.runOnce()).up).toBeGreaterThanOrEqual(1);
+      expect(outcomes).toContain("pending");
+      // Up again: no new probe.
+      outcomes.length = 0;
+      await checker.runOnce();
+      expect(outcomes).toEqual([]);
+
+      const previous = device;
+      device = fresh;
+      try {
+        expect(runApprover()).toMatch(/approved the chat proxy's device/);
+      } finally {
+        device = previous;
+      }
+      expect(await probe(instanceId)).toBe("paired");
+      useProxyDevice(fresh);
+      const { client, hello } = await open();
+      expect(hello.ok, JSON.stringify(hello.error)).toBe(true);
+      expect((hello.payload as { auth: { scopes: string[] } }).auth.scopes).toEqual(["operator.read", "operator.write"]);
+      expect((await chat(client, "hello")).ok).toBe(true);
+      client.socket.close(1000);
+      await client.closed;
     }, 400_000);
 
     it.skipIf(skip)("the private keys are in no log line and no database", async () => {
