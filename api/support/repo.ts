@@ -78,13 +78,14 @@ export async function activeDeviceKeys(db: Db, userId: string): Promise<UserPubl
 export interface ZeroAccessInstance {
   id: string;
   user_id: string;
+  cloud: string;
   status: string;
   pinned_keys: string | null;
   host_token_hash: string | null;
   outputs: string | null;
 }
 
-const INSTANCE_COLUMNS = ["id", "user_id", "status", "pinned_keys", "host_token_hash", "outputs"] as const;
+const INSTANCE_COLUMNS = ["id", "user_id", "cloud", "status", "pinned_keys", "host_token_hash", "outputs"] as const;
 
 export function findUserInstance(db: Db, userId: string, id: string): Promise<ZeroAccessInstance | undefined> {
   return zeroAccessDb(db)

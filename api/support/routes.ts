@@ -219,6 +219,14 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { userId } = principalOf(request);
       const instance = await ownInstance(app.db, userId, request.params.id);
       request.auditTarget = instance.id;
+      if (instance.cloud === "aws") {
+        // The support agent does not fit in EC2's 16 KiB of user data, so an AWS host is built without it
+        // (docs/zero-access.md): a grant would never reach the host. Refused rather than accepted and ignored.
+        throw conflict(
+          "`id`: this is an AWS host, built without the support agent (EC2 user data holds 16 KiB; the agent does not fit yet), so it cannot take a grant",
+          "params.id",
+        );
+      }
       const pinnedKeys = pinnedKeysOf(instance);
       if (pinnedKeys.length === 0) {
         throw conflict(

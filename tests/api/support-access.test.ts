@@ -230,6 +230,12 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     const { id: bare } = await insertInstance(api.app.db, { userId: alice.userId });
     const none = await postGrant(await grant({}, laptop, bare), alice, bare);
     expect([none.statusCode, json(none).field]).toEqual([409, "params.id"]);
+    // An AWS host is built without the support agent (EC2's 16 KiB of user data): its grants are refused, not ignored.
+    const { id: onAws } = await insertInstance(api.app.db, { userId: alice.userId, cloud: "aws" });
+    await api.app.db.updateTable("instances").set({ pinned_keys: JSON.stringify([laptop.publicKey]) } as never).where("id", "=", onAws).execute();
+    const aws = await postGrant(await grant({}, laptop, onAws), alice, onAws);
+    expect([aws.statusCode, json(aws).field]).toEqual([409, "params.id"]);
+    expect(String(json(aws).message)).toMatch(/AWS host, built without the support agent/);
 
     const listed = json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/support-grants`, headers: as(alice) })).items as { id: string; status: string }[];
     expect(listed).toEqual([expect.objectContaining({ id: view.id, status: "active" })]);

@@ -361,14 +361,18 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
               <button
                 type="button"
                 onClick={() => void openForm()}
-                disabled={instance.status === "destroyed" || pinnedOrNot === undefined || pinned.length === 0 || loadingForm}
+                disabled={instance.status === "destroyed" || instance.cloud === "aws" || pinnedOrNot === undefined || pinned.length === 0 || loadingForm}
                 aria-busy={loadingForm ? "true" : undefined}
               >
                 {loadingForm ? <span class="spinner" aria-hidden="true" /> : null}
                 Grant access – expires in 24h
               </button>
             )}
-            {pinnedOrNot !== undefined && pinned.length === 0 ? <span class="muted">(no device key is pinned on this instance: it accepts no grant)</span> : null}
+            {instance.cloud === "aws" ? (
+              <span class="muted">(an AWS host is built without the support agent: EC2's 16 KiB of user data cannot carry it yet)</span>
+            ) : pinnedOrNot !== undefined && pinned.length === 0 ? (
+              <span class="muted">(no device key is pinned on this instance: it accepts no grant)</span>
+            ) : null}
           </p>
         </div>
       )}
