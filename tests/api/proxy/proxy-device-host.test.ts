@@ -9,14 +9,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { renderCloudConfig } from "../../cloud-init/index";
-import { resolveHostArgs } from "../../components/host/args";
-import { hostBootInput, stateDevicePaths } from "../../components/host/boot";
-import { ConfigError } from "../../core/errors";
-import { parseHostConfig } from "../../program/host-config";
-import { ProxyDeviceIdentity } from "../../api/proxy/device-identity";
-import { requireTool } from "../harness/tools";
-import { cloudInitSchema, CLOUDS, fileAt, INPUTS, parseCloudConfig, runTool, shellcheck, withScratch } from "../cloud-init/fixtures";
+import { renderCloudConfig } from "../../../cloud-init/index";
+import { resolveHostArgs } from "../../../components/host/args";
+import { hostBootInput, stateDevicePaths } from "../../../components/host/boot";
+import { ConfigError } from "../../../core/errors";
+import { parseHostConfig } from "../../../program/host-config";
+import { ProxyDeviceIdentity } from "../../../api/proxy/device-identity";
+import { requireTool } from "../../harness/tools";
+import { cloudInitSchema, CLOUDS, fileAt, INPUTS, parseCloudConfig, runTool, shellcheck, withScratch } from "../../cloud-init/fixtures";
 
 const VALID: Record<string, unknown> = {
   cloud: "aws",
@@ -65,7 +65,7 @@ describe("proxyDevice in the rendered cloud-config", () => {
 
       const config = parseCloudConfig(renderCloudConfig({ ...INPUTS[cloud], proxyDevice: DEVICE }));
       expect(fileAt(config, paths[0]!).content).toContain(`PROXY_DEVICE_ID='${DEVICE.id}'\nPROXY_DEVICE_PUBLIC_KEY='${DEVICE.publicKey}'\n`);
-      expect(fileAt(config, paths[1]!)).toMatchObject({ permissions: "0755", content: readFileSync(join(__dirname, "../../cloud-init/scripts/approve-proxy-device.sh"), "utf8") });
+      expect(fileAt(config, paths[1]!)).toMatchObject({ permissions: "0755", content: readFileSync(join(__dirname, "../../../cloud-init/scripts/approve-proxy-device.sh"), "utf8") });
       const service = fileAt(config, paths[2]!).content;
       expect(service).toContain("User=openclaw");
       expect(service).toContain("EnvironmentFile=/var/lib/openclaw/state/.env");
@@ -109,7 +109,7 @@ describe("proxyDevice in the rendered cloud-config", () => {
   });
 
   it.skipIf(!requireTool("shellcheck", "approve-proxy-device.sh must pass shellcheck"))("approve-proxy-device.sh passes shellcheck", () => {
-    const result = shellcheck(readFileSync(join(__dirname, "../../cloud-init/scripts/approve-proxy-device.sh"), "utf8"));
+    const result = shellcheck(readFileSync(join(__dirname, "../../../cloud-init/scripts/approve-proxy-device.sh"), "utf8"));
     expect(result.output).toBe("");
     expect(result.status).toBe(0);
   });

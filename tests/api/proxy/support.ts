@@ -6,8 +6,8 @@
  */
 import { randomUUID } from "node:crypto";
 import WebSocket from "ws";
-import { localHostUnavailableReason } from "../../api/demo/local-host";
-import { bearer, json, type TestApi } from "../api/support";
+import { localHostUnavailableReason } from "../../../api/demo/local-host";
+import { bearer, json, type TestApi } from "../support";
 
 let checked: string | undefined | null = null;
 

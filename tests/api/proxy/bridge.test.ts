@@ -11,11 +11,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
-import { makeCertificate } from "../../api/demo/local-host";
-import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
-import { injectGatewayToken } from "../../api/proxy/gateway-bridge";
-import { connectPinned } from "../../api/proxy/pinned-tls";
-import { bearer, remember, signUp, startApi, type TestApi } from "../api/support";
+import { makeCertificate } from "../../../api/demo/local-host";
+import { createLocalInstance, registerHost } from "../../../api/demo/local-instance";
+import { injectGatewayToken } from "../../../api/proxy/gateway-bridge";
+import { connectPinned } from "../../../api/proxy/pinned-tls";
+import { bearer, remember, signUp, startApi, type TestApi } from "../support";
 import { onApi, openBrowserClient, ticketFor } from "./support";
 
 const TOKEN = "f".repeat(48);

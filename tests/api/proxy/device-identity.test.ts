@@ -17,18 +17,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { inspect } from "node:util";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
-import { ensureOpenClaw, type LocalHost, startLocalHost } from "../../api/demo/local-host";
-import { deviceAuthPayloadV3, deviceIdOf, loadProxyDevice, PROXY_DEVICE_KEY_FILE_NAME, ProxyDeviceIdentity, rawPublicKey, useProxyDevice } from "../../api/proxy/device-identity";
-import { GatewayHealthChecker } from "../../api/health/gateway-health";
-import { proxyPairingProbe } from "../../api/proxy/pairing-probe";
-import { injectGatewayToken, PROXY_DEVICE_PLATFORM, readChallenge, stripDeviceTokens } from "../../api/proxy/gateway-bridge";
-import { ensureHostNode } from "../../boot/node-dist";
-import { BOOT_VERSIONS } from "../../boot/run";
-import { engines, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "../api/support";
+import { createLocalInstance, registerHost } from "../../../api/demo/local-instance";
+import { ensureOpenClaw, type LocalHost, startLocalHost } from "../../../api/demo/local-host";
+import { deviceAuthPayloadV3, deviceIdOf, loadProxyDevice, PROXY_DEVICE_KEY_FILE_NAME, ProxyDeviceIdentity, rawPublicKey, useProxyDevice } from "../../../api/proxy/device-identity";
+import { GatewayHealthChecker } from "../../../api/health/gateway-health";
+import { proxyPairingProbe } from "../../../api/proxy/pairing-probe";
+import { injectGatewayToken, PROXY_DEVICE_PLATFORM, readChallenge, stripDeviceTokens } from "../../../api/proxy/gateway-bridge";
+import { ensureHostNode } from "../../../boot/node-dist";
+import { BOOT_VERSIONS } from "../../../boot/run";
+import { engines, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "../support";
 import { browserConnectParams, type BrowserClient, type Frame, gatewayUnavailable, onApi, openBrowserClient, ticketFor } from "./support";
 
-const SCRIPT = join(__dirname, "..", "..", "cloud-init", "scripts", "approve-proxy-device.sh");
+const SCRIPT = join(__dirname, "..", "..", "..", "cloud-init", "scripts", "approve-proxy-device.sh");
 
 /** Every text form of a private key a careless log line could hold: PEM (and its base64 body), the raw seed. */
 function privateForms(key: KeyObject): { texts: string[]; seed: Buffer } {

@@ -10,12 +10,12 @@ import { createPrivateKey } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { selectJobStack } from "../../api/engine/host-config";
-import type { Job } from "../../api/db/schema";
-import { currentProxyDevice, loadProxyDevice, PROXY_DEVICE_KEY_FILE_NAME, ProxyDeviceIdentity } from "../../api/proxy/device-identity";
-import { registrationPreparer } from "../../api/registration/prepare";
-import { insertInstance } from "../api/jobs/support/db";
-import { engines, remember, scanForSecrets, signUp, startApi, type TestApi } from "../api/support";
+import { selectJobStack } from "../../../api/engine/host-config";
+import type { Job } from "../../../api/db/schema";
+import { currentProxyDevice, loadProxyDevice, PROXY_DEVICE_KEY_FILE_NAME, ProxyDeviceIdentity } from "../../../api/proxy/device-identity";
+import { registrationPreparer } from "../../../api/registration/prepare";
+import { insertInstance } from "../jobs/support/db";
+import { engines, remember, scanForSecrets, signUp, startApi, type TestApi } from "../support";
 
 describe.each(engines("the proxy device in up jobs"))("the proxy's device in `up` jobs on $engine", ({ engine, skip }) => {
   let api: TestApi;

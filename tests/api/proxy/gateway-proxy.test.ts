@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
-import { GatewayHealthChecker } from "../../api/health/gateway-health";
-import { type LocalHost, startLocalHost } from "../../api/demo/local-host";
-import { bearer, engines, json, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "../api/support";
+import { createLocalInstance, registerHost } from "../../../api/demo/local-instance";
+import { GatewayHealthChecker } from "../../../api/health/gateway-health";
+import { type LocalHost, startLocalHost } from "../../../api/demo/local-host";
+import { bearer, engines, json, remember, scanForSecrets, signUp, startApi, type Session, type TestApi } from "../support";
 import { connectThroughProxy, gatewayUnavailable, onApi, openBrowserClient, ticketFor } from "./support";
 
 const unavailable = gatewayUnavailable();

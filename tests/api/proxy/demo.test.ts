@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { gatewayUnavailable } from "./support";
 
-const ROOT = join(__dirname, "..", "..");
+const ROOT = join(__dirname, "..", "..", "..");
 const unavailable = gatewayUnavailable();
 
 describe.skipIf(unavailable !== undefined)("npm run demo", () => {
