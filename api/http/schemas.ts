@@ -114,3 +114,13 @@ export const password = z
 export const presentedPassword = text(1, 1024);
 
 export const bearerSecurity = [{ bearerAuth: [] }];
+
+/** A host's gateway token, as the host sends it (registration, rotation); stored sealed, never shown. */
+export const gatewayTokenField = z.string().regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces");
+
+/** The SHA-256 of the gateway's TLS certificate (DER) in hex, colons allowed, normalized to 64 lowercase hex characters. */
+export const tlsCertSha256Field = z
+  .string()
+  .max(95, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed")
+  .transform((value) => value.replace(/:/g, "").toLowerCase())
+  .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"));

@@ -8,7 +8,7 @@ import { newId, nowIso } from "../db/ids";
 import type { Database, Instance } from "../db/schema";
 import { findUserKeySalt } from "../vault/credentials-repo";
 import type { KeyWrapper, WrapContext } from "../vault/key-wrapper";
-import { openSecret, sealSecret } from "../vault/sealing";
+import { openSecret, sealedColumns, sealSecret } from "../vault/sealing";
 import { findInstanceSecret, replaceInstanceSecret } from "./instance-secrets-repo";
 
 const KIND = "gateway-token" as const;
@@ -38,12 +38,7 @@ export async function storeGatewayToken(
     instance_id: request.instanceId,
     user_id: request.userId,
     kind: KIND,
-    ciphertext: sealed.ciphertext,
-    iv: sealed.iv,
-    auth_tag: sealed.authTag,
-    wrapped_key: sealed.wrappedKey,
-    key_version: sealed.keyVersion,
-    wrap_kind: sealed.wrapKind,
+    ...sealedColumns(sealed),
     created_at: nowIso(),
   });
   return id;

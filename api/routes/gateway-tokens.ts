@@ -18,6 +18,7 @@
  *
  * Operators use `admin-cli gateway-token rotate <instance> --out <file>`.
  */
+import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf, userGroup } from "../auth/route-groups";
@@ -31,6 +32,16 @@ import { requestHostRotation } from "../support/gateway-rotation-repo";
 import { findInstance as findZeroAccessInstance } from "../support/repo";
 
 export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) => {
+  /** The caller's registered, live instance (404 for anyone else's; 409 saying why it cannot rotate now). */
+  const rotatableInstance = async (request: FastifyRequest, id: string) => {
+    const instance = await findUserInstance(app.db, principalOf(request).userId, id);
+    if (!instance) throw notFound(`instance \`${id}\``);
+    request.auditTarget = instance.id;
+    const refusal = gatewayRotationRefusal(instance);
+    if (refusal) throw conflict(refusal, "id");
+    return instance;
+  };
+
   app.post(
     "/v1/instances/:id/gateway-token/rotate",
     {
@@ -52,11 +63,7 @@ export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) =
       },
     },
     async (request, reply) => {
-      const instance = await findUserInstance(app.db, principalOf(request).userId, request.params.id);
-      if (!instance) throw notFound(`instance \`${request.params.id}\``);
-      request.auditTarget = instance.id;
-      const refusal = gatewayRotationRefusal(instance);
-      if (refusal) throw conflict(refusal, "id");
+      const instance = await rotatableInstance(request, request.params.id);
       const issued = await app.audited(request, 201, (trx) => issueRegistrationToken(trx, { instanceId: instance.id, jobId: null }));
       const publicUrl = app.jobs.settings.publicUrl;
       return reply.code(201).send({
@@ -81,11 +88,7 @@ export const gatewayTokenRoutes: FastifyPluginAsyncZod = userGroup(async (app) =
       },
     },
     async (request, reply) => {
-      const instance = await findUserInstance(app.db, principalOf(request).userId, request.params.id);
-      if (!instance) throw notFound(`instance \`${request.params.id}\``);
-      request.auditTarget = instance.id;
-      const refusal = gatewayRotationRefusal(instance);
-      if (refusal) throw conflict(refusal, "id");
+      const instance = await rotatableInstance(request, request.params.id);
       const host = await findZeroAccessInstance(app.db, instance.id);
       if (!host?.host_token_hash) {
         throw conflict("the host has no host credential (it registered without a support agent): use `POST .../gateway-token/rotate` and the manual host step", "id");

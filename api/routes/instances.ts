@@ -20,7 +20,7 @@ import { z } from "zod";
 import { principalOf, scopedGroup } from "../auth/route-groups";
 import { HttpError, notFound } from "../http/errors";
 import { createInstanceBody } from "../http/instance-body";
-import { bearerSecurity, errorResponses, idParamsOf, opaqueToken } from "../http/schemas";
+import { bearerSecurity, errorResponses, gatewayTokenField, idParamsOf, opaqueToken, tlsCertSha256Field } from "../http/schemas";
 import { createInstance, enqueueOperation, isFinished } from "../jobs/instances";
 import { findUserInstance, getInstance, listUserInstances, markInstanceRegistered } from "../jobs/instances-repo";
 import { jobsPlugin } from "../jobs/plugin";
@@ -47,16 +47,8 @@ const instanceAndJob = z.object({ instance: instanceViewSchema, job: jobViewSche
 
 const registerBody = z.strictObject({
   registrationToken: opaqueToken("csreg_", "a registration token").describe("The single-use `csreg_...` token from user-data"),
-  gatewayToken: z
-    .string()
-    .regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces")
-    .describe("The host's gateway token; stored encrypted in the vault, never shown"),
-  tlsCertSha256: z
-    .string()
-    .max(95, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed")
-    .transform((value) => value.replace(/:/g, "").toLowerCase())
-    .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
-    .describe("SHA-256 fingerprint of the gateway's TLS certificate, pinned from now on"),
+  gatewayToken: gatewayTokenField.describe("The host's gateway token; stored encrypted in the vault, never shown"),
+  tlsCertSha256: tlsCertSha256Field.describe("SHA-256 fingerprint of the gateway's TLS certificate, pinned from now on"),
   hostToken: opaqueToken("cshost_", "a host token").optional().describe("The host's own credential for its support-access calls (docs/zero-access.md); only its SHA-256 is stored"),
 });
 

@@ -6,7 +6,7 @@
 import { z } from "zod";
 import { SEALED_BOX_ALGORITHM, SEALED_BOX_MAX_PLAINTEXT, SEALED_BOX_MAX_RECIPIENTS } from "../../core/zero-access/sealed-box";
 import { SUPPORT_GRANT_MAX_STATEMENT } from "../../core/zero-access/support-grant";
-import { CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, hasControlCharacters, resourceId, text, trimmedText } from "../http/schemas";
+import { CONTROL_CHARACTERS, CONTROL_CHARACTERS_MESSAGE, gatewayTokenField, hasControlCharacters, resourceId, text, tlsCertSha256Field, trimmedText } from "../http/schemas";
 
 const ID_FORMATS = {
   dk: { pattern: /^dk_[A-Za-z0-9_-]{22}$/, what: "a device key id (`dk_` and 22 characters of [A-Za-z0-9_-])" },
@@ -167,16 +167,8 @@ export const hostGrantsView = z.object({
 
 /** The host's new gateway token after a rotation it carried out (same formats as at registration). */
 export const hostGatewayTokenBody = z.strictObject({
-  gatewayToken: z
-    .string()
-    .regex(/^[\x21-\x7e]{32,512}$/, "must be 32 to 512 printable ASCII characters without spaces")
-    .describe("The host's new gateway token; stored encrypted in the vault, never shown"),
-  tlsCertSha256: z
-    .string()
-    .max(95, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed")
-    .transform((value) => value.replace(/:/g, "").toLowerCase())
-    .pipe(z.string().regex(/^[0-9a-f]{64}$/, "must be the SHA-256 of the certificate (DER) in hex, 64 characters, colons allowed"))
-    .describe("SHA-256 of the gateway's TLS certificate; a change is refused (the pin stays)"),
+  gatewayToken: gatewayTokenField.describe("The host's new gateway token; stored encrypted in the vault, never shown"),
+  tlsCertSha256: tlsCertSha256Field.describe("SHA-256 of the gateway's TLS certificate; a change is refused (the pin stays)"),
 });
 
 export const operatorKeyBody = z.strictObject({

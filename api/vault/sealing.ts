@@ -26,6 +26,20 @@ export interface SealedSecret {
   wrapKind: string | null;
 }
 
+/** The columns a sealed secret is stored in (the vault's credentials and the instances' secrets alike). */
+export function sealedColumns<S extends SealedSecret>(
+  sealed: S,
+): { ciphertext: string; iv: string; auth_tag: string; wrapped_key: string; key_version: number; wrap_kind: S["wrapKind"] } {
+  return {
+    ciphertext: sealed.ciphertext,
+    iv: sealed.iv,
+    auth_tag: sealed.authTag,
+    wrapped_key: sealed.wrappedKey,
+    key_version: sealed.keyVersion,
+    wrap_kind: sealed.wrapKind,
+  };
+}
+
 /** The content did not authenticate under this key and context (tampered, moved, or a wrong passphrase key). */
 export class SealBrokenError extends Error {
   override name = "SealBrokenError";

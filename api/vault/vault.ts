@@ -23,7 +23,7 @@ import {
 import { listStaleWraps, replaceWrap, WRAPPED_KEY_TABLES } from "./wrapped-keys";
 import type { KeyWrapper, WrapContext } from "./key-wrapper";
 import { type CredentialInput, type CredentialSecret, splitCredential } from "./kinds";
-import { openSecret, SealBrokenError, sealSecret } from "./sealing";
+import { openSecret, SealBrokenError, sealedColumns, sealSecret } from "./sealing";
 
 export class VaultError extends HttpError {
   override name = "VaultError";
@@ -78,12 +78,7 @@ export class Vault {
         passphrase !== undefined && passphraseSalt ? await this.hasher.deriveKey(passphrase, passphraseSalt) : undefined;
       const sealed = await sealSecret(this.wrapper, context, Buffer.from(JSON.stringify(secret)), passphraseKey);
       Object.assign(row, {
-        ciphertext: sealed.ciphertext,
-        iv: sealed.iv,
-        auth_tag: sealed.authTag,
-        wrapped_key: sealed.wrappedKey,
-        key_version: sealed.keyVersion,
-        wrap_kind: sealed.wrapKind,
+        ...sealedColumns(sealed),
         passphrase_salt: passphraseSalt ? passphraseSalt.toString("base64") : null,
       });
     }
