@@ -466,10 +466,19 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
       expect(await pinned.getByText("this browser").count()).toBe(0);
       await second.getByRole("button", { name: "Grant access – expires in 24h" }).click();
       const form = second.getByRole("form", { name: "Grant support access" });
-      await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.0/24");
-      await form.getByLabel("Reason").fill("from the other browser");
-      await form.getByRole("button", { name: "Sign and grant access" }).click();
-      await form.getByRole("alert").filter({ hasText: "This browser holds none of the device keys pinned on this instance" }).waitFor();
+      // On a loaded machine a value typed by the test was seen lost once in a while before the click (the form then
+      // refused an empty field instead): each attempt types again and checks the fields hold it (nothing is sent
+      // either way, checked below). Noticed, not explained: docs/dashboard.md.
+      const refusal = form.getByRole("alert").filter({ hasText: "This browser holds none of the device keys pinned on this instance" });
+      for (let attempt = 1; ; attempt += 1) {
+        await form.getByLabel("Support connects from (CIDRs)").fill("198.51.100.0/24");
+        await form.getByLabel("Reason").fill("from the other browser");
+        expect(await form.getByLabel("Support connects from (CIDRs)").inputValue()).toBe("198.51.100.0/24");
+        await form.getByRole("button", { name: "Sign and grant access" }).click();
+        const shown = await refusal.waitFor({ timeout: 7_000 }).then(() => true, () => false);
+        if (shown) break;
+        if (attempt === 3) throw new Error(`no refusal after 3 clicks; the form says: ${(await form.innerText()).slice(0, 500)}`);
+      }
       await second.getByRole("button", { name: "Download ClawChat keys" }).click();
       await second.getByRole("alert").filter({ hasText: "this browser holds none of those device keys" }).waitFor();
       expect(await second.getByRole("button", { name: "Save the bootstrap key" }).count()).toBe(0);
