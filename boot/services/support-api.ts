@@ -1,19 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { SealedBox } from "../../core/zero-access/sealed-box.js";
 import type { SignedGrant } from "../../core/zero-access/support-grant.js";
+import type { CommandRecord } from "../../support/protocol.js";
 
-/** One command as the host's agent uploads it (support/protocol.ts, CommandRecord). */
-export interface UploadedCommand {
-  seq: number;
-  grantId: string;
-  operator: string;
-  commandLine: string;
-  startedAt: string;
-  endedAt: string;
-  exitStatus: number;
-  stdoutBytes: number;
-  stderrBytes: number;
-}
+/** One command as the host's agent uploads it: the agent's own record type. */
+export type UploadedCommand = CommandRecord;
 
 /**
  * The API's host endpoints for support access (docs/zero-access.md), as the boot
