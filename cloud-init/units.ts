@@ -16,6 +16,8 @@ export const FINGERPRINT_FILE = `${STATE_MOUNT}/gateway-cert.sha256`;
 /**
  * Sandboxing shared by the two long-running services. Not set on purpose:
  * `MemoryDenyWriteExecute` (V8's JIT needs writable executable memory).
+ * `RestrictSUIDSGID=yes` is added per unit (SUID_RESTRICTION): the gateway
+ * cannot have it (see gatewayUnit).
  */
 const SANDBOX = [
   "NoNewPrivileges=yes",
@@ -31,7 +33,6 @@ const SANDBOX = [
   "ProtectProc=invisible",
   "RestrictNamespaces=yes",
   "RestrictRealtime=yes",
-  "RestrictSUIDSGID=yes",
   "LockPersonality=yes",
   "RemoveIPC=yes",
   "CapabilityBoundingSet=",
@@ -42,6 +43,20 @@ const SANDBOX = [
   "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK",
   "UMask=0077",
 ];
+
+/**
+ * systemd enforces this with seccomp, which cannot read openat2()'s mode (it is
+ * inside `struct open_how`), so under it every openat2() fails with ENOSYS.
+ * OpenClaw's state locks (`@openclaw/fs-safe`) open with openat2(RESOLVE_BENEATH)
+ * and do not fall back: the gateway refused every start with exit 78 (found by
+ * the QEMU boot, docs/cloud-init.md finding 7). The gateway unit goes without
+ * it; NoNewPrivileges, the empty capability set and ProtectSystem=strict
+ * already leave a set-user-ID bit it could write without effect.
+ */
+const SUID_RESTRICTION = "RestrictSUIDSGID=yes";
+
+/** Where the gateway's Node keeps compiled code between starts (systemd's CacheDirectory). */
+export const GATEWAY_COMPILE_CACHE = "/var/cache/openclaw/compile-cache";
 
 function unit(sections: Record<string, string[]>): string {
   return `${Object.entries(sections)
@@ -77,6 +92,11 @@ export function gatewayUnit(memory: MemoryPlan): string {
       "Environment=OPENCLAW_SERVICE_REPAIR_POLICY=external",
       "Environment=NODE_ENV=production",
       `Environment=NODE_OPTIONS=--max-old-space-size=${memory.gatewayHeapMiB}`,
+      // OpenClaw's own advice for small hosts (`openclaw doctor`): a compile cache that outlives PrivateTmp,
+      // and restarts that stay in the process systemd supervises.
+      "CacheDirectory=openclaw",
+      `Environment=NODE_COMPILE_CACHE=${GATEWAY_COMPILE_CACHE}`,
+      "Environment=OPENCLAW_NO_RESPAWN=1",
       `EnvironmentFile=${GATEWAY_ENV_FILE}`,
       `ExecStart=/opt/openclaw/current/node_modules/.bin/openclaw gateway run --port ${GATEWAY_PORT} --bind loopback`,
       "Restart=always",
@@ -157,6 +177,7 @@ export function clawchatUnit(memory: MemoryPlan): string {
       `ReadWritePaths=${CLAWCHAT_HOME_DIR}`,
       `InaccessiblePaths=${GATEWAY_STATE_DIR} ${TLS_DIR}`,
       ...SANDBOX,
+      SUID_RESTRICTION,
     ],
     Install: ["WantedBy=multi-user.target"],
   });

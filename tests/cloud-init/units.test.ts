@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { GATEWAY_START_LIMIT, gatewayUnit } from "../../cloud-init/units.js";
+import { clawchatUnit, GATEWAY_COMPILE_CACHE, GATEWAY_START_LIMIT, gatewayUnit } from "../../cloud-init/units.js";
 
 /** The sections of a unit file: `[Name]` headers and their `Key=value` lines. */
 function sections(text: string): Map<string, string[]> {
@@ -27,5 +27,26 @@ describe("the gateway unit's restart policy", () => {
     expect(unit.get("Service")!.filter((line) => line.startsWith("StartLimit"))).toEqual([]);
     // The limit must let a slow start through: several retries fit in the window.
     expect(GATEWAY_START_LIMIT.burst * GATEWAY_START_LIMIT.restartSec).toBeLessThan(GATEWAY_START_LIMIT.intervalSec);
+  });
+});
+
+describe("the gateway unit's sandbox lets OpenClaw's state locks work (docs/cloud-init.md finding 7)", () => {
+  const memory = { gatewayMemoryMaxMiB: 1024, gatewayHeapMiB: 700, clawchatMemoryMaxMiB: 128, clawchatHeapMiB: 64, swapMiB: 2048 };
+  const gateway = sections(gatewayUnit(memory)).get("Service")!;
+  const clawchat = sections(clawchatUnit(memory)).get("Service")!;
+
+  it("does not set RestrictSUIDSGID, under which systemd answers every openat2() with ENOSYS", () => {
+    expect(gateway.filter((line) => line.startsWith("RestrictSUIDSGID"))).toEqual([]);
+    // What makes a set-user-ID bit harmless without it.
+    expect(gateway).toEqual(expect.arrayContaining(["NoNewPrivileges=yes", "CapabilityBoundingSet=", "ProtectSystem=strict"]));
+  });
+
+  it("keeps it on the ClawChat server, whose Node fs never calls openat2", () => {
+    expect(clawchat).toContain("RestrictSUIDSGID=yes");
+  });
+
+  it("keeps the compile cache in systemd's CacheDirectory, which outlives PrivateTmp, and restarts in-process", () => {
+    expect(gateway).toEqual(expect.arrayContaining(["CacheDirectory=openclaw", `Environment=NODE_COMPILE_CACHE=${GATEWAY_COMPILE_CACHE}`, "Environment=OPENCLAW_NO_RESPAWN=1"]));
+    expect(GATEWAY_COMPILE_CACHE.startsWith("/var/cache/openclaw/")).toBe(true);
   });
 });
