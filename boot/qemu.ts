@@ -21,6 +21,8 @@ export interface VmOptions {
   forwards: Forward[];
   consoleLog: string;
   agentSocket: string;
+  /** QEMU's human monitor on a Unix socket: forwards added while the guest runs (hostfwdAdd). */
+  monitorSocket: string;
   accel: "kvm" | "tcg";
 }
 
@@ -59,6 +61,7 @@ export function startVm(options: VmOptions): Vm {
     "-device", "virtio-serial-pci",
     "-chardev", `socket,id=agent,path=${options.agentSocket},server=on,wait=off`,
     "-device", "virtserialport,chardev=agent,name=clawstack.boot",
+    "-monitor", `unix:${options.monitorSocket},server=on,wait=off`,
   ];
   const startedAt = Date.now();
   const child = spawn("qemu-system-x86_64", args, { stdio: ["ignore", "pipe", "pipe"] });
@@ -146,4 +149,31 @@ export async function agentCommand(socketPath: string, command: string, timeoutM
     });
     socket.on("connect", () => socket.write(`${command}\n`));
   });
+}
+
+/** Adds a forward from 127.0.0.1:`hostPort` to the guest's `guestPort` on the running guest (HMP `hostfwd_add`). */
+export async function hostfwdAdd(monitorSocket: string, protocol: "tcp" | "udp", hostPort: number, guestPort: number): Promise<void> {
+  const socket: Socket = connect(monitorSocket);
+  const output = await new Promise<string>((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve(text);
+    }, 5000);
+    socket.on("error", (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on("data", (chunk) => {
+      text += chunk.toString("utf8");
+      // The banner's prompt, then the command's echo and a second prompt.
+      if ((text.match(/\(qemu\)/g) ?? []).length >= 2) {
+        clearTimeout(timer);
+        socket.end();
+        resolve(text);
+      }
+    });
+    socket.on("connect", () => socket.write(`hostfwd_add net0 ${protocol}:127.0.0.1:${hostPort}-:${guestPort}\n`));
+  });
+  if (/could not|error|invalid/i.test(output)) throw new Error(`hostfwd_add ${protocol} ${hostPort}->${guestPort}: ${output.replace(/\s+/g, " ").slice(-160)}`);
 }

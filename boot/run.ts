@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { clawchatRoundTrip, type ClawChatFiles, openClawChatBox } from "./clawchat-check.js";
 import { connectGateway } from "./gateway-client.js";
 import { ensureRootImage } from "./image.js";
 import { ensureNodeDist } from "./node-dist.js";
@@ -129,6 +130,19 @@ export interface BootOptions {
    * boot 1 adds the `support.*` checks (boot/support-checks.ts, docs/boot.md).
    */
   supportAccess?: boolean;
+  /**
+   * `--upgrade-from <openclaw version>`: boot 1 installs that version and boot 2 (the same state disk) the
+   * pinned BOOT_VERSIONS.openclaw, as a `versions.openclaw` change does (issue 14 item 5); each boot checks the
+   * version the gateway reports.
+   */
+  upgradeFrom?: string;
+}
+
+/** `--upgrade-from`: a released openclaw version (CalVer, as on the npm registry), other than the one booted last. */
+export function upgradeFromProblem(version: string): string | undefined {
+  if (!/^\d{4}\.\d{1,2}\.\d{1,3}$/.test(version)) return `\`--upgrade-from\` must be an openclaw release such as 2026.9.5; got ${JSON.stringify(version)}`;
+  if (version === BOOT_VERSIONS.openclaw) return `\`--upgrade-from\` must differ from the version boot 2 installs (${BOOT_VERSIONS.openclaw})`;
+  return undefined;
 }
 
 export async function runBoot(cloud: BootCloud, log: (line: string) => void, options: BootOptions = {}): Promise<BootSummary> {
@@ -142,7 +156,8 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
   const pki = ensureTestPki();
   const image = ensureRootImage(pki, log);
   const dist = ensureNodeDist(BOOT_VERSIONS.node);
-  const integrity = sh("npm", ["view", `openclaw@${BOOT_VERSIONS.openclaw}`, "dist.integrity"]).trim();
+  const openclawVersions = [options.upgradeFrom ?? BOOT_VERSIONS.openclaw, BOOT_VERSIONS.openclaw];
+  const integrity = new Map(openclawVersions.map((version) => [version, sh("npm", ["view", `openclaw@${version}`, "dist.integrity"]).trim()]));
   const services: Started[] = [];
   const boots: BootRecord[] = [];
   try {
@@ -161,6 +176,8 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
     let firstFingerprint = "";
     let firstGatewayToken = "";
     let firstStateUuid = "";
+    /** The user's ClawChat files from boot 1 (the sealed box opened), reused by boot 2 as a client would. */
+    let clawchatFiles: ClawChatFiles | undefined;
 
     for (const boot of [1, 2]) {
       const bootDir = join(runDir, `boot${boot}`);
@@ -172,7 +189,10 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
         name: hostname,
         region: "fra1",
         gatewayCidrs: [`${HOST_FROM_GUEST}/32`],
-        versions: { ...BOOT_VERSIONS, nodeSha256: { x64: dist.sha256X64 }, openclawIntegrity: integrity },
+        clawchatClientCidrs: [`${HOST_FROM_GUEST}/32`],
+        // The bundle does not fit DigitalOcean's user data next to the support agent: fetched, checked by SHA-256.
+        clawchat: { install: "fetch", bundleUrl: standIns.clawchatBundleGuestUrl },
+        versions: { ...BOOT_VERSIONS, openclaw: openclawVersions[boot - 1]!, nodeSha256: { x64: dist.sha256X64 }, openclawIntegrity: integrity.get(openclawVersions[boot - 1]!)! },
         mirrors: { npmRegistry: npm.guestUrl, nodeDist: standIns.nodeDistGuestUrl },
         registration: { apiUrl: `${standIns.apiGuestBase}/v1/instances/${instanceId}/register`, instanceId, token: registrationToken },
         ...(supportKeys ? { supportAccess: { pinnedKeys: [supportKeys.owner.publicKey], apiUrl: `${standIns.apiGuestBase}/v1` } } : {}),
@@ -189,10 +209,11 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
       for (const guestPort of [3000, 18789, 22, 80, 443, 8080]) forwards.push({ protocol: "tcp", guestPort, hostPort: await freePort() });
       const hostPort = (guestPort: number) => forwards.find((forward) => forward.guestPort === guestPort)!.hostPort;
       const agentSocket = join(bootDir, "agent.sock");
+      const monitorSocket = join(bootDir, "monitor.sock");
       const vm = startVm({
         kernel: image.kernel, initrd: image.initrd, rootDisk, seedIso: iso,
         stateDisk: { path: stateDisk, vendor: "DO", product: "Volume", deviceId: `${hostname}-state` },
-        memoryMiB: 2048, cpus: 2, forwards, consoleLog: join(bootDir, "console.log"), agentSocket, accel: "tcg",
+        memoryMiB: 2048, cpus: 2, forwards, consoleLog: join(bootDir, "console.log"), agentSocket, monitorSocket, accel: "tcg",
       });
       log(`boot ${boot}: started (TCG); console: ${join(bootDir, "console.log")}`);
       const record: BootRecord = { boot, accel: "tcg", times: {}, securityExposure: {} };
@@ -243,7 +264,9 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
           try {
             const gateway = await connectGateway({ url: `wss://127.0.0.1:${hostPort(3000)}`, token: registration.gatewayToken, pinnedSha256: fingerprint, timeoutMs: 60_000 });
             const auth = gateway.hello.auth as { scopes?: string[] } | undefined;
+            const version = (gateway.hello.server as { version?: string } | undefined)?.version;
             gateway.close();
+            check(`boot${boot}.gatewayVersion`, version === openclawVersions[boot - 1], `the gateway reports ${version ?? "no version"}; user data pinned ${openclawVersions[boot - 1]}`);
             check(`boot${boot}.gatewayHandshakeOverTls`, gateway.hello.type === "hello-ok", `hello-ok through nginx with the registered token; scopes granted to a remote client without a paired device: ${JSON.stringify(auth?.scopes ?? [])}`);
           } catch (error) {
             check(`boot${boot}.gatewayHandshakeOverTls`, false, (error as Error).message);
@@ -260,7 +283,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
         if (supportKeys) {
           if (boot === 1) {
             check(`boot${boot}.support.hostTokenRegistered`, /^cshost_[A-Za-z0-9_-]{43}$/.test(registration?.hostToken ?? ""), registration?.hostToken ? "the host credential came with the registration" : "no host credential registered");
-            await runSupportChecks({ instanceId, sshPort: hostPort(22), api: standIns.support, keys: supportKeys, clawchat: false, log,
+            await runSupportChecks({ instanceId, sshPort: hostPort(22), api: standIns.support, keys: supportKeys, clawchat: true, log,
               check: (name, ok, detail) => check(`boot${boot}.${name}`, ok, detail) });
           } else {
             check(`boot${boot}.support.port22Silent`, !(await answers(hostPort(22))), "a replacement without a grant: 22 silent");
@@ -268,11 +291,23 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
         }
 
         const chatsBefore = model.chatRequests();
-        const chat = await agentCommand(agentSocket, `chat ${model.guestBaseUrl} standin/${model.modelId}`, 6 * 60_000).catch((error: Error) => `chat-error ${error.message}`);
+        const chat = await agentCommand(agentSocket, `chat ${model.guestBaseUrl} standin/${model.modelId}`, 10 * 60_000).catch((error: Error) => `chat-error ${error.message}`);
         const expected = createHash("sha256").update(model.answer).digest("hex");
         const result = /chat-result (\w+) sha256=([0-9a-f]{64}) ms=(\d+)/.exec(chat);
         check(`boot${boot}.chatReachesModel`, result?.[1] === "final" && result[2] === expected && model.chatRequests() > chatsBefore,
           result ? `${result[1]}, answer ${result[2] === expected ? "is" : "is NOT"} the stand-in's, ${result[3]} ms, ${model.chatRequests() - chatsBefore} model request(s)` : chat.trim().split("\n").pop() ?? "no answer");
+
+        // ClawChat through the real gateway, with the files the user gets (sealed to the pinned key): boot 1
+        // opens the box and chats; boot 2 (a replacement on the same state disk) reconnects with the same files.
+        if (supportKeys) {
+          if (boot === 1) {
+            const box = standIns.support.boxes[standIns.support.boxes.length - 1];
+            if (box) clawchatFiles = await openClawChatBox(box, supportKeys, instanceId, runDir).catch(() => undefined);
+          }
+          const name = boot === 1 ? "clawchatRoundTrip" : "clawchatReconnects";
+          const result = clawchatFiles ? await clawchatRoundTrip(clawchatFiles, monitorSocket, model.answer) : { ok: false, detail: "no sealed ClawChat keys arrived from boot 1" };
+          check(`boot${boot}.${name}`, result.ok, result.detail);
+        }
 
         const report: GuestReport = parseReport(await agentCommand(agentSocket, "report", 5 * 60_000));
         record.memoryPeakMiB = report.memoryPeakMiB;

@@ -7,6 +7,9 @@ import type { TestPki } from "../tls.js";
 import type { Started } from "./process.js";
 import { SupportApiStandIn } from "./support-api.js";
 
+const CLAWCHAT_BUNDLE_PATH = "/clawchat/clawchat.js";
+const CLAWCHAT_BUNDLE = join(__dirname, "..", "..", "clawchat", "dist", "clawchat.js");
+
 /** What a host sent to the registration stand-in. Held in memory only, never printed. */
 export interface Registration {
   instanceId: string;
@@ -27,6 +30,8 @@ export interface Registration {
 export interface StandIns extends Started {
   port: number;
   nodeDistGuestUrl: string;
+  /** Where the guest fetches the ClawChat bundle (`clawchat/dist/clawchat.js`, built by `npm run clawchat:build`). */
+  clawchatBundleGuestUrl: string;
   apiGuestBase: string;
   registrations(): Registration[];
   /** The API's host endpoints of support access. */
@@ -80,6 +85,13 @@ export async function startStandIns(pki: TestPki, distRoot: string): Promise<Sta
       const body = request.method === "GET" ? "" : await readBody(request).catch(() => "");
       if (support.handle(request, response, body)) return;
     }
+    // `clawstack:clawchat.bundleUrl` of the booted stack: the ClawChat bundle the host fetches and checks by SHA-256.
+    if (request.method === "GET" && url.pathname === CLAWCHAT_BUNDLE_PATH && existsSync(CLAWCHAT_BUNDLE)) {
+      downloads.push(url.pathname);
+      response.writeHead(200, { "content-type": "application/javascript", "content-length": statSync(CLAWCHAT_BUNDLE).size });
+      createReadStream(CLAWCHAT_BUNDLE).pipe(response);
+      return;
+    }
     if (request.method === "GET" && url.pathname.startsWith("/node/")) {
       const file = normalize(join(distRoot, url.pathname.slice("/node/".length)));
       if (file.startsWith(distRoot) && existsSync(file) && statSync(file).isFile()) {
@@ -98,6 +110,7 @@ export async function startStandIns(pki: TestPki, distRoot: string): Promise<Sta
     name: "API and Node mirror stand-ins",
     port,
     nodeDistGuestUrl: `https://${HOST_FROM_GUEST}:${port}/node`,
+    clawchatBundleGuestUrl: `https://${HOST_FROM_GUEST}:${port}${CLAWCHAT_BUNDLE_PATH}`,
     apiGuestBase: `https://${HOST_FROM_GUEST}:${port}`,
     registrations: () => [...registrations],
     support,

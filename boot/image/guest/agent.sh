@@ -17,14 +17,21 @@ lib=/usr/local/lib/clawstack-boot
 ) &
 
 for _ in $(seq 1 120); do [ -e "$port" ] && break; sleep 1; done
-exec 3<>"$port"
-while IFS= read -r line <&3; do
-  read -r command arg1 arg2 arg3 <<<"$line"
-  case "$command" in
-    report) "$lib/report.sh" >&3 2>&1 ;;
-    chat) timeout 300 /usr/local/bin/node "$lib/chat-check.mjs" "$arg1" "$arg2" "$arg3" >&3 2>&1 ;;
-    poweroff) echo "=== done poweroff" >&3; systemctl poweroff; continue ;;
-    *) echo "unknown command" >&3 ;;
-  esac
-  echo "=== done $command" >&3
+# A read on the port ends (EOF) whenever the harness is not connected, so the
+# port is opened again until the harness speaks: the first version read once,
+# met EOF 31 s after power-on and exited, and no command was ever answered.
+while :; do
+  exec 3<>"$port"
+  while IFS= read -r line <&3; do
+    read -r command arg1 arg2 arg3 <<<"$line"
+    case "$command" in
+      report) "$lib/report.sh" >&3 2>&1 ;;
+      chat) timeout 540 /usr/local/bin/node "$lib/chat-check.mjs" "$arg1" "$arg2" "$arg3" >&3 2>&1 ;;
+      poweroff) echo "=== done poweroff" >&3; systemctl poweroff; continue ;;
+      *) echo "unknown command" >&3 ;;
+    esac
+    echo "=== done $command" >&3
+  done
+  exec 3<&-
+  sleep 1
 done

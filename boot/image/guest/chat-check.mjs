@@ -20,7 +20,9 @@ const request = (method, params) => new Promise((resolve, reject) => {
   socket.send(JSON.stringify({ type: "req", id, method, params }));
 });
 let onChat = () => {};
-const timer = setTimeout(() => { console.log("chat-result timeout"); process.exit(1); }, 240_000);
+let answered = false;
+// Under software emulation a gateway turn takes minutes (a native one takes seconds).
+const timer = setTimeout(() => { console.log("chat-result timeout"); process.exit(1); }, 480_000);
 socket.onmessage = async (message) => {
   const frame = JSON.parse(String(message.data));
   if (frame.type === "res") {
@@ -49,6 +51,7 @@ socket.onmessage = async (message) => {
         const text = (payload.message?.content ?? []).map((part) => part.text ?? "").join("");
         console.log(`chat-result ${payload.state} sha256=${createHash("sha256").update(text).digest("hex")} ms=${Date.now() - started}`);
         clearTimeout(timer);
+        answered = true;
         socket.close();
       };
       await request("chat.send", { sessionKey: "main", message: "Answer with the check phrase.", idempotencyKey: randomUUID() });
@@ -61,3 +64,8 @@ socket.onmessage = async (message) => {
   }
 };
 socket.onerror = () => { console.log("chat-error socket"); process.exit(1); };
+socket.onclose = (event) => {
+  if (answered) process.exit(0);
+  console.log(`chat-error the gateway closed the connection (${event.code})`);
+  process.exit(1);
+};

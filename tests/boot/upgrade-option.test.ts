@@ -1,0 +1,18 @@
+import { describe, expect, it } from "vitest";
+import { BOOT_VERSIONS, upgradeFromProblem } from "../../boot/run.js";
+
+describe("`npm run test:boot -- --upgrade-from <version>`", () => {
+  it("takes an openclaw release other than the one boot 2 installs", () => {
+    expect(upgradeFromProblem("2026.9.5")).toBeUndefined();
+  });
+
+  it("refuses what is not a release, naming the flag", () => {
+    for (const bad of ["latest", "2026.9", "v2026.9.5", "2026.9.5-beta.1", "2026.9.5; rm -rf /", ""]) {
+      expect(upgradeFromProblem(bad)).toMatch(/`--upgrade-from` must be an openclaw release/);
+    }
+  });
+
+  it("refuses the version boot 2 installs: that would be no upgrade", () => {
+    expect(upgradeFromProblem(BOOT_VERSIONS.openclaw)).toMatch(/must differ/);
+  });
+});
