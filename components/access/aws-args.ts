@@ -2,6 +2,7 @@
 // can validate config without loading the cloud SDK (it loads the component only when it runs).
 import { ConfigError } from "../../core/errors.js";
 import { accountIdProblem, parseRoleArn, roleArnProblem } from "./arns.js";
+import { ACCESS_PROFILES, type AccessProfile } from "./aws-permissions.js";
 import { DEFAULT_IMAGE_OWNERS } from "./aws-policy.js";
 import { externalIdProblem } from "./external-id.js";
 
@@ -19,6 +20,11 @@ export interface AwsProvisionerRoleArgs {
   roleName?: string;
   /** AMI owners the host may launch from (`ec2:Owner`). Defaults to Amazon, Canonical and Debian. */
   imageOwners?: readonly string[];
+  /**
+   * `standard` (default) or `strict`: strict drops `ec2:ModifyInstanceAttribute` and lets
+   * `ec2:AttachVolume` take only ClawStack state volumes (see `awsPermissionsForProfile`).
+   */
+  accessProfile?: AccessProfile;
 }
 
 interface ResolvedAwsProvisionerRoleArgs {
@@ -28,6 +34,7 @@ interface ResolvedAwsProvisionerRoleArgs {
   readonly partition: string;
   readonly roleName: string;
   readonly imageOwners: readonly string[];
+  readonly accessProfile: AccessProfile;
 }
 
 const ROLE_NAME_PATTERN = /^[\w+=,.@-]{1,64}$/;
@@ -69,6 +76,13 @@ export function resolveAwsProvisionerRoleArgs(args: AwsProvisionerRoleArgs): Res
       `\`imageOwners\` must list at least one of \`amazon\`, \`aws-marketplace\` or a 12-digit account ID; got ${JSON.stringify(imageOwners)}`,
     );
   }
+  const accessProfile = args.accessProfile ?? "standard";
+  if (!(ACCESS_PROFILES as readonly unknown[]).includes(accessProfile)) {
+    throw new ConfigError(
+      "accessProfile",
+      `\`accessProfile\` must be one of ${ACCESS_PROFILES.map((p) => `\`${p}\``).join(", ")}; got ${JSON.stringify(accessProfile)}`,
+    );
+  }
   const provisioner = parseRoleArn(args.provisionerRoleArn);
   return {
     provisionerRoleArn: args.provisionerRoleArn,
@@ -78,5 +92,6 @@ export function resolveAwsProvisionerRoleArgs(args: AwsProvisionerRoleArgs): Res
     partition: provisioner?.partition ?? "aws",
     roleName,
     imageOwners,
+    accessProfile,
   };
 }

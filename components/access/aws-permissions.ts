@@ -68,6 +68,13 @@ export function workloadBoundaryArn(partition: string, accountId: string): strin
  * - `attach-managed-policy`: as `bounded-role`, and `iam:PolicyARN` limited to
  *   the grant's `policyArns`.
  * - `describe`: read-only `ec2:Describe*` on `"*"` (no resource-level scoping exists).
+ * - `state-volume`: as `resource-tag`, and the volume's `Name` tag must end in
+ *   `-state` (`aws:ResourceTag/Name`, `StringLike`), the name the AWS host gives only its
+ *   state volume; used by the strict profile for `ec2:AttachVolume`/`ec2:DetachVolume` on volumes.
+ * - `resize-only`: as `resource-tag`, and `ec2:Attribute/InstanceType` must be
+ *   one of the host's AWS machine types; used by the strict profile for
+ *   `ec2:ModifyInstanceAttribute` (a request changing anything else, user data
+ *   included, carries no such key and is refused).
  */
 export type GrantScope =
   | "request-tag"
@@ -77,7 +84,9 @@ export type GrantScope =
   | "create-bounded-role"
   | "bounded-role"
   | "attach-managed-policy"
-  | "describe";
+  | "describe"
+  | "state-volume"
+  | "resize-only";
 
 export interface Grant {
   readonly scope: GrantScope;
@@ -337,3 +346,63 @@ export const AWS_PASSABLE_ROLES: readonly {
 
 /** Which role paths must be created with the workload permissions boundary: the host's, whose inline policy the provisioner writes. */
 export const BOUNDED_ROLE_PATHS: readonly string[] = [HOST_ROLE_PATH];
+
+/**
+ * The `aws-access` stack's `accessProfile`:
+ * - `standard` (default): the table above, unchanged.
+ * - `strict`:
+ *   - `ec2:ModifyInstanceAttribute` only as a resize to one of the host's own
+ *     instance types (`ec2:Attribute/InstanceType`, present only in a request
+ *     that changes the type; one request changes one attribute), so user data
+ *     can no longer be changed in place. The AWS host never needs that: it
+ *     ignores raw user-data changes and replaces the instance when its boot
+ *     fingerprint changes (`userDataReplaceOnChange: false`, `replacementTrigger`).
+ *   - `ec2:AttachVolume` and `ec2:DetachVolume` on a volume only when that volume
+ *     is a ClawStack state volume (`ManagedBy=claw-cloud` and a `Name` tag ending
+ *     in `-state`, which only the host's state volume carries), so a host's root
+ *     volume can no longer be detached or attached anywhere. IAM evaluates each resource of a call on its
+ *     own tags, so it cannot require the instance and the volume to belong to
+ *     the same host: a state volume can still be attached to another
+ *     ClawStack-tagged instance.
+ */
+export const ACCESS_PROFILES = ["standard", "strict"] as const;
+export type AccessProfile = (typeof ACCESS_PROFILES)[number];
+
+/** Attaching and detaching, which the strict profile allows on state volumes only (the host detaches nothing else). */
+const VOLUME_BINDING_ACTIONS: readonly string[] = ["ec2:AttachVolume", "ec2:DetachVolume"];
+
+/** The `Name` tag pattern (`StringLike`) a volume must carry to be attached or detached under the strict profile. */
+export const STATE_VOLUME_NAME_PATTERN = "*-state";
+
+/** The permission table for a profile (`standard` returns the table itself). */
+export function awsPermissionsForProfile(
+  profile: AccessProfile,
+  table: Readonly<Record<string, ResourceTypePermissions>> = AWS_PROVISIONER_PERMISSIONS,
+): Readonly<Record<string, ResourceTypePermissions>> {
+  if (profile === "standard") return table;
+  const strict: Record<string, ResourceTypePermissions> = {};
+  for (const [type, row] of Object.entries(table)) {
+    const grants: Grant[] = [];
+    for (const grant of row.grants) {
+      if (grant.scope !== "resource-tag") {
+        grants.push(grant);
+        continue;
+      }
+      // Split the narrowed actions off the plain resource-tag grant.
+      const rest = grant.actions.filter((action) => action !== "ec2:ModifyInstanceAttribute" && !VOLUME_BINDING_ACTIONS.includes(action));
+      if (rest.length > 0) grants.push({ ...grant, actions: rest });
+      if (grant.actions.includes("ec2:ModifyInstanceAttribute")) {
+        grants.push({ scope: "resize-only", actions: ["ec2:ModifyInstanceAttribute"], resources: grant.resources });
+      }
+      const binding = grant.actions.filter((action) => VOLUME_BINDING_ACTIONS.includes(action));
+      if (binding.length > 0) {
+        const volumes = grant.resources.filter((resource) => resource.endsWith(":volume/*"));
+        const others = grant.resources.filter((resource) => !resource.endsWith(":volume/*"));
+        if (others.length > 0) grants.push({ ...grant, actions: binding, resources: others });
+        if (volumes.length > 0) grants.push({ scope: "state-volume", actions: binding, resources: volumes });
+      }
+    }
+    strict[type] = { why: row.why, grants };
+  }
+  return strict;
+}

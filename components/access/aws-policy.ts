@@ -1,8 +1,10 @@
+import { MACHINE_SIZES } from "../../core/presets.js";
 import {
   AWS_PASSABLE_ROLES,
   AWS_PROVISIONER_PERMISSIONS,
   MANAGED_BY_TAG_KEY,
   MANAGED_BY_TAG_VALUE,
+  STATE_VOLUME_NAME_PATTERN,
   type GrantScope,
   type ResourceTypePermissions,
   workloadBoundaryArn,
@@ -59,6 +61,9 @@ export interface PermissionsPolicyInput {
 
 /** Trusted AMI owners by default: Amazon, Canonical (Ubuntu) and Debian. */
 export const DEFAULT_IMAGE_OWNERS: readonly string[] = ["amazon", "099720109477", "136693071363"];
+
+/** The instance types the AWS host's size presets use: the only ones the strict profile lets it resize to. */
+const HOST_INSTANCE_TYPES: readonly string[] = Object.values(MACHINE_SIZES.aws).map((size) => size.machineType).sort();
 
 const REQUEST_TAG = { [`aws:RequestTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE };
 const RESOURCE_TAG = { [`aws:ResourceTag/${MANAGED_BY_TAG_KEY}`]: MANAGED_BY_TAG_VALUE };
@@ -208,6 +213,8 @@ const SCOPE_ORDER: readonly GrantScope[] = [
   "resource-tag",
   "bounded-role",
   "attach-managed-policy",
+  "state-volume",
+  "resize-only",
 ];
 
 const SID_BY_SCOPE: Record<GrantScope, string> = {
@@ -219,6 +226,8 @@ const SID_BY_SCOPE: Record<GrantScope, string> = {
   "resource-tag": "ChangeOnlyTagged",
   "bounded-role": "WriteRolePoliciesOnlyWithinBoundary",
   "attach-managed-policy": "AttachOnlyDlmServicePolicy",
+  "state-volume": "AttachOnlyStateVolumes",
+  "resize-only": "ModifyInstanceOnlyToResize",
 };
 
 interface ConditionContext {
@@ -246,6 +255,10 @@ function conditionFor(scope: GrantScope, context: ConditionContext): Pick<Policy
     case "attach-managed-policy":
       // The DLM role carries no boundary: what bounds it is that only this one AWS policy can be attached.
       return { Condition: { StringEquals: { ...RESOURCE_TAG }, ArnEquals: { "iam:PolicyARN": [...(context.policyArns ?? [])] } } };
+    case "state-volume":
+      return { Condition: { StringEquals: RESOURCE_TAG, StringLike: { "aws:ResourceTag/Name": STATE_VOLUME_NAME_PATTERN } } };
+    case "resize-only":
+      return { Condition: { StringEquals: { ...RESOURCE_TAG, "ec2:Attribute/InstanceType": HOST_INSTANCE_TYPES } } };
     default: {
       const unknown: never = scope;
       throw new Error(`unknown grant scope ${String(unknown)}`);

@@ -1,6 +1,6 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
-import { WORKLOAD_BOUNDARY_NAME, WORKLOAD_BOUNDARY_PATH } from "./aws-permissions.js";
+import { WORKLOAD_BOUNDARY_NAME, WORKLOAD_BOUNDARY_PATH, awsPermissionsForProfile } from "./aws-permissions.js";
 import {
   renderPermissionsPolicy,
   renderTrustPolicy,
@@ -68,6 +68,7 @@ export class AwsProvisionerRole extends pulumi.ComponentResource {
             partition: resolved.partition,
             accountId: resolved.accountId,
             imageOwners: resolved.imageOwners,
+            table: awsPermissionsForProfile(resolved.accessProfile),
           }),
         ),
       },

@@ -29,7 +29,7 @@ function digitsOrString(raw: Record<string, unknown>, key: string): string {
   return typeof value === "number" && Number.isSafeInteger(value) ? String(value) : (value as string);
 }
 
-const AWS_ACCESS_KEYS = ["provisionerRoleArn", "externalId", "accountId", "roleName", "imageOwners"] as const;
+const AWS_ACCESS_KEYS = ["provisionerRoleArn", "externalId", "accountId", "roleName", "imageOwners", "accessProfile"] as const;
 
 export const awsAccessKind: StackKind<AwsProvisionerRoleArgs> = {
   kind: "aws-access",
@@ -46,6 +46,8 @@ export const awsAccessKind: StackKind<AwsProvisionerRoleArgs> = {
       accountId: digitsOrString(raw, "accountId"),
       ...(raw.roleName === undefined ? {} : { roleName: optionalString(raw, "roleName") as string }),
       ...(imageOwners === undefined ? {} : { imageOwners: imageOwners as string[] }),
+      // Checked against the allowed values by resolveAwsProvisionerRoleArgs below.
+      ...(raw.accessProfile === undefined ? {} : { accessProfile: optionalString(raw, "accessProfile") as AwsProvisionerRoleArgs["accessProfile"] }),
     };
     resolveAwsProvisionerRoleArgs(args); // validate now, before anything runs
     return args;

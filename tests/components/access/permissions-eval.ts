@@ -26,6 +26,9 @@ function conditionHolds(operator: string, key: string, expected: string | readon
     case "ArnEquals":
       // A single-valued key: absent means the condition fails.
       return actual !== undefined && list(actual).length === 1 && wanted.includes(list(actual)[0]!);
+    case "StringLike":
+      // Single-valued, IAM wildcards (`*`, `?`), case-sensitive.
+      return actual !== undefined && list(actual).length === 1 && wanted.some((pattern) => wildcard(pattern, list(actual)[0]!));
     case "ForAnyValue:StringEquals":
       return list(actual).some((value) => wanted.includes(value));
     case "Null":
