@@ -22,6 +22,9 @@ import { hostfwdAdd } from "./qemu.js";
 import { freePort } from "./services/process.js";
 import type { SupportKeys } from "./support-checks.js";
 
+/** A round trip under TCG takes under a minute; the client itself retries longer than a boot should wait. */
+const ROUND_TRIP_TIMEOUT_MS = 180_000;
+
 export interface ClawChatFiles {
   securityFile: string;
   bootstrapKey: string;
@@ -56,14 +59,21 @@ export async function clawchatRoundTrip(files: ClawChatFiles, monitorSocket: str
   await hostfwdAdd(monitorSocket, "udp", hostPort, guestPort);
   const started = Date.now();
   let client: ClawChatClient | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ROUND_TRIP_TIMEOUT_MS / 1000} s`)), ROUND_TRIP_TIMEOUT_MS);
+  });
   try {
-    client = await ClawChatClient.open(files.securityFile, files.bootstrapKey, { clock: new SystemClock(), server: { host: "127.0.0.1", port: hostPort } });
-    const answer = await client.chat(`boot check ${Date.now()}`);
+    const answer = await Promise.race([deadline, (async () => {
+      client = await ClawChatClient.open(files.securityFile, files.bootstrapKey, { clock: new SystemClock(), server: { host: "127.0.0.1", port: hostPort } });
+      return client.chat(`boot check ${Date.now()}`);
+    })()]);
     const same = createHash("sha256").update(answer).digest("hex") === createHash("sha256").update(expectedAnswer).digest("hex");
     return { ok: same, detail: `guest UDP ${guestPort}: answer ${same ? "is" : "is NOT"} the stand-in model's, ${Date.now() - started} ms` };
   } catch (error) {
     return { ok: false, detail: `guest UDP ${guestPort}: ${(error as Error).message.slice(0, 160)}` };
   } finally {
-    await client?.close().catch(() => undefined);
+    clearTimeout(timer);
+    await (client as ClawChatClient | undefined)?.close().catch(() => undefined);
   }
 }
