@@ -16,3 +16,15 @@ describe("`npm run test:boot -- --upgrade-from <version>`", () => {
     expect(upgradeFromProblem(BOOT_VERSIONS.openclaw)).toMatch(/must differ/);
   });
 });
+
+describe("cloudInitDone", () => {
+  it("is `done`, or `disabled` once first boot closed user data, with result.json present and no error", async () => {
+    const { cloudInitFinished } = await import("../../boot/run.js");
+    expect(cloudInitFinished({ status: "done", errors: [] })).toBe(true);
+    expect(cloudInitFinished({ status: "disabled", errors: [] })).toBe(true);
+    expect(cloudInitFinished({ status: "disabled", errors: ["no result.json"] })).toBe(false);
+    expect(cloudInitFinished({ status: "error", errors: [] })).toBe(false);
+    expect(cloudInitFinished({ status: "running", errors: [] })).toBe(false);
+    expect(cloudInitFinished({ status: "done", errors: ["('scripts_user', RuntimeError())"] })).toBe(false);
+  });
+});
