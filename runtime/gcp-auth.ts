@@ -13,8 +13,8 @@ export const GCP_COMPUTE_SCOPE = "https://www.googleapis.com/auth/compute";
 export function gcpAuthorizedRequest(externalAccount: Record<string, unknown>, scopes: string[] = [GCP_COMPUTE_SCOPE]): GcpRequest {
   const client = ExternalAccountClient.fromJSON({ ...(externalAccount as object), scopes } as Parameters<typeof ExternalAccountClient.fromJSON>[0]);
   if (!client) throw new TypeError("the GCP credential is not an external_account configuration");
-  return async (method, url) => {
-    const answer = await client.request({ url, method, validateStatus: () => true, timeout: 30_000 });
+  return async (method, url, body) => {
+    const answer = await client.request({ url, method, ...(body === undefined ? {} : { data: body }), validateStatus: () => true, timeout: 30_000 });
     return { status: answer.status, body: answer.data };
   };
 }

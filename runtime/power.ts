@@ -192,8 +192,8 @@ export async function awsPower(params: AwsPowerParams): Promise<PowerResult> {
 // ---------------------------------------------------------------------------
 // GCP: Compute Engine (https://cloud.google.com/compute/docs/reference/rest/v1/instances)
 
-/** An authorized JSON request (google-auth-library's client in production, a stand-in in tests). */
-export type GcpRequest = (method: "GET" | "POST", url: string) => Promise<{ status: number; body: unknown }>;
+/** An authorized JSON request (google-auth-library's client in production, a stand-in in tests); `body` is sent as JSON. */
+export type GcpRequest = (method: "GET" | "POST" | "DELETE", url: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
 
 export interface GcpPowerParams extends Wait {
   request: GcpRequest;

@@ -8,7 +8,7 @@
  */
 import { EC2Client } from "@aws-sdk/client-ec2";
 import { gcpAuthorizedRequest } from "../../runtime/gcp-auth";
-import { type PowerAction, PowerError, type PowerResult, awsPower, digitalOceanPower, gcpPower } from "../../runtime/power";
+import { type GcpRequest, type PowerAction, PowerError, type PowerResult, awsPower, digitalOceanPower, gcpPower } from "../../runtime/power";
 import type { Cloud } from "../db/schema";
 
 export { POWER_ACTIONS, PowerError, type PowerAction, type PowerResult } from "../../runtime/power";
@@ -34,6 +34,12 @@ export interface PowerOptions {
   pollMs?: number;
   waitMs?: number;
 }
+
+/** A stand-in Compute endpoint takes plain JSON requests (tests); the real one gets the authorized client. */
+export const standInGcpRequest: GcpRequest = async (method, url, body) => {
+  const answer = await fetch(url, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+  return { status: answer.status, body: (await answer.json()) as unknown };
+};
 
 /** Runs one power action with the job's credential environment (`DIGITALOCEAN_TOKEN`, `AWS_*`, `GOOGLE_CREDENTIALS`). */
 export async function runPowerAction(action: PowerAction, target: PowerTarget, env: Record<string, string>, options: PowerOptions = {}): Promise<PowerResult> {
@@ -71,12 +77,7 @@ export async function runPowerAction(action: PowerAction, target: PowerTarget, e
       if (typeof project !== "string" || typeof zone !== "string" || typeof name !== "string") {
         throw new PowerError("not-found", "the instance's config names no GCP project, zone and name");
       }
-      const request = options.endpoints?.compute
-        ? async (method: "GET" | "POST", url: string) => {
-            const answer = await fetch(url, { method });
-            return { status: answer.status, body: (await answer.json()) as unknown };
-          }
-        : gcpAuthorizedRequest(JSON.parse(json) as Record<string, unknown>);
+      const request = options.endpoints?.compute ? standInGcpRequest : gcpAuthorizedRequest(JSON.parse(json) as Record<string, unknown>);
       return gcpPower({ request, project, zone, instance: name, action, ...wait, ...(options.endpoints?.compute ? { baseUrl: options.endpoints.compute } : {}) });
     }
     default: {
