@@ -12,6 +12,14 @@ export type HostStackOutputs = {
   gatewayUrl: pulumi.Output<string>;
   instanceId: pulumi.Output<string>;
   stateDiskId: pulumi.Output<string>;
+  /**
+   * The host's cloud firewall, where the API opens a support grant's SSH rule (docs/zero-access.md): the
+   * DigitalOcean Cloud Firewall's id, the AWS security group's id, or the GCP network and target tag.
+   */
+  firewallId?: pulumi.Output<string>;
+  securityGroupId?: pulumi.Output<string>;
+  network?: pulumi.Output<string>;
+  networkTag?: pulumi.Output<string>;
   /** Where the owner reads the gateway token (docs/host.md). */
   gatewayTokenSource: string;
   snapshots: string;
@@ -59,6 +67,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     stateDiskId: pulumi.Output<string>;
   };
   let tokenSource: string;
+  let firewall: Pick<HostStackOutputs, "firewallId" | "securityGroupId" | "network" | "networkTag">;
 
   switch (config.cloud) {
     case "digitalocean": {
@@ -67,11 +76,13 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
         import("../components/host/digitalocean.js"),
       ]);
       const provider = new Provider("digitalocean", {});
-      host = new DigitalOceanHost(
+      const droplet = new DigitalOceanHost(
         config.name,
         { ...common, snapshots: schedule, ...(config.vpcUuid ? { vpcUuid: config.vpcUuid } : {}) },
         { providers: [provider] },
       );
+      host = droplet;
+      firewall = { firewallId: droplet.firewallId };
       tokenSource = "generated on the host at first boot";
       break;
     }
@@ -101,6 +112,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
         new AwsStateSnapshots(`${config.name}-snapshots`, { name: config.name, targetTag, schedule, tags: config.tags }, { providers: [provider], dependsOn: [aws] });
       }
       host = aws;
+      firewall = { securityGroupId: aws.securityGroupId };
       tokenSource = gatewayToken ? "AWS SSM SecureString (given as a Pulumi secret)" : "generated on the host at first boot";
       break;
     }
@@ -133,6 +145,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
         );
       }
       host = gcp;
+      firewall = { network: gcp.network, networkTag: gcp.networkTag };
       tokenSource = gatewayToken ? "GCP Secret Manager (given as a Pulumi secret)" : "generated on the host at first boot";
       break;
     }
@@ -150,6 +163,7 @@ export async function openClawStack(config: HostConfig): Promise<HostStackOutput
     gatewayUrl: host.gatewayUrl,
     instanceId: host.instanceId,
     stateDiskId: host.stateDiskId,
+    ...firewall,
     gatewayTokenSource: tokenSource,
     snapshots: snapshotsSummary,
   };

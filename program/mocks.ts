@@ -32,6 +32,7 @@ function computedState(type: string, name: string, inputs: State): { id: string;
     case "digitalocean:index/droplet:Droplet":
       return { id: String(parseInt(hex(name, 8), 16)), state: { ipv4Address: fakeIpv4(name), ipv6Address: fakeIpv6(name), status: "active" } };
     case "digitalocean:index/volume:Volume":
+    case "digitalocean:index/firewall:Firewall":
       return { id: `${hex(name, 8)}-${hex(`${name}1`, 4)}-11f0-${hex(`${name}2`, 4)}-${hex(`${name}3`, 12)}`, state: {} };
     case "digitalocean:index/sshKey:SshKey":
       return { id: String(parseInt(hex(name, 7), 16)), state: { fingerprint: hex(name, 32).replace(/(..)(?!$)/g, "$1:") } };

@@ -114,6 +114,8 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
   readonly gatewayUrl: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
   readonly stateDiskId: pulumi.Output<string>;
+  /** The security group's id: the API authorizes and revokes a support grant's SSH rule on it (docs/zero-access.md). */
+  readonly securityGroupId: pulumi.Output<string>;
 
   constructor(name: string, args: AwsHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:AwsHost", name, {}, opts);
@@ -260,12 +262,14 @@ export class AwsHost extends pulumi.ComponentResource implements HostOutputs {
     this.gatewayUrl = pulumi.interpolate`https://${address.publicIp}:3000`;
     this.instanceId = instance.id;
     this.stateDiskId = volume.id;
+    this.securityGroupId = securityGroup.id;
     this.registerOutputs({
       publicIpv4: this.publicIpv4,
       publicIpv6: this.publicIpv6,
       gatewayUrl: this.gatewayUrl,
       instanceId: this.instanceId,
       stateDiskId: this.stateDiskId,
+      securityGroupId: this.securityGroupId,
     });
   }
 

@@ -51,6 +51,8 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
   readonly gatewayUrl: pulumi.Output<string>;
   readonly instanceId: pulumi.Output<string>;
   readonly stateDiskId: pulumi.Output<string>;
+  /** The Cloud Firewall's id: the API adds and removes a support grant's SSH rule on it (docs/zero-access.md). */
+  readonly firewallId: pulumi.Output<string>;
 
   constructor(name: string, args: DigitalOceanHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:DigitalOceanHost", name, {}, opts);
@@ -146,7 +148,7 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
       { parent: this, deleteBeforeReplace: true },
     );
 
-    new digitalocean.Firewall(
+    const firewall = new digitalocean.Firewall(
       `${name}-firewall`,
       {
         name: `${resolved.name}-firewall`,
@@ -164,12 +166,14 @@ export class DigitalOceanHost extends pulumi.ComponentResource implements HostOu
     this.gatewayUrl = pulumi.interpolate`https://${reservedIp.ipAddress}:3000`;
     this.instanceId = droplet.id;
     this.stateDiskId = volume.id;
+    this.firewallId = firewall.id;
     this.registerOutputs({
       publicIpv4: this.publicIpv4,
       publicIpv6: this.publicIpv6,
       gatewayUrl: this.gatewayUrl,
       instanceId: this.instanceId,
       stateDiskId: this.stateDiskId,
+      firewallId: this.firewallId,
     });
   }
 }

@@ -77,6 +77,10 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
   /** Name of the state disk (snapshot schedules attach by name). */
   readonly stateDiskName: pulumi.Output<string>;
   readonly serviceAccountEmail: pulumi.Output<string>;
+  /** The VPC network the host's firewall rules are on, as given (`default` unless set). */
+  readonly network: pulumi.Output<string>;
+  /** The network tag the host's firewall rules target: a support grant's own rule targets it too (docs/zero-access.md). */
+  readonly networkTag: pulumi.Output<string>;
 
   constructor(name: string, args: GcpHostArgs, opts?: pulumi.ComponentResourceOptions) {
     super("clawstack:host:GcpHost", name, {}, opts);
@@ -221,12 +225,16 @@ export class GcpHost extends pulumi.ComponentResource implements HostOutputs {
     this.stateDiskId = disk.id;
     this.stateDiskName = disk.name;
     this.serviceAccountEmail = serviceAccount.email;
+    this.network = pulumi.output(network);
+    this.networkTag = pulumi.output(networkTag);
     this.registerOutputs({
       publicIpv4: this.publicIpv4,
       publicIpv6: this.publicIpv6,
       gatewayUrl: this.gatewayUrl,
       instanceId: this.instanceId,
       stateDiskId: this.stateDiskId,
+      network: this.network,
+      networkTag: this.networkTag,
     });
   }
 

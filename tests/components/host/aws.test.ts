@@ -144,3 +144,13 @@ describe("AwsHost, closed by default", () => {
     });
   });
 });
+
+describe("AwsHost: the security group a support grant opens", () => {
+  it("exports the security group's id (the API authorizes a grant's SSH rule on it), the one the instance is in, tagged ManagedBy", async () => {
+    const result = await synthHost("aws");
+    expect(result.outputs.securityGroupId).toMatch(/^sg-[0-9a-f]{17}$/);
+    expect(oneOfType(result, INSTANCE).inputs.vpcSecurityGroupIds).toEqual([result.outputs.securityGroupId]);
+    expect(oneOfType(result, GROUP).inputs.tags).toMatchObject({ ManagedBy: "claw-cloud" });
+    expect(result.outputs).not.toHaveProperty("firewallId");
+  });
+});

@@ -110,3 +110,13 @@ describe("DigitalOceanHost, closed by default", () => {
     });
   });
 });
+
+describe("DigitalOceanHost: the firewall a support grant opens", () => {
+  it("exports the Cloud Firewall's id (the API adds a grant's SSH rule to it), and it is the firewall guarding the droplet", async () => {
+    const result = await synthHost("digitalocean");
+    expect(result.outputs.firewallId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    expect(result.outputs).not.toHaveProperty("securityGroupId");
+    const firewall = oneOfType(result, FIREWALL);
+    expect(firewall.inputs.dropletIds).toEqual([Number(result.outputs.instanceId)]);
+  });
+});

@@ -109,3 +109,19 @@ describe("GcpHost, closed by default", () => {
     });
   });
 });
+
+describe("GcpHost: the network and tag a support grant's firewall targets", () => {
+  it("exports the network and the network tag the host's own rules and instance use", async () => {
+    for (const [overrides, network] of [
+      [{}, "default"],
+      [{ network: "projects/shared-vpc-1/global/networks/vpc" }, "projects/shared-vpc-1/global/networks/vpc"],
+    ] as const) {
+      const result = await synthHost("gcp", overrides);
+      expect(result.outputs).toMatchObject({ network, networkTag: "claw-openclaw" });
+      expect(oneOfType(result, INSTANCE).inputs.tags).toEqual([result.outputs.networkTag]);
+      for (const rule of allOfType(result, FIREWALL)) {
+        expect(rule.inputs).toMatchObject({ network, targetTags: [result.outputs.networkTag] });
+      }
+    }
+  });
+});
