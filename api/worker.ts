@@ -22,6 +22,7 @@ import type { Engine } from "./engine/types";
 import { GatewayHealthChecker } from "./health/gateway-health";
 import { createLogger } from "./http/logging";
 import { SnapshotScheduler } from "./jobs/snapshot-scheduler";
+import { CloudFirewallSweep } from "./support/cloud-firewall";
 import { VaultCredentialProvider } from "./jobs/vault-credentials";
 import { JobWorker } from "./jobs/worker";
 import { loadProxyDevice } from "./proxy/device-identity";
@@ -92,6 +93,8 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
   worker.start();
   const snapshots = new SnapshotScheduler({ db: handle.db, credentials, intervalMs: settings.snapshotIntervalMs, logger });
   snapshots.start();
+  const supportFirewall = new CloudFirewallSweep({ db: handle.db, intervalMs: settings.supportFirewallIntervalMs, logger, wake: () => worker.wake() });
+  supportFirewall.start();
   const onUp = proxyPairingProbe(handle.db, wrapper, loadProxyDevice({ dataDir: config.dataDir, keyFile: config.proxy.deviceKeyFile }));
   const health = new GatewayHealthChecker({ db: handle.db, intervalMs: config.proxy.healthIntervalMs, logger, onUp });
   health.start();
@@ -104,6 +107,7 @@ export async function runWorker(options: { env?: NodeJS.ProcessEnv; engine?: Eng
     keys,
     async stop(graceMs = SHUTDOWN_GRACE_MS) {
       await snapshots.stop();
+      await supportFirewall.stop();
       await health.stop();
       await worker.stop({ graceMs });
       await keys.stop();

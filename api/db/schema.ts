@@ -329,7 +329,17 @@ export interface SupportGrantsTable {
   support_key_fingerprints: string;
   created_at: Timestamp;
   revoked_at: Timestamp | null;
+  /** Where the grant's SSH rule in the host's cloud firewall is (migration 012, api/support/cloud-firewall.ts). */
+  cloud_firewall: CloudFirewallState;
+  /** The last cloud failure's message; null once an attempt succeeded. */
+  cloud_firewall_error: string | null;
 }
+
+/**
+ * A grant's rule in the host's cloud firewall: `opening` (wanted, not yet confirmed), `open`, `closing`
+ * (revoked or ended, removal pending), `closed`, `failed` (the last cloud call failed; it may be open).
+ */
+export type CloudFirewallState = "opening" | "open" | "closing" | "closed" | "failed";
 
 export interface SupportCommandsTable {
   instance_id: string;

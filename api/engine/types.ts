@@ -16,14 +16,30 @@ export const OPERATIONS: readonly Operation[] = ["preview", "up", "refresh", "de
  */
 export type PowerOperation = "stop" | "start" | "reboot";
 export const POWER_OPERATIONS: readonly PowerOperation[] = ["stop", "start", "reboot"];
+/**
+ * A support grant's SSH rule in the host's cloud firewall (api/support/cloud-firewall.ts through
+ * api/engine/support-firewall.ts): opened for the instance's grants waiting for it, closed for its
+ * revoked and ended ones. On the stack's lock too, so never during an `up` that rewrites the firewall.
+ */
+export type SupportFirewallOperation = "support-open" | "support-close";
+export const SUPPORT_FIREWALL_OPERATIONS: readonly SupportFirewallOperation[] = ["support-open", "support-close"];
 /** Everything a job can run. */
-export type JobOperation = Operation | PowerOperation;
-export const JOB_OPERATIONS: readonly JobOperation[] = [...OPERATIONS, ...POWER_OPERATIONS];
-/** Memory a power job is admitted with: a few HTTPS calls, no Pulumi process. */
+export type JobOperation = Operation | PowerOperation | SupportFirewallOperation;
+export const JOB_OPERATIONS: readonly JobOperation[] = [...OPERATIONS, ...POWER_OPERATIONS, ...SUPPORT_FIREWALL_OPERATIONS];
+/** Memory a power or support-firewall job is admitted with: a few HTTPS calls, no Pulumi process. */
 export const POWER_JOB_MEMORY_MB = 64;
 
 export function isPowerOperation(operation: JobOperation): operation is PowerOperation {
   return (POWER_OPERATIONS as readonly string[]).includes(operation);
+}
+
+export function isSupportFirewallOperation(operation: JobOperation): operation is SupportFirewallOperation {
+  return (SUPPORT_FIREWALL_OPERATIONS as readonly string[]).includes(operation);
+}
+
+/** Operations that call the cloud's API directly (no Pulumi): power actions and the support firewall. */
+export function isDirectOperation(operation: JobOperation): operation is PowerOperation | SupportFirewallOperation {
+  return isPowerOperation(operation) || isSupportFirewallOperation(operation);
 }
 
 /** One progress record, already stripped down to what a follower needs to see. */

@@ -11,7 +11,7 @@ import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Cloud, Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
 import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
-import { type JobOperation, POWER_JOB_MEMORY_MB, type PowerOperation, isPowerOperation } from "../engine/types";
+import { type JobOperation, POWER_JOB_MEMORY_MB, type PowerOperation, isDirectOperation, isPowerOperation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
 import { type CredentialProvider, CredentialChoiceError, MissingCredentialError } from "./credentials";
@@ -219,7 +219,7 @@ export async function enqueueOperation(
         userId: instance.user_id,
         stackName: instance.stack_name,
         operation,
-        memoryMb: isPowerOperation(operation) ? POWER_JOB_MEMORY_MB : queue.memoryMb[operation],
+        memoryMb: isDirectOperation(operation) ? POWER_JOB_MEMORY_MB : queue.memoryMb[operation],
         maxAttempts: queue.maxAttempts,
       });
       await setInstanceLastJob(trx, instance.id, job.id, { status: STATUS_WHILE_QUEUED[operation] });

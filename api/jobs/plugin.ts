@@ -16,6 +16,7 @@ import { resolveStackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
 import type { JobsSettings } from "./settings";
 import { GatewayHealthChecker } from "../health/gateway-health";
+import { CloudFirewallSweep } from "../support/cloud-firewall";
 import { SnapshotScheduler } from "./snapshot-scheduler";
 import { VaultCredentialProvider } from "./vault-credentials";
 import { JobWorker } from "./worker";
@@ -63,6 +64,9 @@ export const jobsPlugin = fp(
       ? new SnapshotScheduler({ db: app.db, credentials, intervalMs: settings.snapshotIntervalMs, logger: app.log })
       : undefined;
     const onUp = proxyPairingProbe(app.db, app.vault.wrapper, loadProxyDevice({ dataDir: app.config.dataDir, keyFile: app.config.proxy.deviceKeyFile }));
+    const supportFirewall = worker
+      ? new CloudFirewallSweep({ db: app.db, intervalMs: settings.supportFirewallIntervalMs, logger: app.log, wake: () => worker.wake() })
+      : undefined;
     const health = worker ? new GatewayHealthChecker({ db: app.db, intervalMs: app.config.proxy.healthIntervalMs, logger: app.log, onUp }) : undefined;
     app.decorate("jobs", { settings, engine, credentials, worker, wake: () => worker?.wake() } satisfies JobsRuntime);
     if (!engine.capabilities().deploy) {
@@ -71,10 +75,12 @@ export const jobsPlugin = fp(
     app.addHook("onReady", async () => {
       worker?.start();
       snapshots?.start();
+      supportFirewall?.start();
       health?.start();
     });
     app.addHook("onClose", async () => {
       await snapshots?.stop();
+      await supportFirewall?.stop();
       await health?.stop();
       await worker?.stop({ graceMs: CLOSE_GRACE_MS });
     });

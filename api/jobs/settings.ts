@@ -116,6 +116,11 @@ export interface JobsSettings {
   publicUrl: string | undefined;
   /** How often a worker runs the DigitalOcean volume snapshot sweep (`CLAWSTACK_SNAPSHOT_INTERVAL_MS`); 0: never. */
   snapshotIntervalMs: number;
+  /**
+   * How often a worker runs the support grants' cloud firewall sweep (`CLAWSTACK_SUPPORT_FIREWALL_INTERVAL_MS`,
+   * default 60 s, 5 s to 1 h): it closes ended grants' SSH rules and retries failed closes. Not switchable off.
+   */
+  supportFirewallIntervalMs: number;
 }
 
 export function loadJobsSettings(env: Environment): JobsSettings {
@@ -136,5 +141,6 @@ export function loadJobsSettings(env: Environment): JobsSettings {
     embeddedWorker: embedded,
     publicUrl,
     snapshotIntervalMs: env.CLAWSTACK_SNAPSHOT_INTERVAL_MS === "0" ? 0 : integer(env, "CLAWSTACK_SNAPSHOT_INTERVAL_MS", 3_600_000, 60_000, 86_400_000),
+    supportFirewallIntervalMs: integer(env, "CLAWSTACK_SUPPORT_FIREWALL_INTERVAL_MS", 60_000, 5_000, 3_600_000),
   };
 }

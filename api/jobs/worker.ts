@@ -11,7 +11,8 @@ import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { type PowerOptions, PowerError, runPowerAction } from "../engine/power";
-import { EngineError, type Engine, type JobOperation, type StackSpec, isPowerOperation } from "../engine/types";
+import { EngineError, type Engine, type JobOperation, type StackSpec, isPowerOperation, isSupportFirewallOperation, type SupportFirewallOperation } from "../engine/types";
+import { cloudFirewallFailure, failCloudFirewallJob, runCloudFirewallJob } from "../support/cloud-firewall";
 import type { ConfigPreparer } from "../engine/preparer";
 import { stackWorkDir, type StackLayout } from "../stacks/layout";
 import type { CredentialProvider } from "./credentials";
@@ -49,11 +50,11 @@ export interface JobWorkerOptions {
   workerId?: string;
   prepareConfig?: ConfigPreparer;
   logger?: WorkerLogger;
-  /** Power jobs' cloud endpoints and waits (tests point them at stand-ins). */
+  /** Power and support-firewall jobs' cloud endpoints and waits (tests point them at stand-ins). */
   power?: PowerOptions;
 }
 
-const RUNNING_STATUS: Record<Exclude<JobOperation, "preview">, InstanceStatus> = {
+const RUNNING_STATUS: Record<Exclude<JobOperation, "preview" | SupportFirewallOperation>, InstanceStatus> = {
   up: "provisioning",
   refresh: "refreshing",
   destroy: "destroying",
@@ -219,7 +220,14 @@ export class JobWorker {
         .catch((error: unknown) => this.logger.warn({ ...log, err: errorMessage(error) }, "heartbeat failed"));
     }, worker.heartbeatMs);
 
+    const support = isSupportFirewallOperation(job.operation) ? job.operation : undefined;
     const finish = async (request: FinishRequest, message?: string): Promise<void> => {
+      if (support && request.state !== "succeeded") {
+        // The grants this job was for say so (`failed` with the reason); the sweep closes ended ones again.
+        await failCloudFirewallJob(db, support, job.instance_id, request.error?.message ?? request.state).catch((error: unknown) =>
+          this.logger.error({ ...log, err: errorMessage(error) }, "could not mark the grants' cloud rule failed"),
+        );
+      }
       await events.flush().catch(() => undefined);
       // The final state and the `result` event commit together (finishJob writes both).
       let finished: boolean;
@@ -243,12 +251,13 @@ export class JobWorker {
         return;
       }
       const power = isPowerOperation(job.operation) ? job.operation : undefined;
-      // A power action that fails leaves the instance as it was (it still runs, or is still stopped).
-      const failedStatus: InstanceStatus | undefined = power ? instance.status : mutating ? "failed" : undefined;
+      // A power action that fails leaves the instance as it was (it still runs, or is still stopped);
+      // a support-firewall job never changes the instance's status.
+      const failedStatus: InstanceStatus | undefined = support ? undefined : power ? instance.status : mutating ? "failed" : undefined;
       const statusOnFailure = failedStatus ? { instance: { status: failedStatus } } : {};
 
       const capabilities = engine.capabilities();
-      if (mutating && !power && !capabilities.deploy) {
+      if (mutating && !power && !support && !capabilities.deploy) {
         void events.append({ type: "state", state: "running", attempt: job.attempt });
         await finish({
           state: "failed",
@@ -279,7 +288,7 @@ export class JobWorker {
           attempt: job.attempt,
           message: "taken over from a worker whose lease expired; cancelling its stale stack lock",
         });
-        if (mutating && !power) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
+        if (mutating && !power && !support) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
         await clearTakeover(db, job.id, this.workerId);
       }
 
@@ -296,6 +305,16 @@ export class JobWorker {
         return;
       }
 
+      if (support) {
+        void events.append({ type: "state", state: "running", attempt: job.attempt, message: `worker ${this.workerId}` });
+        const outcome = await runCloudFirewallJob(db, support, instance, envVars, this.options.power, (text) => redact(text));
+        if (lostLease) return;
+        for (const line of outcome.log) void events.append({ type: "log", line: `${support}: ${line}` });
+        const failure = cloudFirewallFailure(support, outcome);
+        if (failure) await finish({ state: "failed", error: { code: "support_firewall_failed", message: redact(failure.message) } });
+        else await finish({ state: "succeeded", result: { opened: outcome.opened, closed: outcome.closed } });
+        return;
+      }
       let config = JSON.parse(instance.config) as Record<string, unknown>;
       if (power) {
         await setInstanceStatus(db, instance.id, RUNNING_STATUS[power]);
@@ -320,7 +339,8 @@ export class JobWorker {
         if (prepared.note) void events.append({ type: "log", line: prepared.note });
       }
 
-      if (job.operation !== "preview") await setInstanceStatus(db, instance.id, RUNNING_STATUS[job.operation]);
+      // Support-firewall jobs returned above: what is left is a Pulumi operation.
+      if (job.operation !== "preview") await setInstanceStatus(db, instance.id, RUNNING_STATUS[job.operation as keyof typeof RUNNING_STATUS]);
       void events.append({ type: "state", state: "running", attempt: job.attempt, message: `worker ${this.workerId}` });
 
       const spec: StackSpec = {
@@ -385,7 +405,7 @@ export class JobWorker {
       await finish({
         state: "failed",
         error: { code, message },
-        ...(mutating ? { instance: { status: "failed" as const } } : {}),
+        ...(mutating && !support ? { instance: { status: "failed" as const } } : {}),
       });
     } finally {
       clearInterval(beat);

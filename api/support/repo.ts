@@ -7,7 +7,7 @@
 import type { Kysely, Transaction } from "kysely";
 import type { UserPublicKey } from "../../core/zero-access/user-keys";
 import { newId } from "../db/ids";
-import type { Database } from "../db/schema";
+import type { CloudFirewallState, Database } from "../db/schema";
 import { type DeviceKey, type OperatorSupportKey, type SupportCommandRow, type SupportGrantRow, zeroAccessDb } from "./tables";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -80,12 +80,13 @@ export interface ZeroAccessInstance {
   user_id: string;
   cloud: string;
   status: string;
+  stack_name: string;
   pinned_keys: string | null;
   host_token_hash: string | null;
   outputs: string | null;
 }
 
-const INSTANCE_COLUMNS = ["id", "user_id", "cloud", "status", "pinned_keys", "host_token_hash", "outputs"] as const;
+const INSTANCE_COLUMNS = ["id", "user_id", "cloud", "status", "stack_name", "pinned_keys", "host_token_hash", "outputs"] as const;
 
 export function findUserInstance(db: Db, userId: string, id: string): Promise<ZeroAccessInstance | undefined> {
   return zeroAccessDb(db)
@@ -116,8 +117,11 @@ export async function setHostTokenHash(db: Db, instanceId: string, hash: string)
 // ---------------------------------------------------------------------------
 // Support grants
 
-export async function insertGrant(db: Db, row: SupportGrantRow): Promise<void> {
-  await zeroAccessDb(db).insertInto("support_grants").values(row).execute();
+/** A new grant; its cloud rule state defaults to `closed` (the route asks for `opening`). */
+export type NewSupportGrant = Omit<SupportGrantRow, "cloud_firewall" | "cloud_firewall_error"> & Partial<Pick<SupportGrantRow, "cloud_firewall" | "cloud_firewall_error">>;
+
+export async function insertGrant(db: Db, row: NewSupportGrant): Promise<void> {
+  await zeroAccessDb(db).insertInto("support_grants").values({ cloud_firewall: "closed", cloud_firewall_error: null, ...row }).execute();
 }
 
 export function findGrantByNonce(db: Db, instanceId: string, nonce: string): Promise<Pick<SupportGrantRow, "id"> | undefined> {
@@ -134,6 +138,71 @@ export function listGrants(db: Db, instanceId: string, limit: number): Promise<S
 
 export async function revokeGrant(db: Db, grantId: string, at: string): Promise<void> {
   await zeroAccessDb(db).updateTable("support_grants").set({ revoked_at: at }).where("id", "=", grantId).where("revoked_at", "is", null).execute();
+  // Whatever its cloud rule was doing, it is to be removed now (a `closed` one stays closed).
+  await zeroAccessDb(db).updateTable("support_grants").set({ cloud_firewall: "closing" }).where("id", "=", grantId).where("cloud_firewall", "!=", "closed").execute();
+}
+
+// ---------------------------------------------------------------------------
+// Support grants' rules in the host's cloud firewall (api/support/cloud-firewall.ts)
+
+/** States in which a grant's cloud rule may be open (an ended grant in one of them still needs a close). */
+export const CLOUD_RULE_MAY_BE_OPEN: readonly CloudFirewallState[] = ["opening", "open", "closing", "failed"];
+
+/** The instance's grants whose cloud rule is not known closed. */
+export function grantsWithCloudRule(db: Db, instanceId: string): Promise<SupportGrantRow[]> {
+  return zeroAccessDb(db)
+    .selectFrom("support_grants")
+    .selectAll()
+    .where("instance_id", "=", instanceId)
+    .where("cloud_firewall", "in", CLOUD_RULE_MAY_BE_OPEN)
+    .orderBy("created_at")
+    .orderBy("id")
+    .execute();
+}
+
+/** Moves a grant's cloud rule state, only from one of `from` (a revoke between read and write wins); true when it moved. */
+export async function setCloudFirewall(
+  db: Db,
+  grantId: string,
+  to: CloudFirewallState,
+  from: readonly CloudFirewallState[],
+  error: string | null = null,
+): Promise<boolean> {
+  const result = await zeroAccessDb(db)
+    .updateTable("support_grants")
+    .set({ cloud_firewall: to, cloud_firewall_error: error })
+    .where("id", "=", grantId)
+    .where("cloud_firewall", "in", from)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+/** Ended grants whose rule is (being) opened are to be closed: `closing`. */
+export async function closeEndedCloudRules(db: Db, now: string): Promise<number> {
+  const result = await zeroAccessDb(db)
+    .updateTable("support_grants")
+    .set({ cloud_firewall: "closing" })
+    .where("not_after", "<=", now)
+    .where("cloud_firewall", "in", ["opening", "open"])
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows);
+}
+
+/** Instances with a grant whose cloud rule is to be closed (revoked or ended, not known closed), or opened (live, `opening`). */
+export async function instancesWithCloudRuleWork(db: Db, now: string): Promise<{ close: string[]; open: string[] }> {
+  const rows = await zeroAccessDb(db)
+    .selectFrom("support_grants")
+    .select(["instance_id", "cloud_firewall", "not_after", "revoked_at"])
+    .where("cloud_firewall", "in", CLOUD_RULE_MAY_BE_OPEN)
+    .limit(5000)
+    .execute();
+  const close = new Set<string>();
+  const open = new Set<string>();
+  for (const row of rows) {
+    if (row.revoked_at !== null || row.not_after <= now) close.add(row.instance_id);
+    else if (row.cloud_firewall === "opening") open.add(row.instance_id);
+  }
+  return { close: [...close], open: [...open].filter((id) => !close.has(id)) };
 }
 
 /** Grants whose time has not ended: the host installs the unrevoked ones and removes the revoked ones. */

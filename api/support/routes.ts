@@ -40,6 +40,7 @@ import { conflict, HttpError, notFound, unauthorized } from "../http/errors";
 import { bearerSecurity, errorResponses, resourceId } from "../http/schemas";
 import { getInstance as registrationOf, markInstanceRegistered } from "../jobs/instances-repo";
 import { storeGatewayToken } from "../registration/gateway-tokens";
+import { enqueueCloudFirewallJob } from "./cloud-firewall";
 import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
 import { MAX_PINNED_KEYS, pinnedFingerprints, pinnedKeysOf } from "./pinning";
@@ -100,6 +101,8 @@ function grantViewOf(row: SupportGrantRow, now: number): z.infer<typeof grantVie
     signer: row.signer,
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
+    cloudFirewall: row.cloud_firewall,
+    cloudFirewallError: row.cloud_firewall_error,
   };
 }
 
@@ -123,6 +126,17 @@ async function ownInstance(db: Parameters<typeof repo.findUserInstance>[0], user
 const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
   app.addHook("onRequest", app.authenticate);
   app.addHook("onRequest", app.requireUser);
+
+  /** Enqueues the grant's cloud firewall job; a busy stack leaves it to the sweep (the grant says `opening`/`closing`). */
+  const openInCloudFirewall = async (instance: repo.ZeroAccessInstance, operation: "support-open" | "support-close", requestId: string) => {
+    try {
+      const job = await enqueueCloudFirewallJob(app.db, instance, operation, { log: app.audit, requestId });
+      if (job) app.jobs.wake();
+    } catch (error) {
+      // The grant itself is recorded; the sweep enqueues the job on its next pass.
+      app.log.warn({ instanceId: instance.id, operation, err: error instanceof Error ? error.message : String(error) }, "enqueueing the grant's cloud firewall job failed; the sweep retries");
+    }
+  };
 
   app.post(
     "/v1/me/device-keys",
@@ -270,6 +284,8 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
           support_key_fingerprints: JSON.stringify(supportKeyFingerprints),
           created_at: new Date(now).toISOString(),
           revoked_at: null,
+          cloud_firewall: "opening",
+          cloud_firewall_error: null,
         };
         try {
           await repo.insertGrant(trx, created);
@@ -280,6 +296,8 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
         request.auditTarget = `${instance.id}:${created.id}`;
         return created;
       });
+      // The cloud firewall's half: opened by a job on the stack's lock (or by the sweep once the stack is free).
+      await openInCloudFirewall(instance, "support-open", request.id);
       return reply.code(201).send(grantViewOf(row, now));
     },
   );
@@ -305,6 +323,9 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
         if (!(await repo.findGrant(trx, instance.id, grantId))) throw notFound(`support grant \`${grantId}\``);
         await repo.revokeGrant(trx, grantId, nowIso());
       });
+      if ((await repo.findGrant(app.db, instance.id, grantId))?.cloud_firewall === "closing") {
+        await openInCloudFirewall(instance, "support-close", request.id);
+      }
       return reply.code(204).send(null);
     },
   );

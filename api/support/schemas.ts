@@ -87,6 +87,12 @@ export const grantView = z.object({
   signer: z.string(),
   createdAt: z.string(),
   revokedAt: z.string().nullable(),
+  cloudFirewall: z
+    .enum(["opening", "open", "closing", "closed", "failed"])
+    .describe(
+      "The grant's SSH rule in the host's cloud firewall (tcp/22 from exactly `sources`): `opening` until the worker opened it, `open`, `closing` after a revoke or the end, `closed`, or `failed` (see `cloudFirewallError`; an ended grant's rule is retried by the sweep until closed)",
+    ),
+  cloudFirewallError: z.string().nullable().describe("Why the last cloud firewall change failed; null once one succeeded"),
 });
 
 export const MAX_COMMANDS_PER_UPLOAD = 100;

@@ -16,6 +16,7 @@ import { exportUserPublicKey, generateUserKeyPair, type UserKeyPair, type UserPu
 import { selectJobStack } from "../../api/engine/host-config";
 import { registrationPreparer } from "../../api/registration/prepare";
 import { issueRegistrationToken } from "../../api/registration/tokens";
+import { CloudFirewallSweep } from "../../api/support/cloud-firewall";
 import { storeHostToken } from "../../api/support/host-credential";
 import { insertGrant } from "../../api/support/repo";
 import { zeroAccessDb } from "../../api/support/tables";
@@ -177,8 +178,10 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     const signed = await grant();
     const made = await postGrant(signed);
     expect(made.statusCode, made.body).toBe(201);
-    const view = json(made) as { id: string; status: string; notAfter: string; supportKeyFingerprints: string[]; sources: string[]; signer: string };
+    const view = json(made) as { id: string; status: string; notAfter: string; supportKeyFingerprints: string[]; sources: string[]; signer: string; cloudFirewall: string };
     expect(view.status).toBe("active");
+    // The cloud firewall's rule is wanted; a job (or the sweep, while the first `up` holds the stack) opens it.
+    expect([view.cloudFirewall, (view as { cloudFirewallError?: unknown }).cloudFirewallError]).toEqual(["opening", null]);
     expect(view.signer).toBe(laptop.fingerprint);
     expect(view.sources).toEqual(["198.51.100.0/24"]);
     expect(view.supportKeyFingerprints).toEqual([parseSupportKey(supportKey).fingerprint]);
@@ -287,9 +290,21 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     const after = json(await host("GET", "support-grants", token)) as { grants: unknown[]; revoked: string[] };
     expect(after).toMatchObject({ grants: [], revoked: [grantId] });
     expect(json(await api.inject({ method: "GET", url: `/v1/admin/support-grants?instanceId=${instanceId}`, headers: as(admin) })).items).toEqual([]);
-    const listed = json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/support-grants`, headers: as(alice) })).items as { status: string }[];
+    const listed = json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/support-grants`, headers: as(alice) })).items as { id: string; status: string; cloudFirewall: string }[];
     expect(listed[0]!.status).toBe("revoked");
     expect((await auditEntries(api)).map((entry) => entry.action)).toEqual(expect.arrayContaining(["support_grant.create", "support_grant.revoke"]));
+    // Its rule in the cloud firewall is to be removed: the instance's first `up` still holds the stack (no worker
+    // runs here), so no job could be enqueued yet; the sweep enqueues `support-close` once the stack is free.
+    expect(listed.find((item) => item.id === grantId)?.cloudFirewall).toBe("closing");
+    const jobs = await api.app.db.selectFrom("jobs").select("operation").where("instance_id", "=", instanceId).execute();
+    expect(jobs.map((job) => job.operation)).toEqual(["up"]);
+    await api.app.db.updateTable("jobs").set({ state: "succeeded", stack_lock: null }).where("instance_id", "=", instanceId).execute();
+    const sweep = new CloudFirewallSweep({ db: api.app.db, intervalMs: 60_000, logger: { info() {}, error() {} } });
+    expect(await sweep.runOnce()).toMatchObject({ enqueued: 1 });
+    const queued = await api.app.db.selectFrom("jobs").select(["id", "operation"]).where("instance_id", "=", instanceId).where("state", "=", "queued").execute();
+    expect(queued.map((job) => job.operation)).toEqual(["support-close"]);
+    expect((await auditEntries(api)).map((entry) => entry.action)).toContain("support_grant.cloud_firewall.close");
+    await api.app.db.deleteFrom("jobs").where("id", "=", queued[0]!.id).execute();
   });
 
   it.skipIf(skip)("stores command records once per seq, attributes them to the operator's key, and shows each in the owner's audit log", async () => {

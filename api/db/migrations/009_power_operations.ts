@@ -27,7 +27,7 @@ export async function down(db: AnyKysely): Promise<void> {
   await replaceOperationCheck(db, AFTER, BEFORE);
 }
 
-async function replaceOperationCheck(db: AnyKysely, from: string, to: string): Promise<void> {
+export async function replaceOperationCheck(db: AnyKysely, from: string, to: string): Promise<void> {
   if (dialectOf(db) === "postgres") {
     await sql`alter table jobs drop constraint jobs_operation_check`.execute(db);
     await sql.raw(`alter table jobs add constraint jobs_operation_check check (${to})`).execute(db);
