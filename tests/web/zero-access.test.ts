@@ -94,6 +94,13 @@ const READ_LOCAL_KEY = `(async () => {
   return results;
 })()`;
 
+/** The cloud firewall fields of a grant view (`GET /v1/instances/:id/support-grants`). */
+interface GrantCloudFirewall {
+  id: string;
+  cloudFirewall: string;
+  cloudFirewallError: string | null;
+}
+
 interface LocalKeyReport {
   fingerprint: string;
   publicKey: UserPublicKey;
@@ -123,6 +130,32 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
       headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     });
+
+  /** The grant's cloud firewall state as the API reports it, polled until `done` holds (the worker's job settles it). */
+  async function cloudFirewallOf(grantId: string, done: (state: string) => boolean): Promise<GrantCloudFirewall> {
+    let grant: GrantCloudFirewall | undefined;
+    await expect
+      .poll(
+        async () => {
+          const listed = await json<{ items: GrantCloudFirewall[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
+          grant = listed.items.find((item) => item.id === grantId);
+          return grant ? done(grant.cloudFirewall) : false;
+        },
+        { timeout: 20_000 },
+      )
+      .toBe(true);
+    return grant!;
+  }
+
+  /** Writes a grant's cloud firewall state into its row (as a job would), for what the page shows of it. */
+  async function setGrantCloudFirewall(grantId: string, state: string, error: string | null): Promise<void> {
+    const handle = openDatabase(loadConfig(serverEnv(server)).database);
+    try {
+      await sql`update support_grants set cloud_firewall = ${state}, cloud_firewall_error = ${error} where id = ${grantId}`.execute(handle.db);
+    } finally {
+      await handle.close();
+    }
+  }
 
   async function checkScreen(name: string): Promise<void> {
     await page.waitForLoadState("networkidle").catch(() => undefined);
@@ -321,6 +354,14 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     const grants = await json<{ items: { id: string; status: string }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
     expect(grants.items.map((grant) => grant.status)).toEqual(["active"]);
 
+    // The grant's cloud firewall: the worker's `support-open` job settles it. This API's worker has no Pulumi, so the
+    // instance was never deployed and has no `firewallId` output: the job fails and says why, on the grant and on the page.
+    const settled = await cloudFirewallOf(grants.items[0]!.id, (state) => state !== "opening");
+    expect(settled.cloudFirewall).toBe("failed");
+    expect(settled.cloudFirewallError).toContain("no `firewallId` output");
+    const on = page.locator(".switch.on");
+    await on.getByText(`Cloud firewall: failed: ${settled.cloudFirewallError}`, { exact: true }).waitFor();
+
     // The grant can be replayed by nobody: the same signed statement again is refused by the API.
     const replay = await call("POST", `/v1/instances/${instanceId}/support-grants`, signed);
     expect(replay.status).toBeGreaterThanOrEqual(400);
@@ -332,6 +373,23 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     const after = await json<{ items: { id: string; status: string; revokedAt: string | null }[] }>(await call("GET", `/v1/instances/${instanceId}/support-grants`), 200);
     expect(after.items.map((grant) => grant.status)).toEqual(["revoked"]);
     expect(after.items[0]!.revokedAt).not.toBeNull();
+    // The revoke's `support-close` job: without a firewall nothing is open, so the rule is closed; the page follows it there.
+    expect((await cloudFirewallOf(after.items[0]!.id, (state) => state !== "closing")).cloudFirewall).toBe("closed");
+    const earlier = page.getByRole("table", { name: "Earlier grants" });
+    await earlier.getByText("Cloud firewall: closed", { exact: true }).waitFor();
+
+    // A failure's reason is shown as text: markup in it is not markup on the page.
+    const markup = "<em>the cloud said no</em>";
+    await setGrantCloudFirewall(after.items[0]!.id, "failed", markup);
+    try {
+      await page.reload();
+      await earlier.getByText(`Cloud firewall: failed: ${markup}`, { exact: true }).waitFor();
+      expect(await earlier.locator("em").count()).toBe(0);
+    } finally {
+      await setGrantCloudFirewall(after.items[0]!.id, "closed", null);
+    }
+    await page.reload();
+    await earlier.getByText("Cloud firewall: closed", { exact: true }).waitFor();
     await checkScreen("zero-04-support-revoked");
   }, 90_000);
 

@@ -30,7 +30,38 @@ export interface GrantView {
   revokedAt: string | null;
   supportKeyFingerprints?: string[];
   signer?: string;
+  /** The grant's SSH rule in the host's cloud firewall (absent from an API before it). */
+  cloudFirewall?: CloudFirewallState;
+  /** Why the last cloud firewall change failed; null once one succeeded. */
+  cloudFirewallError?: string | null;
 }
+
+export type CloudFirewallState = "opening" | "open" | "closing" | "closed" | "failed";
+
+/** The grant's cloud firewall state in plain words, or undefined from an API that does not report it. */
+export function cloudFirewallText(grant: Pick<GrantView, "cloudFirewall" | "cloudFirewallError" | "sources">): string | undefined {
+  switch (grant.cloudFirewall) {
+    case undefined:
+      return undefined;
+    case "opening":
+      return "Cloud firewall: opening…";
+    case "open":
+      return `Cloud firewall: open for ${grant.sources.join(", ")}`;
+    case "closing":
+      return "Cloud firewall: closing…";
+    case "closed":
+      return "Cloud firewall: closed";
+    case "failed":
+      return `Cloud firewall: failed: ${grant.cloudFirewallError ?? "no reason given"}`;
+    default: {
+      const unknown: never = grant.cloudFirewall;
+      return `Cloud firewall: ${String(unknown)}`;
+    }
+  }
+}
+
+/** A grant whose cloud rule is being changed by a job: the screen follows it until it settles. */
+const cloudFirewallMoving = (grant: GrantView) => grant.cloudFirewall === "opening" || grant.cloudFirewall === "closing";
 
 export interface PublishedSupportKey {
   fingerprint: string;
@@ -246,12 +277,14 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
   };
 
   const active = grants?.filter((grant) => grant.status === "active" && Date.parse(grant.notAfter) > now) ?? [];
-  // While access is open, the commands support runs and the end of the grant are followed.
+  // While access is open, the commands support runs and the end of the grant are followed; while a
+  // grant's cloud rule is being opened or closed, it is followed closely (as a running job is).
+  const moving = grants?.some(cloudFirewallMoving) ?? false;
   useEffect(() => {
-    if (active.length === 0) return;
-    const timer = window.setInterval(() => void load(), 10_000);
+    if (active.length === 0 && !moving) return;
+    const timer = window.setInterval(() => void load(), moving ? 3000 : 10_000);
     return () => window.clearInterval(timer);
-  }, [active.length]);
+  }, [active.length, moving]);
 
   const revoke = async (grant: GrantView) => {
     setRevoking(grant.id);
@@ -347,6 +380,7 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
               {grant.supportKeyFingerprints?.length ? ` · support keys ${grant.supportKeyFingerprints.join(", ")}` : ""}
               {grant.signer ? ` · signed by ${grant.signer}` : ""}
             </p>
+            <CloudFirewallLine grant={grant} />
             <button type="button" class="danger" disabled={revoking !== undefined} onClick={() => void revoke(grant)}>
               {revoking === grant.id ? <span class="spinner" aria-hidden="true" /> : null}
               Revoke support access
@@ -438,7 +472,10 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
                 <tr key={grant.id}>
                   <td>{grant.notBefore}</td>
                   <td>{grant.notAfter}</td>
-                  <td>{grant.status === "revoked" ? `revoked ${grant.revokedAt ?? ""}` : grant.status === "active" ? "expired" : grant.status}</td>
+                  <td>
+                    {grant.status === "revoked" ? `revoked ${grant.revokedAt ?? ""}` : grant.status === "active" ? "expired" : grant.status}
+                    <CloudFirewallLine grant={grant} />
+                  </td>
                   <td>{grant.reason}</td>
                   <td>{grant.sources.join(", ")}</td>
                 </tr>
@@ -486,6 +523,13 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
       )}
     </section>
   );
+}
+
+/** The grant's cloud firewall line (text only: the error is the cloud's words, never markup). */
+function CloudFirewallLine({ grant }: { grant: GrantView }) {
+  const text = cloudFirewallText(grant);
+  if (text === undefined) return null;
+  return <p class={grant.cloudFirewall === "failed" ? "error" : "muted"}>{text}</p>;
 }
 
 /** What `clawchat connect` takes (docs/clawchat.md): the `.sec` file and `bootstrap.key`, named as the CLI names them. */
