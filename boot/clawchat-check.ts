@@ -3,8 +3,9 @@
  * the server's security file and bootstrap key comes the way it reaches a real
  * user, sealed by the host to the pinned device key (boot/services/support-api.ts
  * records the box; zero access, docs/zero-access.md). The harness opens it with
- * the run's owner key, forwards the server's UDP port from 127.0.0.1 (QEMU's
- * monitor, since the port is known only once the host has made its file) and
+ * the run's owner key, forwards the server's UDP ports from 127.0.0.1 (QEMU's
+ * monitor, since the ports are known only once the host has made its file and
+ * started its server) and
  * chats with the real ClawChat client: the server relays to the real gateway's
  * `/v1/chat/completions` on loopback, which asks the stand-in model. The files
  * stay in the run folder (mode 600) so the next boot reconnects with them, as
@@ -50,13 +51,30 @@ async function serverPort(files: ClawChatFiles): Promise<number> {
 }
 
 /**
- * Forwards the server's port, connects and sends one message; the answer must
+ * Forwards the server's ports, connects and sends one message; the answer must
  * be the stand-in model's phrase (compared by SHA-256, never printed).
+ *
+ * The home port (the file's) takes any free host port. The data port, which the
+ * server announces in the WELCOME and the client then sends to at the same
+ * address, is forwarded with the same number on both sides of QEMU's NAT:
+ * `dataPort` asks the guest which one this boot's server drew.
  */
-export async function clawchatRoundTrip(files: ClawChatFiles, monitorSocket: string, expectedAnswer: string): Promise<{ ok: boolean; detail: string }> {
+export async function clawchatRoundTrip(
+  files: ClawChatFiles,
+  monitorSocket: string,
+  expectedAnswer: string,
+  dataPort: () => Promise<number | undefined>,
+): Promise<{ ok: boolean; detail: string }> {
   const guestPort = await serverPort(files);
+  const guestDataPort = await dataPort();
+  if (guestDataPort === undefined) return { ok: false, detail: `guest UDP ${guestPort}: the server's data port is not in its journal (not started?)` };
   const hostPort = await freePort();
-  await hostfwdAdd(monitorSocket, "udp", hostPort, guestPort);
+  try {
+    await hostfwdAdd(monitorSocket, "udp", hostPort, guestPort);
+    await hostfwdAdd(monitorSocket, "udp", guestDataPort, guestDataPort);
+  } catch (error) {
+    return { ok: false, detail: `guest UDP ${guestPort}/${guestDataPort}: ${(error as Error).message.slice(0, 160)}` };
+  }
   const started = Date.now();
   let client: ClawChatClient | undefined;
   let timer: NodeJS.Timeout | undefined;
@@ -69,7 +87,7 @@ export async function clawchatRoundTrip(files: ClawChatFiles, monitorSocket: str
       return client.chat(`boot check ${Date.now()}`);
     })()]);
     const same = createHash("sha256").update(answer).digest("hex") === createHash("sha256").update(expectedAnswer).digest("hex");
-    return { ok: same, detail: `guest UDP ${guestPort}: answer ${same ? "is" : "is NOT"} the stand-in model's, ${Date.now() - started} ms` };
+    return { ok: same, detail: `guest UDP ${guestPort}, data ${guestDataPort}: answer ${same ? "is" : "is NOT"} the stand-in model's, ${Date.now() - started} ms` };
   } catch (error) {
     return { ok: false, detail: `guest UDP ${guestPort}: ${(error as Error).message.slice(0, 160)}` };
   } finally {

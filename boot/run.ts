@@ -313,7 +313,11 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
             if (box) clawchatFiles = await openClawChatBox(box, supportKeys, instanceId, runDir).catch(() => undefined);
           }
           const name = boot === 1 ? "clawchatRoundTrip" : "clawchatReconnects";
-          const result = clawchatFiles ? await clawchatRoundTrip(clawchatFiles, monitorSocket, model.answer) : { ok: false, detail: "no sealed ClawChat keys arrived from boot 1" };
+          const result = clawchatFiles ? await clawchatRoundTrip(clawchatFiles, monitorSocket, model.answer, async () => {
+            const answer = await agentCommand(agentSocket, "clawchat-port", 60_000).catch(() => "");
+            const port = /"data_port":(\d+)/.exec(answer)?.[1];
+            return port === undefined ? undefined : Number(port);
+          }) : { ok: false, detail: "no sealed ClawChat keys arrived from boot 1" };
           check(`boot${boot}.${name}`, result.ok, result.detail);
         }
 

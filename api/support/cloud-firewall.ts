@@ -173,7 +173,7 @@ export async function enqueueCloudFirewallJob(
 
 export interface CloudFirewallSweepOptions {
   db: Kysely<Database>;
-  /** How often (`CLAWSTACK_SUPPORT_FIREWALL_INTERVAL_MS`, default 60 s); 0: never. */
+  /** How often (`CLAWSTACK_SUPPORT_FIREWALL_INTERVAL_MS`, default 60 s); 0 (tests only: the setting itself refuses 0): never. */
   intervalMs: number;
   logger: { info(object: Record<string, unknown>, message: string): void; error(object: Record<string, unknown>, message: string): void };
   /** Tells the local worker there is work now. */

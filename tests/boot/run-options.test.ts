@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { parseBootArgs } from "../../boot/args.js";
 import { BOOT_VERSIONS, upgradeFromProblem } from "../../boot/run.js";
 
 describe("`npm run test:boot -- --upgrade-from <version>`", () => {
@@ -26,5 +27,24 @@ describe("cloudInitDone", () => {
     expect(cloudInitFinished({ status: "error", errors: [] })).toBe(false);
     expect(cloudInitFinished({ status: "running", errors: [] })).toBe(false);
     expect(cloudInitFinished({ status: "done", errors: ["('scripts_user', RuntimeError())"] })).toBe(false);
+  });
+});
+
+describe("`npm run test:boot` arguments", () => {
+  it("boots with support access (the pinned key, the agent and the sealed ClawChat files) unless told not to", () => {
+    expect(parseBootArgs(["--cloud", "do", "--json"])).toEqual({ args: { cloud: "do", json: true, supportAccess: true } });
+    expect(parseBootArgs(["--support-access"])).toEqual({ args: { cloud: "do", json: false, supportAccess: true } });
+    expect(parseBootArgs(["--no-support-access", "--upgrade-from", "2026.9.5"])).toEqual({ args: { cloud: "do", json: false, supportAccess: false, upgradeFrom: "2026.9.5" } });
+  });
+
+  it("refuses contradicting, unknown or unsupported flags, naming the flag", () => {
+    const problem = (args: string[]) => {
+      const parsed = parseBootArgs(args);
+      return "problem" in parsed ? parsed.problem : "";
+    };
+    expect(problem(["--support-access", "--no-support-access"])).toMatch(/--no-support-access.*contradict/);
+    expect(problem(["--cloud", "aws"])).toMatch(/`--cloud` must be do.*"aws"/);
+    expect(problem(["--upgrade-from", "latest"])).toMatch(/`--upgrade-from` must be an openclaw release/);
+    expect(problem(["--verbose"])).toMatch(/--verbose.*usage: npm run test:boot/);
   });
 });

@@ -26,6 +26,9 @@ while :; do
     read -r command arg1 arg2 arg3 <<<"$line"
     case "$command" in
       report) "$lib/report.sh" >&3 2>&1 ;;
+      # The ClawChat server's data port of this boot (random in the range, announced in the handshake and in
+      # its server_started line): the harness forwards it with the same number on both sides of QEMU's NAT.
+      clawchat-port) journalctl -b -u clawchat -o cat --no-pager | grep -o '"event":"server_started".*' | grep -o '"data_port":[0-9]*' | tail -n 1 >&3 2>&1 ;;
       chat) timeout 540 /usr/local/bin/node "$lib/chat-check.mjs" "$arg1" "$arg2" "$arg3" >&3 2>&1 ;;
       poweroff) echo "=== done poweroff" >&3; systemctl poweroff; continue ;;
       *) echo "unknown command" >&3 ;;
