@@ -23,10 +23,16 @@ export const POWER_OPERATIONS: readonly PowerOperation[] = ["stop", "start", "re
  */
 export type SupportFirewallOperation = "support-open" | "support-close";
 export const SUPPORT_FIREWALL_OPERATIONS: readonly SupportFirewallOperation[] = ["support-open", "support-close"];
+/**
+ * Listing the state disk's snapshots in the cloud (api/engine/state-snapshots.ts): read only, but it needs the
+ * job's short-lived credentials, which only a worker has; on the stack's lock like the others, so one listing at a
+ * time and never beside an `up` or a `destroy` that replaces the disk. The list is the job's result.
+ */
+export type SnapshotsOperation = "snapshots";
 /** Everything a job can run. */
-export type JobOperation = Operation | PowerOperation | SupportFirewallOperation;
-export const JOB_OPERATIONS: readonly JobOperation[] = [...OPERATIONS, ...POWER_OPERATIONS, ...SUPPORT_FIREWALL_OPERATIONS];
-/** Memory a power or support-firewall job is admitted with: a few HTTPS calls, no Pulumi process. */
+export type JobOperation = Operation | PowerOperation | SupportFirewallOperation | SnapshotsOperation;
+export const JOB_OPERATIONS: readonly JobOperation[] = [...OPERATIONS, ...POWER_OPERATIONS, ...SUPPORT_FIREWALL_OPERATIONS, "snapshots"];
+/** Memory a power, support-firewall or snapshots job is admitted with: a few HTTPS calls, no Pulumi process. */
 export const POWER_JOB_MEMORY_MB = 64;
 
 export function isPowerOperation(operation: JobOperation): operation is PowerOperation {
@@ -37,9 +43,9 @@ export function isSupportFirewallOperation(operation: JobOperation): operation i
   return (SUPPORT_FIREWALL_OPERATIONS as readonly string[]).includes(operation);
 }
 
-/** Operations that call the cloud's API directly (no Pulumi): power actions and the support firewall. */
-export function isDirectOperation(operation: JobOperation): operation is PowerOperation | SupportFirewallOperation {
-  return isPowerOperation(operation) || isSupportFirewallOperation(operation);
+/** Operations that call the cloud's API directly (no Pulumi): power actions, the support firewall, the snapshot listing. */
+export function isDirectOperation(operation: JobOperation): operation is PowerOperation | SupportFirewallOperation | SnapshotsOperation {
+  return isPowerOperation(operation) || isSupportFirewallOperation(operation) || operation === "snapshots";
 }
 
 /** One progress record, already stripped down to what a follower needs to see. */

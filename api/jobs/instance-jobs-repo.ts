@@ -24,3 +24,19 @@ export function listInstanceJobs(db: Db, instanceId: string, page: { limit: numb
   }
   return select.execute();
 }
+
+/**
+ * The instance's newest job of `operation` and, when that one did not succeed, its newest that did
+ * (the `snapshots` listing: the last list served beside the state of the latest attempt).
+ */
+export async function latestInstanceJobs(db: Db, instanceId: string, operation: Job["operation"]): Promise<{ latest?: Job; succeeded?: Job }> {
+  const newest = (state?: Job["state"]) => {
+    let select = db.selectFrom("jobs").selectAll().where("instance_id", "=", instanceId).where("operation", "=", operation);
+    if (state) select = select.where("state", "=", state);
+    return select.orderBy("created_at", "desc").orderBy("id", "desc").limit(1).executeTakeFirst();
+  };
+  const latest = await newest();
+  if (!latest || latest.state === "succeeded") return { ...(latest ? { latest, succeeded: latest } : {}) };
+  const succeeded = await newest("succeeded");
+  return { latest, ...(succeeded ? { succeeded } : {}) };
+}

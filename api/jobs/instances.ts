@@ -11,6 +11,7 @@ import { assertInstanceAllowed } from "../auth/plans-repo";
 import type { Cloud, Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { plainTransaction, type TransactOf } from "../db/transact";
 import { parseRequestHostConfig, REQUEST_TOP_LEVEL_KEYS } from "../engine/host-config";
+import { NO_STATE_DISK, stateDiskIdOf } from "../engine/state-snapshots";
 import { type JobOperation, POWER_JOB_MEMORY_MB, type PowerOperation, isDirectOperation, isPowerOperation } from "../engine/types";
 import { HttpError } from "../http/errors";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
@@ -227,6 +228,46 @@ export async function enqueueOperation(
     });
   } catch (error) {
     if (error instanceof StackBusyError) throw new HttpError(409, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Enqueues a `snapshots` listing of the instance's state disk (read only, one attempt, on the stack lock), or
+ * answers the listing already queued or running. It does not become the instance's last job: the instance
+ * page keeps following its own operations. Refused (409) for a destroyed instance, one without a
+ * `stateDiskId` output, and while another operation holds the stack.
+ */
+export async function enqueueSnapshotListing(
+  db: Kysely<Database>,
+  instance: Instance,
+  /** Runs the enqueue transaction (the route passes one that adds the audit entry). */
+  transact: TransactOf<Job> = plainTransaction(db),
+): Promise<{ job: Job; created: boolean }> {
+  if (instance.status === "destroyed") throw new HttpError(409, "the instance is destroyed; its state disk is gone, and so is the listing of its snapshots");
+  const outputs = instance.outputs === null ? {} : (JSON.parse(instance.outputs) as Record<string, unknown>);
+  if (!stateDiskIdOf(outputs)) throw new HttpError(409, NO_STATE_DISK);
+  try {
+    const job = await transact((trx) =>
+      enqueueJob(trx, {
+        instanceId: instance.id,
+        userId: instance.user_id,
+        stackName: instance.stack_name,
+        operation: "snapshots",
+        memoryMb: POWER_JOB_MEMORY_MB,
+        // A listing is asked for again, not retried: a failure is shown with its reason.
+        maxAttempts: 1,
+      }),
+    );
+    return { job, created: true };
+  } catch (error) {
+    if (error instanceof StackBusyError) {
+      if (error.activeJob?.operation === "snapshots") {
+        const running = await getJob(db, error.activeJob.id);
+        if (running) return { job: running, created: false };
+      }
+      throw new HttpError(409, error.message);
+    }
     throw error;
   }
 }

@@ -7,7 +7,7 @@ import type { Instance, Job } from "../db/schema";
 export const jobViewSchema = z.object({
   id: z.string(),
   instanceId: z.string(),
-  operation: z.enum(JOB_OPERATIONS as unknown as ["preview", "up", "refresh", "destroy", "stop", "start", "reboot", "support-open", "support-close"]),
+  operation: z.enum(JOB_OPERATIONS as unknown as ["preview", "up", "refresh", "destroy", "stop", "start", "reboot", "support-open", "support-close", "snapshots"]),
   state: z.enum(["queued", "running", "succeeded", "failed", "cancelled"]),
   attempt: z.number().int(),
   maxAttempts: z.number().int(),

@@ -11,7 +11,17 @@ import { hostname } from "node:os";
 import type { Kysely } from "kysely";
 import type { Database, Instance, InstanceStatus, Job } from "../db/schema";
 import { type PowerOptions, PowerError, runPowerAction } from "../engine/power";
-import { EngineError, type Engine, type JobOperation, type StackSpec, isPowerOperation, isSupportFirewallOperation, type SupportFirewallOperation } from "../engine/types";
+import { listStateSnapshots, StateSnapshotsError } from "../engine/state-snapshots";
+import {
+  EngineError,
+  type Engine,
+  type JobOperation,
+  type SnapshotsOperation,
+  type StackSpec,
+  isPowerOperation,
+  isSupportFirewallOperation,
+  type SupportFirewallOperation,
+} from "../engine/types";
 import { cloudFirewallFailure, failCloudFirewallJob, runCloudFirewallJob } from "../support/cloud-firewall";
 import type { ConfigPreparer } from "../engine/preparer";
 import { stackWorkDir, type StackLayout } from "../stacks/layout";
@@ -50,11 +60,11 @@ export interface JobWorkerOptions {
   workerId?: string;
   prepareConfig?: ConfigPreparer;
   logger?: WorkerLogger;
-  /** Power and support-firewall jobs' cloud endpoints and waits (tests point them at stand-ins). */
+  /** Power, support-firewall and snapshots jobs' cloud endpoints and waits (tests point them at stand-ins). */
   power?: PowerOptions;
 }
 
-const RUNNING_STATUS: Record<Exclude<JobOperation, "preview" | SupportFirewallOperation>, InstanceStatus> = {
+const RUNNING_STATUS: Record<Exclude<JobOperation, "preview" | SupportFirewallOperation | SnapshotsOperation>, InstanceStatus> = {
   up: "provisioning",
   refresh: "refreshing",
   destroy: "destroying",
@@ -221,6 +231,8 @@ export class JobWorker {
     }, worker.heartbeatMs);
 
     const support = isSupportFirewallOperation(job.operation) ? job.operation : undefined;
+    // A snapshots listing reads the cloud only: whatever happens, the instance's status stays as it is.
+    const listing = job.operation === "snapshots";
     const finish = async (request: FinishRequest, message?: string): Promise<void> => {
       if (support && request.state !== "succeeded") {
         // The grants this job was for say so (`failed` with the reason); the sweep closes ended ones again.
@@ -253,11 +265,11 @@ export class JobWorker {
       const power = isPowerOperation(job.operation) ? job.operation : undefined;
       // A power action that fails leaves the instance as it was (it still runs, or is still stopped);
       // a support-firewall job never changes the instance's status.
-      const failedStatus: InstanceStatus | undefined = support ? undefined : power ? instance.status : mutating ? "failed" : undefined;
+      const failedStatus: InstanceStatus | undefined = support || listing ? undefined : power ? instance.status : mutating ? "failed" : undefined;
       const statusOnFailure = failedStatus ? { instance: { status: failedStatus } } : {};
 
       const capabilities = engine.capabilities();
-      if (mutating && !power && !support && !capabilities.deploy) {
+      if (mutating && !power && !support && !listing && !capabilities.deploy) {
         void events.append({ type: "state", state: "running", attempt: job.attempt });
         await finish({
           state: "failed",
@@ -288,7 +300,7 @@ export class JobWorker {
           attempt: job.attempt,
           message: "taken over from a worker whose lease expired; cancelling its stale stack lock",
         });
-        if (mutating && !power && !support) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
+        if (mutating && !power && !support && !listing) await engine.cancel({ stackName: job.stack_name, workDir, envVars });
         await clearTakeover(db, job.id, this.workerId);
       }
 
@@ -313,6 +325,21 @@ export class JobWorker {
         const failure = cloudFirewallFailure(support, outcome);
         if (failure) await finish({ state: "failed", error: { code: "support_firewall_failed", message: redact(failure.message) } });
         else await finish({ state: "succeeded", result: { opened: outcome.opened, closed: outcome.closed } });
+        return;
+      }
+      if (listing) {
+        void events.append({ type: "state", state: "running", attempt: job.attempt, message: `worker ${this.workerId}` });
+        try {
+          const outputs = instance.outputs === null ? {} : (JSON.parse(instance.outputs) as Record<string, unknown>);
+          const list = await listStateSnapshots({ cloud: instance.cloud, region: instance.region, outputs }, envVars, this.options.power);
+          if (lostLease) return;
+          void events.append({ type: "log", line: `snapshots: ${list.total} of ${list.stateDiskId}` });
+          await finish({ state: "succeeded", result: { listedAt: new Date().toISOString(), ...list } });
+        } catch (error) {
+          if (lostLease) return;
+          const code = error instanceof StateSnapshotsError ? `snapshots_${error.code.replace(/-/g, "_")}` : "failed";
+          await finish({ state: "failed", error: { code, message: redact(errorMessage(error)) } });
+        }
         return;
       }
       let config = JSON.parse(instance.config) as Record<string, unknown>;
@@ -405,7 +432,7 @@ export class JobWorker {
       await finish({
         state: "failed",
         error: { code, message },
-        ...(mutating && !support ? { instance: { status: "failed" as const } } : {}),
+        ...(mutating && !support && !listing ? { instance: { status: "failed" as const } } : {}),
       });
     } finally {
       clearInterval(beat);

@@ -16,6 +16,7 @@ import { gatewayTokenRoutes } from "./gateway-tokens";
 import { healthRoutes } from "./health";
 import { instanceRoutes } from "./instances";
 import { instanceExtraRoutes } from "./instance-extras";
+import { instanceSnapshotRoutes } from "./instance-snapshots";
 import { jobRoutes } from "./jobs";
 import { meRoutes } from "./me";
 import { proxyRoutes } from "../proxy/plugin";
@@ -31,6 +32,7 @@ export const routePlugins: FastifyPluginAsyncZod[] = [
   adminRoutes,
   instanceRoutes,
   instanceExtraRoutes,
+  instanceSnapshotRoutes,
   jobRoutes,
   gatewayTokenRoutes,
   proxyRoutes,
