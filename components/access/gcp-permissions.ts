@@ -100,6 +100,8 @@ export const GCP_PROVISIONER_PERMISSIONS: Readonly<Record<string, GcpPermissions
       "compute.disks.resize",
       "compute.disks.use",
       "compute.snapshots.useReadOnly",
+      // The dashboard's list of the disk's snapshots (the API's `snapshots` job: snapshots.list filtered by sourceDisk).
+      "compute.snapshots.list",
       "compute.zoneOperations.get",
     ],
   },
