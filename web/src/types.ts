@@ -1,6 +1,6 @@
 /** The API's answer shapes, as the API's own view schemas declare them (types only: nothing of the server is bundled). */
 import type { z } from "zod";
-import type { InstanceView, JobView } from "../../api/jobs/views";
+import type { InstanceView, JobView, instanceSnapshotsAnswer } from "../../api/jobs/views";
 import type {
   apiKeyViewSchema,
   auditViewSchema,
@@ -48,3 +48,6 @@ export interface HealthHistory {
   transitions: { id: number; at: string; status: string; latencyMs: number }[];
   next: number | null;
 }
+
+/** `GET /v1/instances/:id/snapshots`: the schedule, the state disk's snapshots as last listed, the newest listing job. */
+export type InstanceSnapshots = z.infer<typeof instanceSnapshotsAnswer>;

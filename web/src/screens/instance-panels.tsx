@@ -1,12 +1,13 @@
 /**
  * Parts of the instance page and the create review: the preview of a create request (plan by type,
  * findings by enforcement), the instance's jobs (`GET /v1/instances/:id/jobs`, pages, links to each
- * job's live progress), its health history (`GET /v1/instances/:id/health`) and the power buttons
- * (`POST /v1/instances/:id/stop|start|reboot`, stop and reboot confirmed first).
+ * job's live progress), its health history (`GET /v1/instances/:id/health`), the power buttons
+ * (`POST /v1/instances/:id/stop|start|reboot`, stop and reboot confirmed first) and the state disk's snapshots
+ * with their schedule (`GET /v1/instances/:id/snapshots`, *Refresh list*: `POST .../snapshots/refresh`).
  */
 import { useEffect, useState } from "preact/hooks";
 import { api } from "../api";
-import type { HealthHistory, InstanceJobsPage, InstanceView, JobView, PlanAnswer } from "../types";
+import type { HealthHistory, InstanceJobsPage, InstanceSnapshots, InstanceView, JobView, PlanAnswer } from "../types";
 import { isFinal } from "./jobs";
 
 /** The plan of a create request: resources per type, then the findings, mandatory first. */
@@ -339,5 +340,123 @@ export function PowerControls({ instance, onJob }: { instance: InstanceView; onJ
         </p>
       ) : null}
     </section>
+  );
+}
+
+function describeSchedule(answer: InstanceSnapshots): string {
+  if (answer.scheduleSummary) return answer.scheduleSummary;
+  const schedule = answer.schedule;
+  if (!schedule) return "the default schedule";
+  if (!schedule.enabled) return "off";
+  const hour = `${String(schedule.hourUtc ?? 0).padStart(2, "0")}:00 UTC`;
+  return schedule.frequency === "weekly" ? `weekly on ${schedule.weekday ?? "?"} at ${hour}, keep ${schedule.retain ?? "?"}` : `daily at ${hour}, keep ${schedule.retain ?? "?"}`;
+}
+
+const SOURCE_WORDS: Record<string, string> = { schedule: "scheduled", manual: "manual", unknown: "unknown" };
+
+/**
+ * The state disk's snapshots and their schedule: the list the last successful listing job found in the cloud
+ * (with when it was listed), *Refresh list* to list again (followed every 2 s while queued or running), a failed
+ * listing's reason as text.
+ */
+export function SnapshotsPanel({ instance }: { instance: InstanceView }) {
+  const [answer, setAnswer] = useState<InstanceSnapshots | undefined>();
+  const [problem, setProblem] = useState<string | undefined>();
+  const [asking, setAsking] = useState(false);
+  const [tick, setTick] = useState(0);
+  const path = `/v1/instances/${encodeURIComponent(instance.id)}/snapshots`;
+
+  useEffect(() => {
+    let timer: number | undefined;
+    let stopped = false;
+    api<InstanceSnapshots>("GET", path).then(
+      (next) => {
+        if (stopped) return;
+        setAnswer(next);
+        setProblem(undefined);
+        if (next.listing && !isFinal(next.listing)) timer = window.setTimeout(() => setTick((n) => n + 1), 2000);
+      },
+      (error: unknown) => !stopped && setProblem(error instanceof Error ? error.message : String(error)),
+    );
+    return () => {
+      stopped = true;
+      window.clearTimeout(timer);
+    };
+  }, [instance.id, instance.status, tick]);
+
+  const refresh = async () => {
+    setAsking(true);
+    setProblem(undefined);
+    try {
+      await api<{ job: JobView }>("POST", `${path}/refresh`);
+      setTick((n) => n + 1);
+    } catch (error) {
+      setProblem(error instanceof Error ? error.message : String(error));
+    } finally {
+      setAsking(false);
+    }
+  };
+
+  const listing = answer?.listing ?? null;
+  const busy = asking || (listing !== null && !isFinal(listing));
+  return (
+    <div data-testid="snapshots-panel">
+      <h2 id="snapshots-title">Snapshots</h2>
+      {answer ? (
+        <p>
+          Schedule: {describeSchedule(answer)}; taken by {answer.takenBy}.
+        </p>
+      ) : (
+        <p role="status">Loading snapshots…</p>
+      )}
+      {answer && !answer.stateDiskId ? <p class="muted">No state disk yet: its snapshots can be listed after a successful up.</p> : null}
+      <div class="actions">
+        <button type="button" class="secondary" onClick={() => void refresh()} disabled={busy || !answer?.stateDiskId || instance.status === "destroyed"} aria-busy={busy ? "true" : undefined}>
+          {busy ? <span class="spinner" aria-hidden="true" /> : null}
+          Refresh list
+        </button>
+      </div>
+      <p class="muted" role="status" data-testid="snapshots-listed">
+        {busy ? `Listing in your cloud… (${listing?.state ?? "asking"})` : answer?.listedAt ? `Listed ${when(answer.listedAt)}: ${answer.total} snapshot${answer.total === 1 ? "" : "s"}.` : answer ? "Not listed yet." : ""}
+      </p>
+      {listing?.state === "failed" && listing.error ? (
+        <p class="error" role="alert" data-testid="snapshots-error">
+          The last listing failed: {listing.error.message}
+        </p>
+      ) : null}
+      {problem ? (
+        <p class="error" role="alert">
+          {problem}
+        </p>
+      ) : null}
+      {answer && answer.snapshots.length > 0 ? (
+        <table data-testid="snapshots">
+          <caption class="visually-hidden">Snapshots of the state disk, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Taken</th>
+              <th scope="col">Source</th>
+              <th scope="col">Size</th>
+              <th scope="col">State</th>
+            </tr>
+          </thead>
+          <tbody>
+            {answer.snapshots.map((snapshot) => (
+              <tr key={snapshot.id}>
+                <td>
+                  {when(snapshot.createdAt)}
+                  <div class="muted">
+                    <code>{snapshot.name ?? snapshot.id}</code>
+                  </div>
+                </td>
+                <td>{SOURCE_WORDS[snapshot.source] ?? snapshot.source}</td>
+                <td>{snapshot.sizeGiB !== undefined ? `${snapshot.sizeGiB} GiB` : "—"}</td>
+                <td>{snapshot.status ?? "—"}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </div>
   );
 }

@@ -14,7 +14,7 @@ import { ChatPanel } from "./chat";
 import { loadDeviceKeys } from "./device-keys";
 import { ZeroAccess, type ZeroAccessInstance } from "./support";
 import { isFinal, JobProgress } from "./jobs";
-import { HealthPanel, InstanceJobs, PlanSummary, PowerControls } from "./instance-panels";
+import { HealthPanel, InstanceJobs, PlanSummary, PowerControls, SnapshotsPanel } from "./instance-panels";
 
 const CLOUD_LABELS: Record<(typeof CLOUDS)[number], string> = { digitalocean: "DigitalOcean", aws: "AWS", gcp: "Google Cloud" };
 
@@ -363,16 +363,6 @@ export function CreateInstanceScreen() {
   );
 }
 
-function describeSnapshots(config: Record<string, unknown>): string {
-  const schedule = config.snapshots as { enabled?: boolean; frequency?: string; hourUtc?: number; weekday?: string; retain?: number } | undefined;
-  if (!schedule) return "the default schedule";
-  if (!schedule.enabled) return "off";
-  const hour = `${String(schedule.hourUtc ?? 0).padStart(2, "0")}:00 UTC`;
-  return schedule.frequency === "weekly"
-    ? `weekly on ${schedule.weekday ?? "?"} at ${hour}, keeping ${schedule.retain ?? "?"}`
-    : `daily at ${hour}, keeping ${schedule.retain ?? "?"}`;
-}
-
 export function InstanceScreen({ id, me }: { id: string; me: Me }) {
   const route = useRoute();
   const [instance, setInstance] = useState<ZeroAccessInstance | undefined>();
@@ -503,9 +493,9 @@ export function InstanceScreen({ id, me }: { id: string; me: Me }) {
           </dl>
         </section>
         <section aria-labelledby="snapshots-title">
-          <h2 id="snapshots-title">Snapshots</h2>
-          <p>Schedule: {describeSnapshots(instance.config)}.</p>
-          <p class="muted">The snapshots taken are listed in your cloud's console; the API does not list them yet.</p>
+          <SnapshotsPanel instance={instance} />
+        </section>
+        <section aria-labelledby="health-title">
           <HealthPanel instance={instance} reloadKey={reloadKey} />
         </section>
       </div>
