@@ -6,6 +6,7 @@ export type {
   HostBootInput,
   RegistrationInput,
   SupportAccessInput,
+  SupportAgentDelivery,
 } from "./types.js";
 export { renderCloudConfig } from "./render.js";
 export { encodeUserData, USER_DATA_LIMITS } from "./encode.js";
@@ -24,3 +25,4 @@ export {
 export { planMemory, type MemoryPlan } from "./memory.js";
 export { withPublicIpv4, withStateDevicePath } from "./user-data.js";
 export { buildSupportBundle, loadSupportBundle, SUPPORT_BUNDLE_FILE } from "./support-bundle.js";
+export { supportBundleSha256 } from "./support.js";

@@ -18,9 +18,11 @@ import { resolveBootInput, type ResolvedBootInput } from "./validate.js";
 import { PROXY_DEVICE_CONF, PROXY_DEVICE_TIMER, proxyDeviceConf, proxyDeviceService, proxyDeviceTimer } from "./proxy-device.js";
 import {
   SUPPORT_AGENT_CONFIG,
+  SUPPORT_AGENT_SOURCE,
   SUPPORT_BUNDLE_PATH,
   SUPPORT_SHELL_PATH,
   supportAgentConfig,
+  supportAgentSource,
   supportAgentUnit,
   supportShellLauncher,
   USER_KEYS_PATH,
@@ -155,17 +157,46 @@ function registrationFiles(input: ResolvedBootInput): WriteFile[] {
   ];
 }
 
-/** Support access (docs/zero-access.md): the pinned keys, the agent and its wrapper, their settings and unit. */
+/**
+ * Support access (docs/zero-access.md): the pinned keys, the agent and its wrapper, their settings and unit.
+ * The agent travels in user-data, or (fetch) only its URL and SHA-256 do, with the script that fetches it.
+ */
 function supportFiles(input: ResolvedBootInput): WriteFile[] {
   if (input.supportAccess === undefined) return [];
+  const { bundle } = input.supportAccess;
+  const delivery = input.supportAccess.delivery ?? { kind: "embedded" };
+  let agent: WriteFile[];
+  switch (delivery.kind) {
+    case "embedded":
+      agent = [{ ...file(SUPPORT_BUNDLE_PATH, gzipSync(bundle, { level: 9 }).toString("base64"), "0755"), encoding: "gz+b64" }];
+      break;
+    case "fetch":
+      agent = [file(SUPPORT_AGENT_SOURCE, supportAgentSource(delivery.url, bundle)), file(`${LIB}/support-agent-fetch.sh`, script("support-agent-fetch.sh"), "0755")];
+      break;
+    default: {
+      const unknown: never = delivery;
+      throw new Error(`unhandled support agent delivery ${JSON.stringify(unknown)}`);
+    }
+  }
   return [
     file(USER_KEYS_PATH, userKeysFile(input)),
     file(SUPPORT_AGENT_CONFIG, supportAgentConfig(input)),
-    { ...file(SUPPORT_BUNDLE_PATH, gzipSync(input.supportAccess.bundle, { level: 9 }).toString("base64"), "0755"), encoding: "gz+b64" },
+    ...agent,
     file(SUPPORT_SHELL_PATH, supportShellLauncher(), "0755"),
     file(`${LIB}/support.sh`, script("support.sh"), "0755"),
     file("/etc/systemd/system/clawstack-support.service", supportAgentUnit()),
   ];
+}
+
+/**
+ * First boot's steps: with support access, its setup comes first (the host credential must exist when first
+ * boot registers) and the agent starts last. A fetched agent goes through support-agent-fetch.sh, which runs
+ * neither half unless the agent it fetched matches the pinned SHA-256.
+ */
+function firstBootSteps(input: ResolvedBootInput): string[][] {
+  if (input.supportAccess === undefined) return [[`${LIB}/first-boot.sh`]];
+  const support = input.supportAccess.delivery?.kind === "fetch" ? `${LIB}/support-agent-fetch.sh` : `${LIB}/support.sh`;
+  return [[support, "setup"], [`${LIB}/first-boot.sh`], [support, "start"]];
 }
 
 /** The chat proxy's device (docs/proxy.md): its public half, the approval script and its timer. */
@@ -238,11 +269,8 @@ export function renderResolvedCloudConfig(input: ResolvedBootInput): string {
       ? {}
       : { swap: { filename: "/swapfile", size: memory.swapMiB * 1024 * 1024, maxsize: memory.swapMiB * 1024 * 1024 } }),
     write_files: files,
-    // With support access, its setup comes first (the host credential must exist when first boot registers).
     runcmd: [
-      ...(input.supportAccess === undefined
-        ? [[`${LIB}/first-boot.sh`]]
-        : [[`${LIB}/support.sh`, "setup"], [`${LIB}/first-boot.sh`], [`${LIB}/support.sh`, "start"]]),
+      ...firstBootSteps(input),
       ...(input.proxyDevice === undefined ? [] : [["systemctl", "enable", "--now", PROXY_DEVICE_TIMER]]),
     ],
   };

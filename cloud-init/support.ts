@@ -5,6 +5,7 @@
  * else here is small text: the pinned keys, the agent's settings, its systemd
  * unit, and the launcher sshd runs as the forced command.
  */
+import { createHash } from "node:crypto";
 import { CLAWCHAT_SECURITY_DIR, STATE_MOUNT } from "./units.js";
 import type { ResolvedBootInput } from "./validate.js";
 
@@ -12,6 +13,8 @@ const LIB = "/usr/local/lib/clawstack";
 export const SUPPORT_BUNDLE_PATH = `${LIB}/clawstack-support.js`;
 export const SUPPORT_SHELL_PATH = `${LIB}/support-shell`;
 export const SUPPORT_AGENT_CONFIG = "/etc/clawstack/support/agent.json";
+/** Where a host that fetches its agent finds the URL and the pinned SHA-256 (support-agent-fetch.sh sources it). */
+export const SUPPORT_AGENT_SOURCE = "/etc/clawstack/support/agent-source.conf";
 export const USER_KEYS_PATH = "/etc/clawstack/user-keys.json";
 export const HOST_TOKEN_PATH = "/etc/clawstack/host-token";
 export const SUPPORT_USER = "clawsupport";
@@ -43,6 +46,19 @@ if [ "\${SSH_ORIGINAL_COMMAND+set}" = set ]; then
   exec /usr/bin/env -i "SSH_ORIGINAL_COMMAND=$SSH_ORIGINAL_COMMAND" "SSH_USER_AUTH=\${SSH_USER_AUTH:-}" ${tail}
 fi
 exec /usr/bin/env -i "SSH_USER_AUTH=\${SSH_USER_AUTH:-}" ${tail}
+`;
+}
+
+/** SHA-256 (hex) of the support bundle: what user-data pins when the agent is fetched. */
+export function supportBundleSha256(bundle: Buffer): string {
+  return createHash("sha256").update(bundle).digest("hex");
+}
+
+/** The fetched agent's source: its https:// URL (checked by the renderer's guard) and the SHA-256 it must have. */
+export function supportAgentSource(url: string, bundle: Buffer): string {
+  return `# Rendered by ClawStack: where the support agent is fetched at first boot, and the SHA-256 it must have.
+SUPPORT_AGENT_URL=${quote(url)}
+SUPPORT_AGENT_SHA256=${quote(supportBundleSha256(bundle))}
 `;
 }
 

@@ -53,9 +53,24 @@ export interface SupportAccessInput {
   pinnedKeys: { signing: string; sealing: string }[];
   /** `https://<api>/v1`. */
   apiUrl: string;
-  /** The built agent and wrapper (support/dist/clawstack-support.js), embedded in user-data (gzip + base64). */
+  /**
+   * The built agent and wrapper (support/dist/clawstack-support.js): embedded in user-data (gzip + base64),
+   * or, with `delivery` fetch, only its SHA-256, which the fetched bytes must match.
+   */
   bundle: Buffer;
+  /** How the bundle reaches the host. Defaults to `{ kind: "embedded" }`. */
+  delivery?: SupportAgentDelivery;
 }
+
+/** How the support agent reaches the host. */
+export type SupportAgentDelivery =
+  /** In user-data, gzip + base64 (fits DigitalOcean's 64 KiB and GCP's 256 KiB). */
+  | { kind: "embedded" }
+  /**
+   * Fetched at first boot from `url` (HTTPS only) and checked against the SHA-256 of `bundle` pinned in
+   * user-data before it is installed; a failed fetch or a mismatch leaves the host without support access.
+   */
+  | { kind: "fetch"; url: string };
 
 export interface HostBootInput {
   cloud: Cloud;

@@ -13,7 +13,7 @@ import {
   parseSshPublicKey,
   SHELL_SAFE_HTTPS_URL_PATTERN,
 } from "../core/validation.js";
-import type { ClawChatBundleInput, HostBootInput } from "./types.js";
+import type { ClawChatBundleInput, HostBootInput, SupportAgentDelivery } from "./types.js";
 
 /** Everything the renderer writes into files and scripts, checked and with defaults resolved. */
 export interface ResolvedBootInput extends HostBootInput {
@@ -69,6 +69,21 @@ export function checkClawChatBundle(bundle: ClawChatBundleInput): ClawChatBundle
     default: {
       const unknown: never = bundle;
       refuse("clawchatBundle.kind", "embedded, fetch or disabled", (unknown as { kind?: unknown }).kind);
+    }
+  }
+}
+
+/** Checks how the support agent is delivered: a fetch URL must be https:// and shell-safe (it is quoted in a settings file). */
+function checkSupportAgentDelivery(delivery: SupportAgentDelivery): void {
+  switch (delivery.kind) {
+    case "embedded":
+      return;
+    case "fetch":
+      check(SHELL_SAFE_HTTPS_URL_PATTERN, "supportAccess.delivery.url", "an https:// URL without quotes or spaces", delivery.url);
+      return;
+    default: {
+      const unknown: never = delivery;
+      refuse("supportAccess.delivery.kind", "embedded or fetch", (unknown as { kind?: unknown }).kind);
     }
   }
 }
@@ -142,9 +157,10 @@ export function resolveBootInput(input: HostBootInput): ResolvedBootInput {
   }
 
   if (input.supportAccess !== undefined) {
-    const { bundle, ...access } = input.supportAccess;
+    const { bundle, delivery, ...access } = input.supportAccess;
     parseSupportAccess("supportAccess", access);
     if (!Buffer.isBuffer(bundle) || bundle.length === 0) refuse("supportAccess.bundle", "the non-empty bytes of support/dist/clawstack-support.js", typeof bundle);
+    checkSupportAgentDelivery(delivery ?? { kind: "embedded" });
     if (input.registration === undefined) {
       throw new ConfigError(
         "supportAccess",

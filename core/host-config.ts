@@ -8,7 +8,7 @@
 import { ConfigError } from "./errors.js";
 import type { HostMirrors, VersionPins } from "./mirrors.js";
 import type { CloudName, SizePreset } from "./presets.js";
-import { describeGiven } from "./validation.js";
+import { describeGiven, SHELL_SAFE_HTTPS_URL_PATTERN } from "./validation.js";
 import { fromBase64 } from "./zero-access/encoding.js";
 import type { UserPublicKey } from "./zero-access/user-keys.js";
 
@@ -74,6 +74,31 @@ export interface SupportAccess {
   pinnedKeys: UserPublicKey[];
   /** `https://<api>/v1`: the agent polls `<apiUrl>/host/instances/<id>/support-grants`. */
   apiUrl: string;
+  /** How the support agent reaches the host. Absent: `HOST_DEFAULTS.supportAgent` (`{install: "auto"}`). */
+  agent?: SupportAgentInstall;
+}
+
+/**
+ * How the support agent (support/dist/clawstack-support.js) reaches a host (`supportAccess.agent.install`),
+ * as the ClawChat bundle does: `auto` embeds it in user-data when the whole user-data still fits the
+ * cloud's limit (DigitalOcean, GCP) and fetches it at first boot otherwise (AWS: 16 KiB); `embedded` and
+ * `fetch` force one way. A fetched agent is checked against its SHA-256 pinned in user-data.
+ */
+export const SUPPORT_AGENT_INSTALL_MODES = ["auto", "embedded", "fetch"] as const;
+export type SupportAgentInstallMode = (typeof SUPPORT_AGENT_INSTALL_MODES)[number];
+
+export interface SupportAgentInstall {
+  install: SupportAgentInstallMode;
+  /**
+   * https:// URL serving exactly support/dist/clawstack-support.js of this ClawStack version (its SHA-256 is
+   * pinned in user-data). Defaults to `supportAgentUrl(apiUrl)`: the API's own `GET /v1/support/agent.js`.
+   */
+  bundleUrl?: string | undefined;
+}
+
+/** Where a host fetches its support agent when `supportAccess.agent.bundleUrl` is not set: the API's public route. */
+export function supportAgentUrl(apiUrl: string): string {
+  return `${apiUrl}/support/agent.js`;
 }
 
 export const SUPPORT_ACCESS_MAX_KEYS = 16;
@@ -96,11 +121,13 @@ function isP256Spki(value: unknown): boolean {
 export function parseSupportAccess(key: string, value: unknown): SupportAccess | undefined {
   if (value === undefined) return undefined;
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(key, `\`${key}\` must be a map {pinnedKeys, apiUrl}; got ${describeGiven(value)}`);
+    throw new ConfigError(key, `\`${key}\` must be a map {pinnedKeys, apiUrl, agent}; got ${describeGiven(value)}`);
   }
   const record = value as Record<string, unknown>;
   for (const extra of Object.keys(record)) {
-    if (extra !== "pinnedKeys" && extra !== "apiUrl") throw new ConfigError(`${key}.${extra}`, `\`${key}.${extra}\` is not a known key; allowed: pinnedKeys, apiUrl`);
+    if (extra !== "pinnedKeys" && extra !== "apiUrl" && extra !== "agent") {
+      throw new ConfigError(`${key}.${extra}`, `\`${key}.${extra}\` is not a known key; allowed: pinnedKeys, apiUrl, agent`);
+    }
   }
   const keys = record.pinnedKeys;
   if (!Array.isArray(keys) || keys.length < 1 || keys.length > SUPPORT_ACCESS_MAX_KEYS) {
@@ -127,7 +154,32 @@ export function parseSupportAccess(key: string, value: unknown): SupportAccess |
   if (typeof record.apiUrl !== "string" || !API_V1_URL.test(record.apiUrl)) {
     throw new ConfigError(`${key}.apiUrl`, `\`${key}.apiUrl\` must be the API's https:// URL ending in /v1 (no query, no trailing slash), such as https://api.example.com/v1; got ${describeGiven(record.apiUrl)}`);
   }
-  return { pinnedKeys, apiUrl: record.apiUrl };
+  const agent = parseSupportAgentInstall(`${key}.agent`, record.agent);
+  return { pinnedKeys, apiUrl: record.apiUrl, ...(agent === undefined ? {} : { agent }) };
+}
+
+/** `supportAccess.agent: {install: auto|embedded|fetch, bundleUrl}`; absent stays absent (the default is `auto`). */
+function parseSupportAgentInstall(key: string, value: unknown): SupportAgentInstall | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new ConfigError(key, `\`${key}\` must be a map {install, bundleUrl}; got ${describeGiven(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  for (const extra of Object.keys(record)) {
+    if (extra !== "install" && extra !== "bundleUrl") throw new ConfigError(`${key}.${extra}`, `\`${key}.${extra}\` is not a known key; allowed: install, bundleUrl`);
+  }
+  const install = record.install ?? "auto";
+  if (typeof install !== "string" || !(SUPPORT_AGENT_INSTALL_MODES as readonly string[]).includes(install)) {
+    throw new ConfigError(`${key}.install`, `\`${key}.install\` must be one of ${SUPPORT_AGENT_INSTALL_MODES.join(", ")}; got ${describeGiven(record.install)}`);
+  }
+  if (record.bundleUrl === undefined) return { install: install as SupportAgentInstallMode };
+  if (typeof record.bundleUrl !== "string" || record.bundleUrl.length > 2048 || !SHELL_SAFE_HTTPS_URL_PATTERN.test(record.bundleUrl)) {
+    throw new ConfigError(
+      `${key}.bundleUrl`,
+      `\`${key}.bundleUrl\` must be an https:// URL without spaces or quotes, serving support/dist/clawstack-support.js of this ClawStack version; got ${describeGiven(record.bundleUrl)}`,
+    );
+  }
+  return { install: install as SupportAgentInstallMode, bundleUrl: record.bundleUrl };
 }
 
 /**
@@ -266,6 +318,8 @@ export const HOST_DEFAULTS = {
   stateDiskGiB: 20,
   clawchatClientCidrs: [] as string[],
   clawchat: { install: "auto" } as ClawChatInstall,
+  /** `supportAccess.agent`: embedded when user-data still fits the cloud's limit, fetched at first boot otherwise. */
+  supportAgent: { install: "auto" } as SupportAgentInstall,
   sshAccess: null as SshAccess | null,
   tags: {} as Record<string, string>,
   snapshots: DEFAULT_SNAPSHOTS as SnapshotSchedule,

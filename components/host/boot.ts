@@ -7,12 +7,14 @@ import {
   type HostBootInput,
   loadClawChatBundle,
   loadSupportBundle,
+  type HostCloudConfig,
   renderHostCloudConfig,
+  type SupportAgentDelivery,
   withPublicIpv4,
   withStateDevicePath,
 } from "../../cloud-init/index.js";
 import { ConfigError } from "../../core/errors.js";
-import type { ClawChatInstall } from "../../core/host-config.js";
+import { type ClawChatInstall, HOST_DEFAULTS, supportAgentUrl } from "../../core/host-config.js";
 import { CLAWCHAT_PORT_RANGE, type CloudName, MACHINE_SIZES } from "../../core/presets.js";
 import { type KnownHostArgs, knownSources, type ResolvedHostArgs } from "./args.js";
 
@@ -113,6 +115,11 @@ export function bootFingerprint(cloudConfig: string, registration: { token: stri
 /**
  * Renders a host's cloud-config once (checked by the renderer, the ClawChat
  * bundle chosen for the cloud's budget) and encodes it for `cloud`'s API.
+ * With `supportAccess`, the agent is embedded when the whole user-data still
+ * fits the cloud's limit (`auto`, `embedded`) and fetched at first boot
+ * otherwise (`auto`, `fetch`: from `supportAccess.agent.bundleUrl`, by default
+ * the API's `GET /v1/support/agent.js`, checked against its SHA-256 pinned in
+ * user-data); the embedded try is the only render when it fits.
  * Throws `ConfigError` when it cannot be delivered as configured.
  */
 export function hostUserData(
@@ -123,32 +130,51 @@ export function hostUserData(
   hooks: BootInputHooks = {},
 ): HostUserData {
   const base = hostBootInput(cloud, args, devicePath, gatewayToken, hooks.publicIpv4StandIn ? STAND_IN_PUBLIC_IPV4 : undefined);
+  const clawchat = effectiveClawChatInstall(args);
+  const loadBundle = hooks.loadBundle ?? loadClawChatBundle;
+  if (!args.supportAccess) {
+    const rendered = renderHostCloudConfig(base, clawchat, loadBundle);
+    return finish(args, rendered, encodeUserData(cloud, rendered.cloudConfig), hooks);
+  }
   // The support bundle is loaded only for a host with support access (before the ClawChat choice, so the budget counts it).
-  const input: HostBootInput = args.supportAccess
-    ? {
-        ...base,
-        supportAccess: {
-          pinnedKeys: args.supportAccess.pinnedKeys.map(({ signing, sealing }) => ({ signing, sealing })),
-          apiUrl: args.supportAccess.apiUrl,
-          bundle: (hooks.loadSupportBundle ?? loadSupportBundle)(),
-        },
-      }
-    : base;
-  let rendered = renderHostCloudConfig(input, effectiveClawChatInstall(args), hooks.loadBundle ?? loadClawChatBundle);
+  const access = args.supportAccess;
+  const bundle = (hooks.loadSupportBundle ?? loadSupportBundle)();
+  const agent = access.agent ?? HOST_DEFAULTS.supportAgent;
+  const withAgent = (delivery: SupportAgentDelivery): HostBootInput => ({
+    ...base,
+    supportAccess: {
+      pinnedKeys: access.pinnedKeys.map(({ signing, sealing }) => ({ signing, sealing })),
+      apiUrl: access.apiUrl,
+      bundle,
+      ...(delivery.kind === "fetch" ? { delivery } : {}),
+    },
+  });
+  const fetched = (): HostUserData => {
+    const rendered = renderHostCloudConfig(withAgent({ kind: "fetch", url: agent.bundleUrl ?? supportAgentUrl(access.apiUrl) }), clawchat, loadBundle);
+    return finish(args, rendered, encodeUserData(cloud, rendered.cloudConfig), hooks);
+  };
+  if (agent.install === "fetch") return fetched();
+  const embedded = renderHostCloudConfig(withAgent({ kind: "embedded" }), clawchat, loadBundle);
   let userData: EncodedUserData;
   try {
-    userData = encodeUserData(cloud, rendered.cloudConfig);
+    userData = encodeUserData(cloud, embedded.cloudConfig);
   } catch (error) {
-    if (!args.supportAccess || !(error instanceof ConfigError)) throw error;
-    // The support agent travels in user-data (about 14 KB gzipped) and does not fit every cloud (AWS: 16 KiB).
-    // As `clawchat.install: auto` does, the host is then made without it, and the reason is said: no agent means
-    // no support access at all on this host (closed, not opened), and no sealed ClawChat keys.
-    hooks.warn?.(
-      `no support agent on ${cloud} host ${args.name}: with it embedded, user-data is over the cloud's limit (${error.message}); support grants cannot reach this host (fetching the agent at boot is not built yet: docs/zero-access.md)`,
-    );
-    rendered = renderHostCloudConfig(base, effectiveClawChatInstall(args), hooks.loadBundle ?? loadClawChatBundle);
-    userData = encodeUserData(cloud, rendered.cloudConfig);
+    if (!(error instanceof ConfigError)) throw error;
+    // The embedded agent (about 14 KB gzipped) does not fit every cloud (AWS: 16 KiB): `auto` then fetches it at
+    // first boot, its SHA-256 pinned in user-data; `embedded`, asked for in so many words, is refused.
+    if (agent.install === "embedded") {
+      throw new ConfigError(
+        "supportAccess.agent.install",
+        `\`supportAccess.agent.install\` cannot be embedded on ${cloud}: ${error.message}; use auto or fetch (with \`supportAccess.agent.bundleUrl\`, or the API's ${supportAgentUrl(access.apiUrl)})`,
+      );
+    }
+    return fetched();
   }
+  return finish(args, embedded, userData, hooks);
+}
+
+/** The rendered host: its ClawChat notice said, its fingerprint taken. */
+function finish(args: KnownHostArgs, rendered: HostCloudConfig, userData: EncodedUserData, hooks: BootInputHooks): HostUserData {
   if (rendered.notice !== undefined) hooks.warn?.(rendered.notice);
   return {
     cloudConfig: rendered.cloudConfig,

@@ -1,6 +1,8 @@
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { gzipSync } from "node:zlib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { renderCloudConfig, type HostBootInput } from "../../cloud-init/index.js";
 import { supportShellLauncher } from "../../cloud-init/support.js";
@@ -13,6 +15,7 @@ import { requireTool } from "../harness/tools.js";
 import { cloudInitSchema, fileAt, INPUTS, parseCloudConfig, REGISTRATION, runTool, shellcheck, STAND_IN_BUNDLE, withScratch } from "./fixtures.js";
 
 const STAND_IN_SUPPORT_BUNDLE = Buffer.from("#!/usr/bin/env node\n// stand-in support bundle\n");
+const AGENT_URL = "https://api.example.com/v1/support/agent.js";
 let keys: UserPublicKey[];
 
 function input(overrides: Partial<HostBootInput> = {}): HostBootInput {
@@ -66,6 +69,44 @@ describe("support access in user-data", () => {
     expect(ruleset).toContain("ip6 saddr @support_v6 tcp dport 22 accept");
   });
 
+  it("fetch delivery: the agent's URL and pinned SHA-256 and the fetch script, not the bundle; first boot goes through the script", () => {
+    const text = renderCloudConfig(input({ supportAccess: { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", bundle: STAND_IN_SUPPORT_BUNDLE, delivery: { kind: "fetch", url: AGENT_URL } } }));
+    const config = parseCloudConfig(text);
+    const paths = config.write_files.map((entry) => entry.path);
+    expect(paths).not.toContain("/usr/local/lib/clawstack/clawstack-support.js");
+    expect(text).not.toContain(gzipSync(STAND_IN_SUPPORT_BUNDLE, { level: 9 }).toString("base64"));
+    const sha256 = createHash("sha256").update(STAND_IN_SUPPORT_BUNDLE).digest("hex");
+    expect(fileAt(config, "/etc/clawstack/support/agent-source.conf").content).toBe(
+      `# Rendered by ClawStack: where the support agent is fetched at first boot, and the SHA-256 it must have.\nSUPPORT_AGENT_URL='${AGENT_URL}'\nSUPPORT_AGENT_SHA256='${sha256}'\n`,
+    );
+    expect(fileAt(config, "/usr/local/lib/clawstack/support-agent-fetch.sh").permissions).toBe("0755");
+    // The rest of support access is as with the embedded agent: keys, settings, unit, launcher, firewall sets.
+    for (const path of ["/etc/clawstack/user-keys.json", "/etc/clawstack/support/agent.json", "/usr/local/lib/clawstack/support-shell", "/usr/local/lib/clawstack/support.sh", "/etc/systemd/system/clawstack-support.service"]) {
+      expect(paths).toContain(path);
+    }
+    expect(config.runcmd).toEqual([
+      ["/usr/local/lib/clawstack/support-agent-fetch.sh", "setup"],
+      ["/usr/local/lib/clawstack/first-boot.sh"],
+      ["/usr/local/lib/clawstack/support-agent-fetch.sh", "start"],
+    ]);
+  });
+
+  it("refuses a fetch URL that is not https:// or not shell-safe, naming the field", () => {
+    for (const url of ["http://api.example.com/v1/support/agent.js", "https://api.example.com/a b", "https://api.example.com/x'; id #"]) {
+      expect(() => renderCloudConfig(input({ supportAccess: { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", bundle: STAND_IN_SUPPORT_BUNDLE, delivery: { kind: "fetch", url } } }))).toThrow(
+        /`supportAccess.delivery.url` must be an https:\/\/ URL/,
+      );
+    }
+    const bad = (agent: unknown) => () => parseSupportAccess("supportAccess", { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", agent });
+    expect(bad({ install: "sideload" })).toThrow(/`supportAccess.agent.install` must be one of auto, embedded, fetch/);
+    expect(bad({ install: "fetch", bundleUrl: "http://mirror.example.com/a.js" })).toThrow(/`supportAccess.agent.bundleUrl` must be an https:\/\/ URL/);
+    expect(bad({ install: "fetch", url: "https://mirror.example.com/a.js" })).toThrow(/`supportAccess.agent.url` is not a known key/);
+    expect(parseSupportAccess("supportAccess", { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", agent: { install: "fetch", bundleUrl: "https://mirror.example.com/a.js" } })?.agent).toEqual({
+      install: "fetch",
+      bundleUrl: "https://mirror.example.com/a.js",
+    });
+  });
+
   it("keeps sshd to the owner's terms when the stack opens SSH itself (sshManaged false)", () => {
     const config = parseCloudConfig(renderCloudConfig(input({ ssh: { cidrs: ["198.51.100.7/32"] } })));
     expect(JSON.parse(fileAt(config, "/etc/clawstack/support/agent.json").content).sshManaged).toBe(false);
@@ -91,14 +132,16 @@ describe("support access in user-data", () => {
     expect(() => parseHostConfig({ ...raw, supportAccess: { pinnedKeys: keys } })).toThrow(/`supportAccess.apiUrl`/);
   });
 
-  it.skipIf(!requireTool("cloud-init", "validating user-data with support access"))("passes `cloud-init schema`", () => {
+  it.skipIf(!requireTool("cloud-init", "validating user-data with support access"))("passes `cloud-init schema`, with the agent embedded and fetched", () => {
     const result = cloudInitSchema(renderCloudConfig(input()));
     expect(result.valid, result.output).toBe(true);
+    const fetched = cloudInitSchema(renderCloudConfig(input({ ...INPUTS.aws, registration: REGISTRATION, supportAccess: { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", bundle: STAND_IN_SUPPORT_BUNDLE, delivery: { kind: "fetch", url: AGENT_URL } } })));
+    expect(fetched.valid, fetched.output).toBe(true);
   });
 
-  it.skipIf(!requireTool("shellcheck", "checking support.sh and the forced-command launcher"))("support.sh and the forced-command launcher pass shellcheck", () => {
-    const config = parseCloudConfig(renderCloudConfig(input()));
-    for (const path of ["/usr/local/lib/clawstack/support.sh", "/usr/local/lib/clawstack/support-shell", "/usr/local/lib/clawstack/register.sh"]) {
+  it.skipIf(!requireTool("shellcheck", "checking support.sh and the forced-command launcher"))("support.sh, support-agent-fetch.sh and the forced-command launcher pass shellcheck", () => {
+    const config = parseCloudConfig(renderCloudConfig(input({ supportAccess: { pinnedKeys: keys, apiUrl: "https://api.example.com/v1", bundle: STAND_IN_SUPPORT_BUNDLE, delivery: { kind: "fetch", url: AGENT_URL } } })));
+    for (const path of ["/usr/local/lib/clawstack/support.sh", "/usr/local/lib/clawstack/support-agent-fetch.sh", "/usr/local/lib/clawstack/support-shell", "/usr/local/lib/clawstack/register.sh"]) {
       const result = shellcheck(fileAt(config, path).content);
       expect(result.output, path).toBe("");
       expect(result.status, path).toBe(0);
