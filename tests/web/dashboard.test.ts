@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditLog } from "../../api/audit/audit-log";
 import { loadConfig } from "../../api/config";
 import { openDatabase } from "../../api/db/connect";
+import { newId } from "../../api/db/ids";
 import {
   axeCheck,
   createAdmin,
@@ -266,6 +267,12 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     // Power: nothing is deployed after the failed up, so the buttons are off, saying why.
     for (const name of ["Stop", "Start", "Reboot"]) expect(await page.getByRole("button", { name, exact: true }).isDisabled()).toBe(true);
     await page.getByText("Power actions need a deployed host: run up first.").waitFor();
+    // Snapshots: the schedule the stack was created with (off), and no state disk to list yet.
+    const snapshotsPanel = page.getByTestId("snapshots-panel");
+    await snapshotsPanel.getByText("Schedule: off (the stack turned snapshots off).").waitFor();
+    await snapshotsPanel.getByText("No state disk yet: its snapshots can be listed after a successful up.").waitFor();
+    expect(await snapshotsPanel.getByRole("button", { name: "Refresh list" }).isDisabled()).toBe(true);
+    expect(await snapshotsPanel.getByTestId("snapshots-listed").textContent()).toBe("Not listed yet.");
     // A deployed host (as a successful up leaves it; the droplet id 0 is one the worker refuses before any cloud call)
     // and two health transitions, written as the health checker audits them.
     await onDatabase(async (db) => {
@@ -310,6 +317,58 @@ describe.skipIf(skipReason !== undefined)("the dashboard in Chromium", () => {
     await page.locator(".job").filter({ hasText: "start job" }).locator(".badge.state-failed").waitFor({ timeout: 30_000 });
     expect(powerCalls).toEqual(["stop", "start"]);
     await checkScreen(page, "08c-instance-power");
+
+    // Snapshots: a state disk and the list a `snapshots` job left (written as the worker stores it, one name with
+    // markup); the disk id is one the worker refuses before any cloud call, so Refresh never reaches DigitalOcean.
+    const disk = "<b>vol</b>";
+    await onDatabase(async (db) => {
+      const instance = await db.selectFrom("instances").select(["outputs", "user_id", "stack_name"]).where("id", "=", aliceInstanceId).executeTakeFirstOrThrow();
+      await db.updateTable("instances").set({ outputs: JSON.stringify({ ...(JSON.parse(instance.outputs ?? "{}") as object), stateDiskId: disk }) }).where("id", "=", aliceInstanceId).execute();
+      const at = new Date().toISOString();
+      const result = {
+        listedAt: "2026-11-03T08:00:00.000Z",
+        stateDiskId: disk,
+        total: 2,
+        snapshots: [
+          { id: "2002", name: "<em>before upgrade</em>", createdAt: "2026-11-02T09:30:00.000Z", sizeGiB: 20, source: "manual" },
+          { id: "2001", name: "clawstack-state-claw-20261101t0400z", createdAt: "2026-11-01T04:00:05.000Z", sizeGiB: 20, source: "schedule" },
+        ],
+      };
+      await db
+        .insertInto("jobs")
+        .values({
+          id: newId("job"), instance_id: aliceInstanceId, user_id: instance.user_id, stack_name: instance.stack_name, operation: "snapshots", state: "succeeded", stack_lock: null,
+          attempt: 1, max_attempts: 1, memory_mb: 64, run_after: at, lease_owner: null, lease_expires_at: null, cancel_requested: 0, takeover: 0, result: JSON.stringify(result),
+          error: null, error_code: null, error_field: null, created_at: at, started_at: at, finished_at: at, updated_at: at,
+        })
+        .execute();
+    });
+    await page.reload();
+    const snapshotRows = page.getByRole("table", { name: "Snapshots of the state disk, newest first" }).locator("tbody tr");
+    await expect.poll(() => snapshotRows.count()).toBe(2);
+    expect(await snapshotRows.first().textContent()).toBe("2026-11-02 09:30:00 UTC<em>before upgrade</em>manual20 GiB—");
+    expect(await snapshotRows.nth(1).textContent()).toContain("scheduled");
+    expect(await snapshotsPanel.locator("em").count()).toBe(0);
+    expect(await snapshotsPanel.getByTestId("snapshots-listed").textContent()).toBe("Listed 2026-11-03 08:00:00 UTC: 2 snapshots.");
+    // Refresh list: one request, a `snapshots` job the worker fails before any cloud call; its reason shows as text
+    // beside the list it keeps.
+    const refreshCalls: string[] = [];
+    page.on("request", (request) => {
+      if (request.method() === "POST" && /\/v1\/instances\/inst_[0-9a-f]{32}\/snapshots\/refresh$/.test(request.url())) refreshCalls.push(request.url());
+    });
+    await snapshotsPanel.getByRole("button", { name: "Refresh list" }).click();
+    const snapshotsError = snapshotsPanel.getByTestId("snapshots-error");
+    await snapshotsError.waitFor({ timeout: 30_000 });
+    expect(await snapshotsError.textContent()).toBe('The last listing failed: `stateDiskId` must be a DigitalOcean volume UUID; got "<b>vol</b>"');
+    expect(await snapshotsError.locator("b").count()).toBe(0);
+    expect(refreshCalls).toHaveLength(1);
+    expect(await snapshotRows.count()).toBe(2);
+    expect(await snapshotsPanel.getByRole("button", { name: "Refresh list" }).isEnabled()).toBe(true);
+    // After a reload the failure is still said, and the jobs list has the listing first.
+    await page.reload();
+    await snapshotsError.waitFor();
+    await expect.poll(async () => (await jobsTable.locator("tbody tr").first().textContent()) ?? "").toMatch(/^snapshots.*failed.*snapshots_invalid_disk/);
+    await checkScreen(page, "08d-instance-snapshots");
 
     // Destroy, with the typed confirmation: a wrong id is refused in the page, nothing is sent.
     await page.getByLabel("Instance id").fill("inst_wrong");

@@ -344,10 +344,10 @@ export function PowerControls({ instance, onJob }: { instance: InstanceView; onJ
 }
 
 function describeSchedule(answer: InstanceSnapshots): string {
-  if (answer.scheduleSummary) return answer.scheduleSummary;
   const schedule = answer.schedule;
+  if (schedule?.enabled === false) return "off (the stack turned snapshots off)";
+  if (answer.scheduleSummary) return answer.scheduleSummary;
   if (!schedule) return "the default schedule";
-  if (!schedule.enabled) return "off";
   const hour = `${String(schedule.hourUtc ?? 0).padStart(2, "0")}:00 UTC`;
   return schedule.frequency === "weekly" ? `weekly on ${schedule.weekday ?? "?"} at ${hour}, keep ${schedule.retain ?? "?"}` : `daily at ${hour}, keep ${schedule.retain ?? "?"}`;
 }
@@ -404,7 +404,8 @@ export function SnapshotsPanel({ instance }: { instance: InstanceView }) {
       <h2 id="snapshots-title">Snapshots</h2>
       {answer ? (
         <p>
-          Schedule: {describeSchedule(answer)}; taken by {answer.takenBy}.
+          Schedule: {describeSchedule(answer)}
+          {answer.schedule?.enabled === false ? "" : `; taken by ${answer.takenBy}`}.
         </p>
       ) : (
         <p role="status">Loading snapshots…</p>
