@@ -30,7 +30,7 @@ import type { JobOperation } from "../engine/types";
 import { instanceView, instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { redeemRegistrationToken } from "../registration/tokens";
-import { storeHostToken } from "../support/host-credential";
+import { forgetHostToken, storeHostToken } from "../support/host-credential";
 import { pinDeviceKeys } from "../support/pinning";
 
 const createBody = createInstanceBody;
@@ -233,7 +233,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
           token: gatewayToken,
         });
         await markInstanceRegistered(trx, id, { secretId, tlsFingerprint: tlsCertSha256 });
+        // The host credential says the host runs the support agent; registering without one says it does not.
         if (request.body.hostToken !== undefined) await storeHostToken(trx, id, request.body.hostToken);
+        else await forgetHostToken(trx, id);
       });
       return reply.code(204).send(null);
     },

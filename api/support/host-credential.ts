@@ -46,3 +46,11 @@ export async function authenticateHost(db: Kysely<Database>, request: FastifyReq
 export async function storeHostToken(db: Kysely<Database> | Transaction<Database>, instanceId: string, token: string): Promise<void> {
   await setHostTokenHash(db, instanceId, sha256Hex(token));
 }
+
+/**
+ * A host that registered without a credential has no support agent (docs/zero-access.md): a credential an
+ * earlier host of the instance sent is forgotten, so the API never takes a grant this host cannot receive.
+ */
+export async function forgetHostToken(db: Kysely<Database> | Transaction<Database>, instanceId: string): Promise<void> {
+  await setHostTokenHash(db, instanceId, null);
+}

@@ -83,10 +83,12 @@ export interface ZeroAccessInstance {
   stack_name: string;
   pinned_keys: string | null;
   host_token_hash: string | null;
+  /** When the host registered; null: not yet (whether it runs the support agent is then unknown). */
+  registered_at: string | null;
   outputs: string | null;
 }
 
-const INSTANCE_COLUMNS = ["id", "user_id", "cloud", "status", "stack_name", "pinned_keys", "host_token_hash", "outputs"] as const;
+const INSTANCE_COLUMNS = ["id", "user_id", "cloud", "status", "stack_name", "pinned_keys", "host_token_hash", "registered_at", "outputs"] as const;
 
 export function findUserInstance(db: Db, userId: string, id: string): Promise<ZeroAccessInstance | undefined> {
   return zeroAccessDb(db)
@@ -110,7 +112,8 @@ export async function setPinnedKeys(db: Db, instanceId: string, keys: UserPublic
     .execute();
 }
 
-export async function setHostTokenHash(db: Db, instanceId: string, hash: string): Promise<void> {
+/** The host credential's hash; null when the host registered without one (no support agent on it). */
+export async function setHostTokenHash(db: Db, instanceId: string, hash: string | null): Promise<void> {
   await zeroAccessDb(db).updateTable("instances").set({ host_token_hash: hash }).where("id", "=", instanceId).execute();
 }
 

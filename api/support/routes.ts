@@ -19,6 +19,8 @@
  *     POST   /v1/admin/support-keys                       register your support SSH key (fingerprint -> operator)
  *     GET    /v1/admin/support-keys
  *     DELETE /v1/admin/support-keys/:id
+ *   public (no authentication: hosts fetch it at first boot, before they hold a credential)
+ *     GET    /v1/support/agent.js                         the support agent this version builds (api/support/agent-bundle.ts)
  *   host (Bearer cshost_..., its own instance only, rate-limited)
  *     GET    /v1/host/instances/:id/support-grants        unexpired grants (statement + signature) and revocations
  *     POST   /v1/host/instances/:id/support-commands      the wrapper's records, idempotent on seq; each audited
@@ -40,6 +42,8 @@ import { conflict, HttpError, notFound, unauthorized } from "../http/errors";
 import { bearerSecurity, errorResponses, resourceId } from "../http/schemas";
 import { getInstance as registrationOf, markInstanceRegistered } from "../jobs/instances-repo";
 import { storeGatewayToken } from "../registration/gateway-tokens";
+import { agentBundleRoutes } from "./agent-bundle";
+import { agentGrantRefusal, supportAgentState } from "./agent-presence";
 import { enqueueCloudFirewallJob } from "./cloud-firewall";
 import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
@@ -233,14 +237,9 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
       const { userId } = principalOf(request);
       const instance = await ownInstance(app.db, userId, request.params.id);
       request.auditTarget = instance.id;
-      if (instance.cloud === "aws") {
-        // The support agent does not fit in EC2's 16 KiB of user data, so an AWS host is built without it
-        // (docs/zero-access.md): a grant would never reach the host. Refused rather than accepted and ignored.
-        throw conflict(
-          "`id`: this is an AWS host, built without the support agent (EC2 user data holds 16 KiB; the agent does not fit yet), so it cannot take a grant",
-          "params.id",
-        );
-      }
+      // A grant the host could never receive is refused rather than accepted and ignored (api/support/agent-presence.ts).
+      const noAgent = agentGrantRefusal(instance);
+      if (noAgent !== undefined) throw conflict(noAgent, "params.id");
       const pinnedKeys = pinnedKeysOf(instance);
       if (pinnedKeys.length === 0) {
         throw conflict(
@@ -341,7 +340,8 @@ const readerRoutes: FastifyPluginAsyncZod = async (app) => {
     {
       schema: {
         tags: ["zero-access"],
-        summary: "The device keys this instance pinned at creation: the only keys its host trusts (compare the fingerprints with your devices')",
+        summary:
+          "The device keys this instance pinned at creation: the only keys its host trusts (compare the fingerprints with your devices'), and whether its host runs the support agent",
         security: bearerSecurity,
         params: instanceParams,
         response: { 200: pinnedKeysView, ...errorResponses },
@@ -351,7 +351,7 @@ const readerRoutes: FastifyPluginAsyncZod = async (app) => {
       const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
       const keys = pinnedKeysOf(instance);
       const fingerprints = await pinnedFingerprints(keys);
-      return { items: keys.map((key, i) => ({ fingerprint: fingerprints[i]!, key })) };
+      return { items: keys.map((key, i) => ({ fingerprint: fingerprints[i]!, key })), supportAgent: supportAgentState(instance) };
     },
   );
 
@@ -769,8 +769,9 @@ function addressOf(outputs: string | null): string | null {
   }
 }
 
-/** The four groups, each encapsulated with its own authentication. */
+/** The four groups, each encapsulated with its own authentication, and the public agent bundle. */
 export const supportRoutes: FastifyPluginAsyncZod = async (app) => {
+  await app.register(agentBundleRoutes);
   await app.register(ownerRoutes);
   await app.register(readerRoutes);
   await app.register(operatorRoutes);

@@ -205,4 +205,9 @@ export const adminGrantView = z.object({
 
 export const pinnedKeysView = z.object({
   items: z.array(z.object({ fingerprint: z.string(), key: userPublicKeySchema })),
+  supportAgent: z
+    .enum(["present", "absent", "unknown"])
+    .describe(
+      "Whether the host runs the support agent, from its registration: present (it sent its host credential), absent (it registered without one: no grant can reach it), unknown (not registered yet; an AWS host, which fetches its agent at first boot, takes no grant until then)",
+    ),
 });

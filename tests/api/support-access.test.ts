@@ -168,6 +168,16 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
       payload: { registrationToken: `csreg_${"A".repeat(43)}`, gatewayToken, tlsCertSha256: "ab".repeat(32), hostToken: "cshost_short" },
     });
     expect([badToken.statusCode, json(badToken).field]).toEqual([400, "body.hostToken"]);
+    expect(json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/pinned-keys`, headers: as(alice) })).supportAgent).toBe("present");
+
+    // A later host of an instance that registers without a credential (no agent on it) makes the API forget the earlier one.
+    const { id: replaced } = await insertInstance(api.app.db, { userId: alice.userId });
+    await storeHostToken(api.app.db, replaced, hostToken());
+    const { token: again } = await issueRegistrationToken(api.app.db, { instanceId: replaced, jobId: null });
+    remember(api, again);
+    const withoutAgent = await api.inject({ method: "POST", url: `/v1/instances/${replaced}/register`, payload: { registrationToken: again, gatewayToken, tlsCertSha256: randomBytes(32).toString("hex") } });
+    expect(withoutAgent.statusCode, withoutAgent.body).toBe(204);
+    expect((await zeroAccessDb(api.app.db).selectFrom("instances").select("host_token_hash").where("id", "=", replaced).executeTakeFirstOrThrow()).host_token_hash).toBeNull();
 
     // Someone else's instance: its pinned keys are not shown to Bob.
     const bob = await signUp(api, "bob2");
@@ -233,12 +243,32 @@ describe.each(engines("the zero-access suite"))("zero access on $engine", ({ eng
     const { id: bare } = await insertInstance(api.app.db, { userId: alice.userId });
     const none = await postGrant(await grant({}, laptop, bare), alice, bare);
     expect([none.statusCode, json(none).field]).toEqual([409, "params.id"]);
-    // An AWS host is built without the support agent (EC2's 16 KiB of user data): its grants are refused, not ignored.
+    // An AWS host fetches its support agent at first boot: until it registers, whether it has it is unknown and
+    // its grants are refused; once it registered with its host credential (the agent is there) they are taken.
     const { id: onAws } = await insertInstance(api.app.db, { userId: alice.userId, cloud: "aws" });
     await api.app.db.updateTable("instances").set({ pinned_keys: JSON.stringify([laptop.publicKey]) } as never).where("id", "=", onAws).execute();
-    const aws = await postGrant(await grant({}, laptop, onAws), alice, onAws);
-    expect([aws.statusCode, json(aws).field]).toEqual([409, "params.id"]);
-    expect(String(json(aws).message)).toMatch(/AWS host, built without the support agent/);
+    const agentOf = async (id: string) => json(await api.inject({ method: "GET", url: `/v1/instances/${id}/pinned-keys`, headers: as(alice) })).supportAgent;
+    expect(await agentOf(onAws)).toBe("unknown");
+    const early = await postGrant(await grant({}, laptop, onAws), alice, onAws);
+    expect([early.statusCode, json(early).field]).toEqual([409, "params.id"]);
+    expect(String(json(early).message)).toMatch(/AWS host has not registered yet; it fetches its support agent at first boot/);
+    await api.app.db.updateTable("instances").set({ registered_at: new Date().toISOString() }).where("id", "=", onAws).execute();
+    const awsHostToken = hostToken();
+    remember(api, awsHostToken);
+    await storeHostToken(api.app.db, onAws, awsHostToken);
+    expect(await agentOf(onAws)).toBe("present");
+    const onAwsGrant = await postGrant(await grant({}, laptop, onAws), alice, onAws);
+    expect(onAwsGrant.statusCode, onAwsGrant.body).toBe(201);
+    // A host that registered without a host credential runs no agent (its fetch failed, or it was built without
+    // one), on any cloud: refused, not accepted and ignored.
+    for (const cloud of ["aws", "digitalocean"] as const) {
+      const { id: noAgent } = await insertInstance(api.app.db, { userId: alice.userId, cloud, registeredAt: new Date().toISOString() });
+      await api.app.db.updateTable("instances").set({ pinned_keys: JSON.stringify([laptop.publicKey]) } as never).where("id", "=", noAgent).execute();
+      expect(await agentOf(noAgent)).toBe("absent");
+      const refused = await postGrant(await grant({}, laptop, noAgent), alice, noAgent);
+      expect([refused.statusCode, json(refused).field], cloud).toEqual([409, "params.id"]);
+      expect(String(json(refused).message), cloud).toMatch(/this host registered without the support agent/);
+    }
 
     const listed = json(await api.inject({ method: "GET", url: `/v1/instances/${instanceId}/support-grants`, headers: as(alice) })).items as { id: string; status: string }[];
     expect(listed).toEqual([expect.objectContaining({ id: view.id, status: "active" })]);
