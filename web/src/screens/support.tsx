@@ -138,6 +138,21 @@ interface PanelProps {
   me: Me;
   /** Fingerprints of the device keys the host pinned at creation (undefined while loading). */
   pinned: string[] | undefined;
+  /** Whether the host runs the support agent, from its registration (`GET .../pinned-keys`); undefined while loading. */
+  agent?: SupportAgentState | undefined;
+}
+
+/** `supportAgent` of `GET /v1/instances/:id/pinned-keys` (api/support/agent-presence.ts). */
+type SupportAgentState = "present" | "absent" | "unknown";
+
+/**
+ * Why a grant cannot reach this host, as the API refuses it (api/support/agent-presence.ts): its host
+ * registered without the agent, or it is an AWS host (which fetches its agent at first boot) not registered yet.
+ */
+function noAgentReason(cloud: string, agent: SupportAgentState | undefined): string | undefined {
+  if (agent === "absent") return "this host registered without the support agent (built without it, or its agent could not be fetched at first boot): it accepts no grant";
+  if (agent === "unknown" && cloud === "aws") return "this AWS host has not registered yet: it fetches its support agent at first boot, and takes grants once it has registered";
+  return undefined;
 }
 
 /**
@@ -146,10 +161,14 @@ interface PanelProps {
  */
 export function ZeroAccess({ instance, me }: { instance: ZeroAccessInstance; me: Me }) {
   const [pinned, setPinned] = useState<string[] | undefined>(instance.pinnedKeyFingerprints);
+  const [agent, setAgent] = useState<SupportAgentState | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
   useEffect(() => {
-    void api<{ items: { fingerprint: string }[] }>("GET", `/v1/instances/${encodeURIComponent(instance.id)}/pinned-keys`).then(
-      (answer) => setPinned(answer.items.map((item) => item.fingerprint)),
+    void api<{ items: { fingerprint: string }[]; supportAgent?: SupportAgentState }>("GET", `/v1/instances/${encodeURIComponent(instance.id)}/pinned-keys`).then(
+      (answer) => {
+        setPinned(answer.items.map((item) => item.fingerprint));
+        setAgent(answer.supportAgent);
+      },
       (error: unknown) => {
         if (instance.pinnedKeyFingerprints === undefined) setProblem(error instanceof Error ? error.message : String(error));
       },
@@ -163,7 +182,7 @@ export function ZeroAccess({ instance, me }: { instance: ZeroAccessInstance; me:
         </p>
       ) : null}
       <PinnedKeys instance={instance} me={me} pinned={pinned} />
-      <SupportAccess instance={instance} me={me} pinned={pinned} />
+      <SupportAccess instance={instance} me={me} pinned={pinned} agent={agent} />
       <ClawChatKeys instance={instance} me={me} pinned={pinned} />
     </>
   );
@@ -227,7 +246,7 @@ export function PinnedKeys({ instance, me, pinned: pinnedOrNot }: PanelProps) {
 }
 
 /** The support-access switch: OFF with a grant form, or ON until the grant's end with a countdown and Revoke. */
-export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps) {
+export function SupportAccess({ instance, me, pinned: pinnedOrNot, agent }: PanelProps) {
   const [grants, setGrants] = useState<GrantView[] | undefined>();
   const [commands, setCommands] = useState<SupportCommand[] | undefined>();
   const [problem, setProblem] = useState<string | undefined>();
@@ -240,6 +259,7 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
   const [published, setPublished] = useState<PublishedSupportKey[]>([]);
   const base = `/v1/instances/${encodeURIComponent(instance.id)}`;
   const pinned = pinnedOrNot ?? [];
+  const noAgent = noAgentReason(instance.cloud, agent);
 
   const load = async () => {
     try {
@@ -395,15 +415,15 @@ export function SupportAccess({ instance, me, pinned: pinnedOrNot }: PanelProps)
               <button
                 type="button"
                 onClick={() => void openForm()}
-                disabled={instance.status === "destroyed" || instance.cloud === "aws" || pinnedOrNot === undefined || pinned.length === 0 || loadingForm}
+                disabled={instance.status === "destroyed" || noAgent !== undefined || pinnedOrNot === undefined || pinned.length === 0 || loadingForm}
                 aria-busy={loadingForm ? "true" : undefined}
               >
                 {loadingForm ? <span class="spinner" aria-hidden="true" /> : null}
                 Grant access – expires in 24h
               </button>
             )}
-            {instance.cloud === "aws" ? (
-              <span class="muted">(an AWS host is built without the support agent: EC2's 16 KiB of user data cannot carry it yet)</span>
+            {noAgent !== undefined ? (
+              <span class="muted">({noAgent})</span>
             ) : pinnedOrNot !== undefined && pinned.length === 0 ? (
               <span class="muted">(no device key is pinned on this instance: it accepts no grant)</span>
             ) : null}
