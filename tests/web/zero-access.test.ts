@@ -278,6 +278,33 @@ describe.skipIf(skipReason !== undefined)("zero access in the dashboard (Chromiu
     expect(await pinned.getByText("not one of your device keys").count()).toBe(0);
     await page.getByText("Support access: OFF").waitFor();
 
+    // Grant access is offered only where a grant can reach the host (api/support/agent-presence.ts): not on an AWS
+    // host before it registered (its agent is fetched at first boot), nor on a host that registered without the agent.
+    const setRow = async (cloud: string, registeredAt: string | null) => {
+      const handle = openDatabase(loadConfig(serverEnv(server)).database);
+      try {
+        await sql`update instances set cloud = ${cloud}, registered_at = ${registeredAt} where id = ${instanceId}`.execute(handle.db);
+      } finally {
+        await handle.close();
+      }
+    };
+    const grantButton = page.getByRole("button", { name: "Grant access – expires in 24h" });
+    try {
+      await setRow("aws", null);
+      await page.reload();
+      await page.getByText("(this AWS host has not registered yet: it fetches its support agent at first boot, and takes grants once it has registered)").waitFor();
+      expect(await grantButton.isDisabled()).toBe(true);
+      await setRow("digitalocean", new Date().toISOString());
+      await page.reload();
+      await page.getByText(/this host registered without the support agent/).waitFor();
+      expect(await grantButton.isDisabled()).toBe(true);
+    } finally {
+      await setRow("digitalocean", null);
+    }
+    await page.reload();
+    await page.getByText("Support access: OFF").waitFor();
+    await expect.poll(() => grantButton.isDisabled()).toBe(false);
+
     // A key substituted at creation (written into the row here, as a provider would) is flagged on the page.
     const stranger = await exportUserPublicKey(await generateUserKeyPair({ extractable: true }));
     const strangerFingerprint = await userKeyFingerprint(stranger);
