@@ -16,7 +16,7 @@ import { request as httpsRequest } from "node:https";
 import type { Kysely } from "kysely";
 import { AuditLog } from "../audit/audit-log";
 import { type CertState, type Database, type HealthStatus, withHealth } from "../db/schema";
-import { runInSlot } from "../jobs/scheduler-slot";
+import { runInSlot, SlotTimer } from "../jobs/scheduler-slot";
 import type { WorkerLogger } from "../jobs/worker";
 import { connectPinned, PinnedConnectError } from "../proxy/pinned-tls";
 import { gatewayAddress } from "../proxy/target";
@@ -70,12 +70,17 @@ export async function probeGateway(target: { host: string; port: number; sha256:
 }
 
 export class GatewayHealthChecker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly timer: SlotTimer<Awaited<ReturnType<GatewayHealthChecker["runOnce"]>> | undefined>;
   private readonly audit: AuditLog;
 
   constructor(private readonly options: GatewayHealthOptions) {
     this.audit = new AuditLog(options.db);
+    this.timer = new SlotTimer(options.intervalMs, () => this.runSlot(), {
+      done: (summary) => {
+        if (summary) options.logger.info(summary, "gateway health checked");
+      },
+      crashed: (error) => options.logger.error({ err: error instanceof Error ? error.message : String(error) }, "gateway health check crashed"),
+    });
   }
 
   /** Checks every registered, not destroyed instance once. */
@@ -140,22 +145,10 @@ export class GatewayHealthChecker {
   }
 
   start(): void {
-    if (this.options.intervalMs <= 0 || this.timer) return;
-    const tick = () => {
-      this.running ??= this.runSlot()
-        .then((summary) => summary && this.options.logger.info(summary, "gateway health checked"))
-        .catch((error: unknown) => this.options.logger.error({ err: error instanceof Error ? error.message : String(error) }, "gateway health check crashed"))
-        .finally(() => {
-          this.running = undefined;
-        });
-    };
-    this.timer = setInterval(tick, this.options.intervalMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.timer.stop();
   }
 }

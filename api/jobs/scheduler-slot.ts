@@ -41,3 +41,38 @@ export async function runInSlot<T>({ db, task, intervalMs, keepMs }: SlotTask, n
   await db.updateTable("scheduler_runs").set({ finished_at: new Date().toISOString() }).where("task", "=", task).where("slot", "=", slot).execute();
   return result;
 }
+
+/**
+ * The timer every worker keeps for a slotted task: every `intervalMs` (0 or less: never) it runs `tick` unless the
+ * previous tick is still running; `report` hears each result and each crash. `stop` waits for a running tick.
+ */
+export class SlotTimer<T> {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly tick: () => Promise<T>,
+    private readonly report: { done(result: T): void; crashed(error: unknown): void },
+  ) {}
+
+  start(): void {
+    if (this.intervalMs <= 0 || this.timer) return;
+    const tick = () => {
+      this.running ??= this.tick()
+        .then((result) => this.report.done(result))
+        .catch((error: unknown) => this.report.crashed(error))
+        .finally(() => {
+          this.running = undefined;
+        });
+    };
+    this.timer = setInterval(tick, this.intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    this.timer = undefined;
+    await this.running;
+  }
+}

@@ -15,7 +15,7 @@ import { runDigitalOceanVolumeSnapshotSweep } from "../../runtime/digitalocean-v
 import type { Database } from "../db/schema";
 import type { CredentialProvider } from "./credentials";
 import { listInstanceOwners } from "./instances-repo";
-import { runInSlot } from "./scheduler-slot";
+import { runInSlot, SlotTimer } from "./scheduler-slot";
 import type { WorkerLogger } from "./worker";
 
 export type SnapshotSweep = (params: { token: string; now?: Date }) => Promise<{
@@ -39,12 +39,15 @@ const DEFAULT_HOLDER = `${hostname()}-${process.pid}`;
 const LIVE_STATUSES = ["ready", "refreshing", "provisioning", "destroying", "failed"] as const;
 
 export class SnapshotScheduler {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly timer: SlotTimer<{ users: number; snapshots: number; failures: number } | undefined>;
   private readonly sweep: SnapshotSweep;
 
   constructor(private readonly options: SnapshotSchedulerOptions) {
     this.sweep = options.sweep ?? ((params) => runDigitalOceanVolumeSnapshotSweep(params));
+    this.timer = new SlotTimer(options.intervalMs, () => this.runSlot(), {
+      done: (summary) => (summary ? options.logger.info(summary, "snapshot sweep done") : options.logger.info({}, "snapshot slot taken by another worker")),
+      crashed: (error) => options.logger.error({ err: String(error) }, "snapshot sweep crashed"),
+    });
   }
 
   /** One pass over every user with a live DigitalOcean instance. Failures are per user. */
@@ -91,22 +94,10 @@ export class SnapshotScheduler {
   }
 
   start(): void {
-    if (this.options.intervalMs <= 0 || this.timer) return;
-    const tick = () => {
-      this.running ??= this.runSlot()
-        .then((summary) => (summary ? this.options.logger.info(summary, "snapshot sweep done") : this.options.logger.info({}, "snapshot slot taken by another worker")))
-        .catch((error: unknown) => this.options.logger.error({ err: String(error) }, "snapshot sweep crashed"))
-        .finally(() => {
-          this.running = undefined;
-        });
-    };
-    this.timer = setInterval(tick, this.options.intervalMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.timer.stop();
   }
 }

@@ -26,7 +26,7 @@ import type { PowerOptions } from "../engine/power";
 import { closeSupportRule, openSupportRule, SupportFirewallError } from "../engine/support-firewall";
 import { POWER_JOB_MEMORY_MB, type SupportFirewallOperation } from "../engine/types";
 import { enqueueJob, StackBusyError } from "../jobs/queue";
-import { runInSlot } from "../jobs/scheduler-slot";
+import { runInSlot, SlotTimer } from "../jobs/scheduler-slot";
 import * as repo from "./repo";
 import type { SupportGrantRow } from "./tables";
 
@@ -189,12 +189,17 @@ const DEFAULT_HOLDER = `${hostname()}-${process.pid}`;
  * instance with a live grant still `opening` (its stack was busy when it was made).
  */
 export class CloudFirewallSweep {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<unknown> | undefined;
+  private readonly timer: SlotTimer<{ expired: number; enqueued: number; busy: number } | undefined>;
   private readonly audit: AuditLog;
 
   constructor(private readonly options: CloudFirewallSweepOptions) {
     this.audit = new AuditLog(options.db);
+    this.timer = new SlotTimer(options.intervalMs, () => this.runSlot(), {
+      done: (summary) => {
+        if (summary && summary.enqueued + summary.expired > 0) options.logger.info(summary, "support cloud firewall sweep");
+      },
+      crashed: (error) => options.logger.error({ err: messageOf(error) }, "support cloud firewall sweep crashed"),
+    });
   }
 
   async runOnce(now = new Date()): Promise<{ expired: number; enqueued: number; busy: number }> {
@@ -222,24 +227,10 @@ export class CloudFirewallSweep {
   }
 
   start(): void {
-    if (this.options.intervalMs <= 0 || this.timer) return;
-    const tick = () => {
-      this.running ??= this.runSlot()
-        .then((summary) => {
-          if (summary && summary.enqueued + summary.expired > 0) this.options.logger.info(summary, "support cloud firewall sweep");
-        })
-        .catch((error: unknown) => this.options.logger.error({ err: messageOf(error) }, "support cloud firewall sweep crashed"))
-        .finally(() => {
-          this.running = undefined;
-        });
-    };
-    this.timer = setInterval(tick, this.options.intervalMs);
-    this.timer.unref();
+    this.timer.start();
   }
 
-  async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.running;
+  stop(): Promise<void> {
+    return this.timer.stop();
   }
 }

@@ -5,31 +5,13 @@
  * Each stand-in moves its instance through the cloud's own intermediate
  * states, so the code must wait for the target state, not trust the first answer.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { PowerError, awsPower, digitalOceanPower, gcpPower, type GcpRequest } from "../../runtime/power.js";
+import { standInServers } from "./stand-in-server.js";
 
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
-});
-
-async function serve(handler: (req: IncomingMessage, body: string) => { status: number; body: string; type?: string }): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      const answer = handler(req, body);
-      res.writeHead(answer.status, { "content-type": answer.type ?? "application/json" });
-      res.end(answer.body);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const serve = standInServers();
 
 const FAST = { pollMs: 5, waitMs: 5_000 };
 

@@ -6,10 +6,9 @@
  * request names the disk (token, filter), so the code must follow pages, ask
  * for the right disk, sort newest first and say where each snapshot came from.
  */
-import { createServer, type IncomingMessage, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { IncomingMessage } from "node:http";
 import { EC2Client } from "@aws-sdk/client-ec2";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { GcpRequest } from "../../runtime/power.js";
 import {
   StateSnapshotsError,
@@ -18,26 +17,9 @@ import {
   listGcpDiskSnapshots,
   parseGcpDiskId,
 } from "../../runtime/state-snapshots.js";
+import { standInServers } from "./stand-in-server.js";
 
-const servers: Server[] = [];
-afterEach(async () => {
-  await Promise.all(servers.splice(0).map((server) => new Promise((done) => server.close(done))));
-});
-
-async function serve(handler: (req: IncomingMessage, body: string) => { status: number; body: string; type?: string }): Promise<string> {
-  const server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk: Buffer) => (body += chunk.toString()));
-    req.on("end", () => {
-      const answer = handler(req, body);
-      res.writeHead(answer.status, { "content-type": answer.type ?? "application/json" });
-      res.end(answer.body);
-    });
-  });
-  servers.push(server);
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-}
+const serve = standInServers();
 
 /** `n` days after 2026-11-01 04:00 UTC. */
 const day = (n: number) => new Date(Date.UTC(2026, 10, 1 + n, 4)).toISOString();

@@ -5,64 +5,17 @@
  * one-active-job-per-stack index survives the rebuild, and `down` goes back
  * (removing the listings).
  */
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { Migrator, sql } from "kysely";
-import { Client } from "pg";
-import { afterEach, describe, expect, it } from "vitest";
-import { openDatabase, type DatabaseHandle } from "../../../api/db/connect";
+import { describe, expect, it } from "vitest";
+import type { DatabaseHandle } from "../../../api/db/connect";
 import { FolderMigrationProvider, MIGRATIONS_DIR } from "../../../api/db/migrate";
-import { POSTGRES_URL, engines } from "../support";
+import { engines } from "../support";
+import { freshDatabases, now, seedInstanceJobs } from "./migration-support";
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-async function open(engine: "sqlite" | "postgres"): Promise<DatabaseHandle> {
-  if (engine === "sqlite") {
-    const dir = mkdtempSync(join(tmpdir(), "clawstack-migration-"));
-    const handle = openDatabase({ engine: "sqlite", file: join(dir, "clawstack.db") });
-    cleanups.push(async () => {
-      await handle.close();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    return handle;
-  }
-  const name = `migration_${process.pid}_${Date.now()}`;
-  const admin = new Client({ connectionString: POSTGRES_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE ${name}`);
-  await admin.end();
-  const url = new URL(POSTGRES_URL ?? "");
-  url.pathname = `/${name}`;
-  const handle = openDatabase({ engine: "postgres", url: url.href });
-  cleanups.push(async () => {
-    await handle.close();
-    const drop = new Client({ connectionString: POSTGRES_URL });
-    await drop.connect();
-    await drop.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    await drop.end();
-  });
-  return handle;
-}
-
-const now = new Date().toISOString();
+const open = freshDatabases();
 
 async function seed(handle: DatabaseHandle): Promise<void> {
-  const db = handle.db as unknown as import("kysely").Kysely<Record<string, Record<string, unknown>>>;
-  await db.insertInto("users").values({ id: "usr_1", email: "a@example.com", password_hash: "x", role: "user", plan_id: "free", created_at: now, updated_at: now }).execute();
-  await db
-    .insertInto("instances")
-    .values({ id: "inst_1", user_id: "usr_1", cloud: "aws", region: "eu-west-1", size: "small", config: "{}", stack_name: "s-1", status: "ready", created_at: now, updated_at: now })
-    .execute();
-  for (const [id, operation, state] of [["job_1", "up", "succeeded"], ["job_2", "support-open", "queued"]] as const) {
-    await db
-      .insertInto("jobs")
-      .values({ id, instance_id: "inst_1", user_id: "usr_1", stack_name: "s-1", operation, state, stack_lock: state === "queued" ? "s-1" : null, max_attempts: 3, memory_mb: 64, run_after: now, created_at: now, updated_at: now })
-      .execute();
-  }
+  const db = await seedInstanceJobs(handle, { cloud: "aws", region: "eu-west-1", size: "small" }, [["job_1", "up", "succeeded"], ["job_2", "support-open", "queued"]] as const);
 }
 
 describe.each(engines("the snapshot listing migration"))("migration 013 on $engine", ({ engine, skip }) => {
