@@ -6,22 +6,24 @@
 import { parseArgs } from "node:util";
 import { upgradeFromProblem } from "./run.js";
 
-export const BOOT_USAGE = "usage: npm run test:boot -- --cloud do [--no-support-access] [--upgrade-from <openclaw version>] [--json]";
+export const BOOT_USAGE = "usage: npm run test:boot -- --cloud do [--no-support-access] [--upgrade-from <openclaw version>] [--proxy-device] [--json]";
 
 export interface BootArgs {
   cloud: "do";
   json: boolean;
   supportAccess: boolean;
   upgradeFrom?: string;
+  /** `--proxy-device`: the host pins a chat-proxy device made for the run; each boot checks it gets paired. */
+  proxyDevice?: boolean;
 }
 
 /** The parsed arguments, or the problem (naming the flag and what it takes) for exit code 2. */
 export function parseBootArgs(args: string[]): { args: BootArgs } | { problem: string } {
-  let values: { cloud?: string; json?: boolean; "support-access"?: boolean; "no-support-access"?: boolean; "upgrade-from"?: string };
+  let values: { cloud?: string; json?: boolean; "support-access"?: boolean; "no-support-access"?: boolean; "upgrade-from"?: string; "proxy-device"?: boolean };
   try {
     ({ values } = parseArgs({
       args,
-      options: { cloud: { type: "string" }, json: { type: "boolean" }, "support-access": { type: "boolean" }, "no-support-access": { type: "boolean" }, "upgrade-from": { type: "string" } },
+      options: { cloud: { type: "string" }, json: { type: "boolean" }, "support-access": { type: "boolean" }, "no-support-access": { type: "boolean" }, "upgrade-from": { type: "string" }, "proxy-device": { type: "boolean" } },
       strict: true,
     }));
   } catch (error) {
@@ -35,5 +37,5 @@ export function parseBootArgs(args: string[]): { args: BootArgs } | { problem: s
   const upgradeFrom = values["upgrade-from"];
   const upgradeProblem = upgradeFrom === undefined ? undefined : upgradeFromProblem(upgradeFrom);
   if (upgradeProblem) return { problem: upgradeProblem };
-  return { args: { cloud, json: values.json === true, supportAccess: values["no-support-access"] !== true, ...(upgradeFrom !== undefined ? { upgradeFrom } : {}) } };
+  return { args: { cloud, json: values.json === true, supportAccess: values["no-support-access"] !== true, ...(upgradeFrom !== undefined ? { upgradeFrom } : {}), ...(values["proxy-device"] ? { proxyDevice: true } : {}) } };
 }

@@ -2,6 +2,9 @@ import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ProxyDeviceIdentity } from "../api/proxy/device-identity.js";
+import { probeProxyPairing } from "../api/proxy/pairing-probe.js";
+import type { GatewayTarget } from "../api/proxy/target.js";
 import { clawchatRoundTrip, type ClawChatFiles, openClawChatBox } from "./clawchat-check.js";
 import { connectGateway } from "./gateway-client.js";
 import { ensureRootImage } from "./image.js";
@@ -144,6 +147,12 @@ export interface BootOptions {
    * version the gateway reports.
    */
   upgradeFrom?: string;
+  /**
+   * `--proxy-device`: the stack pins a chat-proxy device made for the run (host config `proxyDevice`, what the
+   * provisioning API's job runner sets); each boot checks that the host's timer approves exactly that device
+   * (`proxyDevicePaired`, docs/proxy.md "Device identity") by probing through nginx as the API's health checker does.
+   */
+  proxyDevice?: boolean;
 }
 
 /** `--upgrade-from`: a released openclaw version (CalVer, as on the npm registry), other than the one booted last. */
@@ -178,6 +187,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
     services.push(model);
 
     const supportKeys: SupportKeys | undefined = options.supportAccess ? await makeSupportKeys(runDir) : undefined;
+    const proxyDevice = options.proxyDevice ? ProxyDeviceIdentity.generate() : undefined;
     const stateDisk = join(runDir, "state.img");
     sh("truncate", ["-s", "10G", stateDisk]);
     const hostname = "openclaw-do";
@@ -204,6 +214,7 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
         mirrors: { npmRegistry: npm.guestUrl, nodeDist: standIns.nodeDistGuestUrl },
         registration: { apiUrl: `${standIns.apiGuestBase}/v1/instances/${instanceId}/register`, instanceId, token: registrationToken },
         ...(supportKeys ? { supportAccess: { pinnedKeys: [supportKeys.owner.publicKey], apiUrl: `${standIns.apiGuestBase}/v1` } } : {}),
+        ...(proxyDevice ? { proxyDevice: proxyDevice.public() } : {}),
       });
       const iso = seedIso(bootDir, userData, `i-boot${boot}-${randomBytes(4).toString("hex")}`, hostname);
       const rootDisk = join(bootDir, "root.img");
@@ -286,6 +297,11 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
           } catch (error) {
             check(`boot${boot}.wrongTokenRefused`, false, (error as Error).message);
           }
+        }
+
+        if (proxyDevice && registration && fingerprint) {
+          const outcome = await waitForProxyPairing({ host: "127.0.0.1", port: hostPort(3000), sha256: fingerprint, token: registration.gatewayToken }, proxyDevice);
+          check(`boot${boot}.proxyDevicePaired`, outcome.paired, outcome.detail);
         }
 
         if (supportKeys) {
@@ -385,3 +401,22 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
   return summary;
 }
 
+
+/** Probe attempts until the host's timer (every 30 s under TCG, each run a CLI start) has approved the device. */
+const PROXY_PAIRING_WAIT_MS = 10 * 60_000;
+
+/**
+ * The API's pairing probe (api/proxy/pairing-probe.ts), repeated: the first signed connect leaves the pending
+ * request the host's timer approves; `paired` once the gateway grants the device its operator scopes.
+ */
+async function waitForProxyPairing(target: GatewayTarget, device: ProxyDeviceIdentity): Promise<{ paired: boolean; detail: string }> {
+  const started = Date.now();
+  const outcomes: string[] = [];
+  while (Date.now() - started < PROXY_PAIRING_WAIT_MS) {
+    const outcome = await probeProxyPairing(target, device, 60_000);
+    if (outcomes[outcomes.length - 1] !== outcome) outcomes.push(outcome);
+    if (outcome === "paired") return { paired: true, detail: `paired ${Math.round((Date.now() - started) / 1000)} s after the first probe (${outcomes.join(" → ")})` };
+    await new Promise((resolve) => setTimeout(resolve, 15_000));
+  }
+  return { paired: false, detail: `not paired within ${PROXY_PAIRING_WAIT_MS / 60_000} min (${outcomes.join(" → ")})` };
+}

@@ -34,6 +34,7 @@ describe("`npm run test:boot` arguments", () => {
   it("boots with support access (the pinned key, the agent and the sealed ClawChat files) unless told not to", () => {
     expect(parseBootArgs(["--cloud", "do", "--json"])).toEqual({ args: { cloud: "do", json: true, supportAccess: true } });
     expect(parseBootArgs(["--support-access"])).toEqual({ args: { cloud: "do", json: false, supportAccess: true } });
+    expect(parseBootArgs(["--proxy-device"])).toEqual({ args: { cloud: "do", json: false, supportAccess: true, proxyDevice: true } });
     expect(parseBootArgs(["--no-support-access", "--upgrade-from", "2026.9.5"])).toEqual({ args: { cloud: "do", json: false, supportAccess: false, upgradeFrom: "2026.9.5" } });
   });
 
