@@ -10,19 +10,19 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf, scopedGroup } from "../auth/route-groups";
-import type { Cloud, Instance } from "../db/schema";
+import type { Cloud } from "../db/schema";
 import { selectJobStack } from "../engine/host-config";
 import { offlinePlanner } from "../engine/plan";
 import { EngineError } from "../engine/types";
 import { HEALTH_ACTION_PREFIX, listHealthTransitions } from "../health/history-repo";
 import { healthView } from "../health/view";
-import { HttpError, notFound } from "../http/errors";
+import { HttpError } from "../http/errors";
 import { createInstanceBody } from "../http/instance-body";
 import { bearerSecurity, errorResponses, idParamsOf, resourceId } from "../http/schemas";
 import { CredentialChoiceError, MissingCredentialError } from "../jobs/credentials";
 import { instanceConfig } from "../jobs/instances";
 import { listInstanceJobs } from "../jobs/instance-jobs-repo";
-import { findUserInstance } from "../jobs/instances-repo";
+import { ownInstance } from "./own-instance";
 import { getJob } from "../jobs/queue";
 import { instanceViewSchema, jobView, jobViewSchema } from "../jobs/views";
 import { newInstanceId, stackNameFor } from "../stacks/naming";
@@ -93,12 +93,6 @@ export const instanceExtraRoutes: FastifyPluginAsyncZod = async (root) => {
 };
 
 const routes: FastifyPluginAsyncZod = async (app) => {
-  async function ownInstance(userId: string, id: string): Promise<Instance> {
-    const instance = await findUserInstance(app.db, userId, id);
-    if (!instance) throw notFound(`instance \`${id}\``);
-    return instance;
-  }
-
   app.post(
     "/v1/instances/plan",
     {
@@ -157,7 +151,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const instance = await ownInstance(principalOf(request).userId, request.params.id);
+      const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
       const { limit, before } = request.query;
       let cursor;
       if (before !== undefined) {
@@ -190,7 +184,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const instance = await ownInstance(principalOf(request).userId, request.params.id);
+      const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
       const { limit, before } = request.query;
       const rows = await listHealthTransitions(app.db, instance.id, { limit, ...(before !== undefined ? { beforeId: before } : {}) });
       return {

@@ -11,12 +11,10 @@
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf, scopedGroup } from "../auth/route-groups";
-import type { Instance } from "../db/schema";
-import { notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, idParamsOf } from "../http/schemas";
 import { latestInstanceJobs } from "../jobs/instance-jobs-repo";
 import { enqueueSnapshotListing } from "../jobs/instances";
-import { findUserInstance } from "../jobs/instances-repo";
+import { ownInstance } from "./own-instance";
 import { instanceSnapshotsAnswer, instanceSnapshotsView, jobView, jobViewSchema } from "../jobs/views";
 
 export const instanceSnapshotRoutes: FastifyPluginAsyncZod = async (root) => {
@@ -24,12 +22,6 @@ export const instanceSnapshotRoutes: FastifyPluginAsyncZod = async (root) => {
 };
 
 const routes: FastifyPluginAsyncZod = async (app) => {
-  async function ownInstance(userId: string, id: string): Promise<Instance> {
-    const instance = await findUserInstance(app.db, userId, id);
-    if (!instance) throw notFound(`instance \`${id}\``);
-    return instance;
-  }
-
   app.get(
     "/v1/instances/:id/snapshots",
     {
@@ -44,7 +36,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const instance = await ownInstance(principalOf(request).userId, request.params.id);
+      const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
       return instanceSnapshotsView(instance, await latestInstanceJobs(app.db, instance.id, "snapshots"));
     },
   );
@@ -63,7 +55,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request, reply) => {
-      const instance = await ownInstance(principalOf(request).userId, request.params.id);
+      const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
       request.auditTarget = instance.id;
       const { job, created } = await enqueueSnapshotListing(app.db, instance, (work) => app.audited(request, 202, work));
       if (created) app.jobs.wake();

@@ -18,11 +18,12 @@ import fp from "fastify-plugin";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import { z } from "zod";
 import { principalOf, scopedGroup } from "../auth/route-groups";
-import { HttpError, notFound } from "../http/errors";
+import { HttpError } from "../http/errors";
 import { createInstanceBody } from "../http/instance-body";
 import { bearerSecurity, errorResponses, gatewayTokenField, idParamsOf, opaqueToken, tlsCertSha256Field } from "../http/schemas";
 import { createInstance, enqueueOperation, isFinished } from "../jobs/instances";
-import { findUserInstance, getInstance, listUserInstances, markInstanceRegistered } from "../jobs/instances-repo";
+import { getInstance, listUserInstances, markInstanceRegistered } from "../jobs/instances-repo";
+import { ownInstance } from "./own-instance";
 import { jobsPlugin } from "../jobs/plugin";
 import { getJob } from "../jobs/queue";
 import type { Instance, Job } from "../db/schema";
@@ -63,12 +64,6 @@ const routes: FastifyPluginAsyncZod = async (app) => {
 
   async function lastJobOf(instance: Instance): Promise<Job | undefined> {
     return instance.last_job_id ? getJob(app.db, instance.last_job_id) : undefined;
-  }
-
-  async function ownInstance(userId: string, id: string): Promise<Instance> {
-    const instance = await findUserInstance(app.db, userId, id);
-    if (!instance) throw notFound(`instance \`${id}\``);
-    return instance;
   }
 
   // Everything but the host's registration: users, and agents with the route's scope.
@@ -137,7 +132,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
           },
         },
         async (request) => {
-          const instance = await ownInstance(principalOf(request).userId, request.params.id);
+          const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
           return instanceView(instance, await lastJobOf(instance));
         },
       );
@@ -158,7 +153,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
           },
         },
         async (request, reply) => {
-          const instance = await ownInstance(principalOf(request).userId, request.params.id);
+          const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
           request.auditTarget = instance.id;
           let job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, "preview", (work) => app.audited(request, 202, work));
           app.jobs.wake();
@@ -185,7 +180,7 @@ const routes: FastifyPluginAsyncZod = async (app) => {
             response: { 202: z.object({ job: jobViewSchema }), ...errorResponses },
           },
           handler: async (request, reply) => {
-            const instance = await ownInstance(principalOf(request).userId, request.params.id);
+            const instance = await ownInstance(app.db, principalOf(request).userId, request.params.id);
             request.auditTarget = instance.id;
             const job = await enqueueOperation(app.db, app.jobs.settings.queue, instance, operation, (work) => app.audited(request, 202, work));
             app.jobs.wake();
