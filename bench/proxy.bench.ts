@@ -25,8 +25,17 @@ import { createInterface } from "node:readline";
 import WebSocket from "ws";
 import { type LocalHost, localHostUnavailableReason, startLocalHost } from "../api/demo/local-host";
 
-const ROUND_TRIPS = Number(process.env.CLAWSTACK_BENCH_ROUND_TRIPS ?? 600);
-const IDLE_WANTED = Number(process.env.CLAWSTACK_BENCH_IDLE_CONNECTIONS ?? 10_000);
+/** A whole number from the environment, or the default; anything else stops the run naming the variable. */
+function countSetting(name: string, fallback: number, max: number): number {
+  const given = process.env[name];
+  if (given === undefined || given === "") return fallback;
+  const value = Number(given);
+  if (!Number.isInteger(value) || value < 1 || value > max) throw new Error(`\`${name}\` must be a whole number from 1 to ${max}; got ${JSON.stringify(given)}`);
+  return value;
+}
+
+const ROUND_TRIPS = countSetting("CLAWSTACK_BENCH_ROUND_TRIPS", 600, 1_000_000);
+const IDLE_WANTED = countSetting("CLAWSTACK_BENCH_IDLE_CONNECTIONS", 10_000, 100_000);
 /** Descriptors per idle connection in this process (client, TLS front, front to gateway), and headroom. */
 const FDS_PER_IDLE = 3;
 const FD_HEADROOM = 2_000;
