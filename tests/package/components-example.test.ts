@@ -37,10 +37,10 @@ describe("examples/aws-host-from-package: another program imports the components
   let plan: Plan;
 
   beforeAll(() => {
-    // Built once for the whole file: `npm run build` without its first step, the ClawChat bundle, which
-    // `pretest` already built and which other test files read while this one runs.
+    // Built once for the whole file: `npm run build` without its first two steps, the ClawChat and support
+    // bundles, which `pretest` already built and which other test files read while this one runs.
     const build = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8")).scripts.build as string;
-    expect(build).toBe("node clawchat/build.mjs && node scripts/build-package.mjs clean && tsc -p tsconfig.build.json && node scripts/build-package.mjs");
+    expect(build).toBe("node clawchat/build.mjs && node support/build.mjs && node scripts/build-package.mjs clean && tsc -p tsconfig.build.json && node scripts/build-package.mjs");
     execFileSync(process.execPath, [join(REPO, "scripts", "build-package.mjs"), "clean"], { cwd: REPO, stdio: "pipe" });
     execFileSync(join(REPO, "node_modules", ".bin", "tsc"), ["-p", "tsconfig.build.json"], { cwd: REPO, stdio: "pipe" });
     execFileSync(process.execPath, [join(REPO, "scripts", "build-package.mjs")], { cwd: REPO, stdio: "pipe" });
