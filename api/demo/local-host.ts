@@ -180,7 +180,7 @@ function json(response: ServerResponse, status: number, body: unknown): void {
  * `X-Forwarded-*` with that address, exactly as nginx does for a client at
  * that address; without it, it adds none (a plain TLS terminator).
  */
-function startTlsFront(options: { gatewayPort: number; expose: { value: boolean }; forwardedFor: string | undefined; certificate: { key: Buffer; cert: Buffer } }) {
+export function startTlsFront(options: { gatewayPort: number; expose: { value: boolean }; forwardedFor: string | undefined; certificate: { key: Buffer; cert: Buffer } }) {
   const forwardedHeaders = (request: IncomingMessage) => {
     const headers = { ...request.headers };
     delete headers["x-forwarded-for"];
