@@ -114,6 +114,33 @@ export function stripDeviceTokens(data: RawData, connectId: string): string | nu
   return JSON.stringify({ ...frame, payload: { ...frame.payload, auth } });
 }
 
+const DEVICE_TOKEN_KEYS = new Set(["deviceToken", "deviceTokens"]);
+const DEVICE_TOKEN_MARK = Buffer.from('"deviceToken');
+
+function withoutDeviceTokens(value: unknown, depth: number): unknown {
+  if (depth > 32 || typeof value !== "object" || value === null) return value;
+  if (Array.isArray(value)) return value.map((item) => withoutDeviceTokens(item, depth + 1));
+  const kept: Record<string, unknown> = {};
+  for (const [key, item] of Object.entries(value)) if (!DEVICE_TOKEN_KEYS.has(key)) kept[key] = withoutDeviceTokens(item, depth + 1);
+  return kept;
+}
+
+/**
+ * Any later gateway frame that carries a device token (OpenClaw answers `device.scopes.waitUpgrade` and
+ * `device.token.rotate` with the proxy device's token in an ordinary response): the frame without it.
+ * Undefined when the frame holds none (the common case, found by a byte search without parsing).
+ */
+export function stripLaterDeviceTokens(buffer: Buffer): string | undefined {
+  if (!buffer.includes(DEVICE_TOKEN_MARK)) return undefined;
+  let frame: unknown;
+  try {
+    frame = JSON.parse(buffer.toString("utf8"));
+  } catch {
+    return undefined;
+  }
+  return JSON.stringify(withoutDeviceTokens(frame, 0));
+}
+
 /**
  * The client's first frame with the gateway token put in (and, given the proxy's device and the
  * challenge, `params.device` signed over it); or why it is refused. Pure: tests call it directly.
@@ -297,6 +324,12 @@ export class GatewayBridge {
         this.forward(this.upstream!, this.client, stripped, false, buffer.length, "downstream", at);
         return;
       }
+    }
+    // The proxy device's credentials never reach the client, whichever method returned one.
+    const withoutTokens = this.device && !isBinary ? stripLaterDeviceTokens(buffer) : undefined;
+    if (withoutTokens !== undefined) {
+      this.forward(this.upstream!, this.client, withoutTokens, false, buffer.length, "downstream", at);
+      return;
     }
     this.forward(this.upstream!, this.client, buffer, isBinary, buffer.length, "downstream", at);
   }

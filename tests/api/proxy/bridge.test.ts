@@ -13,7 +13,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket, { WebSocketServer } from "ws";
 import { makeCertificate } from "../../../api/demo/local-host";
 import { createLocalInstance, registerHost } from "../../../api/demo/local-instance";
-import { injectGatewayToken } from "../../../api/proxy/gateway-bridge";
+import { injectGatewayToken, stripLaterDeviceTokens } from "../../../api/proxy/gateway-bridge";
+import { loadProxyDevice, useProxyDevice } from "../../../api/proxy/device-identity";
 import { connectPinned } from "../../../api/proxy/pinned-tls";
 import { bearer, remember, signUp, startApi, type TestApi } from "../support";
 import { onApi, openBrowserClient, ticketFor } from "./support";
@@ -48,6 +49,13 @@ describe("the handshake rewrite", () => {
     ["a connect without params", Buffer.from(JSON.stringify({ type: "req", id: "1", method: "connect" }))],
   ])("refuses %s as the first frame", (_what, data) => {
     expect(injectGatewayToken(data, TOKEN)).toEqual({ ok: false, reason: "badHandshake" });
+  });
+});
+
+describe("device tokens in later frames", () => {
+  it("are removed wherever they sit; a frame without one is left alone (no parse)", () => {
+    expect(stripLaterDeviceTokens(Buffer.from(JSON.stringify({ type: "res", id: "9", payload: { text: "no token here" } })))).toBeUndefined();
+    expect(JSON.parse(stripLaterDeviceTokens(Buffer.from(JSON.stringify({ type: "res", id: "9", payload: { deviceToken: "x", a: { deviceTokens: [1] }, b: 2 } })))!)).toEqual({ type: "res", id: "9", payload: { a: {}, b: 2 } });
   });
 });
 
@@ -174,6 +182,29 @@ describe("against a stand-in gateway", () => {
       expect(JSON.parse(connectFrames[0]!)).toMatchObject({ method: "connect", params: { role: "operator", auth: { token: TOKEN } } });
       expect(closed).toEqual({ code: 4500, reason: "the gateway sent a credential; connection closed" });
       expect(client.received.join("")).not.toContain(TOKEN);
+    }, 15_000);
+
+    it("with the proxy's device: a device token in any later gateway answer (device.scopes.waitUpgrade) never reaches the client", async () => {
+      const deviceDir = mkdtempSync(join(tmpdir(), "clawstack-proxy-device-"));
+      useProxyDevice(loadProxyDevice({ dataDir: deviceDir }));
+      try {
+        onConnection = (socket) =>
+          socket.on("message", (data) => {
+            const frame = JSON.parse(data.toString()) as { id: string; method: string };
+            if (frame.method === "connect") socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { type: "hello-ok", auth: { role: "operator", scopes: [], deviceToken: "dt-hello-secret" } } }));
+            else socket.send(JSON.stringify({ type: "res", id: frame.id, ok: true, payload: { status: "approved", requestId: "r1", deviceToken: "dt-upgrade-secret", scopes: ["operator.admin"], nested: [{ deviceTokens: ["dt-list-secret"] }] } }));
+          });
+        const client = await proxiedClient();
+        await client.waitFor((frame) => frame.type === "res" && frame.id === "1", 5_000);
+        client.send({ type: "req", id: "2", method: "device.scopes.waitUpgrade", params: { requestId: "r1" } });
+        const answer = await client.waitFor((frame) => frame.type === "res" && frame.id === "2", 5_000);
+        expect(answer.payload).toEqual({ status: "approved", requestId: "r1", scopes: ["operator.admin"], nested: [{}] });
+        expect(client.received.join("")).not.toMatch(/dt-(hello|upgrade|list)-secret/);
+        client.socket.terminate();
+      } finally {
+        useProxyDevice(undefined);
+        rmSync(deviceDir, { recursive: true, force: true });
+      }
     }, 15_000);
 
     it("an agent's ticket: revoking its API key closes the socket (4403)", async () => {
