@@ -312,6 +312,22 @@ export interface DeviceKeysTable {
   revoked_at: Timestamp | null;
 }
 
+/** A gateway setup grant (migration 014, api/support/gateway-admin.ts): statement and signature as signed. */
+export interface GatewayAdminGrantsTable {
+  id: string;
+  instance_id: string;
+  user_id: string;
+  statement: string;
+  signature: string;
+  signer: string;
+  nonce: string;
+  not_before: Timestamp;
+  not_after: Timestamp;
+  reason: string;
+  created_at: Timestamp;
+  revoked_at: Timestamp | null;
+}
+
 export interface SupportGrantsTable {
   id: string;
   instance_id: string;
@@ -394,6 +410,7 @@ export interface Database {
   gateway_tickets: GatewayTicketsTable;
   device_keys: DeviceKeysTable;
   support_grants: SupportGrantsTable;
+  gateway_admin_grants: GatewayAdminGrantsTable;
   support_commands: SupportCommandsTable;
   clawchat_keys: ClawchatKeysTable;
   operator_support_keys: OperatorSupportKeysTable;

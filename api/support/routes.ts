@@ -44,6 +44,7 @@ import { getInstance as registrationOf, markInstanceRegistered } from "../jobs/i
 import { storeGatewayToken } from "../registration/gateway-tokens";
 import { agentBundleRoutes } from "./agent-bundle";
 import { agentGrantRefusal, supportAgentState } from "./agent-presence";
+import { activeGatewayAdminGrants, gatewayAdminRoutes } from "./gateway-admin";
 import { enqueueCloudFirewallJob } from "./cloud-firewall";
 import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
@@ -592,11 +593,13 @@ const hostRoutes: FastifyPluginAsyncZod = async (app) => {
       const now = nowIso();
       const rows = await repo.unexpiredGrants(app.db, host.instanceId, now);
       const rotationRequestedAt = await pendingHostRotation(app.db, host.instanceId);
+      const setup = await activeGatewayAdminGrants(app.db, host.instanceId, now);
       return {
         grants: rows.filter((row) => row.revoked_at === null).map((row) => ({ id: row.id, statement: row.statement, signature: row.signature })),
         revoked: rows.filter((row) => row.revoked_at !== null).map((row) => row.id),
         now,
         gatewayTokenRotation: rotationRequestedAt ? { requestedAt: rotationRequestedAt } : null,
+        gatewayAdmin: setup.map((row) => ({ id: row.id, statement: row.statement, signature: row.signature })),
       };
     },
   );
@@ -776,4 +779,5 @@ export const supportRoutes: FastifyPluginAsyncZod = async (app) => {
   await app.register(readerRoutes);
   await app.register(operatorRoutes);
   await app.register(hostRoutes);
+  await app.register(gatewayAdminRoutes);
 };

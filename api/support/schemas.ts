@@ -12,6 +12,7 @@ const ID_FORMATS = {
   dk: { pattern: /^dk_[A-Za-z0-9_-]{22}$/, what: "a device key id (`dk_` and 22 characters of [A-Za-z0-9_-])" },
   sgr: { pattern: /^sgr_[A-Za-z0-9_-]{22}$/, what: "a support grant id (`sgr_` and 22 characters of [A-Za-z0-9_-])" },
   osk: { pattern: /^osk_[A-Za-z0-9_-]{22}$/, what: "an operator support key id (`osk_` and 22 characters of [A-Za-z0-9_-])" },
+  gag: { pattern: /^gag_[A-Za-z0-9_-]{22}$/, what: "a gateway setup grant id (`gag_` and 22 characters of [A-Za-z0-9_-])" },
 } as const;
 
 export const zeroAccessId = (kind: keyof typeof ID_FORMATS) =>
@@ -169,6 +170,9 @@ export const hostGrantsView = z.object({
     .object({ requestedAt: z.string() })
     .nullable()
     .describe("A gateway token rotation the host is asked to carry out: new token, gateway restart, then `POST .../gateway-token`"),
+  gatewayAdmin: z
+    .array(z.object({ id: z.string(), statement: z.string(), signature: z.string() }))
+    .describe("Unexpired, unrevoked gateway setup grants: while one verifies, the host lets the chat proxy's device hold operator.admin"),
 });
 
 /** The host's new gateway token after a rotation it carried out (same formats as at registration). */

@@ -89,6 +89,7 @@ const VALID_BODIES: Record<string, Record<string, unknown>[]> = {
   "POST /v1/instances/{id}/chat/completions": [{ model: "openclaw", messages: [{ role: "user", content: "hi" }] }],
   "POST /v1/me/device-keys": [{ name: "fuzz", key: { signing: "A".repeat(124), sealing: "A".repeat(124) } }],
   "POST /v1/instances/{id}/support-grants": [{ statement: "{}", signature: "A".repeat(86) }],
+  "POST /v1/instances/{id}/gateway-admin-grants": [{ statement: "{}", signature: "A".repeat(86) }],
   "POST /v1/admin/support-keys": [{ publicKey: `ssh-ed25519 ${"A".repeat(68)}` }],
   "POST /v1/host/instances/{id}/gateway-token": [{ gatewayToken: "g".repeat(64), tlsCertSha256: "ab".repeat(32) }],
   "POST /v1/host/instances/{id}/support-commands": [
