@@ -34,7 +34,7 @@ const LAYERS = {
     {
       part: "core",
       only: [
-        "zero-access/support-grant.ts", "zero-access/sealed-box.ts", "zero-access/user-keys.ts", "zero-access/encoding.ts",
+        "zero-access/support-grant.ts", "zero-access/gateway-admin-grant.ts", "zero-access/sealed-box.ts", "zero-access/user-keys.ts", "zero-access/encoding.ts",
         "zero-access/webcrypto-types.ts", "validation.ts", "errors.ts", "presets.ts",
       ],
     },

@@ -18,6 +18,7 @@ import { sealTo } from "../core/zero-access/sealed-box.js";
 import { utf8 } from "../core/zero-access/encoding.js";
 import { parseCidr } from "../core/validation.js";
 import { DEFAULT_COMMANDS } from "./commands.js";
+import { GatewayAdminWindow } from "./gateway-admin.js";
 import { GatewayRotation, rotationRequest } from "./gateway-rotation.js";
 import type { AgentConfig, PinnedKeys } from "./config.js";
 import { supportSetScript } from "./nft.js";
@@ -104,6 +105,9 @@ export class SupportAgent {
   /** The gateway token rotation the last poll asked for (support/gateway-rotation.ts). */
   private rotationRequestedAt: string | undefined;
   private readonly rotation: GatewayRotation;
+  /** The last poll's `gatewayAdmin` list; undefined when it failed (support/gateway-admin.ts). */
+  private gatewayAdminListed: unknown;
+  private readonly gatewayAdmin: GatewayAdminWindow;
 
   constructor(
     private readonly config: AgentConfig,
@@ -119,6 +123,18 @@ export class SupportAgent {
       readState: <T>(name: string) => this.readJson<T | undefined>(name, undefined),
       writeState: (name, value) => this.writeJson(name, value),
     });
+    this.gatewayAdmin = new GatewayAdminWindow(config, pinned, {
+      now: deps.now,
+      run: (argv) => deps.run(argv),
+      log: deps.log,
+      readState: <T>(name: string) => this.readJson<T | undefined>(name, undefined),
+      writeState: (name, value) => this.writeJson(name, value),
+    });
+  }
+
+  /** Whether a gateway setup window is open on this host (tests and status). */
+  gatewayAdminOpen(): boolean {
+    return this.gatewayAdmin.isOpen();
   }
 
   private get apiBase(): string {
@@ -188,6 +204,8 @@ export class SupportAgent {
     await this.enqueue(() => this.pollGrants());
     const requestedAt = this.rotationRequestedAt;
     if (requestedAt) await this.enqueue(() => this.rotation.handle(requestedAt));
+    const listed = this.gatewayAdminListed;
+    await this.enqueue(() => this.gatewayAdmin.handle(listed));
     await this.uploadPending();
     await this.syncClawChat();
   }
@@ -227,6 +245,8 @@ export class SupportAgent {
   }
 
   private async pollGrants(): Promise<void> {
+    // Until this poll's answer is read, no setup window is known to be listed (only an open one's end counts).
+    this.gatewayAdminListed = undefined;
     const response = await this.api("GET", "/support-grants");
     // The API unreachable or refusing: nothing new is installed, and what is installed keeps its own end.
     if (!response || !response.ok) {
@@ -248,6 +268,7 @@ export class SupportAgent {
     }
     this.lastPoll = { ok: true, at: this.deps.now() };
     this.rotationRequestedAt = rotationRequest(body);
+    this.gatewayAdminListed = (body as { gatewayAdmin?: unknown }).gatewayAdmin ?? [];
     const listed = new Map<string, StoredGrant>();
     for (const entry of body.grants.slice(0, 32)) {
       const candidate = entry as Partial<StoredGrant> | null;

@@ -31,6 +31,8 @@ export interface AgentPaths {
   gatewayFingerprint: string;
   /** host.conf: `TOKEN_SOURCE` says whether this host makes its gateway token (only then does it rotate it). */
   hostConf: string;
+  /** The chat proxy's pinned device (cloud-init/proxy-device.ts); absent: no gateway setup window on this host. */
+  proxyDeviceConf: string;
 }
 
 /** Commands as argv lists (no shell). `nft` reads its script on stdin (`-f -`). */
@@ -47,6 +49,12 @@ export interface AgentCommands {
   appendOnly: string[];
   /** Restarts the gateway after its token changed. */
   restartGateway: string[];
+  /** A gateway setup window is open: approve the proxy device's pending admin upgrade (support/gateway-admin.ts). */
+  proxyAdminOpen: string[];
+  /** The window closed: reject pending admin requests, remove the device (its connections close). */
+  proxyAdminClose: string[];
+  /** After a close: the chat scopes' approval runs again. */
+  proxyDeviceTimer: string[];
 }
 
 export interface AgentConfig {
@@ -91,6 +99,7 @@ export const DEFAULT_PATHS: AgentPaths = {
   gatewayEnv: "/var/lib/openclaw/state/.env",
   gatewayFingerprint: "/var/lib/openclaw/gateway-cert.sha256",
   hostConf: "/etc/clawstack/host.conf",
+  proxyDeviceConf: "/etc/clawstack/proxy-device.conf",
 };
 
 export const DEFAULT_COMMANDS: AgentCommands = {
@@ -104,6 +113,9 @@ export const DEFAULT_COMMANDS: AgentCommands = {
   killSessions: ["/usr/bin/pkill", "-KILL", "-u"],
   appendOnly: ["/usr/bin/chattr", "+a"],
   restartGateway: ["/usr/bin/systemctl", "restart", "openclaw-gateway.service"],
+  proxyAdminOpen: ["/usr/bin/systemctl", "start", "clawstack-proxy-device-admin@admin-open.service"],
+  proxyAdminClose: ["/usr/bin/systemctl", "start", "clawstack-proxy-device-admin@admin-close.service"],
+  proxyDeviceTimer: ["/usr/bin/systemctl", "restart", "clawstack-proxy-device.timer"],
 };
 
 export const DEFAULT_POLL_SECONDS = 30;
