@@ -15,7 +15,15 @@ import {
   tokenUnit,
 } from "./units.js";
 import { resolveBootInput, type ResolvedBootInput } from "./validate.js";
-import { PROXY_DEVICE_CONF, PROXY_DEVICE_TIMER, proxyDeviceConf, proxyDeviceService, proxyDeviceTimer } from "./proxy-device.js";
+import {
+  PROXY_DEVICE_ADMIN_SERVICE,
+  PROXY_DEVICE_CONF,
+  PROXY_DEVICE_TIMER,
+  proxyDeviceAdminService,
+  proxyDeviceConf,
+  proxyDeviceService,
+  proxyDeviceTimer,
+} from "./proxy-device.js";
 import {
   SUPPORT_AGENT_CONFIG,
   SUPPORT_AGENT_SOURCE,
@@ -199,7 +207,7 @@ function firstBootSteps(input: ResolvedBootInput): string[][] {
   return [[support, "setup"], [`${LIB}/first-boot.sh`], [support, "start"]];
 }
 
-/** The chat proxy's device (docs/proxy.md): its public half, the approval script and its timer. */
+/** The chat proxy's device (docs/proxy.md): its public half, the approval script, its timer and the admin window's unit. */
 function proxyDeviceFiles(input: ResolvedBootInput): WriteFile[] {
   if (input.proxyDevice === undefined) return [];
   return [
@@ -207,6 +215,7 @@ function proxyDeviceFiles(input: ResolvedBootInput): WriteFile[] {
     file(`${LIB}/approve-proxy-device.sh`, script("approve-proxy-device.sh"), "0755"),
     file("/etc/systemd/system/clawstack-proxy-device.service", proxyDeviceService(input.proxyDevice)),
     file(`/etc/systemd/system/${PROXY_DEVICE_TIMER}`, proxyDeviceTimer()),
+    file(`/etc/systemd/system/${PROXY_DEVICE_ADMIN_SERVICE}`, proxyDeviceAdminService()),
   ];
 }
 

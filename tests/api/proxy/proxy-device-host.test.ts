@@ -3,8 +3,9 @@
  * host config's optional `proxyDevice` block (parser and field errors, only
  * from the API's job runner), cloud-init's guard (the id must be the key's)
  * and what first boot gets only when it is set (settings, script, service,
- * timer, the runcmd step), and the script's shellcheck. The script itself
- * runs against the real gateway in device-identity.test.ts.
+ * timer, the admin window's template unit, the runcmd step), and the
+ * script's shellcheck. The script itself runs against the real gateway in
+ * device-identity.test.ts and (its admin modes) proxy-device-admin.test.ts.
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -55,10 +56,18 @@ describe("the host config's proxyDevice", () => {
 });
 
 describe("proxyDevice in the rendered cloud-config", () => {
-  const paths = ["/etc/clawstack/proxy-device.conf", "/usr/local/lib/clawstack/approve-proxy-device.sh", "/etc/systemd/system/clawstack-proxy-device.service", "/etc/systemd/system/clawstack-proxy-device.timer"];
+  const paths = [
+    "/etc/clawstack/proxy-device.conf",
+    "/usr/local/lib/clawstack/approve-proxy-device.sh",
+    "/etc/systemd/system/clawstack-proxy-device.service",
+    "/etc/systemd/system/clawstack-proxy-device.timer",
+    "/etc/systemd/system/clawstack-proxy-device-admin@.service",
+  ];
+  /** A unit's `[Service]` lines. */
+  const serviceLines = (unit: string) => unit.slice(unit.indexOf("[Service]")).trim().split("\n");
 
   for (const cloud of CLOUDS) {
-    it(`${cloud}: the settings, the script, its service and timer and the runcmd step only when set`, () => {
+    it(`${cloud}: the settings, the script, its service and timer, the admin window's unit and the runcmd step only when set`, () => {
       const without = parseCloudConfig(renderCloudConfig(INPUTS[cloud])) as unknown as { write_files: { path: string }[]; runcmd: string[][] };
       for (const path of paths) expect(without.write_files.map((entry) => entry.path)).not.toContain(path);
       expect(JSON.stringify(without.runcmd)).not.toContain("proxy-device");
@@ -71,6 +80,18 @@ describe("proxyDevice in the rendered cloud-config", () => {
       expect(service).toContain("EnvironmentFile=/var/lib/openclaw/state/.env");
       expect(service).toContain(`ConditionPathExists=!/var/lib/openclaw/state/.clawstack-proxy-device-${DEVICE.id}`);
       expect(fileAt(config, paths[3]!).content).toContain("OnUnitActiveSec=30s");
+      // The admin window: the same user, environment and hardening, the instance name as the script's only argument,
+      // no stamp condition (it runs whether or not the device is paired) and "gateway not ready" is a failure.
+      const admin = fileAt(config, paths[4]!).content;
+      expect(serviceLines(admin)).toEqual(
+        serviceLines(service)
+          .filter((line) => line !== "SuccessExitStatus=3")
+          .map((line) => (line.startsWith("ExecStart=") ? `${line} %i` : line)),
+      );
+      expect(admin).toContain("ExecStart=/usr/local/lib/clawstack/approve-proxy-device.sh %i\n");
+      expect(admin).toContain("Type=oneshot\n");
+      expect(admin).not.toContain("ConditionPathExists");
+      expect(admin).not.toContain("[Install]");
       expect((config as unknown as { runcmd: string[][] }).runcmd.at(-1)).toEqual(["systemctl", "enable", "--now", "clawstack-proxy-device.timer"]);
     });
   }
@@ -97,9 +118,12 @@ describe("proxyDevice in the rendered cloud-config", () => {
     }
   });
 
-  it.skipIf(!requireTool("systemd-analyze", "checking the proxy device's units with `systemd-analyze verify`"))("its service and timer parse without a warning", () => {
+  it.skipIf(!requireTool("systemd-analyze", "checking the proxy device's units with `systemd-analyze verify`"))("its service, timer and admin window's unit (as the instances the agent starts) parse without a warning", () => {
     const config = parseCloudConfig(renderCloudConfig({ ...INPUTS.gcp, proxyDevice: DEVICE }));
     const files = Object.fromEntries(paths.slice(2).map((path) => [path.split("/").pop()!, fileAt(config, path).content]));
+    const template = "clawstack-proxy-device-admin@.service";
+    for (const mode of ["admin-open", "admin-close"]) files[template.replace("@", `@${mode}`)] = files[template]!;
+    delete files[template];
     const warnings = withScratch(files, (dir) =>
       Object.keys(files).flatMap((name) =>
         runTool("systemd-analyze", ["verify", join(dir, name)]).output.split("\n").filter((line) => line.includes(`${name}:`) && /:\d+: /.test(line)),
