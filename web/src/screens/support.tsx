@@ -16,6 +16,7 @@ import { type DeviceKeyView, type LocalDeviceKey, localKeyFor, localKeys } from 
 import { Busy, Field, FormError, useForm } from "../forms";
 import type { InstanceView, Me } from "../types";
 import { loadDeviceKeys } from "./device-keys";
+import { GatewaySetup } from "./gateway-setup";
 
 /** The instance view with the zero-access fields of docs/zero-access.md (absent on instances made before them). */
 export type ZeroAccessInstance = InstanceView & { pinnedKeyFingerprints?: string[] };
@@ -183,6 +184,7 @@ export function ZeroAccess({ instance, me }: { instance: ZeroAccessInstance; me:
       ) : null}
       <PinnedKeys instance={instance} me={me} pinned={pinned} />
       <SupportAccess instance={instance} me={me} pinned={pinned} agent={agent} />
+      <GatewaySetup instance={instance} me={me} pinned={pinned} noAgent={noAgentReason(instance.cloud, agent)} />
       <ClawChatKeys instance={instance} me={me} pinned={pinned} />
     </>
   );
