@@ -8,6 +8,8 @@ export const CLOSE_CODES = {
   badHandshake: { code: 4400, reason: "the first frame must be the gateway `connect` request, without device identity" },
   /** The client's `connect` carried a token, password or other credential: the proxy authenticates for it. */
   clientCredentials: { code: 4401, reason: "credentials in `connect` are refused: the proxy authenticates to the gateway" },
+  /** The client's `connect` asked for `operator.admin` without a setup window the owner signed (api/support/gateway-admin.ts). */
+  adminOutsideWindow: { code: 4402, reason: "operator.admin only inside a gateway setup window the owner signed" },
   /** The session that issued the ticket was signed out everywhere, its API key revoked or its account deleted. */
   sessionRevoked: { code: 4403, reason: "session revoked" },
   /** The instance is being deleted, was deleted or no longer has a registered gateway. */

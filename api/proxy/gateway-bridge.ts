@@ -51,6 +51,18 @@ export interface ConnectionMeta {
   apiKeyId: string | null;
   /** When the ticket was issued (a sign-out after it closes the connection). */
   issuedAt: string;
+  /** The owner's ticket while a gateway setup window is open: only then may `connect` ask for operator.admin. */
+  adminWindow?: boolean;
+}
+
+/** Whether a `connect` frame asks for `scope` (false for anything that is not one). */
+export function connectAsksFor(data: RawData, scope: string): boolean {
+  try {
+    const frame = JSON.parse(rawText(data)) as { params?: { scopes?: unknown } };
+    return Array.isArray(frame.params?.scopes) && frame.params.scopes.includes(scope);
+  } catch {
+    return false;
+  }
 }
 
 export interface BridgeSummary {
@@ -291,6 +303,12 @@ export class GatewayBridge {
       return;
     }
     if (!this.handshakeDone) {
+      // The host approves admin for the proxy's device only inside a window; outside one the proxy never asks
+      // (a pending admin request would also hold up the device's next pairing).
+      if (!this.meta.adminWindow && connectAsksFor(data, "operator.admin")) {
+        this.close("adminOutsideWindow");
+        return;
+      }
       const checked = injectGatewayToken(data, this.tokenBytes!.toString("utf8"), this.device && this.challenge ? { device: this.device, challenge: this.challenge } : undefined);
       if (!checked.ok) {
         this.close(checked.reason);

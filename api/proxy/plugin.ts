@@ -20,6 +20,7 @@ import type { FastifyReply } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import fp from "fastify-plugin";
 import { WebSocketServer } from "ws";
+import { activeGatewayAdminGrants } from "../support/gateway-admin";
 import { z } from "zod";
 import { principalOf, scopedGroup } from "../auth/route-groups";
 import { HttpError, notFound } from "../http/errors";
@@ -133,7 +134,9 @@ const routes: FastifyPluginAsyncZod = async (app) => {
     const redeemed = await redeemTicket(app.db, instanceId, ticket);
     if (!redeemed) return refuseUpgrade(socket, 401, "`ticket`: not a valid ticket for this instance (tickets are single use and valid for seconds)");
     const instance = await findUserInstance(app.db, redeemed.userId, instanceId);
-    const meta = { connectionId: newConnectionId(), ...redeemed };
+    // Only the owner's own ticket (not an agent key's) may use an open setup window.
+    const adminWindow = redeemed.apiKeyId === null && (await activeGatewayAdminGrants(app.db, instanceId, new Date().toISOString())).length > 0;
+    const meta = { connectionId: newConnectionId(), ...redeemed, adminWindow };
     sockets.handleUpgrade(request, socket, head, (client) => {
       const bridge: GatewayBridge = new GatewayBridge(client, meta, settings, app.log, (summary) => onClosed(summary, bridge));
       const refusal = connections.refusal(meta.userId);

@@ -70,7 +70,8 @@ type Socket = {
   send(data: string): void;
   close(): void;
   addEventListener(type: "message", listener: (event: { data: unknown }) => void): void;
-  addEventListener(type: "close" | "error", listener: () => void): void;
+  addEventListener(type: "close", listener: (event: { code: number; reason: string }) => void): void;
+  addEventListener(type: "error", listener: () => void): void;
 };
 export type SocketConstructor = new (url: string) => Socket;
 
@@ -103,9 +104,11 @@ export class GatewaySession {
         this.waiting.delete(frame.id);
       }
     });
-    socket.addEventListener("close", () => {
+    socket.addEventListener("close", (event) => {
       this.closed = true;
-      for (const settle of this.waiting.values()) settle({ ok: false, error: { code: "CLOSED", message: "the connection to the gateway closed" } });
+      // The proxy says why it closed (docs/proxy.md, close codes): shown as it is.
+      const message = `the connection to the gateway closed (${event.code}${event.reason ? `: ${event.reason}` : ""})`;
+      for (const settle of this.waiting.values()) settle({ ok: false, error: { code: `CLOSED_${event.code}`, message } });
       this.waiting.clear();
     });
   }
@@ -152,7 +155,7 @@ export class GatewaySession {
   }
 
   request(method: string, params: Record<string, unknown>): Promise<Frame> {
-    if (this.closed) return Promise.resolve({ ok: false, error: { code: "CLOSED", message: "the connection to the gateway closed" } });
+    if (this.closed) return Promise.resolve({ ok: false, error: { code: "CLOSED", message: "the connection to the gateway is closed" } });
     const id = `setup-${++this.counter}`;
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
