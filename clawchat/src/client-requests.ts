@@ -128,7 +128,7 @@ export class Requests {
   }
 
   private transmit(pending: Pending, indexes: number[]): void {
-    pending.outgoing.send(indexes, this.io.transfer.paceParts, (part) => this.io.send(pending.type, part), () => this.io.isOpen());
+    pending.outgoing.send(indexes, this.io.transfer.paceParts, pending.type, this.io);
   }
 
   private sendAck(kind: AckKind, id: Buffer, count: number, bitmap: Buffer): void {

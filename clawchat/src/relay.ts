@@ -8,7 +8,7 @@ import type { ChatContext, ChatHandler } from "./gateway";
 import { decodeChatPart, decodeFileMessage, decodeUtf8, encodeChatParts, encodeFileResult, ErrorCode, FileStatus } from "./messages";
 import type { FileHandler } from "./server-config";
 import type { Answered, ServerContext, ServerSession, ServerStats } from "./server-session";
-import { AckKind, allIndexes, decodeAck, encodeAck, fullBitmap, Incoming, Outgoing } from "./transfer";
+import { AckKind, allIndexes, decodeAck, encodeAck, fullBitmap, Incoming, Outgoing, type PartSink } from "./transfer";
 import { CHUNK_BYTES, MessageType } from "./wire";
 
 const ANSWER_CACHE_MS = 300_000;
@@ -84,9 +84,10 @@ export class Relay {
         release();
         if (session.terminated) return;
         const parts = encodeChatParts(chatId, answer, limits.maxChatBytes);
-        const entry = this.remember(session.answered, key, new Outgoing(parts));
-        this.resend(session, MessageType.chat, entry, allIndexes(parts.length));
-        logger.log("info", "chat", { session: session.connectionId, address: session.address, bytes_in: bytesIn, bytes_out: chatBytes(parts), outcome: "answered", ms: clock.now() - started });
+        const now = clock.now();
+        const entry = this.remember(session.answered, key, new Outgoing(parts), now);
+        this.resend(session, MessageType.chat, entry, allIndexes(parts.length), false, now);
+        logger.log("info", "chat", { session: session.connectionId, address: session.address, bytes_in: bytesIn, bytes_out: chatBytes(parts), outcome: "answered", ms: now - started });
       },
       (error: unknown) => {
         release();
@@ -193,19 +194,23 @@ export class Relay {
    * Sends parts of a kept answer, paced. A repeated question within `ackRepeatMs`
    * of the last send is ignored (the answer is still in flight); an ACK always resends.
    */
-  private resend(session: ServerSession, type: MessageType, entry: Answered, indexes: number[], forAck = false): void {
-    const now = this.context.clock.now();
+  private resend(session: ServerSession, type: MessageType, entry: Answered, indexes: number[], forAck = false, now = this.context.clock.now()): void {
     if (indexes.length === 0 || (!forAck && entry.sentAt > 0 && now - entry.sentAt < this.context.timers.transfer.ackRepeatMs)) return;
     entry.sentAt = now;
-    entry.outgoing.send(indexes, this.context.timers.transfer.paceParts, (part) => this.context.send(session, type, part), () => !session.terminated);
+    entry.outgoing.send(indexes, this.context.timers.transfer.paceParts, type, (session.sink ??= this.sinkFor(session)));
   }
 
-  private remember(cache: Map<string, Answered>, key: string, outgoing: Outgoing): Answered {
+  private sinkFor(session: ServerSession): PartSink {
+    const context = this.context;
+    return { send: (type, plaintext) => context.send(session, type, plaintext), isOpen: () => !session.terminated };
+  }
+
+  private remember(cache: Map<string, Answered>, key: string, outgoing: Outgoing, now = this.context.clock.now()): Answered {
     if (cache.size >= MAX_ANSWERED) {
       const oldest = cache.keys().next().value;
       if (oldest !== undefined) cache.delete(oldest);
     }
-    const entry: Answered = { outgoing, expiresAt: this.context.clock.now() + ANSWER_CACHE_MS, sentAt: 0 };
+    const entry: Answered = { outgoing, expiresAt: now + ANSWER_CACHE_MS, sentAt: 0 };
     cache.set(key, entry);
     return entry;
   }

@@ -10,7 +10,7 @@ import type { EphemeralKey } from "./keys";
 import type { Logger } from "./log";
 import type { PresenceName } from "./messages";
 import type { ProtocolTimers, ServerLimits } from "./server-config";
-import type { Incoming, Outgoing } from "./transfer";
+import type { Incoming, Outgoing, PartSink } from "./transfer";
 import type { MessageType } from "./wire";
 
 /** An answer kept for a repeated question (§6.1): sent again, never asked again. */
@@ -57,6 +57,8 @@ export interface ServerSession {
   readonly answered: Map<string, Answered>;
   readonly files: Map<string, Incoming>;
   readonly fileResults: Map<string, Answered>;
+  /** Where the relay sends answer parts: this session while it lasts (made on first use, one per session). */
+  sink?: PartSink;
 }
 
 export function newSession(fields: Pick<ServerSession, "id" | "connectionId" | "sharedSecret" | "startedAt" | "address" | "port" | "socket" | "current" | "acknowledgedRotation">): ServerSession {

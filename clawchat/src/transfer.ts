@@ -4,6 +4,7 @@
  * paced sending and selective resend of the parts an ACK reports missing.
  */
 import type { Clock, TimerHandle } from "./clock";
+import type { MessageType } from "./wire";
 
 /** What an ACK (0x0D) acknowledges: the parts of a chat message or of a file transfer. */
 export const AckKind = { chat: 0x01, file: 0x02 } as const;
@@ -144,6 +145,12 @@ export class Incoming {
 const SENT = 1;
 const ACKED = 2;
 
+/** Where a message's parts go: each sealed and sent as one packet of `type`, while the session is open. */
+export interface PartSink {
+  send(type: MessageType, plaintext: Buffer): void;
+  isOpen(): boolean;
+}
+
 /** One message being sent in parts, with what the peer acknowledged. */
 export class Outgoing {
   /**
@@ -158,31 +165,31 @@ export class Outgoing {
   }
 
   /**
-   * Sends the given parts, `paceParts` per event-loop turn (§6.9): the peer's
-   * receive buffer drains between bursts. An error of `send` in the first burst
-   * reaches the caller; later, it abandons the rest (the session closed).
+   * Sends the given parts as packets of `type`, `paceParts` per event-loop turn (§6.9):
+   * the peer's receive buffer drains between bursts. An error of `send` in the first
+   * burst reaches the caller; later, it abandons the rest (the session closed).
    */
-  send(indexes: ReadonlyArray<number>, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
+  send(indexes: ReadonlyArray<number>, paceParts: number, type: MessageType, sink: PartSink): void {
     const first = Math.min(indexes.length, paceParts);
-    this.sendRange(indexes, 0, first, send);
-    if (first < indexes.length) this.sendLater(indexes, first, paceParts, send, isOpen);
+    this.sendRange(indexes, 0, first, type, sink);
+    if (first < indexes.length) this.sendLater(indexes, first, paceParts, type, sink);
   }
 
-  private sendRange(indexes: ReadonlyArray<number>, from: number, to: number, send: (plaintext: Buffer) => void): void {
+  private sendRange(indexes: ReadonlyArray<number>, from: number, to: number, type: MessageType, sink: PartSink): void {
     for (let next = from; next < to; next++) {
       const index = indexes[next] as number;
       this.state[index] = (this.state[index] as number) | SENT;
-      send(this.parts[index] as Buffer);
+      sink.send(type, this.parts[index] as Buffer);
     }
   }
 
-  private sendLater(indexes: ReadonlyArray<number>, from: number, paceParts: number, send: (plaintext: Buffer) => void, isOpen: () => boolean): void {
+  private sendLater(indexes: ReadonlyArray<number>, from: number, paceParts: number, type: MessageType, sink: PartSink): void {
     setImmediate(() => {
       try {
-        if (!isOpen()) return;
+        if (!sink.isOpen()) return;
         const to = Math.min(indexes.length, from + paceParts);
-        this.sendRange(indexes, from, to, send);
-        if (to < indexes.length) this.sendLater(indexes, to, paceParts, send, isOpen);
+        this.sendRange(indexes, from, to, type, sink);
+        if (to < indexes.length) this.sendLater(indexes, to, paceParts, type, sink);
       } catch {
         // The session closed between bursts: the request fails through its own path.
       }

@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { ClawChatClient } from "../../clawchat/src/client";
 import { ManualClock, SystemClock } from "../../clawchat/src/clock";
 import { AckKind, decodeAck, encodeAck, fullBitmap, Incoming, MAX_PARTS, Outgoing } from "../../clawchat/src/transfer";
+import { MessageType } from "../../clawchat/src/wire";
 import { openSocket, startServer, type TestServer } from "./support";
 
 let test: TestServer | undefined;
@@ -88,14 +89,14 @@ describe("the ACK message (§6.9)", () => {
   it("makes the sender resend only the parts reported missing that it sent already", () => {
     const outgoing = new Outgoing(Array.from({ length: 12 }, (_, i) => Buffer.from([i])));
     const sent: number[] = [];
-    outgoing.send([0, 1, 2, 3, 4, 5, 6, 7, 8], Infinity, (part) => sent.push(part[0] as number), () => true);
+    outgoing.send([0, 1, 2, 3, 4, 5, 6, 7, 8], Infinity, MessageType.chat, { send: (_type, part) => void sent.push(part[0] as number), isOpen: () => true });
     expect(sent).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
     const incoming = new Incoming(12, 0);
     for (let i = 0; i < 9; i++) if (i % 5 !== 3) incoming.add(i, Buffer.from([i]), 0); // 3 and 8 lost
     // Parts 9-11 are not acknowledged either, but they were never sent (pacing is still under way): not resent.
     expect(outgoing.applyAck(12, incoming.bitmap())).toEqual([3, 8]);
     expect(outgoing.unacknowledged()).toEqual([3, 8, 9, 10, 11]);
-    outgoing.send([3, 8, 9, 10, 11], Infinity, () => undefined, () => true);
+    outgoing.send([3, 8, 9, 10, 11], Infinity, MessageType.chat, { send: () => undefined, isOpen: () => true });
     for (const i of [3, 9, 10, 11]) incoming.add(i, Buffer.from([i]), 0); // 8 lost again
     expect(outgoing.applyAck(12, incoming.bitmap())).toEqual([8]);
     expect(outgoing.applyAck(13, fullBitmap(13))).toEqual([]); // another message's count: ignored
