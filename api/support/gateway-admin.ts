@@ -13,20 +13,18 @@
  * verifies each itself. Nothing secret is stored here: the model key the
  * dashboard sets in the window goes through the chat proxy only.
  */
-import type { FastifyRequest } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { Kysely, Selectable, Transaction } from "kysely";
 import { z } from "zod";
 import { GATEWAY_ADMIN_GRANT_MAX_MS, verifyGatewayAdminGrant } from "../../core/zero-access/gateway-admin-grant";
 import { GrantError } from "../../core/zero-access/support-grant";
-import type { Principal } from "../auth/principal";
 import { isUniqueViolation, newId, nowIso } from "../db/ids";
 import type { Database, GatewayAdminGrantsTable } from "../db/schema";
-import { conflict, HttpError, notFound, unauthorized } from "../http/errors";
+import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, resourceId } from "../http/schemas";
 import { agentGrantRefusal } from "./agent-presence";
 import { pinnedKeysOf } from "./pinning";
-import * as repo from "./repo";
+import { grantRefusal, ownInstance, principalOf } from "./route-helpers";
 import { signedGrantBody, zeroAccessId } from "./schemas";
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -73,17 +71,6 @@ function findGatewayAdminGrant(db: Db, instanceId: string, id: string): Promise<
 // ---------------------------------------------------------------------------
 // Routes
 
-function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw unauthorized();
-  return request.principal;
-}
-
-async function ownInstance(db: Db, userId: string, id: string): Promise<repo.ZeroAccessInstance> {
-  const instance = await repo.findUserInstance(db, userId, id);
-  if (!instance) throw notFound(`instance \`${id}\``);
-  return instance;
-}
-
 function viewOf(row: GatewayAdminGrantRow, now: number): z.infer<typeof gatewayAdminGrantView> {
   return {
     id: row.id,
@@ -96,15 +83,6 @@ function viewOf(row: GatewayAdminGrantRow, now: number): z.infer<typeof gatewayA
     createdAt: row.created_at,
     revokedAt: row.revoked_at,
   };
-}
-
-function refusal(error: GrantError): HttpError {
-  const message = `grant refused (${error.code}): ${error.message}`;
-  if (error.code === "replayed") return new HttpError(409, message, "body.statement.nonce");
-  if (error.code === "bad-signature") return new HttpError(400, message, "body.signature");
-  const named = /^`([A-Za-z]+)`/.exec(error.message)?.[1];
-  const field = named ?? { "unknown-signer": "signer", "wrong-instance": "instanceId", "not-yet-valid": "notBefore", expired: "notAfter", "too-long": "notAfter" }[error.code as string];
-  return new HttpError(400, message, field ? `body.statement.${field}` : "body.statement");
 }
 
 const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -138,7 +116,7 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
       try {
         grant = await verifyGatewayAdminGrant(request.body, { pinnedKeys, instanceId: instance.id, now: new Date() });
       } catch (error) {
-        if (error instanceof GrantError) throw refusal(error);
+        if (error instanceof GrantError) throw grantRefusal(error);
         throw error;
       }
       const now = Date.now();
@@ -160,7 +138,7 @@ const ownerRoutes: FastifyPluginAsyncZod = async (app) => {
         try {
           await trx.insertInto("gateway_admin_grants").values(created).execute();
         } catch (error) {
-          if (isUniqueViolation(error)) throw refusal(new GrantError("replayed", "this grant (its nonce) was already submitted for this instance"));
+          if (isUniqueViolation(error)) throw grantRefusal(new GrantError("replayed", "this grant (its nonce) was already submitted for this instance"));
           throw error;
         }
         request.auditTarget = `${instance.id}:${created.id}`;

@@ -45,6 +45,7 @@ import { storeGatewayToken } from "../registration/gateway-tokens";
 import { agentBundleRoutes } from "./agent-bundle";
 import { agentGrantRefusal, supportAgentState } from "./agent-presence";
 import { activeGatewayAdminGrants, gatewayAdminRoutes } from "./gateway-admin";
+import { grantRefusal, ownInstance, principalOf } from "./route-helpers";
 import { enqueueCloudFirewallJob } from "./cloud-firewall";
 import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
@@ -78,12 +79,6 @@ export const HOST_ROUTE_RATE_LIMIT = 60;
 /** A sealed box of the largest plaintext is about 90 KB of JSON. */
 const CLAWCHAT_BODY_LIMIT = 160 * 1024;
 
-/** The signed-in caller; the group's hook guarantees one, this says so to the type checker. */
-function principalOf(request: FastifyRequest): Principal {
-  if (!request.principal) throw unauthorized();
-  return request.principal;
-}
-
 function deviceKeyViewOf(row: DeviceKey): z.infer<typeof deviceKeyView> {
   return { id: row.id, name: row.name, fingerprint: row.fingerprint, createdAt: row.created_at, revokedAt: row.revoked_at };
 }
@@ -109,22 +104,6 @@ function grantViewOf(row: SupportGrantRow, now: number): z.infer<typeof grantVie
     cloudFirewall: row.cloud_firewall,
     cloudFirewallError: row.cloud_firewall_error,
   };
-}
-
-/** A refused grant: 409 for a replay, else 400 naming the statement's field (or the signature). */
-function grantRefusal(error: GrantError): HttpError {
-  const message = `grant refused (${error.code}): ${error.message}`;
-  if (error.code === "replayed") return new HttpError(409, message, "body.statement.nonce");
-  if (error.code === "bad-signature") return new HttpError(400, message, "body.signature");
-  const named = /^`([A-Za-z]+)(?:\[\d+\])?`/.exec(error.message)?.[1];
-  const field = named ?? { "unknown-signer": "signer", "wrong-instance": "instanceId", "not-yet-valid": "notBefore", expired: "notAfter", "too-long": "notAfter" }[error.code as string];
-  return new HttpError(400, message, field ? `body.statement.${field}` : "body.statement");
-}
-
-async function ownInstance(db: Parameters<typeof repo.findUserInstance>[0], userId: string, id: string): Promise<repo.ZeroAccessInstance> {
-  const instance = await repo.findUserInstance(db, userId, id);
-  if (!instance) throw notFound(`instance \`${id}\``);
-  return instance;
 }
 
 /** Device keys, granting and revoking: the account holder only (agent keys cannot grant access to a host). */

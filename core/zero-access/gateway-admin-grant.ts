@@ -11,10 +11,10 @@
  * again by the host's agent against the keys pinned at creation. The provider
  * holds no user private key and so cannot mint one.
  */
-import { buffer, fromBase64, randomBytes, toBase64Url, utf8 } from "./encoding.js";
-import { GrantError, SUPPORT_GRANT_MAX_REASON, SUPPORT_GRANT_MAX_STATEMENT, SUPPORT_GRANT_SKEW_MS, type SignedGrant, type VerifyOptions } from "./support-grant.js";
+import { randomBytes, toBase64Url } from "./encoding.js";
+import { checkValidity, GrantError, SUPPORT_GRANT_MAX_REASON, type SignedGrant, signStatement, type VerifyOptions, verifyStatement } from "./support-grant.js";
 import type { WebCryptoKey } from "./webcrypto-types.js";
-import { SIGNATURE_PARAMS, type UserPublicKey, importSigningPublicKey, userKeyFingerprint } from "./user-keys.js";
+import { type UserPublicKey, userKeyFingerprint } from "./user-keys.js";
 
 export const GATEWAY_ADMIN_GRANT_KIND = "clawstack.gateway-admin-grant";
 export const GATEWAY_ADMIN_GRANT_VERSION = 1;
@@ -62,41 +62,13 @@ export async function signGatewayAdminGrant(request: GatewayAdminGrantRequest, s
     signer: await userKeyFingerprint(signer.publicKey),
   };
   checkGatewayAdminGrantFields(grant);
-  const statement = JSON.stringify(grant);
-  const signature = new Uint8Array(await globalThis.crypto.subtle.sign(SIGNATURE_PARAMS, signer.signingKey, buffer(utf8.encode(statement))));
-  return { statement, signature: toBase64Url(signature) };
+  return signStatement(grant, signer.signingKey);
 }
 
 /** Verifies a signed setup grant for this instance now; returns it, or throws `GrantError`. */
 export async function verifyGatewayAdminGrant(signed: unknown, options: VerifyOptions): Promise<GatewayAdminGrant> {
-  if (typeof signed !== "object" || signed === null) throw new GrantError("malformed", "a grant must be { statement, signature }");
-  const { statement, signature } = signed as Record<string, unknown>;
-  if (typeof statement !== "string" || statement.length > SUPPORT_GRANT_MAX_STATEMENT) {
-    throw new GrantError("malformed", `statement must be a string of at most ${SUPPORT_GRANT_MAX_STATEMENT} bytes`);
-  }
-  if (typeof signature !== "string" || !/^[A-Za-z0-9_-]{86}$/.test(signature)) {
-    throw new GrantError("malformed", "signature must be the base64url of a 64-byte P-256 ECDSA signature");
-  }
-  let grant: GatewayAdminGrant;
-  try {
-    grant = JSON.parse(statement) as GatewayAdminGrant;
-  } catch {
-    throw new GrantError("malformed", "statement is not JSON");
-  }
-  checkGatewayAdminGrantFields(grant);
-  let signerKey: UserPublicKey | undefined;
-  for (const pinned of options.pinnedKeys) {
-    if ((await userKeyFingerprint(pinned)) === grant.signer) signerKey = pinned;
-  }
-  if (!signerKey) throw new GrantError("unknown-signer", `signer ${grant.signer} is not a device key pinned on this host`);
-  const verifyKey = await importSigningPublicKey("signer", signerKey.signing);
-  const valid = await globalThis.crypto.subtle.verify(SIGNATURE_PARAMS, verifyKey, buffer(fromBase64(signature)), buffer(utf8.encode(statement)));
-  if (!valid) throw new GrantError("bad-signature", "the signature does not verify with the signer's pinned key");
-  if (grant.instanceId !== options.instanceId) throw new GrantError("wrong-instance", `the grant is for ${grant.instanceId}, not this host (${options.instanceId})`);
-  const now = options.now.getTime();
-  if (now + SUPPORT_GRANT_SKEW_MS < Date.parse(grant.notBefore)) throw new GrantError("not-yet-valid", `the grant starts at ${grant.notBefore}`);
-  if (now >= Date.parse(grant.notAfter)) throw new GrantError("expired", `the grant ended at ${grant.notAfter}`);
-  if (options.nonceSeen?.(grant.nonce)) throw new GrantError("replayed", "this grant was already used on this host");
+  const grant = await verifyStatement<GatewayAdminGrant>(signed, options.pinnedKeys, checkGatewayAdminGrantFields);
+  checkValidity(grant, options, GATEWAY_ADMIN_GRANT_MAX_MS, "one hour");
   return grant;
 }
 

@@ -106,8 +106,13 @@ export async function signGrant(request: GrantRequest, signer: { publicKey: User
     signer: await userKeyFingerprint(signer.publicKey),
   };
   checkGrantFields(grant);
-  const statement = JSON.stringify(grant);
-  const signature = new Uint8Array(await globalThis.crypto.subtle.sign(SIGNATURE_PARAMS, signer.signingKey, buffer(utf8.encode(statement))));
+  return signStatement(grant, signer.signingKey);
+}
+
+/** The statement's JSON and its signature with the user's device key: the envelope of every signed grant. */
+export async function signStatement(value: object, signingKey: WebCryptoKey): Promise<SignedGrant> {
+  const statement = JSON.stringify(value);
+  const signature = new Uint8Array(await globalThis.crypto.subtle.sign(SIGNATURE_PARAMS, signingKey, buffer(utf8.encode(statement))));
   return { statement, signature: toBase64Url(signature) };
 }
 
@@ -123,6 +128,16 @@ export interface VerifyOptions {
 
 /** Verifies a signed grant for this host now; returns it, or throws `GrantError`. */
 export async function verifyGrant(signed: unknown, options: VerifyOptions): Promise<SupportGrant> {
+  const grant = await verifyStatement<SupportGrant>(signed, options.pinnedKeys, checkGrantFields);
+  checkValidity(grant, options, SUPPORT_GRANT_MAX_MS, "24 hours");
+  return grant;
+}
+
+/**
+ * The envelope of every signed grant: `{statement, signature}` of the right shapes, the statement's JSON passing
+ * `check` (its fields, naming the one that fails), signed by `signer`, which must be one of `pinnedKeys`.
+ */
+export async function verifyStatement<T extends { signer: string }>(signed: unknown, pinnedKeys: readonly UserPublicKey[], check: (value: T) => void): Promise<T> {
   if (typeof signed !== "object" || signed === null) throw new GrantError("malformed", "a grant must be { statement, signature }");
   const { statement, signature } = signed as Record<string, unknown>;
   if (typeof statement !== "string" || statement.length > SUPPORT_GRANT_MAX_STATEMENT) {
@@ -131,34 +146,41 @@ export async function verifyGrant(signed: unknown, options: VerifyOptions): Prom
   if (typeof signature !== "string" || !/^[A-Za-z0-9_-]{86}$/.test(signature)) {
     throw new GrantError("malformed", "signature must be the base64url of a 64-byte P-256 ECDSA signature");
   }
-  let grant: SupportGrant;
+  let value: T;
   try {
-    grant = JSON.parse(statement) as SupportGrant;
+    value = JSON.parse(statement) as T;
   } catch {
     throw new GrantError("malformed", "statement is not JSON");
   }
-  checkGrantFields(grant);
-
+  check(value);
   let signerKey: UserPublicKey | undefined;
-  for (const pinned of options.pinnedKeys) {
-    if ((await userKeyFingerprint(pinned)) === grant.signer) signerKey = pinned;
+  for (const pinned of pinnedKeys) {
+    if ((await userKeyFingerprint(pinned)) === value.signer) signerKey = pinned;
   }
-  if (!signerKey) throw new GrantError("unknown-signer", `signer ${grant.signer} is not a device key pinned on this host`);
+  if (!signerKey) throw new GrantError("unknown-signer", `signer ${value.signer} is not a device key pinned on this host`);
   const verifyKey = await importSigningPublicKey("signer", signerKey.signing);
   const valid = await globalThis.crypto.subtle.verify(SIGNATURE_PARAMS, verifyKey, buffer(fromBase64(signature)), buffer(utf8.encode(statement)));
   if (!valid) throw new GrantError("bad-signature", "the signature does not verify with the signer's pinned key");
+  return value;
+}
 
+/** A signed grant's validity for this host now: its instance, its window (at most `maxMs`, `maxText` in words), its nonce. */
+export function checkValidity(
+  grant: { instanceId: string; notBefore: string; notAfter: string; nonce: string },
+  options: Omit<VerifyOptions, "pinnedKeys">,
+  maxMs: number,
+  maxText: string,
+): void {
   if (grant.instanceId !== options.instanceId) {
     throw new GrantError("wrong-instance", `the grant is for ${grant.instanceId}, not this host (${options.instanceId})`);
   }
   const now = options.now.getTime();
   const notBefore = Date.parse(grant.notBefore);
   const notAfter = Date.parse(grant.notAfter);
-  if (notAfter - notBefore > SUPPORT_GRANT_MAX_MS) throw new GrantError("too-long", "a grant lasts at most 24 hours");
+  if (notAfter - notBefore > maxMs) throw new GrantError("too-long", `a grant lasts at most ${maxText}`);
   if (now + SUPPORT_GRANT_SKEW_MS < notBefore) throw new GrantError("not-yet-valid", `the grant starts at ${grant.notBefore}`);
   if (now >= notAfter) throw new GrantError("expired", `the grant ended at ${grant.notAfter}`);
   if (options.nonceSeen?.(grant.nonce)) throw new GrantError("replayed", "this grant was already used on this host");
-  return grant;
 }
 
 /** Structural checks of every field; throws `GrantError("malformed")` naming the field. */

@@ -18,23 +18,20 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, Page, Request } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ensureHostNode } from "../../boot/node-dist";
-import { BOOT_VERSIONS } from "../../boot/run";
 import { loadConfig } from "../../api/config";
 import { openDatabase } from "../../api/db/connect";
-import { ensureOpenClaw, type LocalHost, startLocalHost } from "../../api/demo/local-host";
+import { type LocalHost, startLocalHost } from "../../api/demo/local-host";
 import { createLocalInstance, registerHost } from "../../api/demo/local-instance";
 import { loadProxyDevice } from "../../api/proxy/device-identity";
 import { storeHostToken } from "../../api/support/host-credential";
 import { pinDeviceKeys } from "../../api/support/pinning";
 import { SupportAgent, runCommand } from "../../support/agent";
 import { readPinnedKeys, resolveAgentConfig } from "../../support/config";
-import { gatewayUnavailable } from "../api/proxy/support";
+import { gatewayUnavailable, writeApproveWrapper } from "../api/proxy/support";
 import { axeCheck, createAdmin, ensureDashboardBuilt, launchChromium, missingBrowser, type PageProblems, type RunningApi, screenshot, serverEnv, startServer, watch } from "./support";
 
 const skipReason = missingBrowser() ?? gatewayUnavailable();
 if (skipReason) console.log(`dashboard gateway setup test skipped: ${skipReason}`);
-const SCRIPT = join(__dirname, "..", "..", "cloud-init", "scripts", "approve-proxy-device.sh");
 const ADMIN = { email: "admin@example.com", password: `admin-${randomBytes(9).toString("base64url")}` };
 const ALICE = { email: "alice@example.com", password: `alice-${randomBytes(9).toString("base64url")}` };
 const API_KEY = `sk-browser-${randomBytes(16).toString("hex")}`;
@@ -166,23 +163,8 @@ describe.skipIf(skipReason !== undefined)("the model set from the dashboard (Chr
 
     // The host side: the server's proxy device pinned, the approval script in the gateway's environment, the agent.
     const device = loadProxyDevice({ dataDir: server.dataDir });
+    approve = writeApproveWrapper(hostDir, host, device);
     const conf = join(hostDir, "proxy-device.conf");
-    writeFileSync(conf, `PROXY_DEVICE_ID='${device.id}'\nPROXY_DEVICE_PUBLIC_KEY='${device.publicKey}'\n`, { mode: 0o600 });
-    const node = ensureHostNode(BOOT_VERSIONS.node);
-    const openclaw = join(hostDir, "openclaw");
-    writeFileSync(openclaw, `#!/bin/sh\nexec '${node}' '${ensureOpenClaw()}' "$@"\n`, { mode: 0o700 });
-    approve = join(hostDir, "approve");
-    writeFileSync(
-      approve,
-      [
-        "#!/bin/sh",
-        `exec env -i PATH="$PATH" HOME='${hostDir}' OPENCLAW_STATE_DIR='${join(hostDir, "state")}' OPENCLAW_CONFIG_PATH='${join(hostDir, "state", "openclaw.json")}' \\`,
-        `  OPENCLAW_GATEWAY_TOKEN='${host.gatewayToken}' CLAWSTACK_PROXY_DEVICE_CONF='${conf}' CLAWSTACK_OPENCLAW='${openclaw}' CLAWSTACK_NODE='${node}' \\`,
-        `  CLAWSTACK_PROXY_DEVICE_STAMP_DIR='${hostDir}' sh '${SCRIPT}' "$@"`,
-        "",
-      ].join("\n"),
-      { mode: 0o700 },
-    );
     const agentDir = join(hostDir, "agent");
     mkdirSync(agentDir, { mode: 0o700 });
     writeFileSync(join(agentDir, "host-token"), `${hostToken}\n`, { mode: 0o600 });

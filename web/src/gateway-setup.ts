@@ -66,6 +66,15 @@ interface Frame {
   error?: { code?: string; message?: string; details?: { reason?: string } };
 }
 
+/** A gateway frame, or undefined for anything that is not JSON. */
+function parseFrame(data: unknown): Frame | undefined {
+  try {
+    return JSON.parse(String(data)) as Frame;
+  } catch {
+    return undefined;
+  }
+}
+
 type Socket = {
   send(data: string): void;
   close(): void;
@@ -93,13 +102,8 @@ export class GatewaySession {
 
   private constructor(private readonly socket: Socket) {
     socket.addEventListener("message", (event) => {
-      let frame: Frame;
-      try {
-        frame = JSON.parse(String(event.data)) as Frame;
-      } catch {
-        return;
-      }
-      if (frame.type === "res" && frame.id !== undefined) {
+      const frame = parseFrame(event.data);
+      if (frame?.type === "res" && frame.id !== undefined) {
         this.waiting.get(frame.id)?.(frame);
         this.waiting.delete(frame.id);
       }
@@ -127,13 +131,8 @@ export class GatewaySession {
         reject(new GatewaySetupError("the proxy connection failed", "UNREACHABLE"));
       });
       socket.addEventListener("message", (event) => {
-        let frame: Frame;
-        try {
-          frame = JSON.parse(String(event.data)) as Frame;
-        } catch {
-          return;
-        }
-        if (frame.type !== "event" || frame.event !== "connect.challenge") return;
+        const frame = parseFrame(event.data);
+        if (frame?.type !== "event" || frame.event !== "connect.challenge") return;
         void session
           .request("connect", {
             minProtocol: 3,

@@ -26,12 +26,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
-import { ensureHostNode } from "../../../boot/node-dist";
-import { BOOT_VERSIONS } from "../../../boot/run";
 import { signGatewayAdminGrant } from "../../../core/zero-access/gateway-admin-grant";
 import { exportUserPublicKey, generateUserKeyPair } from "../../../core/zero-access/user-keys";
 import type { WebCryptoKey } from "../../../core/zero-access/webcrypto-types";
-import { ensureOpenClaw, type LocalHost, startLocalHost } from "../../../api/demo/local-host";
+import { type LocalHost, startLocalHost } from "../../../api/demo/local-host";
 import { createLocalInstance, registerHost } from "../../../api/demo/local-instance";
 import { ProxyDeviceIdentity, useProxyDevice } from "../../../api/proxy/device-identity";
 import { storeHostToken } from "../../../api/support/host-credential";
@@ -40,9 +38,8 @@ import { SupportAgent, runCommand } from "../../../support/agent";
 import { resolveAgentConfig } from "../../../support/config";
 import { applyModelSetup, GatewaySession, GatewaySetupError, type SocketConstructor } from "../../../web/src/gateway-setup";
 import { bearer, json, remember, scanForSecrets, type Session, signUp, startApi, type TestApi } from "../support";
-import { browserConnectParams, gatewayUnavailable, onApi, openBrowserClient, ticketFor } from "./support";
+import { browserConnectParams, gatewayUnavailable, onApi, openBrowserClient, ticketFor, writeApproveWrapper } from "./support";
 
-const SCRIPT = join(__dirname, "..", "..", "..", "cloud-init", "scripts", "approve-proxy-device.sh");
 const unavailable = gatewayUnavailable();
 if (unavailable) console.log(`gateway setup tests skipped: ${unavailable}`);
 
@@ -85,29 +82,6 @@ describe.skipIf(unavailable !== undefined)("the model set from the dashboard thr
   let provider: Awaited<ReturnType<typeof startProviderStandIn>>;
   let userKey: { publicKey: Awaited<ReturnType<typeof exportUserPublicKey>>; signingKey: WebCryptoKey };
   const apiKey = `sk-setup-${randomBytes(16).toString("hex")}`;
-
-  /** The host's wrapper for the script: the gateway's environment (as the systemd unit gives it), then the mode. */
-  function writeWrapper(): string {
-    const conf = join(hostDir, "proxy-device.conf");
-    writeFileSync(conf, `PROXY_DEVICE_ID='${device.id}'\nPROXY_DEVICE_PUBLIC_KEY='${device.publicKey}'\n`, { mode: 0o600 });
-    const node = ensureHostNode(BOOT_VERSIONS.node);
-    const openclaw = join(hostDir, "openclaw");
-    writeFileSync(openclaw, `#!/bin/sh\nexec '${node}' '${ensureOpenClaw()}' "$@"\n`, { mode: 0o700 });
-    const wrapper = join(hostDir, "approve");
-    writeFileSync(
-      wrapper,
-      [
-        "#!/bin/sh",
-        // A clean environment, as the systemd unit gives the script (the test runner's own variables change the CLI's output).
-        `exec env -i PATH="$PATH" HOME='${hostDir}' OPENCLAW_STATE_DIR='${join(hostDir, "state")}' OPENCLAW_CONFIG_PATH='${join(hostDir, "state", "openclaw.json")}' \\`,
-        `  OPENCLAW_GATEWAY_TOKEN='${host.gatewayToken}' CLAWSTACK_PROXY_DEVICE_CONF='${conf}' CLAWSTACK_OPENCLAW='${openclaw}' CLAWSTACK_NODE='${node}' \\`,
-        `  CLAWSTACK_PROXY_DEVICE_STAMP_DIR='${hostDir}' sh '${SCRIPT}' "$@"`,
-        "",
-      ].join("\n"),
-      { mode: 0o700 },
-    );
-    return wrapper;
-  }
 
   async function ticketUrl(): Promise<string> {
     const { status, body } = await ticketFor(api, owner.accessToken, instanceId);
@@ -153,7 +127,7 @@ describe.skipIf(unavailable !== undefined)("the model set from the dashboard thr
 
     device = new ProxyDeviceIdentity(generateKeyPairSync("ed25519").privateKey);
     useProxyDevice(device);
-    const wrapper = writeWrapper();
+    const wrapper = writeApproveWrapper(hostDir, host, device);
     const agentDir = join(hostDir, "agent");
     mkdirSync(agentDir, { mode: 0o700 });
     writeFileSync(join(agentDir, "host-token"), `${hostToken}\n`, { mode: 0o600 });

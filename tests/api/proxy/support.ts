@@ -5,9 +5,15 @@
  * or fail under CI's CLAWSTACK_REQUIRE_TOOLS=1), and ticket helpers.
  */
 import { randomUUID } from "node:crypto";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import WebSocket from "ws";
-import { localHostUnavailableReason } from "../../../api/demo/local-host";
+import { ensureHostNode } from "../../../boot/node-dist";
+import { BOOT_VERSIONS } from "../../../boot/run";
+import { ensureOpenClaw, localHostUnavailableReason } from "../../../api/demo/local-host";
 import { bearer, json, type TestApi } from "../support";
+
+const APPROVE_SCRIPT = join(__dirname, "..", "..", "..", "cloud-init", "scripts", "approve-proxy-device.sh");
 
 let checked: string | undefined | null = null;
 
@@ -135,4 +141,31 @@ export function onApi(url: string, apiUrl: string): string {
   const api = new URL(apiUrl);
   parsed.host = api.host;
   return parsed.toString();
+}
+
+/**
+ * The host's side of the proxy device for a local host: writes the pinned device's settings file and an
+ * executable that runs cloud-init's approve-proxy-device.sh (any mode as its argument) with the gateway's CLI in
+ * the gateway's environment and nothing else, as the systemd units give it (the test runner's own variables
+ * change the CLI's output). Returns the executable's path.
+ */
+export function writeApproveWrapper(hostDir: string, host: { gatewayToken: string }, device: { id: string; publicKey: string }): string {
+  const conf = join(hostDir, "proxy-device.conf");
+  writeFileSync(conf, `PROXY_DEVICE_ID='${device.id}'\nPROXY_DEVICE_PUBLIC_KEY='${device.publicKey}'\n`, { mode: 0o600 });
+  const node = ensureHostNode(BOOT_VERSIONS.node);
+  const openclaw = join(hostDir, "openclaw");
+  writeFileSync(openclaw, `#!/bin/sh\nexec '${node}' '${ensureOpenClaw()}' "$@"\n`, { mode: 0o700 });
+  const wrapper = join(hostDir, "approve");
+  writeFileSync(
+    wrapper,
+    [
+      "#!/bin/sh",
+      `exec env -i PATH="$PATH" HOME='${hostDir}' OPENCLAW_STATE_DIR='${join(hostDir, "state")}' OPENCLAW_CONFIG_PATH='${join(hostDir, "state", "openclaw.json")}' \\`,
+      `  OPENCLAW_GATEWAY_TOKEN='${host.gatewayToken}' CLAWSTACK_PROXY_DEVICE_CONF='${conf}' CLAWSTACK_OPENCLAW='${openclaw}' CLAWSTACK_NODE='${node}' \\`,
+      `  CLAWSTACK_PROXY_DEVICE_STAMP_DIR='${hostDir}' sh '${APPROVE_SCRIPT}' "$@"`,
+      "",
+    ].join("\n"),
+    { mode: 0o700 },
+  );
+  return wrapper;
 }
