@@ -68,10 +68,12 @@ export function sealHandshake(handshakeKey: Buffer, messageId: Buffer, timestamp
  * replay window over the peer's counters).
  *
  * Counter nonces are known in advance, so the GCM contexts of the next packet
- * sent and of the next one expected are created ahead, once the event loop has
- * sent what it had to send (`setImmediate`): creating a context is about a third
- * of a seal or an open, and this takes it off the round trip's critical path.
- * Each context still serves exactly one packet, with its own nonce.
+ * sent and of the next one expected can be created ahead: the sender calls
+ * `prepareAfterSend` once it handed a packet to the socket, and the contexts are
+ * made on the next tick, after the datagram left (dgram sends on a tick too).
+ * Creating a context is about a third of a seal or an open; this takes it off
+ * the round trip's critical path. Each context still serves exactly one packet,
+ * with its own nonce.
  */
 export class EpochKeys {
   private sendCounter = 0;
@@ -86,6 +88,7 @@ export class EpochKeys {
   private expectedCounter = -1;
   private preparing = false;
   private destroyed = false;
+  private readonly prepareBound = (): void => this.prepare();
 
   readonly receiveDirection: Direction;
 
@@ -120,7 +123,6 @@ export class EpochKeys {
     this.readyCounter = -1;
     encryptInto(this.keys.encryptionKey, datagram, plaintext, cipher);
     this.bytes += datagram.length;
-    this.prepareSoon();
     return datagram;
   }
 
@@ -150,7 +152,6 @@ export class EpochKeys {
     }
     this.seen[counter % REPLAY_WINDOW] = 1;
     this.bytes += end;
-    this.prepareSoon();
     return plaintext;
   }
 
@@ -163,11 +164,15 @@ export class EpochKeys {
     return true;
   }
 
-  /** Makes the next contexts once this event-loop turn is done (one immediate however many packets the turn moved). */
-  private prepareSoon(): void {
+  /**
+   * Makes the contexts of the next packet sent and of the next one expected on
+   * the next tick (once per tick, however many packets were sent): call it right
+   * after `socket.send`, so the datagram's own tick runs first.
+   */
+  prepareAfterSend(): void {
     if (this.preparing || this.destroyed) return;
     this.preparing = true;
-    setImmediate(() => this.prepare());
+    process.nextTick(this.prepareBound);
   }
 
   private prepare(): void {
