@@ -171,7 +171,6 @@ export class ClawChatClient extends EventEmitter<ClientEvents> {
     const current = this.rotation.current;
     if (!current || !this.isOpen) throw new Error(`the ClawChat session is closed (${this.closedReason ?? "not connected"})`);
     this.socket.send(current.seal(this.sessionId, this.clock.now(), type, plaintext), this.rotation.port, this.host);
-    current.prepareAfterSend();
   }
 
   /** Sends a chat message and resolves with the server's answer (the OpenClaw assistant's reply). */

@@ -186,11 +186,9 @@ export class ClawChatServer {
 
   private send(session: ServerSession, type: MessageType, plaintext: Buffer): void {
     if (session.terminated) return;
-    const keys = session.current;
-    const datagram = keys.seal(session.id, this.clock.now(), type, plaintext);
+    const datagram = session.current.seal(session.id, this.clock.now(), type, plaintext);
     session.bytesOut += datagram.length;
     this.transmit(this.replySocket(session), datagram, session.address, session.port);
-    keys.prepareAfterSend();
     this.keyRotation.checkVolume(session);
   }
 

@@ -9,9 +9,7 @@ import { createCipheriv, createDecipheriv, createHash, createHmac, pbkdf2Sync } 
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { EpochKeys } from "../../clawchat/src/channel";
-import { Direction, ephemeralKeyFromPrivate, x25519, type SessionKeys } from "../../clawchat/src/keys";
-import { MessageType, parsePacket, type PacketView } from "../../clawchat/src/wire";
+import { ephemeralKeyFromPrivate, x25519 } from "../../clawchat/src/keys";
 import { computeVectors } from "./vectors";
 
 interface Keys {
@@ -216,37 +214,5 @@ describe("the published test vectors", () => {
       timestamp: published.inputs.hello_timestamp_ms / 1000,
     });
     expect(JSON.parse(f.content_json)).toMatchObject({ shared_secret: Buffer.from(published.inputs.shared_secret, "hex").toString("base64"), server_udp_port: 54_321 });
-  });
-
-  it("session packets sealed and opened with the contexts made ahead (`prepareAfterSend`) are the same bytes", async () => {
-    const keys = (): SessionKeys => ({ encryptionKey: Buffer.from(published.handshake.epoch0.encryption_key, "hex"), macKey: Buffer.alloc(32, 1), ivKey: Buffer.from(published.handshake.epoch0.iv_key, "hex"), nextKeySeed: Buffer.alloc(32, 2) });
-    const sessionId = Buffer.from(published.inputs.session_id, "hex");
-    const plain = new EpochKeys(0, keys(), Direction.clientToServer);
-    const ahead = new EpochKeys(0, keys(), Direction.clientToServer);
-    const server = new EpochKeys(0, keys(), Direction.serverToClient);
-    const sent: Buffer[] = [];
-    for (let i = 0; i < 4; i++) {
-      const text = Buffer.from(`message ${i}`);
-      const expected = plain.seal(sessionId, 1_700_000_000_000 + i, MessageType.chat, text);
-      const datagram = ahead.seal(sessionId, 1_700_000_000_000 + i, MessageType.chat, text);
-      expect(datagram.toString("hex")).toBe(expected.toString("hex"));
-      sent.push(Buffer.from(datagram));
-      ahead.prepareAfterSend();
-      server.prepareAfterSend();
-      await new Promise((resolve) => process.nextTick(resolve));
-    }
-    // In order (the decipher made ahead), a replay, then out of order (a fresh one): all as before.
-    expect((server.open(parsePacket(sent[0] as Buffer) as PacketView) as Buffer).toString()).toBe("message 0");
-    expect(server.open(parsePacket(sent[0] as Buffer) as PacketView)).toBe("replay");
-    server.prepareAfterSend();
-    await new Promise((resolve) => process.nextTick(resolve));
-    expect((server.open(parsePacket(sent[2] as Buffer) as PacketView) as Buffer).toString()).toBe("message 2");
-    expect((server.open(parsePacket(sent[1] as Buffer) as PacketView) as Buffer).toString()).toBe("message 1");
-    const forged = Buffer.from(sent[3] as Buffer);
-    forged[40] = (forged[40] as number) ^ 1;
-    server.prepareAfterSend();
-    await new Promise((resolve) => process.nextTick(resolve));
-    expect(server.open(parsePacket(forged) as PacketView)).toBe("tag");
-    expect((server.open(parsePacket(sent[3] as Buffer) as PacketView) as Buffer).toString()).toBe("message 3");
   });
 });
