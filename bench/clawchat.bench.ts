@@ -2,7 +2,8 @@
  * `npm run bench -- clawchat`: the encrypted ClawChat channel on loopback next
  * to a plain UDP echo measured in the same run, with the same payloads and the
  * same process layout: each server runs in its own Node process
- * (`bench/clawchat-server.ts`), the clients in this one.
+ * (`bench/clawchat-server.ts`), and so does each client of steps 1-3
+ * (`bench/clawchat-client.ts`); the clients of step 4 run in this one.
  *
  *   1. sequential round trips for a few seconds: round trips/s and MB/s of payload (one way);
  *   2. 32 messages in flight: the same figures under load;
