@@ -54,7 +54,9 @@ export function GatewaySetup({ instance, me, pinned, noAgent }: { instance: Inst
           onProgress: setProgress,
         });
         form.reset({ provider: parsed.provider, baseUrl: parsed.baseUrl, model: parsed.model, apiKey: "" });
-        setDone(`The gateway now answers with ${model}. The setup window is closed; your host takes the admin scope back within 30 s.`);
+        setDone(
+          `The gateway now answers with ${model}. The setup window is closed: your host takes the admin scope back at its next check (within 30 s), and chat through Claw Cloud pauses until the host has paired the proxy again, about a minute later.`,
+        );
       } finally {
         setProgress(undefined);
         // The window ends now whatever happened; a failure here is shown, the host ends it at its time anyway.
