@@ -24,8 +24,8 @@ import { conflict, notFound } from "../http/errors";
 import { bearerSecurity, errorResponses, resourceId } from "../http/schemas";
 import { agentGrantRefusal } from "./agent-presence";
 import { pinnedKeysOf } from "./pinning";
-import { grantRefusal, ownInstance, principalOf } from "./route-helpers";
-import { signedGrantBody, zeroAccessId } from "./schemas";
+import { grantRefusal, grantStatus, ownInstance, principalOf } from "./route-helpers";
+import { grantView, signedGrantBody, zeroAccessId } from "./schemas";
 
 type Db = Kysely<Database> | Transaction<Database>;
 export type GatewayAdminGrantRow = Selectable<GatewayAdminGrantsTable>;
@@ -33,17 +33,8 @@ export type GatewayAdminGrantRow = Selectable<GatewayAdminGrantsTable>;
 const params = z.strictObject({ id: resourceId("inst") });
 const grantParams = z.strictObject({ id: resourceId("inst"), grantId: zeroAccessId("gag") });
 
-export const gatewayAdminGrantView = z.object({
-  id: z.string(),
-  instanceId: z.string(),
-  status: z.enum(["active", "revoked", "expired"]),
-  notBefore: z.string(),
-  notAfter: z.string(),
-  reason: z.string(),
-  signer: z.string(),
-  createdAt: z.string(),
-  revokedAt: z.string().nullable(),
-});
+/** A support grant's view without what only SSH access has (keys, sources, the cloud firewall). */
+export const gatewayAdminGrantView = grantView.pick({ id: true, instanceId: true, status: true, notBefore: true, notAfter: true, reason: true, signer: true, createdAt: true, revokedAt: true });
 
 // ---------------------------------------------------------------------------
 // Repository
@@ -75,7 +66,7 @@ function viewOf(row: GatewayAdminGrantRow, now: number): z.infer<typeof gatewayA
   return {
     id: row.id,
     instanceId: row.instance_id,
-    status: row.revoked_at !== null ? "revoked" : Date.parse(row.not_after) <= now ? "expired" : "active",
+    status: grantStatus(row, now),
     notBefore: row.not_before,
     notAfter: row.not_after,
     reason: row.reason,

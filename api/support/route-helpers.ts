@@ -29,3 +29,9 @@ export function grantRefusal(error: GrantError): HttpError {
   const field = named ?? { "unknown-signer": "signer", "wrong-instance": "instanceId", "not-yet-valid": "notBefore", expired: "notAfter", "too-long": "notAfter" }[error.code as string];
   return new HttpError(400, message, field ? `body.statement.${field}` : "body.statement");
 }
+
+/** A grant's status now, either kind: revoked, ended, or active. */
+export function grantStatus(row: { revoked_at: string | null; not_after: string }, now: number): "active" | "revoked" | "expired" {
+  if (row.revoked_at !== null) return "revoked";
+  return Date.parse(row.not_after) <= now ? "expired" : "active";
+}

@@ -45,7 +45,7 @@ import { storeGatewayToken } from "../registration/gateway-tokens";
 import { agentBundleRoutes } from "./agent-bundle";
 import { agentGrantRefusal, supportAgentState } from "./agent-presence";
 import { activeGatewayAdminGrants, gatewayAdminRoutes } from "./gateway-admin";
-import { grantRefusal, ownInstance, principalOf } from "./route-helpers";
+import { grantRefusal, grantStatus, ownInstance, principalOf } from "./route-helpers";
 import { enqueueCloudFirewallJob } from "./cloud-firewall";
 import { clearHostRotation, pendingHostRotation } from "./gateway-rotation-repo";
 import { type HostPrincipal, authenticateHost } from "./host-credential";
@@ -81,11 +81,6 @@ const CLAWCHAT_BODY_LIMIT = 160 * 1024;
 
 function deviceKeyViewOf(row: DeviceKey): z.infer<typeof deviceKeyView> {
   return { id: row.id, name: row.name, fingerprint: row.fingerprint, createdAt: row.created_at, revokedAt: row.revoked_at };
-}
-
-function grantStatus(row: SupportGrantRow, now: number): "active" | "revoked" | "expired" {
-  if (row.revoked_at !== null) return "revoked";
-  return Date.parse(row.not_after) <= now ? "expired" : "active";
 }
 
 function grantViewOf(row: SupportGrantRow, now: number): z.infer<typeof grantView> {
