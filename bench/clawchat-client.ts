@@ -15,6 +15,7 @@ import { randomBytes } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
+import { aeadBackend, sealWithNodeCrypto, openWithNodeCrypto, type AeadBackendInfo } from "../clawchat/src/aead";
 import { EpochKeys } from "../clawchat/src/channel";
 import { ClawChatClient } from "../clawchat/src/client";
 import { Direction } from "../clawchat/src/keys";
@@ -35,6 +36,8 @@ export interface Throughput {
 
 export interface ClientReport {
   node: string;
+  /** The client's AES-GCM backend (ClawChat only). */
+  aead?: AeadBackendInfo;
   sequential: Throughput;
   windowed: Throughput;
   latency: { p50: number; p99: number; max: number; sent: number };
@@ -136,10 +139,11 @@ async function openLoopLatency(channel: Channel, payload: string): Promise<Clien
 
 /**
  * The floor the protocol's cipher sets: CPU µs to seal and to open one session packet of a 1,012-byte
- * chat part (AES-256-GCM through node:crypto, one cipher context per packet, made on the spot: a loop
- * leaves no idle moment for the contexts `EpochKeys` makes ahead). A round trip does each twice.
+ * chat part through `EpochKeys` on ClawChat's backend (the addon's reused OpenSSL context when it
+ * loaded), then the same packets through node:crypto with a context per packet. A round trip does
+ * each twice.
  */
-function cryptoPerPacket(): { seal: number; open: number } {
+function cryptoPerPacket(): CipherCost {
   const keys = { encryptionKey: randomBytes(32), macKey: randomBytes(32), ivKey: randomBytes(32), nextKeySeed: randomBytes(32) };
   const sender = new EpochKeys(0, keys, Direction.clientToServer);
   const receiver = new EpochKeys(0, keys, Direction.serverToClient);
@@ -153,7 +157,24 @@ function cryptoPerPacket(): { seal: number; open: number } {
   started = process.cpuUsage();
   for (const packet of packets) if (typeof receiver.open(packet) === "string") throw new Error("bench packet did not open");
   const open = process.cpuUsage(started);
-  return { seal: (seal.user + seal.system) / rounds, open: (open.user + open.system) / rounds };
+  // The same packets through node:crypto (a context per packet), for comparison in the same run.
+  const key = keys.encryptionKey;
+  started = process.cpuUsage();
+  for (const packet of packets) sealWithNodeCrypto(key, packet.datagram, plaintext);
+  const nodeSeal = process.cpuUsage(started);
+  started = process.cpuUsage();
+  for (const packet of packets) if (!openWithNodeCrypto(key, packet)) throw new Error("bench packet did not open with node:crypto");
+  const nodeOpen = process.cpuUsage(started);
+  const micros = (usage: NodeJS.CpuUsage): number => (usage.user + usage.system) / rounds;
+  return { backend: aeadBackend(), seal: micros(seal), open: micros(open), nodeCrypto: { seal: micros(nodeSeal), open: micros(nodeOpen) } };
+}
+
+/** CPU µs per 1,000-byte packet: the backend ClawChat uses, and node:crypto with a context per packet. */
+export interface CipherCost {
+  backend: AeadBackendInfo;
+  seal: number;
+  open: number;
+  nodeCrypto: { seal: number; open: number };
 }
 
 async function main(): Promise<void> {
@@ -165,11 +186,13 @@ async function main(): Promise<void> {
   }
   let channel: Channel;
   let serverPid: number;
+  let aead: AeadBackendInfo | undefined;
   if (mode === "echo" && args.length === 2) {
     channel = await plainEcho(Number(args[0]));
     serverPid = Number(args[1]);
   } else if (mode === "clawchat" && args.length === 3) {
     channel = await clawChat(args[0] as string, Number(args[1]));
+    aead = aeadBackend();
     serverPid = Number(args[2]);
   } else {
     throw new Error("usage: clawchat-client.ts echo <port> <server pid> | clawchat <content file> <port> <server pid> | cipher");
@@ -180,7 +203,7 @@ async function main(): Promise<void> {
   const windowed = await throughput(channel, serverPid, WINDOW, payload);
   const latency = await openLoopLatency(channel, payload);
   await channel.close();
-  const report: ClientReport = { node: process.version, sequential, windowed, latency };
+  const report: ClientReport = { node: process.version, ...(aead ? { aead } : {}), sequential, windowed, latency };
   console.log(JSON.stringify(report));
 }
 

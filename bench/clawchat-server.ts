@@ -3,9 +3,10 @@
  * client and the server do not share one event loop (as on a real host):
  * `node <bundle of this file> echo` (a plain UDP echo) or
  * `... clawchat <security dir>` (a ClawChat server whose chat handler echoes).
- * Prints `{"port": <n>}` once listening; stops on SIGTERM.
+ * Prints `{"port": <n>}` once listening (ClawChat adds `aead`, the AES-GCM backend); stops on SIGTERM.
  */
 import { createSocket } from "node:dgram";
+import { aeadBackend } from "../clawchat/src/aead";
 import { ClawChatServer } from "../clawchat/src/server";
 
 async function main(): Promise<void> {
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
     // Files are accepted (and discarded) so the benchmark can time a 1 MiB transfer.
     const server = new ClawChatServer({ dir, port: 0, chatHandler: async (text) => text, fileHandler: async () => true, statusFile: false, limits: { packets: { perSecond: 1e9, burst: 1e9 } } });
     await server.start();
-    console.log(JSON.stringify({ port: server.homePort }));
+    console.log(JSON.stringify({ port: server.homePort, aead: aeadBackend() }));
     process.once("SIGTERM", () => void server.close().then(() => process.exit(0)));
     return;
   }

@@ -31,8 +31,13 @@ import { performance } from "node:perf_hooks";
 import { build } from "esbuild";
 import type { ClawChatClient as ClientClass } from "../clawchat/src/client";
 import { issueSecurityFile, writeSecretFile } from "../clawchat/src/security-dir";
+import { clawchatAddonDefine } from "../cloud-init/bundle";
 import { BOOTSTRAP_KEY_FILE, generateBootstrapKey } from "../clawchat/src/security-file";
-import { OPEN_LOOP_RATE, PAYLOAD_BYTES, WINDOW, type ClientReport } from "./clawchat-client";
+import type { AeadBackendInfo } from "../clawchat/src/aead";
+import { OPEN_LOOP_RATE, PAYLOAD_BYTES, WINDOW, type CipherCost, type ClientReport } from "./clawchat-client";
+
+/** The channel the targets apply to: ClawChat as it ships (the bundle's AES-GCM addon when it loads). */
+const SHIPPED = "ClawChat (AES-256-GCM)";
 
 const DURATION_MS = Number(process.env.CLAWCHAT_BENCH_MS ?? 3_000);
 
@@ -62,7 +67,8 @@ interface Bundles {
 async function bundle(): Promise<Bundles> {
   const dir = await fs.mkdtemp(join(tmpdir(), "clawchat-bench-bundle-"));
   const options = JSON.parse(readFileSync(join(__dirname, "..", "clawchat", "bundle-options.json"), "utf8")) as Record<string, unknown>;
-  const shared = { ...options, banner: undefined, logLevel: "warning" as const };
+  // The bundles carry the AES-GCM addon as the shipped one does (`npm run clawchat:build` compiled it).
+  const shared = { ...options, define: clawchatAddonDefine(), banner: undefined, logLevel: "warning" as const };
   const server = join(dir, "server.js");
   const client = join(dir, "client.js");
   const clientRunner = join(dir, "client-runner.js");
@@ -76,18 +82,18 @@ async function bundle(): Promise<Bundles> {
 let bundles: Bundles;
 
 /** Starts the bundled `bench/clawchat-server.ts` in a child process and returns it with the UDP port it listens on. */
-async function startServerProcess(args: string[]): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(bundles.node, [bundles.server, ...args], { stdio: ["ignore", "pipe", "inherit"] });
-  const port = await new Promise<number>((resolve, reject) => {
+async function startServerProcess(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; port: number; aead?: AeadBackendInfo }> {
+  const child = spawn(bundles.node, [bundles.server, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
+  const started = await new Promise<{ port: number; aead?: AeadBackendInfo }>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (chunk: Buffer) => {
       out += chunk.toString("utf8");
       const line = out.split("\n")[0] as string;
-      if (out.includes("\n")) resolve((JSON.parse(line) as { port: number }).port);
+      if (out.includes("\n")) resolve(JSON.parse(line) as { port: number; aead?: AeadBackendInfo });
     });
     child.once("exit", (code) => reject(new Error(`bench server exited with ${code}`)));
   });
-  return { child, port };
+  return { child, ...started };
 }
 
 async function stopServerProcess(child: ChildProcess): Promise<void> {
@@ -97,8 +103,8 @@ async function stopServerProcess(child: ChildProcess): Promise<void> {
 }
 
 /** Runs `bench/clawchat-client.ts` with `args` on the bench Node and returns the JSON line it prints. */
-async function runClient<T>(args: string[]): Promise<T> {
-  const child = spawn(bundles.node, [bundles.clientRunner, ...args], { stdio: ["ignore", "pipe", "inherit"] });
+async function runClient<T>(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const child = spawn(bundles.node, [bundles.clientRunner, ...args], { stdio: ["ignore", "pipe", "inherit"], env });
   let out = "";
   child.stdout?.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
   const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
@@ -126,13 +132,17 @@ async function measurePlainEcho(): Promise<ClientReport> {
   }
 }
 
-async function measureClawChat(): Promise<ClientReport> {
+/** ClawChat on the backend `CLAWCHAT_AEAD` picks (`auto`: the bundle's addon when it loads), both sides alike. */
+async function measureClawChat(aeadChoice: "auto" | "node"): Promise<ClientReport> {
   const { root, dir, content } = await securityDir();
   const contentFile = join(root, "content.json");
   await fs.writeFile(contentFile, JSON.stringify(content), { mode: 0o600 });
-  const server = await startServerProcess(["clawchat", dir]);
+  const env = { ...process.env, CLAWCHAT_AEAD: aeadChoice };
+  const server = await startServerProcess(["clawchat", dir], env);
   try {
-    return await runClient<ClientReport>(["clawchat", contentFile, String(server.port), String(server.child.pid)]);
+    const report = await runClient<ClientReport>(["clawchat", contentFile, String(server.port), String(server.child.pid)], env);
+    if (report.aead?.name !== server.aead?.name) throw new Error(`the bench client sealed with ${report.aead?.name} and the server with ${server.aead?.name}`);
+    return report;
   } finally {
     await stopServerProcess(server.child);
     await fs.rm(root, { recursive: true, force: true });
@@ -200,9 +210,17 @@ export default async function bench(): Promise<void> {
   console.log(`servers and clients of steps 1-3 and 5: ${node.note}; this process and the step-4 clients: Node ${process.version}`);
   bundles = await bundle();
   const results: Record<string, ClientReport> = {};
-  for (const [name, measure] of [["plain UDP echo", measurePlainEcho], ["ClawChat (AES-256-GCM)", measureClawChat]] as const) {
-    const { sequential, windowed, latency, node: ranOn } = await measure();
-    results[name] = { sequential, windowed, latency, node: ranOn };
+  const channels = [
+    ["plain UDP echo", measurePlainEcho],
+    [SHIPPED, () => measureClawChat("auto")],
+    // The in-run baseline for the addon: the same bundles with CLAWCHAT_AEAD=node (a context per packet).
+    ["ClawChat, node:crypto", () => measureClawChat("node")],
+  ] as const;
+  for (const [name, measure] of channels) {
+    const report = await measure();
+    const { sequential, windowed, latency, node: ranOn } = report;
+    results[name] = report;
+    if (report.aead) console.log(`${name}: AES-256-GCM backend ${report.aead.name} (${report.aead.detail}), client and server`);
     console.log(
       `${name.padEnd(24)} sequential ${f(sequential.perSecond).padStart(7)} rt/s ${f(sequential.mbPerSecond, 2).padStart(6)} MB/s | ` +
         `${WINDOW} in flight ${f(windowed.perSecond).padStart(7)} rt/s ${f(windowed.mbPerSecond, 2).padStart(6)} MB/s | ` +
@@ -211,19 +229,23 @@ export default async function bench(): Promise<void> {
     );
   }
   await wholeMessages();
-  const crypto = await runClient<{ node: string; seal: number; open: number }>(["cipher"]);
+  const crypto = await runClient<CipherCost & { node: string }>(["cipher"]);
   await fs.rm(bundles.dir, { recursive: true, force: true });
   const plain = results["plain UDP echo"];
-  const claw = results["ClawChat (AES-256-GCM)"];
-  if (!plain || !claw) return;
-  const sequentialRatio = claw.sequential.perSecond / plain.sequential.perSecond;
-  const windowedRatio = claw.windowed.perSecond / plain.windowed.perSecond;
-  console.log(`ratio ClawChat / plain echo: sequential ${f(sequentialRatio * 100, 1)} %, ${WINDOW} in flight ${f(windowedRatio * 100, 1)} % (targets ≥ 60 % and ≥ 50 %)`);
+  const claw = results[SHIPPED];
+  const viaNode = results["ClawChat, node:crypto"];
+  if (!plain || !claw || !viaNode) return;
+  const ratios = (of: ClientReport): string =>
+    `sequential ${f((of.sequential.perSecond / plain.sequential.perSecond) * 100, 1)} %, ${WINDOW} in flight ${f((of.windowed.perSecond / plain.windowed.perSecond) * 100, 1)} %`;
+  console.log(`ratio ClawChat / plain echo: ${ratios(claw)} (targets ≥ 60 % and ≥ 50 %; backend ${claw.aead?.name ?? "n/a"})`);
+  console.log(`ratio ClawChat with node:crypto / plain echo: ${ratios(viaNode)} (the same run, for comparison)`);
   console.log(`ClawChat p99 at ${OPEN_LOOP_RATE} msg/s: ${f(claw.latency.p99, 3)} ms (target < 5 ms; plain echo ${f(plain.latency.p99, 3)} ms)`);
   const floor = 2 * (crypto.seal + crypto.open);
+  const nodeFloor = 2 * (crypto.nodeCrypto.seal + crypto.nodeCrypto.open);
   console.log(
-    `AES-256-GCM per ${PAYLOAD_BYTES}-byte packet (node:crypto on Node ${crypto.node}, a context made per packet): seal ${f(crypto.seal, 1)} µs, open ${f(crypto.open, 1)} µs; ` +
-      `${f(floor, 1)} µs per round trip (two of each) against the plain echo's ${cpu(plain.sequential)} and ClawChat's ${cpu(claw.sequential)} CPU per sequential round trip`,
+    `AES-256-GCM per ${PAYLOAD_BYTES}-byte packet on Node ${crypto.node}: ${crypto.backend.name} seal ${f(crypto.seal, 2)} µs, open ${f(crypto.open, 2)} µs ` +
+      `(${f(floor, 1)} µs per round trip, two of each); node:crypto, a context per packet: seal ${f(crypto.nodeCrypto.seal, 2)} µs, open ${f(crypto.nodeCrypto.open, 2)} µs ` +
+      `(${f(nodeFloor, 1)} µs per round trip); against the plain echo's ${cpu(plain.sequential)} and ClawChat's ${cpu(claw.sequential)} CPU per sequential round trip`,
   );
 }
 

@@ -1,7 +1,8 @@
 import { execFileSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { CLAWCHAT_AEAD_ADDON_PATH } from "../cloud-init/bundle.js";
 import { ProxyDeviceIdentity } from "../api/proxy/device-identity.js";
 import { probeProxyPairing } from "../api/proxy/pairing-probe.js";
 import type { GatewayTarget } from "../api/proxy/target.js";
@@ -360,6 +361,11 @@ export async function runBoot(cloud: BootCloud, log: (line: string) => void, opt
           check(`boot${boot}.exposure.${unit}`, exposure <= limit, `systemd-analyze security ${exposure} (limit ${limit})`);
         }
         check(`boot${boot}.stateDiskMounted`, /^\/dev\/\S+ \/var\/lib\/openclaw ext4/.test(report.stateMount), report.stateMount || "not mounted");
+        // The ClawChat server seals with the AES-GCM addon its bundle carries (written to its PrivateTmp, loaded, removed),
+        // or with node:crypto when this machine built the bundle without one (no gcc or libssl-dev).
+        const expectedAead = existsSync(CLAWCHAT_AEAD_ADDON_PATH) ? "openssl-context" : "node-crypto";
+        const aead = /"aead":"([a-z-]+)"/.exec(report.raw["clawchat-aead"] ?? "")?.[1];
+        check(`boot${boot}.clawchatAead`, aead === expectedAead, aead ? `server_started says ${aead} (expected ${expectedAead})` : "no server_started line naming the AES-GCM backend");
         if (boot === 1) {
           firstFingerprint = fingerprint ?? "";
           firstGatewayToken = registration?.gatewayToken ?? "";

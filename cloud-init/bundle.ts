@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ConfigError } from "../core/errors.js";
@@ -14,6 +14,19 @@ export const CLAWCHAT_BUNDLE_PATH = resolve(__dirname, "../clawchat/dist/clawcha
 const CLAWCHAT_ENTRY = resolve(__dirname, "../clawchat/src/cli.ts");
 /** The esbuild options `clawchat/build.mjs` uses too, so both builds give the same bytes. */
 const CLAWCHAT_BUNDLE_OPTIONS = resolve(__dirname, "../clawchat/bundle-options.json");
+
+/** Where `clawchat/native/build.mjs` writes the AES-GCM addon the bundle carries. */
+export const CLAWCHAT_AEAD_ADDON_PATH = resolve(__dirname, "../clawchat/dist/clawchat-aead.node");
+
+/**
+ * The esbuild `define` that puts the addon into the bundle (base64), as
+ * `clawchat/build.mjs` does: the addon when it was built, else nothing (the
+ * bundle then seals with node:crypto).
+ */
+export function clawchatAddonDefine(addonPath: string = CLAWCHAT_AEAD_ADDON_PATH): Record<string, string> {
+  const addon = existsSync(addonPath) ? readFileSync(addonPath).toString("base64") : undefined;
+  return { CLAWCHAT_AEAD_ADDON: addon === undefined ? "undefined" : JSON.stringify(addon) };
+}
 
 /**
  * Reads the built ClawChat bundle. Fails with a clear message when it has not
@@ -50,6 +63,7 @@ export function buildClawChatBundle(): Buffer {
   const options = JSON.parse(readFileSync(CLAWCHAT_BUNDLE_OPTIONS, "utf8")) as import("esbuild").BuildOptions;
   const result = esbuild.buildSync({
     ...options,
+    define: clawchatAddonDefine(),
     entryPoints: [CLAWCHAT_ENTRY],
     outfile: CLAWCHAT_BUNDLE_PATH,
     logLevel: "silent",

@@ -4,9 +4,10 @@
  * session keys (counter nonces, replay window). Pure functions plus the
  * `EpochKeys` state both peers keep per key epoch.
  */
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { openWithNodeCrypto, packetCipher, sealWithNodeCrypto, type PacketCipher } from "./aead";
 import { Direction, wipe, type SessionKeys } from "./keys";
-import { allocateDatagram, allocatePacket, HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type MessageType, type PacketView } from "./wire";
+import { allocateDatagram, allocatePacket, HEADER_LENGTH, IV_LENGTH, type MessageType, type PacketView } from "./wire";
 
 /** Highest message counter (48 bits); an epoch is rotated long before it. */
 export const MAX_COUNTER = 2 ** 48 - 1;
@@ -17,40 +18,13 @@ export const REPLAY_WINDOW = 1024;
 export function sealPacket(key: Buffer, messageId: Buffer, timestampMs: number, type: MessageType, nonce: Buffer, plaintext: Buffer): Buffer {
   const datagram = allocatePacket(messageId, timestampMs, type, plaintext.length);
   nonce.copy(datagram, HEADER_LENGTH);
-  return encryptInto(key, datagram, plaintext);
-}
-
-const BODY = HEADER_LENGTH + IV_LENGTH;
-
-/**
- * AES-256-GCM of `plaintext` into a datagram whose header (the AAD) and IV are
- * written: ciphertext at offset 38, tag after it. node:crypto has no reusable
- * GCM context, so this is one cipher per packet (the floor of the per-packet cost).
- */
-function encryptInto(key: Buffer, datagram: Buffer, plaintext: Buffer): Buffer {
-  const cipher = createCipheriv("aes-256-gcm", key, datagram.subarray(HEADER_LENGTH, BODY));
-  cipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
-  const body = cipher.update(plaintext);
-  datagram.set(body, BODY);
-  cipher.final();
-  datagram.set(cipher.getAuthTag(), BODY + body.length);
+  sealWithNodeCrypto(key, datagram, plaintext);
   return datagram;
 }
 
-/** Opens a parsed packet, or returns undefined when the tag does not verify. */
+/** Opens a parsed packet with a fresh node:crypto context (the handshake key), or returns undefined when the tag does not verify. */
 export function openPacket(key: Buffer, packet: PacketView): Buffer | undefined {
-  const { datagram, end } = packet;
-  if (end - TAG_LENGTH < BODY) return undefined;
-  try {
-    const decipher = createDecipheriv("aes-256-gcm", key, datagram.subarray(HEADER_LENGTH, BODY));
-    decipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
-    decipher.setAuthTag(datagram.subarray(end - TAG_LENGTH, end));
-    const head = decipher.update(datagram.subarray(BODY, end - TAG_LENGTH));
-    const tail = decipher.final();
-    return tail.length === 0 ? head : Buffer.concat([head, tail]);
-  } catch {
-    return undefined;
-  }
+  return openWithNodeCrypto(key, packet);
 }
 
 /** HELLO and WELCOME: sealed under the handshake key with a random 96-bit nonce. */
@@ -70,6 +44,8 @@ export class EpochKeys {
   bytes = 0;
 
   readonly receiveDirection: Direction;
+  /** AES-256-GCM under this epoch's encryption key (one OpenSSL context per direction when the addon loaded). */
+  private readonly cipher: PacketCipher;
 
   constructor(
     readonly epoch: number,
@@ -77,6 +53,7 @@ export class EpochKeys {
     private readonly sendDirection: Direction,
   ) {
     this.receiveDirection = sendDirection === Direction.clientToServer ? Direction.serverToClient : Direction.clientToServer;
+    this.cipher = packetCipher(keys.encryptionKey);
   }
 
   get packetsSent(): number {
@@ -101,7 +78,7 @@ export class EpochKeys {
     datagram[28] = ivKey[2] as number;
     datagram[29] = (ivKey[3] as number) ^ this.sendDirection;
     for (let i = 4; i < 12; i++) datagram[HEADER_LENGTH + i] = (ivKey[i] as number) ^ (datagram[5 + i] as number);
-    encryptInto(this.keys.encryptionKey, datagram, plaintext);
+    this.cipher.seal(datagram, plaintext);
     this.bytes += datagram.length;
     return datagram;
   }
@@ -116,7 +93,7 @@ export class EpochKeys {
     if (!this.nonceMatches(datagram)) return "nonce";
     if (counter <= this.highest - REPLAY_WINDOW) return "replay";
     if (counter <= this.highest && this.seen[counter % REPLAY_WINDOW] === 1) return "replay";
-    const plaintext = openPacket(this.keys.encryptionKey, packet);
+    const plaintext = this.cipher.open(packet);
     if (!plaintext) return "tag";
     if (counter > this.highest) {
       const advance = Math.min(counter - this.highest, REPLAY_WINDOW);
@@ -138,6 +115,7 @@ export class EpochKeys {
   }
 
   destroy(): void {
+    this.cipher.destroy();
     wipe(this.keys.encryptionKey, this.keys.macKey, this.keys.ivKey, this.keys.nextKeySeed);
   }
 }

@@ -20,10 +20,12 @@ export interface ServerStatus {
   received: number;
   sent: number;
   dropped: Record<string, number>;
+  /** The AES-256-GCM backend sealing session packets (`openssl-context` or `node-crypto`). */
+  aead: string;
 }
 
 /** The status at `now` from the server's counters and what it has open. */
-export function statusOf(now: number, startedAt: number, stats: ServerStats, open: { home: number; data: number[]; sessions: number; gatewayCalls: number }): ServerStatus {
+export function statusOf(now: number, startedAt: number, stats: ServerStats, open: { home: number; data: number[]; sessions: number; gatewayCalls: number; aead: string }): ServerStatus {
   const { received, sent, handshakes, refused, overloaded } = stats;
   return {
     time: new Date(now).toISOString(),
@@ -38,6 +40,7 @@ export function statusOf(now: number, startedAt: number, stats: ServerStats, ope
     received,
     sent,
     dropped: { ...stats.dropped },
+    aead: open.aead,
   };
 }
 

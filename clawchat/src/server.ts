@@ -13,6 +13,7 @@
 import type { Socket } from "node:dgram";
 import { basename, join } from "node:path";
 import { CLAWCHAT_PORT_RANGE } from "../../core/presets";
+import { aeadBackend } from "./aead";
 import type { EpochKeys } from "./channel";
 import { SystemClock, TimerSet, type Clock } from "./clock";
 import { DropCounter } from "./drops";
@@ -109,13 +110,15 @@ export class ClawChatServer {
 
   /** Checks the directory and files, loads (or re-issues) the security file and binds the home and data ports. */
   async start(): Promise<void> {
+    // The AES-GCM backend first: with CLAWCHAT_AEAD=native and no addon, nothing is bound.
+    const aead = aeadBackend();
     await this.security.load();
     await this.ports.open(this.options.port ?? this.security.file.content.server_udp_port);
     this.startedAt = this.clock.now();
     this.ports.scheduleAnnouncement(this.startedAt + this.timers.portRotationIntervalMs - this.timers.announceBeforeMs);
     this.security.startExpiry();
     this.timerSet.arm(() => this.sweep(), this.timers.sweepMs);
-    this.logger.log("info", "server_started", { bind: this.options.bind ?? "127.0.0.1", home_port: this.homePort, data_port: this.dataPort, file: basename(this.security.file.path) });
+    this.logger.log("info", "server_started", { bind: this.options.bind ?? "127.0.0.1", home_port: this.homePort, data_port: this.dataPort, file: basename(this.security.file.path), aead: aead.name, aead_detail: aead.detail });
     this.statusFile.write(this.status());
   }
 
@@ -147,7 +150,7 @@ export class ClawChatServer {
 
   /** Counts for operators (`clawchat status`): sessions, gateway calls, every drop by reason. */
   status(): ServerStatus {
-    return statusOf(this.clock.now(), this.startedAt, this.stats, { home: this.homePort, data: this.openDataPorts, sessions: this.sessions.size, gatewayCalls: this.relay.gatewayCalls });
+    return statusOf(this.clock.now(), this.startedAt, this.stats, { home: this.homePort, data: this.openDataPorts, sessions: this.sessions.size, gatewayCalls: this.relay.gatewayCalls, aead: aeadBackend().name });
   }
 
   /** Starts a key rotation on every established session now (the hourly tick does this too). */

@@ -7,7 +7,7 @@
  */
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
-import { promises as fs } from "node:fs";
+import { existsSync, promises as fs } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -190,7 +190,10 @@ describe("init, serve and connect as real processes on loopback", () => {
       expect(Date.now() - started).toBeLessThan(25_000); // not the 30 s kill of `clawchat()`: it exited by itself
       const status = await clawchat(["status", "--dir", dir]);
       expect(status.code).toBe(0);
-      expect(JSON.parse(status.stdout)).toMatchObject({ home_port: port, sessions: expect.any(Number), dropped: expect.any(Object) });
+      // The bundle carries the AES-GCM addon its build compiled (gcc and libssl-dev present), and the server uses it.
+      const aead = existsSync(join(repo, "clawchat", "dist", "clawchat-aead.node")) ? "openssl-context" : "node-crypto";
+      expect(JSON.parse(status.stdout)).toMatchObject({ home_port: port, sessions: expect.any(Number), dropped: expect.any(Object), aead });
+      expect(out.join("")).toContain(`"aead":"${aead}"`);
       expect((await clawchat(["status", "--dir", join(root, "nowhere")])).code).toBe(2);
     } finally {
       failing.kill("SIGTERM");

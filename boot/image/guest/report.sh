@@ -41,3 +41,5 @@ echo "peak-kib $(cat /run/clawstack-boot-mem-peak-kib 2>/dev/null || echo 0)"
 echo "gateway-peak-bytes $(cat /sys/fs/cgroup/system.slice/openclaw-gateway.service/memory.peak 2>/dev/null || echo 0)"
 section state-config
 if grep -q '"boot-standin"' /var/lib/openclaw/state/openclaw.json 2>/dev/null; then echo "model-settings present"; else echo "model-settings absent"; fi
+section clawchat-aead
+journalctl -b -u clawchat -o cat --no-pager | grep -o '"event":"server_started".*' | grep -o '"aead":"[a-z-]*"' | tail -n 1
