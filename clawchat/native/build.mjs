@@ -42,20 +42,24 @@ function missingTool() {
 
 export function buildAeadAddon() {
   const source = join(here, "aead.c");
-  const missing = missingTool();
-  if (missing !== undefined) {
+  const skip = (why) => {
     rmSync(AEAD_ADDON_PATH, { force: true });
-    const message = `clawchat-aead.node not built: ${missing}; the bundle seals packets with node:crypto`;
+    const message = `clawchat-aead.node not built: ${why}; the bundle seals packets with node:crypto`;
     if (process.env.CLAWCHAT_AEAD_BUILD === "required") throw new Error(`${message} (CLAWCHAT_AEAD_BUILD=required)`);
     console.warn(message);
     return undefined;
-  }
+  };
+  const missing = missingTool();
+  if (missing !== undefined) return skip(missing);
   const headers = join(dirname(createRequire(import.meta.url).resolve("node-api-headers/package.json")), "include");
   mkdirSync(dirname(AEAD_ADDON_PATH), { recursive: true });
   const temporary = `${AEAD_ADDON_PATH}.${process.pid}.tmp`;
   try {
     execFileSync("gcc", [...FLAGS, "-I", headers, source, "-o", temporary], { stdio: ["ignore", "inherit", "inherit"] });
     renameSync(temporary, AEAD_ADDON_PATH);
+  } catch {
+    // gcc printed why (a missing libc6-dev, say); -Werror makes any warning one too.
+    return skip("gcc failed (its messages are above)");
   } finally {
     rmSync(temporary, { force: true });
   }

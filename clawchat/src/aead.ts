@@ -153,9 +153,15 @@ export const SOURCE_ADDON_PATH = join(__dirname, "..", "dist", "clawchat-aead.no
 /**
  * Picks the backend. `choice` is CLAWCHAT_AEAD (`auto` when unset, `native`
  * or `node`); `embedded` the bundle's addon in base64; `sourcePath` the file
- * tried when nothing is embedded. Exported for tests; `aeadBackend` caches it.
+ * tried when nothing is embedded; `platform`/`arch` this process's. Exported
+ * for tests; `aeadBackend` caches it.
  */
-export function loadBackend(choice: string | undefined, embedded: string | undefined, sourcePath: string = SOURCE_ADDON_PATH): Loaded {
+export function loadBackend(
+  choice: string | undefined,
+  embedded: string | undefined,
+  sourcePath: string = SOURCE_ADDON_PATH,
+  { platform, arch }: { platform: string; arch: string } = process,
+): Loaded {
   const mode = choice === undefined || choice === "" ? "auto" : choice;
   if (mode !== "auto" && mode !== "native" && mode !== "node") {
     throw new ConfigError("CLAWCHAT_AEAD", `\`CLAWCHAT_AEAD\` must be auto, native or node; got ${JSON.stringify(mode.slice(0, 40))}`);
@@ -164,6 +170,8 @@ export function loadBackend(choice: string | undefined, embedded: string | undef
   let addon: AeadAddon;
   let from: string;
   try {
+    // The addon is built for Linux x64 (clawchat/native/build.mjs); elsewhere `clawchat connect` runs on node:crypto.
+    if (platform !== "linux" || arch !== "x64") throw new Error(`the addon is built for Linux x64 and this is ${platform} ${arch}`);
     if (embedded !== undefined) {
       addon = loadEmbedded(Buffer.from(embedded, "base64"));
       from = "carried in the bundle";

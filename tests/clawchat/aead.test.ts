@@ -159,6 +159,15 @@ describe("choosing the backend", () => {
     expect(() => loadBackend("native", garbage, missing)).toThrow(/`CLAWCHAT_AEAD=native` but the AES-GCM addon does not load/);
   });
 
+  it("does not try the Linux x64 addon on another platform (a client on a laptop)", () => {
+    const embedded = Buffer.from("stand-in").toString("base64");
+    expect(loadBackend(undefined, embedded, SOURCE_ADDON_PATH, { platform: "darwin", arch: "arm64" }).info).toEqual({
+      name: "node-crypto",
+      detail: "addon not used: the addon is built for Linux x64 and this is darwin arm64",
+    });
+    expect(loadBackend(undefined, embedded, SOURCE_ADDON_PATH, { platform: "linux", arch: "arm64" }).info.detail).toMatch(/this is linux arm64/);
+  });
+
   it.skipIf(!built)("loads the addon a bundle carries from a private directory it then removes", () => {
     const before = readdirSync(tmpdir()).filter((name) => name.startsWith("clawchat-aead-") && !name.startsWith("clawchat-aead-test-"));
     const loaded = loadBackend(undefined, readFileSync(SOURCE_ADDON_PATH).toString("base64"), join(scratch, "absent.node"));
