@@ -7,7 +7,7 @@
 // is then built without it and ClawChat seals packets with node:crypto (slower, same bytes on the
 // wire). Set CLAWCHAT_AEAD_BUILD=required to make that an error (CI does).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,7 +23,7 @@ export const AEAD_ADDON_PATH = join(here, "..", "dist", "clawchat-aead.node");
 const FLAGS = [
   "-Os", "-std=c11", "-fPIC", "-shared", "-fvisibility=hidden", "-s", "-fno-asynchronous-unwind-tables",
   "-Wall", "-Wextra", "-Werror",
-  "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-Wl,-z,relro,-z,now", "-Wl,-z,noexecstack",
+  "-U_FORTIFY_SOURCE", "-D_FORTIFY_SOURCE=2", "-fstack-protector-strong", "-Wl,-z,relro,-z,now", "-Wl,-z,noexecstack",
   "-Wl,-z,noseparate-code", "-Wl,--build-id=none", "-Wl,-z,max-page-size=0x1000", "-Wl,--hash-style=gnu",
   "-DNODE_GYP_MODULE_NAME=clawchat_aead",
 ];
@@ -40,10 +40,11 @@ function missingTool() {
   return undefined;
 }
 
-export function buildAeadAddon() {
+/** Builds the addon into `out` (clawchat/dist/clawchat-aead.node unless told otherwise); undefined when it could not. */
+export function buildAeadAddon(out = AEAD_ADDON_PATH) {
   const source = join(here, "aead.c");
   const skip = (why) => {
-    rmSync(AEAD_ADDON_PATH, { force: true });
+    rmSync(out, { force: true });
     const message = `clawchat-aead.node not built: ${why}; the bundle seals packets with node:crypto`;
     if (process.env.CLAWCHAT_AEAD_BUILD === "required") throw new Error(`${message} (CLAWCHAT_AEAD_BUILD=required)`);
     console.warn(message);
@@ -52,19 +53,24 @@ export function buildAeadAddon() {
   const missing = missingTool();
   if (missing !== undefined) return skip(missing);
   const headers = join(dirname(createRequire(import.meta.url).resolve("node-api-headers/package.json")), "include");
-  mkdirSync(dirname(AEAD_ADDON_PATH), { recursive: true });
-  const temporary = `${AEAD_ADDON_PATH}.${process.pid}.tmp`;
+  mkdirSync(dirname(out), { recursive: true });
+  // ClawChat also refuses an addon in a folder its group can write (clawchat/dist under a umask of 002).
+  if (out === AEAD_ADDON_PATH) chmodSync(dirname(out), 0o755);
+  const temporary = `${out}.${process.pid}.tmp`;
   try {
     execFileSync("gcc", [...FLAGS, "-I", headers, source, "-o", temporary], { stdio: ["ignore", "inherit", "inherit"] });
-    renameSync(temporary, AEAD_ADDON_PATH);
+    // gcc honours the umask (775 under a umask of 002), and ClawChat refuses an addon its group could replace.
+    chmodSync(temporary, 0o755);
+    renameSync(temporary, out);
   } catch {
     // gcc printed why (a missing libc6-dev, say); -Werror makes any warning one too.
     return skip("gcc failed (its messages are above)");
   } finally {
     rmSync(temporary, { force: true });
   }
-  console.log(`${relative(process.cwd(), AEAD_ADDON_PATH)}: ${statSync(AEAD_ADDON_PATH).size} bytes`);
-  return AEAD_ADDON_PATH;
+  const shown = relative(process.cwd(), out);
+  console.log(`${shown.startsWith("..") || shown === "" ? out : shown}: ${statSync(out).size} bytes`);
+  return out;
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) buildAeadAddon();
+if (process.argv[1] === fileURLToPath(import.meta.url)) buildAeadAddon(process.argv[2]);

@@ -19,7 +19,7 @@
 import { createCipheriv, createDecipheriv } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { ConfigError } from "./errors";
 import { allocateUnsafe } from "./slab";
 import { HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type PacketView } from "./wire";
@@ -61,22 +61,23 @@ export interface PacketCipher {
 
 /** One context per packet: what node:crypto allows. */
 class NodeCryptoCipher implements PacketCipher {
+  private destroyed = false;
+
   constructor(private readonly key: Buffer) {}
 
   seal(datagram: Buffer, plaintext: Buffer): void {
-    const cipher = createCipheriv("aes-256-gcm", this.key, datagram.subarray(HEADER_LENGTH, BODY));
-    cipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
-    const body = cipher.update(plaintext);
-    datagram.set(body, BODY);
-    cipher.final();
-    datagram.set(cipher.getAuthTag(), BODY + body.length);
+    // As the addon does: after destroy the key is wiped (zeros), and nothing may be sealed under it.
+    if (this.destroyed) throw new Error("the epoch's keys were destroyed");
+    sealWithNodeCrypto(this.key, datagram, plaintext);
   }
 
   open(packet: PacketView): Buffer | undefined {
-    return openWithNodeCrypto(this.key, packet);
+    return this.destroyed ? undefined : openWithNodeCrypto(this.key, packet);
   }
 
-  destroy(): void {}
+  destroy(): void {
+    this.destroyed = true;
+  }
 }
 
 /** Opens a packet with a fresh node:crypto context (also the handshake's path). */
@@ -97,7 +98,12 @@ export function openWithNodeCrypto(key: Buffer, packet: PacketView): Buffer | un
 
 /** Seals with a fresh node:crypto context (also the handshake's path). */
 export function sealWithNodeCrypto(key: Buffer, datagram: Buffer, plaintext: Buffer): void {
-  new NodeCryptoCipher(key).seal(datagram, plaintext);
+  const cipher = createCipheriv("aes-256-gcm", key, datagram.subarray(HEADER_LENGTH, BODY));
+  cipher.setAAD(datagram.subarray(0, HEADER_LENGTH));
+  const body = cipher.update(plaintext);
+  datagram.set(body, BODY);
+  cipher.final();
+  datagram.set(cipher.getAuthTag(), BODY + body.length);
 }
 
 class AddonCipher implements PacketCipher {
@@ -128,7 +134,8 @@ class AddonCipher implements PacketCipher {
   }
 }
 
-interface Loaded {
+/** A chosen backend: what to report, and the addon's exports when it loaded. */
+export interface Loaded {
   info: AeadBackendInfo;
   addon?: AeadAddon;
 }
@@ -144,7 +151,12 @@ export function aeadBackend(): AeadBackendInfo {
 /** A packet cipher for one epoch's encryption key, on this process's backend. */
 export function packetCipher(key: Buffer): PacketCipher {
   aeadBackend();
-  return loaded?.addon ? new AddonCipher(loaded.addon, key) : new NodeCryptoCipher(key);
+  return cipherOn(loaded as Loaded, key);
+}
+
+/** A packet cipher for `key` on a loaded backend (`loadBackend`'s result). */
+export function cipherOn(backend: Loaded, key: Buffer): PacketCipher {
+  return backend.addon ? new AddonCipher(backend.addon, key) : new NodeCryptoCipher(key);
 }
 
 /** Where the addon is when ClawChat runs from source: what `npm run clawchat:build` compiled. */
@@ -191,10 +203,17 @@ export function loadBackend(
   return { info: { name: "openssl-context", detail: from }, addon };
 }
 
+/**
+ * Loading an addon runs its code: refuse a file, or a folder it is in, that
+ * anyone but this user (or root) could have written or replaced.
+ */
 function loadFile(path: string): AeadAddon {
-  const stats = statSync(path);
-  // Loading an addon runs its code: refuse one that anyone but its owner could have replaced.
-  if ((stats.mode & 0o022) !== 0) throw new Error(`${path} is writable by group or others (mode ${(stats.mode & 0o777).toString(8)})`);
+  const uid = process.geteuid?.() ?? 0;
+  for (const [what, target] of [["", path], ["the folder of ", dirname(path)]] as const) {
+    const stats = statSync(target);
+    if ((stats.mode & 0o022) !== 0) throw new Error(`${what}${target} is writable by group or others (mode ${(stats.mode & 0o777).toString(8)})`);
+    if (stats.uid !== uid && stats.uid !== 0) throw new Error(`${what}${target} is owned by uid ${stats.uid}, not by this user (${uid}) or root`);
+  }
   const module = { exports: {} as AeadAddon };
   process.dlopen(module, path);
   return module.exports;

@@ -4,11 +4,11 @@
  * name, and the loader's choices (embedded, from source, refused, required).
  */
 import { createCipheriv, randomBytes } from "node:crypto";
-import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadBackend, openWithNodeCrypto, sealWithNodeCrypto, SOURCE_ADDON_PATH } from "../../clawchat/src/aead";
+import { cipherOn, loadBackend, openWithNodeCrypto, sealWithNodeCrypto, SOURCE_ADDON_PATH } from "../../clawchat/src/aead";
 import { EpochKeys } from "../../clawchat/src/channel";
 import { ConfigError } from "../../clawchat/src/errors";
 import { Direction } from "../../clawchat/src/keys";
@@ -114,9 +114,13 @@ describe.skipIf(!built)("ClawChat's AES-256-GCM addon", () => {
     const datagram = datagramFor(8);
     aead.seal(handle, datagram, Buffer.alloc(8));
     expect(() => aead.open(handle, datagram, datagram.length, Buffer.alloc(7))).toThrow(/out: shorter than the ciphertext/);
-    expect(() => aead.open(handle, datagram, datagram.length + 1, Buffer.alloc(8))).toThrow(/end: must lie between/);
-    expect(() => aead.open(handle, datagram, 53, Buffer.alloc(8))).toThrow(/end: must lie between/);
-    expect(() => aead.open(handle, datagram, -1, Buffer.alloc(8))).toThrow(/end: must lie between/);
+    expect(() => aead.open(handle, datagram, datagram.length + 1, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, 53, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, -1, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, datagram.length - 0.5, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, 2 ** 32 + datagram.length, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, Number.NaN, Buffer.alloc(8))).toThrow(/end: must be an integer between/);
+    expect(() => aead.open(handle, datagram, "62" as unknown as number, Buffer.alloc(8))).toThrow(/end: expected an integer/);
     expect(() => aead.open(handle, datagram, datagram.length, datagram.subarray(BODY))).toThrow(/out: must not share memory/);
     aead.destroy(handle);
     aead.destroy(handle);
@@ -176,7 +180,23 @@ describe("choosing the backend", () => {
     expect(after.sort()).toEqual(before.sort());
   });
 
-  it.skipIf(!built)("refuses an addon file others could have replaced (group or world writable)", () => {
+  it("seals nothing once an epoch's keys are destroyed, on either backend", () => {
+    const backends = built ? [loadBackend("node", undefined), loadBackend("native", undefined)] : [loadBackend("node", undefined)];
+    for (const backend of backends) {
+      const key = randomBytes(32);
+      const cipher = cipherOn(backend, key);
+      const datagram = datagramFor(4);
+      cipher.seal(datagram, Buffer.from("text"));
+      const packet = { datagram, end: datagram.length } as PacketView;
+      expect(cipher.open(packet)?.toString()).toBe("text");
+      cipher.destroy();
+      key.fill(0); // what EpochKeys.destroy does next
+      expect(() => cipher.seal(datagramFor(4), Buffer.from("text")), backend.info.name).toThrow(/keys were destroyed/);
+      expect(cipher.open(packet)).toBeUndefined();
+    }
+  });
+
+  it.skipIf(!built)("refuses an addon file others could have replaced (group or world writable, or in such a folder)", () => {
     const copy = join(scratch, "writable.node");
     copyFileSync(SOURCE_ADDON_PATH, copy);
     chmodSync(copy, 0o664);
@@ -185,5 +205,11 @@ describe("choosing the backend", () => {
     expect(loaded.info.detail).toMatch(/writable by group or others \(mode 664\)/);
     chmodSync(copy, 0o644);
     expect(loadBackend(undefined, undefined, copy).info).toEqual({ name: "openssl-context", detail: copy });
+    const shared = join(scratch, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o775);
+    copyFileSync(SOURCE_ADDON_PATH, join(shared, "a.node"));
+    chmodSync(join(shared, "a.node"), 0o755);
+    expect(loadBackend(undefined, undefined, join(shared, "a.node")).info.detail).toMatch(/the folder of .*shared is writable by group or others \(mode 775\)/);
   });
 });
