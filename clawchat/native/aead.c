@@ -174,16 +174,31 @@ static napi_value create(napi_env env, napi_callback_info info) {
   return handle;
 }
 
-static napi_value seal(napi_env env, napi_callback_info info) {
-  size_t argc = 3;
-  napi_value argv[3];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 3) return fail(env, "seal(handle, datagram, plaintext): 3 arguments expected");
+/* seal() and open() begin alike: `expected` arguments, a live handle, then the datagram. NULL with an exception pending otherwise. */
+static gcm_keys *handle_and_datagram(napi_env env, napi_callback_info info, size_t expected, napi_value *argv, const char *usage, uint8_t **datagram, size_t *datagram_length) {
+  size_t argc = expected;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) {
+    napi_throw_error(env, "ERR_CLAWCHAT_AEAD", "N-API call failed");
+    return NULL;
+  }
+  if (argc < expected) {
+    fail(env, usage);
+    return NULL;
+  }
   gcm_keys *keys = get_keys(env, argv[0]);
-  if (!keys) return NULL;
+  if (keys && !get_buffer(env, argv[1], datagram, datagram_length)) {
+    fail(env, "datagram: expected a Buffer");
+    return NULL;
+  }
+  return keys;
+}
+
+static napi_value seal(napi_env env, napi_callback_info info) {
+  napi_value argv[3];
   uint8_t *datagram = NULL, *plaintext = NULL;
   size_t datagram_length = 0, plaintext_length = 0;
-  if (!get_buffer(env, argv[1], &datagram, &datagram_length)) return fail(env, "datagram: expected a Buffer");
+  gcm_keys *keys = handle_and_datagram(env, info, 3, argv, "seal(handle, datagram, plaintext): 3 arguments expected", &datagram, &datagram_length);
+  if (!keys) return NULL;
   if (!get_buffer(env, argv[2], &plaintext, &plaintext_length)) return fail(env, "plaintext: expected a Buffer");
   if (plaintext_length > MAX_PACKET - BODY - TAG_LENGTH) return fail(env, "plaintext: longer than a datagram can carry");
   if (datagram_length < BODY + plaintext_length + TAG_LENGTH) return fail(env, "datagram: shorter than header, IV, ciphertext and tag");
@@ -208,15 +223,11 @@ static napi_value seal(napi_env env, napi_callback_info info) {
 }
 
 static napi_value open_packet(napi_env env, napi_callback_info info) {
-  size_t argc = 4;
   napi_value argv[4];
-  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
-  if (argc < 4) return fail(env, "open(handle, datagram, end, out): 4 arguments expected");
-  gcm_keys *keys = get_keys(env, argv[0]);
-  if (!keys) return NULL;
   uint8_t *datagram = NULL, *out = NULL;
   size_t datagram_length = 0, out_length = 0;
-  if (!get_buffer(env, argv[1], &datagram, &datagram_length)) return fail(env, "datagram: expected a Buffer");
+  gcm_keys *keys = handle_and_datagram(env, info, 4, argv, "open(handle, datagram, end, out): 4 arguments expected", &datagram, &datagram_length);
+  if (!keys) return NULL;
   double end_number = 0;
   if (napi_get_value_double(env, argv[2], &end_number) != napi_ok) return fail(env, "end: expected an integer");
   if (!get_buffer(env, argv[3], &out, &out_length)) return fail(env, "out: expected a Buffer");
