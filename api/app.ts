@@ -25,7 +25,7 @@
 import { createServer, type ServerOptions } from "node:http";
 import cors from "@fastify/cors";
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyInstance, type FastifyServerFactory } from "fastify";
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerFactory } from "fastify";
 import {
   jsonSchemaTransform,
   serializerCompiler,
@@ -55,6 +55,21 @@ declare module "fastify" {
   }
 }
 
+/**
+ * One log line per request, when it is answered, instead of Fastify's two (`incoming request`, then
+ * `request completed`): each line costs a pass of the logger's redaction, about a tenth of an
+ * authenticated read's CPU. The line carries what both did: method, path (no query), address,
+ * status and time. Errors and everything else keep Fastify's own lines.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    if (error) return super.requestCompleted(error, request, reply);
+    reply.log.info({ req: request, res: reply, responseTime: reply.elapsedTime }, "request completed");
+  }
+}
+
 export interface BuildOptions {
   /** Where log lines go (default stdout). Tests capture them to scan for secrets. */
   logStream?: DestinationStream;
@@ -70,6 +85,7 @@ export async function buildApp(config: ApiConfig, options: BuildOptions = {}): P
     // The id stamped on the answer by the server factory (X-Request-Id) is the request's id.
     genReqId: (request) => requestIdOf(request),
     requestIdHeader: false,
+    logController: new OneLinePerRequest(),
     return503OnClosing: true,
     // Answers Fastify and Node write themselves keep the API's error shape, headers and request id.
     frameworkErrors: answerFrameworkError,

@@ -18,6 +18,7 @@ import { PasswordHasher } from "./password";
 import { JwtKeySet } from "./jwt-keys";
 import { AccessTokens, equalHex, sha256Hex } from "./tokens";
 import { findUserById } from "./users-repo";
+import type { User } from "../db/schema";
 
 type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<void>;
 
@@ -33,6 +34,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** Who is calling; null until `app.authenticate` ran (or on public routes). */
     principal: Principal | null;
+    /** The caller's account as `app.authenticate` read it for an access token (null for API keys), so a route need not read it again. */
+    account: User | null;
   }
 }
 
@@ -49,6 +52,7 @@ export const authPlugin = fp<{ config: ApiConfig }>(
     );
     const lastUsedWrites = new Map<string, number>();
     app.decorateRequest("principal", null);
+    app.decorateRequest("account", null);
 
     const authenticate: Hook = async (request) => {
       const header = request.headers.authorization;
@@ -56,10 +60,10 @@ export const authPlugin = fp<{ config: ApiConfig }>(
       const match = /^Bearer ([^\s]+)$/.exec(header);
       if (!match) throw unauthorized("`Authorization`: expected `Bearer <token>`");
       const token = match[1]!;
-      request.principal = looksLikeApiKey(token) ? await fromApiKey(token) : await fromAccessToken(token);
+      request.principal = looksLikeApiKey(token) ? await fromApiKey(token) : await fromAccessToken(request, token);
     };
 
-    async function fromAccessToken(token: string): Promise<Principal> {
+    async function fromAccessToken(request: FastifyRequest, token: string): Promise<Principal> {
       const claims = await app.accessTokens.verify(token);
       if ("refused" in claims) {
         throw unauthorized(
@@ -75,6 +79,7 @@ export const authPlugin = fp<{ config: ApiConfig }>(
       if (user.tokens_valid_after && (claims.issuedAtMs ?? 0) < Date.parse(user.tokens_valid_after)) {
         throw unauthorized("access token is not valid: the account was signed out everywhere; sign in again");
       }
+      request.account = user;
       return { userId: user.id, role: user.role, kind: "user", scopes: SCOPES };
     }
 

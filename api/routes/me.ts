@@ -26,7 +26,8 @@ const readRoutes: FastifyPluginAsyncZod = async (app) => {
       },
     },
     async (request) => {
-      const user = await findUserById(app.db, principalOf(request).userId);
+      // Read once per request: authentication already loaded the row for an access token (not for an API key).
+      const user = request.account ?? (await findUserById(app.db, principalOf(request).userId));
       if (!user) throw notFound("account");
       return userView(user);
     },

@@ -24,6 +24,21 @@ describe.each(engines("the HTTP suite"))("HTTP surface on $engine", ({ engine, s
     await api?.close();
   });
 
+  describe.skipIf(skip)("request log", () => {
+    it("writes one line per request when it is answered: method, path without the query, address, status, time", async () => {
+      const before = api.logs.length;
+      const response = await api.inject({ method: "GET", url: "/v1/me?token=query-secret-0123", headers: bearer(session.accessToken), remoteAddress: "203.0.113.9" });
+      expect(response.statusCode).toBe(200);
+      const lines = api.logs.slice(before).map((line) => JSON.parse(line) as Record<string, unknown>);
+      const mine = lines.filter((line) => (line.req as { id?: string } | undefined)?.id === response.headers["x-request-id"] || line.reqId === response.headers["x-request-id"]);
+      expect(mine).toHaveLength(1);
+      expect(mine[0]).toMatchObject({ msg: "request completed", req: { method: "GET", path: "/v1/me", remoteAddress: "203.0.113.9" }, res: { statusCode: 200 } });
+      expect(typeof mine[0]?.responseTime).toBe("number");
+      expect(api.logs.slice(before).join("")).not.toContain("query-secret-0123");
+      expect(api.logs.slice(before).join("")).not.toContain(session.accessToken);
+    });
+  });
+
   describe.skipIf(skip)("headers", () => {
     it("sends CSP, nosniff, frame denial, HSTS and no referrer on every answer", async () => {
       for (const url of ["/healthz", "/v1/me", "/nope"]) {
