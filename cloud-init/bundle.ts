@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSyn
 import { dirname, resolve } from "node:path";
 import { gzipSync } from "node:zlib";
 import { ConfigError } from "../core/errors.js";
+import { CLAWCHAT_AEAD_ADDON_MARKER } from "../core/presets.js";
 import { encodeUserData, USER_DATA_LIMITS } from "./encode.js";
 import { renderResolvedCloudConfig } from "./render.js";
 import { checkClawChatBundle, resolveBootInput } from "./validate.js";
@@ -25,7 +26,21 @@ export const CLAWCHAT_AEAD_ADDON_PATH = resolve(__dirname, "../clawchat/dist/cla
  */
 export function clawchatAddonDefine(addonPath: string = CLAWCHAT_AEAD_ADDON_PATH): Record<string, string> {
   const addon = existsSync(addonPath) ? readFileSync(addonPath).toString("base64") : undefined;
-  return { CLAWCHAT_AEAD_ADDON: addon === undefined ? "undefined" : JSON.stringify(addon) };
+  return { CLAWCHAT_AEAD_ADDON: addon === undefined ? "undefined" : JSON.stringify(`${CLAWCHAT_AEAD_ADDON_MARKER}${addon}`) };
+}
+
+/** The one string literal a bundle carries its addon in (the build's `define`, marked). */
+const ADDON_LITERAL = new RegExp(`"${CLAWCHAT_AEAD_ADDON_MARKER}[A-Za-z0-9+/]+={0,2}"`, "g");
+
+/**
+ * The same bundle without its AES-GCM addon (the marked literal replaced by `void 0`, so the server
+ * seals with node:crypto and says so), or undefined when it carries none. About 10 KB less in
+ * user-data: the synth embeds this when the whole bundle would not fit (see `renderHostCloudConfig`).
+ */
+export function withoutAeadAddon(bundle: Buffer): Buffer | undefined {
+  const text = bundle.toString("utf8");
+  const lean = text.replace(ADDON_LITERAL, "void 0");
+  return lean === text ? undefined : Buffer.from(lean, "utf8");
 }
 
 /**
@@ -169,20 +184,40 @@ export function renderHostCloudConfig(base: HostBootInput, install: ClawChatInst
   // `auto` embeds only while USER_DATA_HEADROOM_BYTES stay free, so a host that only just fits today
   // still fits one more feature; `embedded` (asked for in so many words) may use the whole limit.
   const limit = USER_DATA_LIMITS[base.cloud] - (mode === "auto" ? USER_DATA_HEADROOM_BYTES[base.cloud] : 0);
-  const leastEmbeddedBytes = gzipSync(bundle, { level: 9 }).length;
-  let overBudget: string;
-  if (leastEmbeddedBytes > limit) {
-    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data at least ${leastEmbeddedBytes} bytes (its own gzip), over the ${limit}-byte ${mode === "auto" ? "budget (the limit less the headroom kept free)" : "limit"}`;
-  } else {
-    const embedded = render({ kind: "embedded", bundle });
+  const budget = mode === "auto" ? "budget (the limit less the headroom kept free)" : "limit";
+  /** The rendered config when `candidate` embedded fits, else why not. */
+  const tryEmbedding = (candidate: Buffer): HostCloudConfig | string => {
+    const leastEmbeddedBytes = gzipSync(candidate, { level: 9 }).length;
+    if (leastEmbeddedBytes > limit) {
+      return `embedded, the ClawChat bundle makes ${base.cloud} user-data at least ${leastEmbeddedBytes} bytes (its own gzip), over the ${limit}-byte ${budget}`;
+    }
+    const embedded = render({ kind: "embedded", bundle: candidate });
     const encoded = encodeUserData(base.cloud, embedded.cloudConfig, { check: false });
     if (encoded.bytes <= limit) return embedded;
-    overBudget = `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${limit}-byte ${mode === "auto" ? "budget (the limit less the headroom kept free)" : "limit"}`;
+    return `embedded, the ClawChat bundle makes ${base.cloud} user-data ${encoded.bytes} bytes, over the ${limit}-byte ${budget}`;
+  };
+  const whole = tryEmbedding(bundle);
+  if (typeof whole !== "string") return whole;
+  let overBudget = whole;
+  // `auto` with a URL fetches the whole bundle (with its AES-GCM addon) rather than embed it without.
+  if (mode === "auto" && bundleUrl !== undefined) return render({ kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) });
+  // The bundle without its AES-GCM addon (about 10 KB less): the server then seals with node:crypto.
+  const lean = withoutAeadAddon(bundle);
+  if (lean !== undefined) {
+    const leaner = tryEmbedding(lean);
+    if (typeof leaner !== "string") {
+      return {
+        ...leaner,
+        notice:
+          `the ClawChat server on ${base.cloud} host ${base.hostname} is embedded without its AES-GCM addon (${whole}), so it seals packets ` +
+          "with node:crypto, about half as fast per packet (docs/clawchat.md). To give it the addon, set `clawchat.install: fetch` with `clawchat.bundleUrl`.",
+      };
+    }
+    overBudget = `${whole}; without its AES-GCM addon still ${leaner.replace(/^embedded, the ClawChat bundle makes /, "")}`;
   }
   if (mode === "embedded") {
     throw new ConfigError("clawchat.install", `\`clawchat.install\` cannot be embedded on ${base.cloud}: ${overBudget}; use auto or fetch with \`clawchat.bundleUrl\``);
   }
-  if (bundleUrl !== undefined) return render({ kind: "fetch", url: bundleUrl, sha256: bundleSha256(bundle) });
   return render(
     { kind: "disabled" },
     `no ClawChat server installed on ${base.cloud} host ${base.hostname}: ${overBudget}, and \`clawchat.bundleUrl\` is not set. Set it to an https:// URL serving clawchat/dist/clawchat.js to install the server.`,

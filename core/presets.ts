@@ -53,5 +53,12 @@ export const REGIONS: Record<CloudName, readonly string[]> = {
 /** ClawChat's UDP port range (seed 002 §7, port rotation within the dynamic range). */
 export const CLAWCHAT_PORT_RANGE: [number, number] = [49152, 65535];
 
+/**
+ * What precedes the base64 of the AES-GCM addon a ClawChat bundle carries (clawchat/src/aead.ts), so the
+ * synth can find it and leave it out where user data is short (cloud-init/bundle.ts, `withoutAeadAddon`).
+ * clawchat/build.mjs writes the same text.
+ */
+export const CLAWCHAT_AEAD_ADDON_MARKER = "clawchat-aead-v1:";
+
 /** The TLS endpoint in front of the loopback gateway. */
 export const GATEWAY_TLS_PORT = 3000;

@@ -20,11 +20,16 @@ import { createCipheriv, createDecipheriv } from "node:crypto";
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
+import { CLAWCHAT_AEAD_ADDON_MARKER } from "../../core/presets";
 import { ConfigError } from "./errors";
 import { allocateUnsafe } from "./slab";
 import { HEADER_LENGTH, IV_LENGTH, TAG_LENGTH, type PacketView } from "./wire";
 
-/** Base64 of the addon, set by the bundle's build (esbuild `define`); undefined when run from source or built without it. */
+/**
+ * The addon in base64 after `CLAWCHAT_AEAD_ADDON_MARKER`, set by the bundle's build (esbuild `define`); undefined when
+ * run from source or built without it. The marker lets the synth take the addon out of a bundle whose
+ * user data would not fit with it (`withoutAeadAddon` in cloud-init/bundle.ts).
+ */
 declare const CLAWCHAT_AEAD_ADDON: string | undefined;
 
 /** The interface version aead.c exports (`abi`); a bundle never loads an addon of another. */
@@ -144,8 +149,14 @@ let loaded: Loaded | undefined;
 
 /** The backend this process uses (loaded on first call). Throws a ConfigError when `CLAWCHAT_AEAD=native` and the addon does not load. */
 export function aeadBackend(): AeadBackendInfo {
-  loaded ??= loadBackend(process.env.CLAWCHAT_AEAD, typeof CLAWCHAT_AEAD_ADDON === "string" ? CLAWCHAT_AEAD_ADDON : undefined);
+  // The define is read in one place, so the bundle holds its literal once.
+  loaded ??= loadBackend(process.env.CLAWCHAT_AEAD, unmarked(typeof CLAWCHAT_AEAD_ADDON === "string" ? CLAWCHAT_AEAD_ADDON : undefined));
   return loaded.info;
+}
+
+/** The base64 after the marker, or undefined (no addon, or a literal without the marker). */
+function unmarked(value: string | undefined): string | undefined {
+  return value?.startsWith(CLAWCHAT_AEAD_ADDON_MARKER) ? value.slice(CLAWCHAT_AEAD_ADDON_MARKER.length) : undefined;
 }
 
 /** A packet cipher for one epoch's encryption key, on this process's backend. */
@@ -191,7 +202,7 @@ export function loadBackend(
       addon = loadFile(sourcePath);
       from = sourcePath;
     } else {
-      throw new Error("this build carries no addon (built without gcc and OpenSSL's headers)");
+      throw new Error("this build carries no addon (built without gcc and OpenSSL's headers, or left out to fit user data)");
     }
     if (addon.abi !== ADDON_ABI) throw new Error(`the addon's interface is version ${String(addon.abi)}, this build needs ${ADDON_ABI}`);
     knownAnswer(addon);

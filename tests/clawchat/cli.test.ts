@@ -8,6 +8,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { existsSync, promises as fs } from "node:fs";
+import { withoutAeadAddon } from "../../cloud-init/bundle";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -197,6 +198,25 @@ describe("init, serve and connect as real processes on loopback", () => {
       expect((await clawchat(["status", "--dir", join(root, "nowhere")])).code).toBe(2);
     } finally {
       failing.kill("SIGTERM");
+    }
+  }, 60_000);
+
+  it("runs on node:crypto when the synth left the addon out to fit user data, and says why", async () => {
+    const lean = withoutAeadAddon(await fs.readFile(bundle));
+    if (lean === undefined) return void console.warn("[skip] this bundle carries no AES-GCM addon (built without gcc): nothing to leave out");
+    const leanBundle = join(root, "dist", "clawchat-lean.js");
+    await fs.writeFile(leanBundle, lean, { mode: 0o755 });
+    const dir = join(root, "security-lean");
+    expect((await clawchat(["init", "--dir", dir, "--server-ip", "127.0.0.1", "--port", String(await freeUdpPort()), "--iterations", "100000"])).code).toBe(0);
+    const out: string[] = [];
+    const server = spawn(process.execPath, [leanBundle, "serve", "--dir", dir], { stdio: ["ignore", "pipe", "pipe"] });
+    server.stdout?.on("data", (chunk: Buffer) => out.push(chunk.toString("utf8")));
+    try {
+      await waitFor(() => out.join("").includes("server_started"), 15_000);
+      expect(out.join("")).toContain('"aead":"node-crypto"');
+      expect(out.join("")).toMatch(/"aead_detail":"addon not used: this build carries no addon \(built without gcc and OpenSSL's headers, or left out to fit user data\)"/);
+    } finally {
+      server.kill("SIGTERM");
     }
   }, 60_000);
 });

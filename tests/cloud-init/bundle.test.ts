@@ -13,6 +13,8 @@ import {
   USER_DATA_HEADROOM_BYTES,
   USER_DATA_LIMITS,
 } from "../../cloud-init/index.js";
+import { withoutAeadAddon } from "../../cloud-init/bundle.js";
+import { CLAWCHAT_AEAD_ADDON_MARKER } from "../../core/presets.js";
 import { ConfigError } from "../../core/errors.js";
 import { INPUTS, STAND_IN_BUNDLE } from "./fixtures.js";
 
@@ -77,6 +79,44 @@ describe("ClawChat bundle delivery (clawchat.install)", () => {
     expect(() => chooseClawChatBundle(INPUTS.gcp, HUGE, { install: "embedded" })).toThrow(ConfigError);
     expect(() => chooseClawChatBundle(INPUTS.gcp, HUGE, { install: "embedded" })).toThrow(/`clawchat.install` cannot be embedded on gcp/);
     expect(() => chooseClawChatBundle(INPUTS.gcp, STAND_IN_BUNDLE, { install: "fetch" })).toThrow(/`clawchat.bundleUrl` must be an https:\/\/ URL/);
+  });
+
+  it("embeds the bundle without its AES-GCM addon when only that fits (saying so), never when a URL can deliver it whole", () => {
+    // A bundle whose marked addon literal (incompressible, as base64 of an ELF file is) is what pushes DigitalOcean's
+    // user-data over the limit; without it the rest fits.
+    const base = Buffer.byteLength(renderHostCloudConfig(INPUTS.digitalocean, { install: "none" }, () => STAND_IN_BUNDLE).cloudConfig);
+    const room = Math.floor(((USER_DATA_LIMITS.digitalocean - base) * 3) / 4);
+    const rest = randomBytes(Math.floor(room * 0.6)).toString("base64");
+    const addon = randomBytes(Math.floor(room * 0.5)).toString("base64");
+    const bundle = Buffer.from(`var r="${rest}";function f(){return g("${CLAWCHAT_AEAD_ADDON_MARKER}${addon}")}`);
+    const lean = withoutAeadAddon(bundle);
+    expect(lean?.toString()).toBe(`var r="${rest}";function f(){return g(void 0)}`);
+    expect(withoutAeadAddon(lean!)).toBeUndefined();
+    expect(withoutAeadAddon(Buffer.from(`k="${CLAWCHAT_AEAD_ADDON_MARKER}"`))).toBeUndefined(); // the marker alone is no addon
+
+    const embedded = chooseClawChatBundle(INPUTS.digitalocean, bundle, { install: "embedded" });
+    expect(embedded.bundle).toEqual({ kind: "embedded", bundle: lean });
+    expect(embedded.notice).toMatch(/embedded without its AES-GCM addon .* over the 65536-byte limit\), so it seals packets with node:crypto/);
+    expect(embedded.notice).toMatch(/`clawchat.install: fetch` with `clawchat.bundleUrl`/);
+    expect(chooseClawChatBundle(INPUTS.digitalocean, bundle, { install: "auto", bundleUrl: URL }).bundle).toEqual({ kind: "fetch", url: URL, sha256: bundleSha256(bundle) });
+    expect(chooseClawChatBundle(INPUTS.gcp, bundle, { install: "embedded" })).toEqual({ bundle: { kind: "embedded", bundle } });
+    // Too big even without the addon: refused (embedded) or no server (auto), both saying what each would take.
+    const huge = Buffer.concat([Buffer.from(`x="${HUGE.toString("base64")}";`), bundle]);
+    expect(() => chooseClawChatBundle(INPUTS.digitalocean, huge, { install: "embedded" })).toThrow(/; without its AES-GCM addon still .* over the 65536-byte limit/);
+    expect(chooseClawChatBundle(INPUTS.digitalocean, huge, { install: "auto" }).notice).toMatch(/no ClawChat server installed.*without its AES-GCM addon still/);
+  });
+
+  it("the real bundle without its addon is the same program with `void 0` where the addon was", () => {
+    const bundle = loadClawChatBundle();
+    const lean = withoutAeadAddon(bundle);
+    if (!readFileSync(join(ROOT, "clawchat/dist/clawchat.js"), "utf8").includes(`"${CLAWCHAT_AEAD_ADDON_MARKER}f0VMR`)) {
+      // Built without gcc: nothing to take out.
+      expect(lean).toBeUndefined();
+      return;
+    }
+    expect(lean).toBeDefined();
+    expect(bundle.length - lean!.length).toBeGreaterThan(10_000);
+    expect(lean!.toString()).not.toContain(`"${CLAWCHAT_AEAD_ADDON_MARKER}f0VMR`);
   });
 
   it("fetch always fetches, and none installs nothing", () => {
