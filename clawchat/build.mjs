@@ -19,7 +19,8 @@ const options = JSON.parse(readFileSync(join(here, "bundle-options.json"), "utf8
 // cloud-init/bundle.ts does when the synth builds the bundle (`clawchatAddonDefine`).
 buildAeadAddon();
 const addon = existsSync(AEAD_ADDON_PATH) ? readFileSync(AEAD_ADDON_PATH).toString("base64") : undefined;
-// The marker is AEAD_ADDON_MARKER of clawchat/src/aead.ts: the synth finds the addon by it to leave it out.
+// The marker is CLAWCHAT_AEAD_ADDON_MARKER of core/presets.ts (this file cannot import TypeScript; the
+// same-bytes test in tests/cloud-init/bundle.test.ts pins the two): the synth finds the addon by it to leave it out.
 const define = { CLAWCHAT_AEAD_ADDON: addon === undefined ? "undefined" : JSON.stringify(`clawchat-aead-v1:${addon}`) };
 await build({ ...options, define, entryPoints: [join(here, "src", "cli.ts")], outfile, logLevel: "warning" });
 await chmod(outfile, 0o755);
